@@ -1,0 +1,42 @@
+/**
+ * The `toolalpaca` command-line program. Each command group lives in its own file and only parses
+ * flags and calls the library; errors become one line on stderr and a non-zero exit code.
+ */
+import { Command, CommanderError } from 'commander';
+import { ToolalpacaError, messageOf, oneLine } from '../core/errors.js';
+import { VERSION } from '../core/version.js';
+import { registerCommands } from './commands.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('toolalpaca')
+    .description(
+      'Teach language models to use tools: toolsets from API catalogues, simulated tool-use corpora, training exports and evaluation.',
+    )
+    .version(VERSION)
+    .option('--debug', 'print stack traces on errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerCommands(program);
+  return program;
+}
+
+/** Runs the CLI and resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  const debug = argv.includes('--debug');
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end up here with exit code 0; usage errors were already printed.
+      return error.exitCode;
+    }
+    if (debug && error instanceof Error) process.stderr.write(`${error.stack ?? error.message}\n`);
+    const message = oneLine(messageOf(error));
+    process.stderr.write(`toolalpaca: ${message}\n`);
+    return error instanceof ToolalpacaError ? error.exitCode : 1;
+  }
+}

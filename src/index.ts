@@ -1,0 +1,3 @@
+export * from './core/errors.js';
+export * from './core/tool.js';
+export * from './core/toolalpaca-record.js';
