@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
+import { registerDatasetsCommands } from './datasets.js';
+import { registerToolsCommands } from './tools.js';
 
 /** Every command group registers itself here; one file per group under src/cli/. */
 export function registerCommands(program: Command): void {
-  void program;
+  registerToolsCommands(program);
+  registerDatasetsCommands(program);
 }

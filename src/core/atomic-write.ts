@@ -1,0 +1,231 @@
+/**
+ * Durable file output and friendly JSON input.
+ * Final files are written to a temp file beside the target, fsynced, then renamed over it, so a
+ * reader never sees a half-written file and a failed write leaves the old file untouched.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { InputError, messageOf, oneLine } from './errors.js';
+
+/** Writes `data` to `path` atomically (temp file in the same folder, fsync, rename). Creates parent folders. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  // Same folder as the target so that rename() stays on one file system and is atomic.
+  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(temp, 'w', 0o644);
+    await handle.writeFile(data);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await rename(temp, path);
+  } catch (error) {
+    if (handle !== undefined) await handle.close().catch(() => undefined);
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw error;
+  }
+  // Make the rename itself durable; some platforms cannot open a directory, which is fine to skip.
+  try {
+    const dirHandle = await open(dir, 'r');
+    try {
+      await dirHandle.sync();
+    } finally {
+      await dirHandle.close();
+    }
+  } catch {
+    // best effort
+  }
+}
+
+/** Line and column (both 1-based) of a character offset in `text`. */
+export function lineColumnOf(text: string, position: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  const end = Math.min(Math.max(position, 0), text.length);
+  for (let i = 0; i < end; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: end - lineStart + 1 };
+}
+
+/**
+ * Offset of the first syntax error in `text`, found by a small JSON scanner (Node 20's JSON.parse does
+ * not always report a position). `undefined` when the scanner finds no error or gives up (deep nesting).
+ */
+export function findJsonErrorOffset(text: string): number | undefined {
+  let pos = 0;
+  const fail = (): never => {
+    throw new ScanError(pos);
+  };
+  const ws = (): void => {
+    while (pos < text.length && ' \t\n\r'.includes(text[pos] as string)) pos++;
+  };
+  const literal = (word: string): void => {
+    for (const char of word) {
+      if (text[pos] !== char) fail();
+      pos++;
+    }
+  };
+  const string = (): void => {
+    pos++;
+    for (;;) {
+      if (pos >= text.length) fail();
+      const code = text.charCodeAt(pos);
+      if (code === 0x22) {
+        pos++;
+        return;
+      }
+      if (code < 0x20) fail();
+      if (code === 0x5c) {
+        pos++;
+        const esc = text[pos];
+        if (esc === 'u') {
+          for (let i = 1; i <= 4; i++) {
+            if (!/[0-9a-fA-F]/.test(text[pos + i] ?? '')) {
+              pos += i;
+              fail();
+            }
+          }
+          pos += 5;
+        } else if (esc !== undefined && '"\\/bfnrt'.includes(esc)) pos++;
+        else fail();
+      } else pos++;
+    }
+  };
+  const number = (): void => {
+    const match = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?/y;
+    match.lastIndex = pos;
+    const found = match.exec(text);
+    if (found === null || found[0] === '' || found[0] === '-') fail();
+    pos += (found as RegExpExecArray)[0].length;
+  };
+  const value = (depth: number): void => {
+    if (depth > 5000) throw new ScanError(-1);
+    ws();
+    const char = text[pos];
+    if (char === '{') {
+      pos++;
+      ws();
+      if (text[pos] === '}') {
+        pos++;
+        return;
+      }
+      for (;;) {
+        ws();
+        if (text[pos] !== '"') fail();
+        string();
+        ws();
+        if (text[pos] !== ':') fail();
+        pos++;
+        value(depth + 1);
+        ws();
+        if (text[pos] === ',') pos++;
+        else if (text[pos] === '}') {
+          pos++;
+          return;
+        } else fail();
+      }
+    } else if (char === '[') {
+      pos++;
+      ws();
+      if (text[pos] === ']') {
+        pos++;
+        return;
+      }
+      for (;;) {
+        value(depth + 1);
+        ws();
+        if (text[pos] === ',') pos++;
+        else if (text[pos] === ']') {
+          pos++;
+          return;
+        } else fail();
+      }
+    } else if (char === '"') string();
+    else if (char === 't') literal('true');
+    else if (char === 'f') literal('false');
+    else if (char === 'n') literal('null');
+    else if (char === '-' || (char !== undefined && char >= '0' && char <= '9')) number();
+    else fail();
+  };
+  try {
+    value(0);
+    ws();
+    if (pos < text.length) fail();
+    return undefined;
+  } catch (error) {
+    if (error instanceof ScanError && error.offset >= 0) return error.offset;
+    return undefined;
+  }
+}
+
+class ScanError extends Error {
+  constructor(readonly offset: number) {
+    super('JSON syntax error');
+  }
+}
+
+/**
+ * Parses JSON text, turning a syntax error into a one-line InputError that names `label` and the
+ * line/column of the problem.
+ */
+export function parseJsonText(text: string, label: string): unknown {
+  // A UTF-8 byte order mark is not JSON but editors write it; accept it.
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch (error) {
+    const message = messageOf(error);
+    const reported = /at position (\d+)/.exec(message)?.[1];
+    const position = reported !== undefined ? Number(reported) : (findJsonErrorOffset(body) ?? body.length);
+    const { line, column } = lineColumnOf(body, position);
+    const where =
+      position >= body.length
+        ? `end of input (line ${line} column ${column})`
+        : `line ${line} column ${column} (position ${position})`;
+    // V8 messages may quote a snippet of the input ("Unexpected token '}', ...": }" is not valid JSON").
+    const reason = oneLine(
+      message
+        .replace(/^(Unexpected token .+?), .*is not valid JSON$/s, '$1')
+        .replace(/\s*\(line \d+ column \d+\)/, '')
+        .replace(/ (in JSON )?at position \d+/, ''),
+      120,
+    );
+    throw new InputError(`${label}: invalid JSON at ${where}: ${reason}`, { cause: error });
+  }
+}
+
+/** Reads and parses a JSON file; a missing/unreadable file or broken JSON becomes a one-line InputError. */
+export async function readJsonFile(path: string, label: string = path): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new InputError(`${label}: ${describeFsError(error)}`, { cause: error });
+  }
+  return parseJsonText(text, label);
+}
+
+/** A short human reason for a file-system error ("file not found", "is a folder", ...). */
+export function describeFsError(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return 'file not found';
+    case 'EISDIR':
+      return 'is a folder, expected a file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ENOTDIR':
+      return 'a parent of this path is not a folder';
+    default:
+      return `cannot read: ${messageOf(error)}`;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * `datasets fetch`: download the public originals (or copy them from a local mirror), verify their
+ * checksums, and write each file atomically so an interrupted fetch never leaves a half-written file.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../core/atomic-write.js';
+import { InputError, ServiceError, messageOf } from '../core/errors.js';
+import { DATASETS, findDataset, type Dataset, type DatasetFile } from './catalog.js';
+
+export interface FetchOptions {
+  /** Copy from this local folder (searched a few levels deep by file name) instead of downloading. */
+  from?: string;
+  /** Download from this base URL (`${mirror}/${file name}`) instead of the original hosts. */
+  mirror?: string;
+  /** Skip the checksum check (for originals that changed upstream). */
+  verify?: boolean;
+  timeoutMs?: number;
+  /** Called once per file written. */
+  onFile?: (event: FetchedFile) => void;
+}
+
+export interface FetchedFile {
+  dataset: string;
+  file: string;
+  path: string;
+  bytes: number;
+  sha256: string;
+  source: string;
+}
+
+export async function fetchDataset(
+  name: string,
+  dir: string,
+  options: FetchOptions = {},
+): Promise<FetchedFile[]> {
+  const dataset = findDataset(name);
+  if (!dataset) {
+    throw new InputError(`unknown dataset '${name}'; known: ${DATASETS.map((d) => d.name).join(', ')}`);
+  }
+  const fetched: FetchedFile[] = [];
+  for (const file of dataset.files) {
+    const { bytes, source } = options.from
+      ? await readFromMirrorDir(options.from, file)
+      : await download(
+          options.mirror ? `${options.mirror.replace(/\/$/, '')}/${file.name}` : file.url,
+          file,
+          options,
+        );
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (options.verify !== false && sha256 !== file.sha256) {
+      throw new ServiceError(
+        `${file.name} from ${source}: checksum ${sha256.slice(0, 12)}… does not match the expected ${file.sha256.slice(0, 12)}… (use --no-verify to accept it)`,
+      );
+    }
+    const path = join(dir, file.name);
+    await writeFileAtomic(path, bytes);
+    const event = { dataset: dataset.name, file: file.name, path, bytes: bytes.length, sha256, source };
+    options.onFile?.(event);
+    fetched.push(event);
+  }
+  return fetched;
+}
+
+async function download(
+  url: string,
+  file: DatasetFile,
+  options: FetchOptions,
+): Promise<{ bytes: Buffer; source: string }> {
+  const host = new URL(url).host;
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 60_000) });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code ?? messageOf(error);
+    throw new ServiceError(
+      `cannot download ${file.name}: ${host} is unreachable (${cause}); offline? copy the file from a mirror with --from DIR`,
+    );
+  }
+  if (!response.ok) {
+    throw new ServiceError(
+      `cannot download ${file.name}: ${host} answered HTTP ${response.status} for ${url}`,
+    );
+  }
+  return { bytes: Buffer.from(await response.arrayBuffer()), source: url };
+}
+
+async function readFromMirrorDir(dir: string, file: DatasetFile): Promise<{ bytes: Buffer; source: string }> {
+  const path = await findFileByName(dir, file.name, 3);
+  if (!path) throw new InputError(`${dir}: no ${file.name} in this folder or its subfolders`);
+  return { bytes: await readFile(path), source: path };
+}
+
+async function findFileByName(dir: string, name: string, depth: number): Promise<string | undefined> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    if (depth === 3) throw new InputError(`${dir}: no such folder`);
+    return undefined;
+  }
+  const direct = entries.find((entry) => entry.isFile() && entry.name === name);
+  if (direct) return join(dir, name);
+  if (depth === 0) return undefined;
+  for (const entry of entries.filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+    const found = await findFileByName(join(dir, entry.name), name, depth - 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Datasets known to `datasets fetch`, for `datasets list`. */
+export function listDatasets(): readonly Dataset[] {
+  return DATASETS;
+}
