@@ -4,11 +4,11 @@ import { fetchDataset, listDatasets } from '../datasets/fetch.js';
 export function registerDatasetsCommands(program: Command): void {
   const datasets = program
     .command('datasets')
-    .description('public datasets this project reads (ToolAlpaca, public-apis, StableToolBench)');
+    .description('Fetch the public datasets this project reads (ToolAlpaca, public-apis, StableToolBench).');
 
   datasets
     .command('list')
-    .description('list the datasets that `datasets fetch` knows')
+    .description('List the datasets that `datasets fetch` knows.')
     .option('--json', 'print JSON')
     .action((options: { json?: boolean }) => {
       const all = listDatasets();
@@ -23,7 +23,7 @@ export function registerDatasetsCommands(program: Command): void {
 
   datasets
     .command('fetch')
-    .description("download a dataset's public originals into DIR, checking their SHA-256 checksums")
+    .description("Download a dataset's public originals into DIR, checking their SHA-256 checksums.")
     .argument(
       '<name>',
       `dataset name (${listDatasets()

@@ -1,0 +1,141 @@
+/**
+ * The model flags every command that calls a language model shares (`--model SPEC` and friends), and
+ * their merge with `toolalpaca.config.json` (flags win over the config file).
+ */
+import type { Command } from 'commander';
+import { InputError } from '../core/errors.js';
+import type { ToolalpacaConfig } from '../core/config.js';
+import type { ModelOptions } from '../models/create-model.js';
+import { MODEL_SPEC_HELP } from '../models/model-spec.js';
+
+/** Flag values as commander hands them over (strings, or `cache: false` for --no-cache). */
+export interface ModelFlagValues {
+  model?: string;
+  baseUrl?: string;
+  cache?: boolean;
+  cacheDir?: string;
+  timeout?: string;
+  maxRetries?: string;
+  concurrency?: string;
+  rpm?: string;
+  tpm?: string;
+  threads?: string;
+  lora?: string;
+  prices?: string;
+}
+
+export function addModelOptions(command: Command): Command {
+  return command
+    .option('--model <spec>', `model to call: ${MODEL_SPEC_HELP}`)
+    .option('--base-url <url>', 'OpenAI-compatible server URL ending in /v1 (default OPENAI_BASE_URL)')
+    .option('--no-cache', 'neither read nor write the response cache')
+    .option('--cache-dir <dir>', 'response cache folder (default .toolalpaca-cache)')
+    .option('--timeout <seconds>', 'per-request timeout in seconds (default 120)')
+    .option('--max-retries <n>', 'retries on 429, 5xx, timeouts and dropped connections (default 3)')
+    .option('--concurrency <n>', 'requests in flight at once')
+    .option('--rpm <n>', 'requests per minute')
+    .option('--tpm <n>', 'tokens per minute')
+    .option('--threads <n>', 'llama: CPU threads')
+    .option('--lora <file>', 'llama: LoRA adapter (.gguf)')
+    .option('--prices <file>', 'JSON price table overriding the built-in USD prices per 1M tokens');
+}
+
+function parseNumber(
+  flag: string,
+  value: string | undefined,
+  options: { integer: boolean; min: number },
+): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  const ok =
+    value.trim() !== '' &&
+    Number.isFinite(number) &&
+    number >= options.min &&
+    (!options.integer || Number.isInteger(number));
+  if (!ok) {
+    const what = options.integer
+      ? options.min > 0
+        ? 'a positive integer'
+        : 'a non-negative integer'
+      : 'a positive number';
+    throw new InputError(`${flag}: expected ${what}, got "${value}"`);
+  }
+  return number;
+}
+
+export interface ResolvedModelOptions {
+  /** The model spec from --model, else the config's `model`. */
+  spec: string;
+  options: ModelOptions;
+  /** Price table file (from --prices or the config), for the cost ledger. */
+  pricesFile?: string;
+}
+
+/** Merges the flags over the config file. Throws a one-line InputError for a bad value or no model at all. */
+export function modelOptionsFrom(
+  flags: ModelFlagValues,
+  config: ToolalpacaConfig = {},
+): ResolvedModelOptions {
+  const spec = flags.model ?? config.model;
+  if (spec === undefined || spec.trim() === '') {
+    throw new InputError(
+      `no model given: pass --model SPEC (${MODEL_SPEC_HELP}) or set "model" in toolalpaca.config.json`,
+    );
+  }
+  const timeoutSeconds = parseNumber('--timeout', flags.timeout, { integer: false, min: Number.MIN_VALUE });
+  const entries: ModelOptions = {
+    baseUrl: flags.baseUrl ?? config.baseUrl,
+    timeoutMs: timeoutSeconds !== undefined ? Math.round(timeoutSeconds * 1000) : config.timeoutMs,
+    maxRetries:
+      parseNumber('--max-retries', flags.maxRetries, { integer: true, min: 0 }) ?? config.maxRetries,
+    concurrency:
+      parseNumber('--concurrency', flags.concurrency, { integer: true, min: 1 }) ?? config.concurrency,
+    requestsPerMinute: parseNumber('--rpm', flags.rpm, { integer: true, min: 1 }) ?? config.requestsPerMinute,
+    tokensPerMinute: parseNumber('--tpm', flags.tpm, { integer: true, min: 1 }) ?? config.tokensPerMinute,
+    cacheDir: flags.cacheDir ?? config.cacheDir,
+    noCache: flags.cache === false || config.cache === false ? true : undefined,
+    threads: parseNumber('--threads', flags.threads, { integer: true, min: 1 }) ?? config.threads,
+    lora: flags.lora ?? config.lora,
+    contextSize: config.contextSize,
+    sequences: config.sequences,
+    modelsDir: config.modelsDir,
+  };
+  // Drop unset keys so that the library's defaults apply.
+  const options = Object.fromEntries(
+    Object.entries(entries).filter(([, value]) => value !== undefined),
+  ) as ModelOptions;
+  const pricesFile = flags.prices ?? config.prices;
+  return pricesFile !== undefined
+    ? { spec: spec.trim(), options, pricesFile }
+    : { spec: spec.trim(), options };
+}
+
+/**
+ * Draws a model download's progress on `stream`: one updating line on a terminal, a plain line every
+ * 10% when piped. Returns the callback for `ModelOptions.onDownloadProgress`.
+ */
+export function downloadProgressPrinter(
+  stream: { write(text: string): unknown; isTTY?: boolean } = process.stderr,
+): (progress: { downloadedBytes: number; totalBytes: number }) => void {
+  let lastDecile = -1;
+  let done = false;
+  const mb = (bytes: number): string => (bytes / 1_048_576).toFixed(1);
+  return ({ downloadedBytes, totalBytes }) => {
+    if (done) return;
+    const fraction = totalBytes > 0 ? Math.min(1, downloadedBytes / totalBytes) : 0;
+    const text = `downloading model: ${mb(downloadedBytes)}/${totalBytes > 0 ? mb(totalBytes) : '?'} MB (${Math.floor(fraction * 100)}%)`;
+    const finished = totalBytes > 0 && downloadedBytes >= totalBytes;
+    if (stream.isTTY === true) {
+      const width = 30;
+      const filled = Math.round(fraction * width);
+      stream.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${text}${finished ? '\n' : ''}`);
+    } else {
+      const decile = Math.floor(fraction * 10);
+      if (decile !== lastDecile) {
+        lastDecile = decile;
+        stream.write(`${text}\n`);
+      }
+    }
+    done = finished;
+  };
+}

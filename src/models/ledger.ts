@@ -1,0 +1,214 @@
+/**
+ * Cost ledger: calls, tokens and USD per pipeline stage and per model. Printed at the end of every run
+ * (`format()`) and stored with the run's metadata (`toJSON()`).
+ *
+ * Token columns count what was spent: a cached call (or a replay) costs nothing and its tokens are kept
+ * apart in `cachedPromptTokens` / `cachedCompletionTokens`. A model missing from the price table has
+ * `costUsd: null` (shown as "?") and is listed in `totals().unpricedModels`, so an unknown price is
+ * never silently counted as free.
+ */
+import type { ChatCallOptions, ChatModel, ChatRequest, ChatResponse, TokenUsage } from './chat-model.js';
+import { DEFAULT_PRICES, costOf, priceOf, type PriceTable } from './prices.js';
+
+/** Stage used when a call does not name one. */
+export const DEFAULT_STAGE = 'default';
+
+export interface LedgerRow {
+  stage: string;
+  model: string;
+  calls: number;
+  cachedCalls: number;
+  /** Tokens of calls that reached a backend. */
+  promptTokens: number;
+  completionTokens: number;
+  /** Tokens of calls answered from the cache (not paid). */
+  cachedPromptTokens: number;
+  cachedCompletionTokens: number;
+  /** USD for the non-cached tokens; null when the model has no price. */
+  costUsd: number | null;
+}
+
+export interface LedgerTotals {
+  calls: number;
+  cachedCalls: number;
+  promptTokens: number;
+  completionTokens: number;
+  cachedPromptTokens: number;
+  cachedCompletionTokens: number;
+  /** Sum of the known costs. */
+  costUsd: number;
+  /** Models that spent tokens but have no price (their cost is not in `costUsd`). */
+  unpricedModels: string[];
+}
+
+export interface LedgerJson {
+  rows: LedgerRow[];
+  totals: LedgerTotals;
+}
+
+interface Counts {
+  calls: number;
+  cachedCalls: number;
+  promptTokens: number;
+  completionTokens: number;
+  cachedPromptTokens: number;
+  cachedCompletionTokens: number;
+}
+
+function tokenCount(value: number): number {
+  return Number.isFinite(value) && value > 0 ? Math.round(value) : 0;
+}
+
+export class CostLedger {
+  private readonly prices: PriceTable;
+  /** stage -> model -> counts, in first-seen order. */
+  private readonly entries = new Map<string, Map<string, Counts>>();
+
+  constructor(options: { prices?: PriceTable } = {}) {
+    this.prices = options.prices ?? DEFAULT_PRICES;
+  }
+
+  /** Counts one finished call. */
+  record(stage: string, modelId: string, usage: TokenUsage, cached: boolean): void {
+    let byModel = this.entries.get(stage);
+    if (byModel === undefined) {
+      byModel = new Map();
+      this.entries.set(stage, byModel);
+    }
+    let counts = byModel.get(modelId);
+    if (counts === undefined) {
+      counts = {
+        calls: 0,
+        cachedCalls: 0,
+        promptTokens: 0,
+        completionTokens: 0,
+        cachedPromptTokens: 0,
+        cachedCompletionTokens: 0,
+      };
+      byModel.set(modelId, counts);
+    }
+    counts.calls++;
+    if (cached) {
+      counts.cachedCalls++;
+      counts.cachedPromptTokens += tokenCount(usage.promptTokens);
+      counts.cachedCompletionTokens += tokenCount(usage.completionTokens);
+    } else {
+      counts.promptTokens += tokenCount(usage.promptTokens);
+      counts.completionTokens += tokenCount(usage.completionTokens);
+    }
+  }
+
+  /** One row per (stage, model), stages and models in the order first seen. */
+  rows(): LedgerRow[] {
+    const rows: LedgerRow[] = [];
+    for (const [stage, byModel] of this.entries) {
+      for (const [model, counts] of byModel) {
+        const price = priceOf(this.prices, model);
+        const spent = counts.promptTokens + counts.completionTokens;
+        const costUsd =
+          price !== undefined
+            ? costOf(price, counts.promptTokens, counts.completionTokens)
+            : spent > 0
+              ? null
+              : 0;
+        rows.push({ stage, model, ...counts, costUsd });
+      }
+    }
+    return rows;
+  }
+
+  totals(): LedgerTotals {
+    const totals: LedgerTotals = {
+      calls: 0,
+      cachedCalls: 0,
+      promptTokens: 0,
+      completionTokens: 0,
+      cachedPromptTokens: 0,
+      cachedCompletionTokens: 0,
+      costUsd: 0,
+      unpricedModels: [],
+    };
+    for (const row of this.rows()) {
+      totals.calls += row.calls;
+      totals.cachedCalls += row.cachedCalls;
+      totals.promptTokens += row.promptTokens;
+      totals.completionTokens += row.completionTokens;
+      totals.cachedPromptTokens += row.cachedPromptTokens;
+      totals.cachedCompletionTokens += row.cachedCompletionTokens;
+      if (row.costUsd === null) {
+        if (!totals.unpricedModels.includes(row.model)) totals.unpricedModels.push(row.model);
+      } else totals.costUsd += row.costUsd;
+    }
+    return totals;
+  }
+
+  /** A compact table: one line per stage and model, then a total line; a note for unpriced models. */
+  format(): string {
+    const rows = this.rows();
+    if (rows.length === 0) return 'no model calls\n';
+    const totals = this.totals();
+    const header = ['stage', 'model', 'calls', 'cached', 'tokens in', 'tokens out', 'cost USD'];
+    const body = rows.map((row) => [
+      row.stage,
+      row.model,
+      String(row.calls),
+      String(row.cachedCalls),
+      String(row.promptTokens),
+      String(row.completionTokens),
+      formatUsd(row.costUsd),
+    ]);
+    const total = [
+      'total',
+      '',
+      String(totals.calls),
+      String(totals.cachedCalls),
+      String(totals.promptTokens),
+      String(totals.completionTokens),
+      formatUsd(totals.costUsd) + (totals.unpricedModels.length > 0 ? '+?' : ''),
+    ];
+    const all = [header, ...body, total];
+    const widths = header.map((_, column) => Math.max(...all.map((row) => (row[column] ?? '').length)));
+    // Text columns left-aligned, numbers right-aligned.
+    const line = (cells: string[]): string =>
+      cells
+        .map((cell, column) =>
+          column < 2 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0),
+        )
+        .join('  ')
+        .trimEnd();
+    let text = `${all.map(line).join('\n')}\n`;
+    if (totals.unpricedModels.length > 0) {
+      text += `no price for ${totals.unpricedModels.join(', ')} (add it with --prices FILE)\n`;
+    }
+    return text;
+  }
+
+  toJSON(): LedgerJson {
+    return { rows: this.rows(), totals: this.totals() };
+  }
+}
+
+function formatUsd(value: number | null): string {
+  if (value === null) return '?';
+  if (value === 0) return '0';
+  return value < 0.01 ? value.toFixed(6) : value.toFixed(4);
+}
+
+/**
+ * Wraps a model so that every successful call is recorded in the ledger under `options.stage`
+ * (default "default") and the model's id. Failed calls are not recorded (they report no usage).
+ */
+export function withLedger(model: ChatModel, ledger: CostLedger): ChatModel {
+  return {
+    id: model.id,
+    backend: model.backend,
+    async chat(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResponse> {
+      const response = await model.chat(request, options);
+      ledger.record(options?.stage ?? DEFAULT_STAGE, model.id, response.usage, response.cached);
+      return response;
+    },
+    async close() {
+      await model.close?.();
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import { ServiceError } from '../core/errors.js';
+
+export type ModelFailureKind =
+  | 'rate_limited' // 429
+  | 'server_error' // 5xx
+  | 'timeout'
+  | 'connection' // refused, reset, dropped stream
+  | 'bad_response' // malformed JSON / unexpected shape from the server
+  | 'client_error' // other 4xx: bad request, auth, model not found
+  | 'aborted'
+  | 'cache_miss'; // replay backend: the request is not in the cache
+
+/**
+ * A failed model call. Adapters classify failures so that one retry policy serves every backend.
+ * Messages are one line and never contain API keys.
+ */
+export class ModelCallError extends ServiceError {
+  readonly kind: ModelFailureKind;
+  readonly status?: number;
+  /** Server's Retry-After, in milliseconds, when it sent one. */
+  readonly retryAfterMs?: number;
+
+  constructor(
+    message: string,
+    options: { kind: ModelFailureKind; status?: number; retryAfterMs?: number; cause?: unknown },
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'ModelCallError';
+    this.kind = options.kind;
+    this.status = options.status;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+
+  get retryable(): boolean {
+    return ['rate_limited', 'server_error', 'timeout', 'connection', 'bad_response'].includes(this.kind);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * ChatModel over any OpenAI-compatible chat-completions endpoint, through the official `openai` SDK.
+ * The SDK's own retries are off: `withRetries` (src/models/retry.ts) is the single retry policy.
+ */
+import OpenAI from 'openai';
+import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { ChatCallOptions, ChatModel, ChatRequest, ChatResponse } from '../chat-model.js';
+import { ModelCallError } from '../model-errors.js';
+import { checkJsonReply } from '../structured.js';
+import { StreamAccumulator, fromOpenAICompletion, toOpenAIRequest, type BackendReply } from './convert.js';
+import { classifyOpenAIError } from './errors.js';
+
+export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
+
+export interface OpenAIChatModelOptions {
+  /** Model name the server knows, e.g. "gpt-4o-mini". */
+  model: string;
+  /** Base URL ending in /v1; default OPENAI_BASE_URL, else the OpenAI API. */
+  baseUrl?: string;
+  /** API key; default OPENAI_API_KEY. May be absent for local servers. */
+  apiKey?: string;
+  /** Stream the answer (SSE) instead of one JSON body. Default false. */
+  stream?: boolean;
+  /** Hard cap per HTTP request inside the SDK (default 10 min); `withRetries` applies the real per-request timeout. */
+  timeoutMs?: number;
+  /** Extra HTTP headers sent with every request. */
+  headers?: Record<string, string>;
+  /** Replaces the global fetch (tests, proxies). */
+  fetch?: typeof fetch;
+}
+
+/** Resolves base URL and key from options, then the environment. */
+export function resolveOpenAIEndpoint(options: { baseUrl?: string; apiKey?: string }): {
+  baseUrl: string;
+  apiKey?: string;
+} {
+  const baseUrl = (options.baseUrl ?? process.env.OPENAI_BASE_URL ?? DEFAULT_OPENAI_BASE_URL).replace(
+    /\/+$/,
+    '',
+  );
+  const apiKey = options.apiKey ?? (process.env.OPENAI_API_KEY || undefined);
+  return apiKey !== undefined ? { baseUrl, apiKey } : { baseUrl };
+}
+
+export function createOpenAIChatModel(options: OpenAIChatModelOptions): ChatModel {
+  if (options.model.trim() === '')
+    throw new ModelCallError('the OpenAI model name is empty', { kind: 'client_error' });
+  const { baseUrl, apiKey } = resolveOpenAIEndpoint(options);
+  const client = new OpenAI({
+    baseURL: baseUrl,
+    // The SDK refuses to start without a key; local servers do not need one.
+    apiKey: apiKey ?? 'no-key',
+    maxRetries: 0,
+    // The SDK prints parse failures to the console; we report them as one-line errors instead.
+    // OPENAI_LOG=debug still turns its logging on.
+    ...(process.env.OPENAI_LOG === undefined ? { logLevel: 'off' as const } : {}),
+    timeout: options.timeoutMs ?? 600_000,
+    ...(options.headers !== undefined ? { defaultHeaders: options.headers } : {}),
+    ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
+  });
+  const context = { baseUrl, ...(apiKey !== undefined ? { apiKey } : {}) };
+  const id = `openai:${options.model}`;
+  const stream = options.stream ?? false;
+
+  async function callOnce(request: ChatRequest, signal: AbortSignal | undefined): Promise<BackendReply> {
+    const body = toOpenAIRequest(options.model, request);
+    if (!stream) {
+      const completion: ChatCompletion = await client.chat.completions.create(
+        { ...body, stream: false },
+        signal !== undefined ? { signal } : {},
+      );
+      return fromOpenAICompletion(completion);
+    }
+    const chunks = await client.chat.completions.create(
+      { ...body, stream: true, stream_options: { include_usage: true } },
+      signal !== undefined ? { signal } : {},
+    );
+    const accumulator = new StreamAccumulator();
+    for await (const chunk of chunks as AsyncIterable<ChatCompletionChunk>) accumulator.add(chunk);
+    return accumulator.result();
+  }
+
+  return {
+    id,
+    backend: 'openai',
+    async chat(request: ChatRequest, callOptions: ChatCallOptions = {}): Promise<ChatResponse> {
+      const { signal } = callOptions;
+      if (signal?.aborted)
+        throw new ModelCallError('the model call was aborted', { kind: 'aborted', cause: signal.reason });
+      const started = performance.now();
+      let reply: BackendReply;
+      try {
+        reply = await callOnce(request, signal);
+      } catch (error) {
+        const classified = classifyOpenAIError(error, context);
+        // A signal that fired means the caller (or withRetries' timeout) stopped us, whatever fetch says.
+        if (signal?.aborted && classified.kind !== 'aborted') {
+          throw new ModelCallError('the model call was aborted', { kind: 'aborted', cause: error });
+        }
+        throw classified;
+      }
+      const response: ChatResponse = {
+        ...reply,
+        latencyMs: performance.now() - started,
+        cached: false,
+        model: id,
+      };
+      if (request.jsonSchema !== undefined) {
+        const check = checkJsonReply(reply.text, request.jsonSchema.schema);
+        if (check.ok) response.json = check.value;
+      }
+      return response;
+    },
+    async close(): Promise<void> {
+      // fetch keeps no per-client sockets we own; nothing to release.
+    },
+  };
+}
