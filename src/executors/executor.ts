@@ -1,0 +1,153 @@
+/**
+ * The executor contract: run one call of a tool function and describe what came back as an `Observation`.
+ * Every executor (schema, simulated, replay, real, cache, chain) implements `ToolExecutor`.
+ */
+import { createHash } from 'node:crypto';
+import type { Tool, ToolFunction } from '../core/tool.js';
+
+export type ObservationSource = 'real' | 'simulated' | 'schema' | 'cache' | 'replay';
+
+export interface Observation {
+  /** HTTP-like status; 400 for a call rejected by argument validation. */
+  status: number;
+  /** Parsed JSON when the response is JSON, else a string. */
+  body: unknown;
+  headers: Record<string, string>;
+  source: ObservationSource;
+  latencyMs: number;
+  /** For rejected calls: the type-check message shown to the assistant (which parameter, what is allowed). */
+  validationErrors?: string[];
+  /** Set when the executor failed (model gave up, network error...) rather than the API answering. */
+  error?: string;
+  truncated?: boolean;
+  /**
+   * Problems that did not stop the call (e.g. an unknown parameter that was ignored, as ToolAlpaca ignores
+   * it). Additive to the issue's interface; `observationText` shows them after the response.
+   */
+  warnings?: string[];
+}
+
+export interface ExecutionContext {
+  instanceId?: string;
+  signal?: AbortSignal;
+}
+
+export interface ToolExecutor {
+  readonly kind: string;
+  execute(
+    tool: Tool,
+    functionName: string,
+    args: Record<string, unknown>,
+    context?: ExecutionContext,
+  ): Promise<Observation>;
+  close?(): Promise<void>;
+}
+
+export interface ObservationTextOptions {
+  /**
+   * Longest text returned; longer text is cut (ToolAlpaca's `max_output_len` is 3000, the default).
+   * `Infinity` disables the cut.
+   */
+  maxChars?: number;
+}
+
+/** ToolAlpaca's advice appended to every non-2xx observation. */
+export const NON_2XX_ADVICE =
+  "You should choose one of: (1) change the input and retry; (2) return the 'Final Answer' and explain what happened; (You must choose this one when the error occurs more than 3 times.) (3) call another function.";
+
+const DEFAULT_OBSERVATION_CHARS = 3000;
+
+/** The body as the assistant reads it: strings as they are, anything else as compact JSON. */
+export function bodyText(body: unknown): string {
+  if (typeof body === 'string') return body;
+  if (body === undefined) return '';
+  try {
+    return JSON.stringify(body) ?? String(body);
+  } catch {
+    return String(body);
+  }
+}
+
+/**
+ * How the assistant sees an observation, as ToolAlpaca renders it: `Status Code: 200. Response: {...}`;
+ * non-2xx answers get ToolAlpaca's advice appended; a call rejected by argument validation shows the
+ * type-check messages and asks for a corrected input.
+ */
+export function observationText(o: Observation, options: ObservationTextOptions = {}): string {
+  const maxChars = options.maxChars ?? DEFAULT_OBSERVATION_CHARS;
+  let text: string;
+  if (o.validationErrors !== undefined && o.validationErrors.length > 0) {
+    text = `${o.validationErrors.join('\n')}\nYou need to change the input and try again.`;
+  } else {
+    const ok = o.status >= 200 && o.status < 300;
+    const shown = o.error !== undefined && (o.body === undefined || o.body === null || o.body === '');
+    text = shown
+      ? `Status Code: ${o.status}. Error: ${o.error ?? ''}`
+      : `Status Code: ${o.status}. Response: ${bodyText(o.body)}`;
+    if (o.truncated === true) text += ' [truncated]';
+    if (!ok) text += `. ${NON_2XX_ADVICE}`;
+  }
+  if (o.warnings !== undefined && o.warnings.length > 0) text += `\nNote: ${o.warnings.join('; ')}`;
+  return text.length > maxChars ? text.slice(0, maxChars) : text;
+}
+
+/**
+ * JSON with object keys sorted at every level, so that equal values give equal text whatever the key
+ * order. `undefined` members are dropped as JSON.stringify drops them.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value)) ?? 'null';
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((item) => sortKeys(item));
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      const item = (value as Record<string, unknown>)[key];
+      if (item !== undefined) out[key] = sortKeys(item);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** The canonical key of a call: canonical JSON of `[tool, function, args]`. */
+export function requestKey(toolName: string, functionName: string, args: Record<string, unknown>): string {
+  return canonicalJson([toolName, functionName, args]);
+}
+
+/** sha256 (hex) of the canonical key of a call. */
+export function requestHash(toolName: string, functionName: string, args: Record<string, unknown>): string {
+  return createHash('sha256')
+    .update(requestKey(toolName, functionName, args))
+    .digest('hex');
+}
+
+/** The function called `name` in `tool`, or undefined. */
+export function findFunction(tool: Tool, name: string): ToolFunction | undefined {
+  return tool.functions.find((fn) => fn.name === name);
+}
+
+/** Observation for a call of a function the tool does not have (404, `error` lists what exists). */
+export function unknownFunctionObservation(
+  tool: Tool,
+  functionName: string,
+  source: ObservationSource,
+  latencyMs = 0,
+): Observation {
+  const names = tool.functions.map((fn) => fn.name).join(', ');
+  return {
+    status: 404,
+    body: { error: `unknown function '${functionName}' of tool '${tool.name}'`, functions: names },
+    headers: { 'content-type': 'application/json' },
+    source,
+    latencyMs,
+    error: `tool '${tool.name}' has no function '${functionName}'; functions: ${names}`,
+  };
+}
+
+/** Milliseconds since `start` (a `performance.now()` value), rounded to 0.01 ms. */
+export function elapsedMs(start: number): number {
+  return Math.round((performance.now() - start) * 100) / 100;
+}

@@ -1,0 +1,839 @@
+/**
+ * Simulated executor: a language model plays the API from its OpenAPI spec, following ToolAlpaca's
+ * simulator protocol (the prompt carries the tool's spec and the request rendered as a curl command; the
+ * reply reads `Status Code: N` / `Response: {json}` / `Explanation: ...`). The prompt text is our own.
+ *
+ * What it adds around one model call:
+ * - Arguments are checked first (`prepareCall`): a bad call is a 400 observation and the model is not asked.
+ * - A non-2xx answer is asked again, as ToolAlpaca does: up to `maxAttempts` answers in all, stopping as
+ *   soon as a status code repeats or a 2xx arrives. When every answer is non-2xx the last one is returned:
+ *   it is a legitimate API error answer.
+ * - A 2xx body that does not validate against the function's response schema is re-asked with the compact
+ *   ajv errors (`maxRepairs` times), then repaired deterministically from schema-generated data, with
+ *   `warnings` saying so.
+ * - A reply that cannot be read is re-asked once with a format reminder (`maxParseRetries`), then becomes a
+ *   502 observation with `error`; so does a model failure after the model layer's own retries.
+ * - A bounded memory of earlier exchanges per (instance, tool) is replayed as conversation turns so that
+ *   answers within one instance stay consistent. Calls without `context.instanceId` have no memory.
+ *
+ * The model's seed is varied per call (0, 1, 2...) so that asking again is a new sample even when the
+ * model layer caches responses (the cache key includes the seed).
+ */
+import { InputError, oneLine } from '../core/errors.js';
+import type { JsonSchema, Tool, ToolFunction } from '../core/tool.js';
+import type { ChatMessage, ChatModel } from '../models/chat-model.js';
+import type { ModelOptions } from '../models/create-model.js';
+import { ModelCallError } from '../models/model-errors.js';
+import { extractJson } from '../models/structured.js';
+import { toolToOpenApi } from '../formats/openapi.js';
+import {
+  elapsedMs,
+  requestHash,
+  type ExecutionContext,
+  type Observation,
+  type ToolExecutor,
+} from './executor.js';
+import {
+  buildHttpRequest,
+  compileSchema,
+  prepareCall,
+  schemaErrors,
+  toCurl,
+  type CheckOptions,
+} from './request.js';
+import { generateFromSchema } from './schema-executor.js';
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Options shared by both ways of giving the model. */
+export interface SimulatedExecutorBaseOptions extends CheckOptions {
+  /** Answers asked for in all while they are non-2xx (ToolAlpaca: 1 + 5 retries at most). Default 5. */
+  maxAttempts?: number;
+  /** Earlier exchanges remembered per (instance, tool). Default 5; 0 disables memory. */
+  memoryTurns?: number;
+  /** Instances whose memory is kept (least recently used forgotten first). Default 100. */
+  maxInstances?: number;
+  /** Re-asks after a 2xx body that does not match the response schema. Default 2. */
+  maxRepairs?: number;
+  /** Re-asks after a reply that cannot be read. Default 1. */
+  maxParseRetries?: number;
+  /** Sampling temperature. Default 0.5 (ToolAlpaca's simulator). */
+  temperature?: number;
+  /** Upper bound on the reply's tokens (default: the backend's). */
+  maxTokens?: number;
+  /** Ledger stage of the model calls. Default 'executor'. */
+  stage?: string;
+  /** Longest spec text put in the prompt before it is cut down to the called operation. Default 8000. */
+  maxSpecChars?: number;
+}
+
+export interface SimulatedExecutorModelOptions extends SimulatedExecutorBaseOptions {
+  model: ChatModel;
+}
+
+export interface SimulatedExecutorSpecOptions extends SimulatedExecutorBaseOptions {
+  /** A model spec (`openai:gpt-4o-mini`, `llama:...`), built with `createChatModel` on first use. */
+  modelSpec: string;
+  modelOptions?: ModelOptions;
+}
+
+export type SimulatedExecutorOptions = SimulatedExecutorModelOptions | SimulatedExecutorSpecOptions;
+
+export interface SimulatedExecutor extends ToolExecutor {
+  readonly kind: 'simulated';
+  /** Drop the memory of one instance (call when an instance is finished). */
+  forgetInstance(instanceId: string): void;
+  /** Drop every memory. */
+  forgetAll(): void;
+  /** The remembered exchanges of (instance, tool), oldest first (for inspection and tests). */
+  memoryOf(instanceId: string, toolName: string): readonly SimulatedExchange[];
+  /** Closes the model when the executor built it from `modelSpec`; a given `model` is left open. */
+  close(): Promise<void>;
+}
+
+/** One remembered exchange: the request message and the answer as it was accepted. */
+export interface SimulatedExchange {
+  request: string;
+  reply: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reply parsing
+
+export interface ParsedReply {
+  status: number;
+  /** Parsed JSON, or the Response text when it is not JSON (undefined when there is no Response part). */
+  body: unknown;
+  /** True when `body` came from JSON. */
+  json: boolean;
+  explanation?: string;
+}
+
+export type ReplyParse = { ok: true; reply: ParsedReply } | { ok: false; error: string };
+
+const STATUS_RE = /status[ \t_-]*code\**[ \t]*[:=]?[ \t]*\**[ \t]*["'`]?(\d{3})\b/i;
+const RESPONSE_RE = /(?:^|[\s*.,;#>])response\**[ \t]*\**[ \t]*:\**/im;
+const EXPLANATION_RE = /(?:^|[\s*.,;#>])explanation\**[ \t]*\**[ \t]*:\**/im;
+
+/** Index just after the bracket that closes the JSON value opening at `start`; -1 when unbalanced. */
+function jsonEnd(text: string, start: number): number {
+  const stack: string[] = [];
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (ch === '"') inString = true;
+    else if (ch === '{') stack.push('}');
+    else if (ch === '[') stack.push(']');
+    else if (ch === '}' || ch === ']') {
+      if (stack.pop() !== ch) return -1;
+      if (stack.length === 0) return i + 1;
+    }
+  }
+  return -1;
+}
+
+function tryJson(text: string): { value: unknown } | undefined {
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Response part: a fenced block, a balanced JSON value, or text up to the Explanation. */
+function readResponsePart(after: string): { body: unknown; json: boolean; rest: string } {
+  const text = after.replace(/^[ \t]*\r?\n?/, '');
+  const lead = text.trimStart();
+  const fence = /^```[a-zA-Z]*[ \t]*\r?\n?([\s\S]*?)```/.exec(lead);
+  if (fence?.[1] !== undefined) {
+    const inner = fence[1].trim();
+    const rest = lead.slice(fence[0].length);
+    const parsed = tryJson(inner) ?? extractJson(inner);
+    return parsed !== undefined
+      ? { body: parsed.value, json: true, rest }
+      : { body: inner, json: false, rest };
+  }
+  if (lead.startsWith('{') || lead.startsWith('[')) {
+    const end = jsonEnd(lead, 0);
+    if (end > 0) {
+      const parsed = tryJson(lead.slice(0, end));
+      if (parsed !== undefined) return { body: parsed.value, json: true, rest: lead.slice(end) };
+    }
+  }
+  // Scalars, unbalanced or non-JSON text: everything up to the Explanation.
+  const explanation = EXPLANATION_RE.exec(lead);
+  const part = (explanation ? lead.slice(0, explanation.index) : lead).trim();
+  const rest = explanation ? lead.slice(explanation.index) : '';
+  if (part === '') return { body: undefined, json: false, rest };
+  const parsed = tryJson(part) ?? extractJson(part);
+  return parsed !== undefined ? { body: parsed.value, json: true, rest } : { body: part, json: false, rest };
+}
+
+function statusFromJson(value: Json): number | undefined {
+  for (const key of ['status_code', 'statusCode', 'Status Code', 'status', 'code']) {
+    const raw = value[key];
+    const status = typeof raw === 'string' ? Number.parseInt(raw, 10) : raw;
+    if (typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 599)
+      return status;
+  }
+  return undefined;
+}
+
+/**
+ * Reads a simulator reply: `Status Code:`, `Response:` and an optional `Explanation:`, in plain text or
+ * markdown (bold labels, code fences, prose around them). Also accepts the same three fields as one JSON
+ * object (`{"status_code": 200, "response": {...}}`). Not ok when no status code can be found.
+ */
+export function parseSimulatorReply(text: string): ReplyParse {
+  const statusMatch = STATUS_RE.exec(text);
+  if (statusMatch === null) {
+    const whole = extractJson(text);
+    if (whole !== undefined && isObject(whole.value)) {
+      const status = statusFromJson(whole.value);
+      const body = whole.value.response ?? whole.value.Response ?? whole.value.body;
+      if (status !== undefined && body !== undefined) {
+        const explanation = whole.value.explanation ?? whole.value.Explanation;
+        return {
+          ok: true,
+          reply: {
+            status,
+            body,
+            json: true,
+            ...(typeof explanation === 'string' ? { explanation } : {}),
+          },
+        };
+      }
+    }
+    return { ok: false, error: 'no "Status Code:" line was found' };
+  }
+  const status = Number(statusMatch[1]);
+  if (status < 100 || status > 599)
+    return { ok: false, error: `status code ${status} is not an HTTP status` };
+  const afterStatus = text.slice(statusMatch.index + statusMatch[0].length);
+  const responseMatch = RESPONSE_RE.exec(afterStatus);
+  let body: unknown;
+  let json = false;
+  let rest = afterStatus;
+  if (responseMatch !== null) {
+    const part = readResponsePart(afterStatus.slice(responseMatch.index + responseMatch[0].length));
+    body = part.body;
+    json = part.json;
+    rest = part.rest;
+  }
+  const explanationMatch = EXPLANATION_RE.exec(rest);
+  const explanation =
+    explanationMatch !== null
+      ? rest
+          .slice(explanationMatch.index + explanationMatch[0].length)
+          .replace(/```\s*$/, '')
+          .trim()
+      : undefined;
+  if (body === undefined) {
+    // No Response label: a bare JSON value after the status line still counts.
+    const bare = extractJson(explanationMatch ? rest.slice(0, explanationMatch.index) : rest);
+    if (bare !== undefined) {
+      body = bare.value;
+      json = true;
+    }
+  }
+  if (body === undefined) return { ok: false, error: 'no "Response:" part was found' };
+  return {
+    ok: true,
+    reply: {
+      status,
+      body,
+      json,
+      ...(explanation !== undefined && explanation !== '' ? { explanation } : {}),
+    },
+  };
+}
+
+/** A reply in the protocol's canonical form (how accepted answers are remembered). */
+export function formatSimulatorReply(status: number, body: unknown, explanation?: string): string {
+  const bodyText = typeof body === 'string' ? body : JSON.stringify(body);
+  const lines = [`Status Code: ${status}`, `Response: ${bodyText}`];
+  if (explanation !== undefined && explanation !== '')
+    lines.push(`Explanation: ${oneLine(explanation, 300)}`);
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The spec in the prompt
+
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
+/** JSON.stringify that survives cycles (a repeated ancestor becomes a placeholder). */
+function safeJson(value: unknown): string {
+  const ancestors: unknown[] = [];
+  return JSON.stringify(value, function (this: unknown, _key, item: unknown) {
+    if (typeof item !== 'object' || item === null) return item;
+    while (ancestors.length > 0 && ancestors[ancestors.length - 1] !== this) ancestors.pop();
+    if (ancestors.includes(item)) return { description: '(recursive)' };
+    ancestors.push(item);
+    return item;
+  });
+}
+
+function collectRefs(node: unknown, into: Set<string>, seen = new Set<unknown>()): void {
+  if (typeof node !== 'object' || node === null || seen.has(node)) return;
+  seen.add(node);
+  if (Array.isArray(node)) {
+    for (const item of node) collectRefs(item, into, seen);
+    return;
+  }
+  for (const [key, value] of Object.entries(node)) {
+    if (key === '$ref' && typeof value === 'string' && value.startsWith('#/')) into.add(value);
+    else collectRefs(value, into, seen);
+  }
+}
+
+function pointerGet(doc: Json, ref: string): unknown {
+  let node: unknown = doc;
+  for (const raw of ref.slice(2).split('/')) {
+    const part = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+    if (!isObject(node)) return undefined;
+    node = node[part];
+  }
+  return node;
+}
+
+function pointerSet(doc: Json, ref: string, value: unknown): void {
+  const parts = ref
+    .slice(2)
+    .split('/')
+    .map((raw) => decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~'));
+  let node = doc;
+  for (const part of parts.slice(0, -1)) {
+    if (!isObject(node[part])) node[part] = {};
+    node = node[part] as Json;
+  }
+  node[parts[parts.length - 1]!] = value;
+}
+
+/**
+ * The document cut down to one operation: version and server keys, the title and description, the
+ * operation's path item with only that method, and the components (or Swagger definitions) it references,
+ * transitively.
+ */
+export function operationDocument(doc: Json, fn: ToolFunction): Json | undefined {
+  const paths = isObject(doc.paths) ? doc.paths : {};
+  const item = paths[fn.path];
+  if (!isObject(item) || !isObject(item[fn.method])) return undefined;
+  const out: Json = {};
+  for (const key of ['openapi', 'swagger', 'host', 'basePath', 'schemes', 'servers']) {
+    if (doc[key] !== undefined) out[key] = doc[key];
+  }
+  const info = isObject(doc.info) ? doc.info : {};
+  out.info = {
+    ...(info.title !== undefined ? { title: info.title } : {}),
+    ...(info.description !== undefined ? { description: info.description } : {}),
+  };
+  const pathItem: Json = {};
+  for (const [key, value] of Object.entries(item)) {
+    if (!HTTP_METHODS.includes(key.toLowerCase()) || key.toLowerCase() === fn.method) pathItem[key] = value;
+  }
+  out.paths = { [fn.path]: pathItem };
+  const refs = new Set<string>();
+  collectRefs(out.paths, refs);
+  const done = new Set<string>();
+  const pending = [...refs];
+  while (pending.length > 0) {
+    const ref = pending.pop()!;
+    if (done.has(ref)) continue;
+    done.add(ref);
+    const target = pointerGet(doc, ref);
+    if (target === undefined) continue;
+    pointerSet(out, ref, target);
+    const more = new Set<string>();
+    collectRefs(target, more);
+    for (const next of more) if (!done.has(next)) pending.push(next);
+  }
+  return out;
+}
+
+/** An example response the tool carries for the function (ToolBench-style tools), when there is one. */
+export function exampleResponseOf(tool: Tool, fn: ToolFunction): unknown {
+  const response = fn.response as (Json & { example?: unknown }) | undefined;
+  if (response?.example !== undefined) return response.example;
+  const fnExtra = (fn as Json)['x-template-response'];
+  if (fnExtra !== undefined) return fnExtra;
+  const doc = tool.openapi;
+  if (doc === undefined) return undefined;
+  const item = isObject(doc.paths) ? doc.paths[fn.path] : undefined;
+  const op = isObject(item) ? item[fn.method] : undefined;
+  if (isObject(op)) {
+    if (op['x-template-response'] !== undefined) return op['x-template-response'];
+    const responses = isObject(op.responses) ? op.responses : {};
+    const ok = fn.response !== undefined ? responses[fn.response.status] : undefined;
+    if (isObject(ok)) {
+      if (ok.example !== undefined) return ok.example;
+      const content = isObject(ok.content) ? Object.values(ok.content) : [];
+      for (const media of content) {
+        if (isObject(media) && media.example !== undefined) return media.example;
+      }
+    }
+  }
+  const template = doc['x-template-response'];
+  if (isObject(template) && template[fn.name] !== undefined) return template[fn.name];
+  return undefined;
+}
+
+const specCache = new WeakMap<Tool, Map<string, string>>();
+
+/**
+ * The spec text the prompt carries: the tool's document as compact JSON, or, when that is longer than
+ * `maxChars`, only the called operation and the components it references.
+ */
+export function specForPrompt(tool: Tool, fn: ToolFunction, maxChars = 8000): string {
+  let perTool = specCache.get(tool);
+  if (perTool === undefined) {
+    perTool = new Map();
+    specCache.set(tool, perTool);
+  }
+  const key = `${maxChars}\u0000${fn.method}\u0000${fn.path}`;
+  const cached = perTool.get(key);
+  if (cached !== undefined) return cached;
+  const doc = tool.openapi ?? toolToOpenApi(tool);
+  let text = safeJson(doc);
+  if (text.length > maxChars) {
+    const reduced = operationDocument(doc, fn) ?? operationDocument(toolToOpenApi(tool), fn);
+    if (reduced !== undefined) text = safeJson(reduced);
+  }
+  perTool.set(key, text);
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Prompts (project-authored; same protocol as ToolAlpaca's simulator)
+
+const FORMAT_LINES = [
+  'Status Code: <the HTTP status code>',
+  'Response: <the response body as JSON>',
+  'Explanation: <one short sentence on why the API answers this way>',
+];
+
+export function simulatorSystemPrompt(tool: Tool, fn: ToolFunction, maxSpecChars?: number): string {
+  const lines = [
+    'You stand in for a web API. Each user message is an HTTP request to this API, written as a curl command; you answer it exactly as the real service would.',
+    '',
+    'Rules:',
+    '1. Check the method, path and parameters of the request against the OpenAPI spec below. A request the API would reject gets a fitting 4xx error answer.',
+    '2. A valid request gets a 2xx answer whose JSON body follows the response schema of that operation exactly: every required field, the declared types, no extra wrapping.',
+    '3. Use realistic, specific data (names, numbers, dates, identifiers); never placeholders such as "string" or "example".',
+    '4. When the request does not limit the number of results, return at least 3 items.',
+    '5. Stay consistent with your earlier answers in this conversation: the same entities keep the same identifiers and values.',
+    '',
+    'Answer in exactly this format, with nothing before or after it:',
+    ...FORMAT_LINES,
+    '',
+    `API name: ${tool.name}`,
+  ];
+  if (tool.description !== '') lines.push(`API description: ${oneLine(tool.description, 600)}`);
+  lines.push(`OpenAPI spec: ${specForPrompt(tool, fn, maxSpecChars)}`);
+  const example = exampleResponseOf(tool, fn);
+  if (example !== undefined) {
+    const text = typeof example === 'string' ? example : safeJson(example);
+    lines.push(
+      `Example of a successful response of ${fn.method.toUpperCase()} ${fn.path}: ${text.slice(0, 3000)}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function requestMessage(curl: string): string {
+  return `Request:\n${curl}`;
+}
+
+function formatReminder(problem: string): string {
+  return [
+    `Your answer could not be read: ${problem}.`,
+    'Answer the same request again in exactly this format:',
+    ...FORMAT_LINES,
+  ].join('\n');
+}
+
+function schemaFeedback(fn: ToolFunction, errors: string[], schema: JsonSchema | undefined): string {
+  const lines = [
+    `The Response of your 2xx answer does not match the response schema of ${fn.method.toUpperCase()} ${fn.path}:`,
+    ...errors.slice(0, 10).map((e) => `- ${oneLine(e, 200)}`),
+  ];
+  if (schema !== undefined) {
+    const text = safeJson(schema);
+    if (text.length <= 3000) lines.push(`Response schema: ${text}`);
+  }
+  lines.push('Answer the same request again, in the same format, with a Response that satisfies the schema.');
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Deterministic repair
+
+function cloneJson(value: unknown): unknown {
+  return value === undefined ? undefined : (JSON.parse(JSON.stringify(value)) as unknown);
+}
+
+function decodePointer(pointer: string): string[] {
+  if (pointer === '') return [];
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** The value at `path` in the generated body, indices wrapping around its arrays. */
+function mappedValue(generated: unknown, path: string[]): { value: unknown } | undefined {
+  let node = generated;
+  for (const part of path) {
+    if (Array.isArray(node)) {
+      if (node.length === 0) return undefined;
+      const index = Number(part);
+      if (!Number.isInteger(index) || index < 0) return undefined;
+      node = node[index % node.length];
+    } else if (isObject(node) && part in node) {
+      node = node[part];
+    } else {
+      return undefined;
+    }
+  }
+  return { value: cloneJson(node) };
+}
+
+/** Sets the value at `path` in `root` (root itself when the path is empty); returns the new root. */
+function setAt(root: unknown, path: string[], value: unknown): unknown {
+  if (path.length === 0) return value;
+  let node = root;
+  for (const part of path.slice(0, -1)) {
+    if (Array.isArray(node)) node = node[Number(part)];
+    else if (isObject(node)) node = node[part];
+    else return root;
+  }
+  const last = path[path.length - 1]!;
+  if (Array.isArray(node)) node[Number(last)] = value;
+  else if (isObject(node)) node[last] = value;
+  return root;
+}
+
+function deleteAt(root: unknown, path: string[]): void {
+  let node = root;
+  for (const part of path.slice(0, -1)) {
+    if (Array.isArray(node)) node = node[Number(part)];
+    else if (isObject(node)) node = node[part];
+    else return;
+  }
+  const last = path[path.length - 1];
+  if (last !== undefined && isObject(node)) delete node[last];
+}
+
+export interface RepairResult {
+  body: unknown;
+  /** 'patched': the model's body with the failing places replaced; 'generated': schema-generated data. */
+  method: 'patched' | 'generated';
+}
+
+/**
+ * A body valid against `schema`, as close to `body` as a few rounds of patching get: each place ajv
+ * complains about (missing required field, wrong type, unknown property...) takes the value at the same
+ * place of a body generated from the schema (`generateFromSchema`, seeded); when patching does not converge
+ * the generated body is used whole.
+ */
+export function repairBody(body: unknown, schema: JsonSchema, seed: number): RepairResult {
+  const validate = compileSchema(schema);
+  const generated = generateFromSchema(schema, seed);
+  let current = cloneJson(body);
+  for (let round = 0; round < 6; round++) {
+    if (validate(current)) return { body: current, method: 'patched' };
+    const errors = [...(validate.errors ?? [])];
+    let changed = false;
+    for (const error of errors) {
+      const path = decodePointer(error.instancePath);
+      const params = error.params as Record<string, unknown>;
+      if (error.keyword === 'required' && typeof params.missingProperty === 'string') {
+        const target = [...path, params.missingProperty];
+        const fill = mappedValue(generated, target);
+        if (fill === undefined) return { body: generated, method: 'generated' };
+        current = setAt(current, target, fill.value);
+        changed = true;
+      } else if (error.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') {
+        deleteAt(current, [...path, params.additionalProperty]);
+        changed = true;
+      } else {
+        const fill = mappedValue(generated, path);
+        if (fill === undefined) return { body: generated, method: 'generated' };
+        current = setAt(current, path, fill.value);
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
+  if (validate(current)) return { body: current, method: 'patched' };
+  return { body: generated, method: 'generated' };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The executor
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+function is2xx(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
+function seedOf(tool: Tool, fn: ToolFunction, args: Record<string, unknown>): number {
+  return Number.parseInt(requestHash(tool.name, fn.name, args).slice(0, 8), 16);
+}
+
+function expectsJson(fn: ToolFunction): boolean {
+  const type = fn.response?.contentType;
+  return fn.response?.schema !== undefined || type === undefined || /json/i.test(type);
+}
+
+/** The simulated executor (`kind` and observation `source` are `simulated`). */
+export function createSimulatedExecutor(options: SimulatedExecutorOptions): SimulatedExecutor {
+  const given = options as Partial<SimulatedExecutorModelOptions & SimulatedExecutorSpecOptions> | undefined;
+  if (
+    typeof given !== 'object' ||
+    given === null ||
+    (given.model === undefined && (typeof given.modelSpec !== 'string' || given.modelSpec === ''))
+  ) {
+    throw new InputError('the simulated executor needs a model: give a model spec (--executor-model SPEC)');
+  }
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+  const memoryTurns = Math.max(0, options.memoryTurns ?? 5);
+  const maxInstances = Math.max(1, options.maxInstances ?? 100);
+  const maxRepairs = Math.max(0, options.maxRepairs ?? 2);
+  const maxParseRetries = Math.max(0, options.maxParseRetries ?? 1);
+  const temperature = options.temperature ?? 0.5;
+  const stage = options.stage ?? 'executor';
+  const checkOptions: CheckOptions =
+    options.unknownParameters !== undefined ? { unknownParameters: options.unknownParameters } : {};
+
+  // The model: given, or built from its spec on first use (so creating the executor stays synchronous).
+  let modelPromise: Promise<ChatModel> | undefined;
+  let ownedModel: ChatModel | undefined;
+  const getModel = (): Promise<ChatModel> => {
+    if (given.model !== undefined) return Promise.resolve(given.model);
+    const spec = given.modelSpec ?? '';
+    const modelOptions = given.modelOptions ?? {};
+    modelPromise ??= import('../models/create-model.js').then(async ({ createChatModel }) => {
+      const model = await createChatModel(spec, modelOptions);
+      ownedModel = model;
+      return model;
+    });
+    return modelPromise;
+  };
+
+  // instanceId → tool name → exchanges. Map order is the LRU order of instances.
+  const memory = new Map<string, Map<string, SimulatedExchange[]>>();
+
+  function exchangesOf(instanceId: string | undefined, toolName: string): SimulatedExchange[] {
+    if (instanceId === undefined || memoryTurns === 0) return [];
+    const perInstance = memory.get(instanceId);
+    if (perInstance === undefined) return [];
+    memory.delete(instanceId); // most recently used goes last
+    memory.set(instanceId, perInstance);
+    return perInstance.get(toolName) ?? [];
+  }
+
+  function remember(instanceId: string | undefined, toolName: string, exchange: SimulatedExchange): void {
+    if (instanceId === undefined || memoryTurns === 0) return;
+    let perInstance = memory.get(instanceId);
+    if (perInstance === undefined) {
+      perInstance = new Map();
+      memory.set(instanceId, perInstance);
+      while (memory.size > maxInstances) {
+        const oldest = memory.keys().next().value;
+        if (oldest === undefined) break;
+        memory.delete(oldest);
+      }
+    }
+    const list = perInstance.get(toolName) ?? [];
+    list.push(exchange);
+    while (list.length > memoryTurns) list.shift();
+    perInstance.set(toolName, list);
+  }
+
+  async function run(
+    tool: Tool,
+    fn: ToolFunction,
+    args: Record<string, unknown>,
+    argWarnings: string[],
+    context: ExecutionContext | undefined,
+    start: number,
+  ): Promise<Observation> {
+    const model = await getModel();
+    const curl = toCurl(buildHttpRequest(tool, fn, args));
+    const request = requestMessage(curl);
+    const instanceId = context?.instanceId;
+    const base: ChatMessage[] = [
+      { role: 'system', content: simulatorSystemPrompt(tool, fn, options.maxSpecChars) },
+    ];
+    for (const exchange of exchangesOf(instanceId, tool.name)) {
+      base.push({ role: 'user', content: exchange.request }, { role: 'assistant', content: exchange.reply });
+    }
+    base.push({ role: 'user', content: request });
+
+    const schema = fn.response?.schema;
+    const validate = schema !== undefined ? compileSchema(schema) : undefined;
+    const where = `tool '${tool.name}' function '${fn.name}'`;
+    const warnings = [...argWarnings];
+    const seen = new Set<number>();
+    let messages = base;
+    let calls = 0;
+    let statusAnswers = 0;
+    let parseFailures = 0;
+    let repairs = 0;
+
+    const finish = (status: number, body: unknown, json: boolean, explanation?: string): Observation => {
+      remember(instanceId, tool.name, { request, reply: formatSimulatorReply(status, body, explanation) });
+      return {
+        status,
+        body,
+        headers: json ? { ...JSON_HEADERS } : { 'content-type': 'text/plain' },
+        source: 'simulated',
+        latencyMs: elapsedMs(start),
+        ...(warnings.length > 0 ? { warnings } : {}),
+      };
+    };
+
+    for (;;) {
+      let text: string;
+      try {
+        const response = await model.chat(
+          {
+            messages,
+            temperature,
+            seed: calls,
+            ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
+          },
+          { stage, ...(context?.signal !== undefined ? { signal: context.signal } : {}) },
+        );
+        text = response.text;
+      } catch (error) {
+        if (!(error instanceof ModelCallError) || error.kind === 'aborted') throw error;
+        const reason = oneLine(
+          `simulated ${where}: model ${model.id} failed (${error.kind}): ${error.message}`,
+        );
+        return failure(reason, start, warnings);
+      }
+      calls += 1;
+      const parsed = parseSimulatorReply(text);
+      if (!parsed.ok) {
+        parseFailures += 1;
+        if (parseFailures > maxParseRetries) {
+          const reason = oneLine(
+            `simulated ${where}: model ${model.id} gave no readable answer after ${parseFailures} tries (${parsed.error}): ${text}`,
+            400,
+          );
+          return failure(reason, start, warnings);
+        }
+        messages = [
+          ...messages,
+          { role: 'assistant', content: text },
+          { role: 'user', content: formatReminder(parsed.error) },
+        ];
+        continue;
+      }
+      const { status, explanation } = parsed.reply;
+      let { body, json } = parsed.reply;
+
+      if (!is2xx(status)) {
+        // ToolAlpaca's rule: ask again for a non-2xx answer, stop when a status code repeats.
+        statusAnswers += 1;
+        if (seen.has(status) || statusAnswers >= maxAttempts) return finish(status, body, json, explanation);
+        seen.add(status);
+        messages = base;
+        continue;
+      }
+
+      if (validate === undefined) {
+        if (!json && expectsJson(fn) && typeof body === 'string') {
+          // Text where JSON was expected, and no schema to hold it to: pass it on as text, as ToolAlpaca does.
+          warnings.push('the simulated Response was not JSON');
+        }
+        return finish(status, body, json, explanation);
+      }
+      const errors =
+        !json && typeof body === 'string'
+          ? ['the Response is not valid JSON']
+          : validate(body)
+            ? []
+            : schemaErrors(validate, 'response body');
+      if (errors.length === 0) return finish(status, body, json, explanation);
+      if (repairs < maxRepairs) {
+        repairs += 1;
+        messages = [
+          ...messages,
+          { role: 'assistant', content: text },
+          { role: 'user', content: schemaFeedback(fn, errors, schema) },
+        ];
+        continue;
+      }
+      // Last resort: patch the body from schema-generated data.
+      const repaired = repairBody(json ? body : undefined, schema!, seedOf(tool, fn, args));
+      body = repaired.body;
+      json = true;
+      const summary = errors.slice(0, 3).join('; ');
+      warnings.push(
+        repaired.method === 'patched'
+          ? `simulated response did not match the response schema after ${repairs} re-ask${repairs === 1 ? '' : 's'} (${summary}); the failing fields were filled from the schema`
+          : `simulated response did not match the response schema after ${repairs} re-ask${repairs === 1 ? '' : 's'} (${summary}); replaced by schema-generated data`,
+      );
+      return finish(status, body, json, explanation);
+    }
+  }
+
+  return {
+    kind: 'simulated',
+    async execute(tool, functionName, args, context?: ExecutionContext): Promise<Observation> {
+      const start = performance.now();
+      const prepared = prepareCall(tool, functionName, args, 'simulated', checkOptions);
+      if (!prepared.ok) return prepared.observation;
+      return run(tool, prepared.fn, prepared.args, prepared.warnings, context, start);
+    },
+    forgetInstance(instanceId: string): void {
+      memory.delete(instanceId);
+    },
+    forgetAll(): void {
+      memory.clear();
+    },
+    memoryOf(instanceId: string, toolName: string): readonly SimulatedExchange[] {
+      return [...(memory.get(instanceId)?.get(toolName) ?? [])];
+    },
+    async close(): Promise<void> {
+      memory.clear();
+      if (modelPromise !== undefined) {
+        const pending = modelPromise;
+        modelPromise = undefined;
+        try {
+          await pending;
+        } catch {
+          // Building the model failed; nothing to close.
+        }
+        const model = ownedModel;
+        ownedModel = undefined;
+        await model?.close?.();
+      }
+    },
+  };
+}
+
+function failure(reason: string, start: number, warnings: string[]): Observation {
+  return {
+    status: 502,
+    body: { error: reason },
+    headers: { ...JSON_HEADERS },
+    source: 'simulated',
+    latencyMs: elapsedMs(start),
+    error: reason,
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
+}

@@ -1,0 +1,348 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Tool, ToolFunction } from '../../src/core/tool.js';
+import {
+  observationText,
+  canonicalJson,
+  requestKey,
+  type Observation,
+} from '../../src/executors/executor.js';
+import {
+  buildHttpRequest,
+  checkArguments,
+  compileSchema,
+  normalizeSchema,
+  prepareCall,
+  toCurl,
+  validateArguments,
+} from '../../src/executors/request.js';
+import { loadOpenApi, openApiToTool } from '../../src/formats/openapi.js';
+
+function fn(partial: Partial<ToolFunction> & Pick<ToolFunction, 'name' | 'path'>): ToolFunction {
+  return { nameDerived: false, method: 'get', parameters: [], ...partial };
+}
+
+function tool(functions: ToolFunction[], servers = ['https://api.example.com/v1/']): Tool {
+  return { name: 'Example', description: '', auth: [], servers, functions };
+}
+
+const everyLocation = fn({
+  name: 'updateThing',
+  method: 'post',
+  path: '/things/{thingId}/parts/{part}',
+  parameters: [
+    { name: 'thingId', in: 'path', required: true, schema: { type: 'integer' } },
+    { name: 'part', in: 'path', required: true, schema: { type: 'string' } },
+    { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1 } },
+    { name: 'tags', in: 'query', required: false, schema: { type: 'array', items: { type: 'string' } } },
+    { name: 'X-Trace', in: 'header', required: false, schema: { type: 'string' } },
+    { name: 'session', in: 'cookie', required: false, schema: { type: 'string' } },
+  ],
+  requestBody: {
+    required: true,
+    contentType: 'application/json',
+    schema: {
+      type: 'object',
+      properties: {
+        color: { type: 'string', enum: ['wild', 'leucistic', 'albino'] },
+        size: { type: 'number' },
+        owner: {
+          type: 'object',
+          properties: { name: { type: 'string' } },
+          required: ['name'],
+        },
+      },
+      required: ['color'],
+    },
+  },
+});
+
+describe('buildHttpRequest', () => {
+  test('places path, query, header, cookie and JSON body arguments', () => {
+    const t = tool([everyLocation]);
+    const args = {
+      thingId: 42,
+      part: 'a b/c?',
+      limit: 5,
+      tags: ['x', 'y z'],
+      'X-Trace': 'trace-1',
+      session: 's1',
+      color: 'wild',
+      owner: { name: 'Ann' },
+    };
+    assert.deepEqual(validateArguments(everyLocation, args), []);
+    const req = buildHttpRequest(t, everyLocation, args);
+    assert.equal(req.method, 'POST');
+    const url = new URL(req.url);
+    assert.equal(url.origin, 'https://api.example.com');
+    // Path parameters are URL-encoded, so '/' and '?' in a value stay inside the segment.
+    assert.equal(url.pathname, '/v1/things/42/parts/a%20b%2Fc%3F');
+    assert.equal(url.searchParams.get('limit'), '5');
+    assert.deepEqual(url.searchParams.getAll('tags'), ['x', 'y z']);
+    assert.equal(req.headers['X-Trace'], 'trace-1');
+    assert.equal(req.headers['Content-Type'], 'application/json');
+    assert.deepEqual(req.cookies, { session: 's1' });
+    assert.deepEqual(JSON.parse(req.body ?? ''), { color: 'wild', owner: { name: 'Ann' } });
+    assert.deepEqual(req.bodyValue, { color: 'wild', owner: { name: 'Ann' } });
+  });
+
+  test('a base URL override replaces the server; paths without a leading slash are joined', () => {
+    const f = fn({
+      name: 'getFruit',
+      path: 'api/fruit/{name}',
+      parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+    });
+    const req = buildHttpRequest(tool([f], ['https://www.fruityvice.com']), f, { name: 'apple' });
+    assert.equal(req.url, 'https://www.fruityvice.com/api/fruit/apple');
+    const local = buildHttpRequest(tool([f]), f, { name: 'kiwi' }, 'http://127.0.0.1:9999/base');
+    assert.equal(local.url, 'http://127.0.0.1:9999/base/api/fruit/kiwi');
+    assert.equal(local.body, undefined);
+  });
+
+  test('Swagger formData maps to an urlencoded form body', async () => {
+    const spec = await loadOpenApi(
+      {
+        swagger: '2.0',
+        info: { title: 'Forms', version: '1' },
+        host: 'forms.example.com',
+        paths: {
+          '/submit': {
+            post: {
+              operationId: 'submit',
+              consumes: ['application/x-www-form-urlencoded'],
+              parameters: [
+                { name: 'name', in: 'formData', type: 'string', required: true },
+                { name: 'age', in: 'formData', type: 'integer' },
+                { name: 'verbose', in: 'query', type: 'boolean' },
+              ],
+              responses: { 200: { description: 'ok' } },
+            },
+          },
+        },
+      },
+      'forms',
+    );
+    const t = openApiToTool(spec);
+    const f = t.functions[0] as ToolFunction;
+    const check = checkArguments(f, { name: 'Zoë & co', age: '30', verbose: 'true' });
+    assert.deepEqual(check.errors, []);
+    assert.deepEqual(check.args, { name: 'Zoë & co', age: 30, verbose: true });
+    const req = buildHttpRequest(t, f, check.args);
+    assert.equal(req.url, 'https://forms.example.com/submit?verbose=true');
+    assert.equal(req.headers['Content-Type'], 'application/x-www-form-urlencoded');
+    assert.deepEqual(Object.fromEntries(new URLSearchParams(req.body ?? '')), {
+      name: 'Zoë & co',
+      age: '30',
+    });
+  });
+
+  test('multipart bodies use a fixed boundary; a non-object body is the `body` argument', () => {
+    const multipart = fn({
+      name: 'upload',
+      method: 'post',
+      path: '/upload',
+      requestBody: {
+        required: true,
+        contentType: 'multipart/form-data',
+        schema: { type: 'object', properties: { title: { type: 'string' } } },
+      },
+    });
+    const req = buildHttpRequest(tool([multipart]), multipart, { title: 'hello' });
+    assert.match(req.headers['Content-Type'] ?? '', /^multipart\/form-data; boundary=/);
+    assert.match(req.body ?? '', /name="title"\r\n\r\nhello\r\n/);
+
+    const list = fn({
+      name: 'bulk',
+      method: 'post',
+      path: '/bulk',
+      requestBody: {
+        required: true,
+        contentType: 'application/json',
+        schema: { type: 'array', items: { type: 'integer' } },
+      },
+    });
+    assert.deepEqual(validateArguments(list, {}), ["Missing required parameter 'body'"]);
+    assert.deepEqual(validateArguments(list, { body: [1, 'x'] }), [
+      `Parameter 'body[1]' must be integer, got "x"`,
+    ]);
+    assert.equal(buildHttpRequest(tool([list]), list, { body: [1, 2] }).body, '[1,2]');
+  });
+
+  test('toCurl renders method, URL, headers, cookies and body, shell-quoted', () => {
+    const t = tool([everyLocation]);
+    const req = buildHttpRequest(t, everyLocation, {
+      thingId: 1,
+      part: "it's",
+      'X-Trace': 'abc',
+      session: 's',
+      color: 'albino',
+    });
+    const curl = toCurl(req);
+    assert.equal(
+      curl,
+      `curl -X POST 'https://api.example.com/v1/things/1/parts/it'\\''s' -H 'Content-Type: application/json' -H 'X-Trace: abc' -b 'session=s' -d '{"color":"albino"}'`,
+    );
+  });
+});
+
+describe('validateArguments', () => {
+  const search = fn({
+    name: 'search',
+    path: '/search/{countryCode}',
+    parameters: [
+      { name: 'countryCode', in: 'path', required: true, schema: { type: 'string' } },
+      { name: 'limit', in: 'query', required: false, schema: { type: 'integer' } },
+      {
+        name: 'color',
+        in: 'query',
+        required: false,
+        schema: { type: 'string', enum: ['wild', 'leucistic', 'albino'] },
+      },
+      { name: 'when', in: 'query', required: false, schema: { type: 'string', format: 'date' } },
+    ],
+  });
+
+  test('names the missing parameter, the wrong type and the allowed values', () => {
+    assert.deepEqual(validateArguments(search, {}), ["Missing required parameter 'countryCode'"]);
+    assert.deepEqual(validateArguments(search, { countryCode: 'DE', limit: 'ten' }), [
+      `Parameter 'limit' must be integer, got "ten"`,
+    ]);
+    assert.deepEqual(validateArguments(search, { countryCode: 'DE', color: 'blue' }), [
+      `Parameter 'color' must be one of [wild, leucistic, albino], got "blue"`,
+    ]);
+    assert.deepEqual(validateArguments(search, { countryCode: 'DE', when: 'tomorrow' }), [
+      `Parameter 'when' must match format "date", got "tomorrow"`,
+    ]);
+    // Several problems at once are all reported.
+    assert.equal(validateArguments(search, { limit: 1.5, color: 'red' }).length, 3);
+  });
+
+  test('coerces like ToolAlpaca: numeric strings, booleans, numbers for string parameters', () => {
+    const check = checkArguments(search, { countryCode: 49, limit: '10' });
+    assert.deepEqual(check.errors, []);
+    assert.deepEqual(check.args, { countryCode: '49', limit: 10 });
+  });
+
+  test('JSON text for an object argument and comma lists for array query parameters are accepted', () => {
+    const check = checkArguments(everyLocation, {
+      thingId: '7',
+      part: 'p',
+      tags: 'a, b',
+      color: 'wild',
+      owner: '{"name":"Ann"}',
+    });
+    assert.deepEqual(check.errors, []);
+    assert.deepEqual(check.args, {
+      thingId: 7,
+      part: 'p',
+      tags: ['a', 'b'],
+      color: 'wild',
+      owner: { name: 'Ann' },
+    });
+    assert.deepEqual(
+      validateArguments(everyLocation, { thingId: 1, part: 'p', color: 'wild', owner: '{oops' }),
+      [`Parameter 'owner' must be object, got "{oops"`],
+    );
+  });
+
+  test('unknown parameters are warnings by default (ToolAlpaca ignores them), errors on request', () => {
+    const check = checkArguments(search, { countryCode: 'DE', foo: 1 });
+    assert.deepEqual(check.errors, []);
+    assert.deepEqual(check.warnings, [
+      "Unknown parameter 'foo'; allowed: countryCode, limit, color, when (ignored)",
+    ]);
+    assert.deepEqual(check.args, { countryCode: 'DE' });
+    assert.deepEqual(
+      validateArguments(search, { countryCode: 'DE', foo: 1 }, { unknownParameters: 'error' }),
+      ["Unknown parameter 'foo'; allowed: countryCode, limit, color, when"],
+    );
+  });
+
+  test('null for an optional parameter is treated as omitted', () => {
+    const check = checkArguments(search, { countryCode: 'DE', limit: null });
+    assert.deepEqual(check.errors, []);
+    assert.deepEqual(check.args, { countryCode: 'DE' });
+    assert.equal(check.warnings.length, 1);
+  });
+
+  test('body properties: required only when the body is, nested errors name the path', () => {
+    assert.deepEqual(validateArguments(everyLocation, { thingId: 1, part: 'p' }), [
+      "Missing required parameter 'color'",
+    ]);
+    assert.deepEqual(
+      validateArguments(everyLocation, {
+        thingId: 1,
+        part: 'p',
+        color: 'wild',
+        owner: {},
+        size: 'big',
+      }).sort(),
+      ["Missing required parameter 'owner.name'", `Parameter 'size' must be number, got "big"`].sort(),
+    );
+  });
+
+  test('prepareCall rejects with a 400 observation that observationText explains', () => {
+    const t = tool([search]);
+    const prepared = prepareCall(t, 'search', { limit: 'ten' }, 'schema');
+    assert.equal(prepared.ok, false);
+    if (prepared.ok) return;
+    const o = prepared.observation;
+    assert.equal(o.status, 400);
+    assert.deepEqual(o.validationErrors, [
+      "Missing required parameter 'countryCode'",
+      `Parameter 'limit' must be integer, got "ten"`,
+    ]);
+    const text = observationText(o);
+    assert.match(text, /^Missing required parameter 'countryCode'\nParameter 'limit' must be integer/);
+    assert.match(text, /You need to change the input and try again\.$/);
+
+    const unknown = prepareCall(t, 'nope', {}, 'schema');
+    assert.equal(unknown.ok, false);
+    if (!unknown.ok) {
+      assert.equal(unknown.observation.status, 404);
+      assert.match(unknown.observation.error ?? '', /has no function 'nope'; functions: search/);
+    }
+  });
+});
+
+describe('schemas and observations', () => {
+  test('normalizeSchema turns OpenAPI 3.0 nullable and boolean exclusive bounds into JSON Schema', () => {
+    const schema = { type: 'integer', nullable: true, minimum: 0, exclusiveMinimum: true };
+    assert.deepEqual(normalizeSchema(schema), { type: ['integer', 'null'], exclusiveMinimum: 0 });
+    const validate = compileSchema(schema);
+    assert.equal(validate(null), true);
+    assert.equal(validate(1), true);
+    assert.equal(validate(0), false);
+    assert.equal(validate('1'), false);
+  });
+
+  test('observationText follows ToolAlpaca: status, response, advice on errors, cut at 3000 chars', () => {
+    const ok: Observation = { status: 200, body: { a: 1 }, headers: {}, source: 'schema', latencyMs: 1 };
+    assert.equal(observationText(ok), 'Status Code: 200. Response: {"a":1}');
+    const notFound: Observation = { ...ok, status: 404, body: 'Not Found' };
+    assert.match(
+      observationText(notFound),
+      /^Status Code: 404\. Response: Not Found\. You should choose one of: \(1\)/,
+    );
+    const failed: Observation = { ...ok, status: 502, body: undefined, error: 'network error: ECONNREFUSED' };
+    assert.match(
+      observationText(failed),
+      /^Status Code: 502\. Error: network error: ECONNREFUSED\. You should/,
+    );
+    const long: Observation = { ...ok, body: 'x'.repeat(5000) };
+    assert.equal(observationText(long).length, 3000);
+    assert.equal(
+      observationText(long, { maxChars: Infinity }).length,
+      'Status Code: 200. Response: '.length + 5000,
+    );
+  });
+
+  test('canonical keys ignore key order', () => {
+    assert.equal(
+      canonicalJson({ b: 1, a: { d: 2, c: [1, { f: 1, e: 2 }] } }),
+      '{"a":{"c":[1,{"e":2,"f":1}],"d":2},"b":1}',
+    );
+    assert.equal(requestKey('t', 'f', { x: 1, y: 2 }), requestKey('t', 'f', { y: 2, x: 1 }));
+    assert.notEqual(requestKey('t', 'f', { x: 1 }), requestKey('t', 'f', { x: '1' }));
+  });
+});
