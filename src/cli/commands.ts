@@ -2,12 +2,18 @@ import type { Command } from 'commander';
 import { registerCacheCommands } from './cache.js';
 import { registerChatCommand } from './chat.js';
 import { registerDatasetsCommands } from './datasets.js';
+import { registerDemoCommand } from './demo.js';
+import { registerGenerateCommand } from './generate.js';
+import { registerInstructionsCommand } from './instructions.js';
 import { registerServeCommand } from './serve.js';
 import { registerToolsCommands } from './tools.js';
 
 /** Every command group registers itself here; one file per group under src/cli/. */
 export function registerCommands(program: Command): void {
+  registerDemoCommand(program);
   registerToolsCommands(program);
+  registerInstructionsCommand(program);
+  registerGenerateCommand(program);
   registerChatCommand(program);
   registerCacheCommands(program);
   registerServeCommand(program);

@@ -1,0 +1,459 @@
+/**
+ * One episode: the assistant agent works on one instruction with one tool, until it gives a final answer,
+ * fails, or reaches the step limit. Two modes:
+ *
+ * - `react`: ToolAlpaca's text protocol. Each turn renders the whole prompt (layout + scratchpad of
+ *   earlier steps), asks the assistant with stop sequences before `Observation:`, parses the reply, runs
+ *   the action (a function of the tool through the executor, or a built-in) and appends the step.
+ * - `function-calling`: the backend's native tool calls; a text reply is the final answer.
+ *
+ * Both record ToolAlpaca's instance shape: `input`, `output`, `Final Thought` and `intermediate_steps` as
+ * `[[action, action_input, full assistant text], observation]`.
+ */
+import { messageOf, oneLine } from '../core/errors.js';
+import type { JsonSchema, Tool, ToolFunction } from '../core/tool.js';
+import type { Instance, IntermediateStep, ToolAlpacaRecord } from '../core/toolalpaca-record.js';
+import { observationText, type ToolExecutor } from '../executors/executor.js';
+import { bodyIsObject, normalizeSchema } from '../executors/request.js';
+import type { ChatMessage, ChatModel, ChatResponse, ToolDefinition } from '../models/chat-model.js';
+import {
+  BUILTIN_PROMPT_FUNCTIONS,
+  BUILTIN_TOOL_DEFINITIONS,
+  DEFAULT_RETRIEVAL_THRESHOLD,
+  GET_DETAILS,
+  INVALID_JSON_OBSERVATION,
+  RETRIEVAL,
+  RetrievalStore,
+  retrievalNotice,
+  runGetDetails,
+  runRetrieval,
+} from './builtin-tools.js';
+import {
+  getPromptLayout,
+  toolPromptFunctions,
+  type PromptFunction,
+  type ScratchpadStep,
+} from './prompts/index.js';
+import type { PromptLayoutName } from './prompts/layout.js';
+import { parseActionArgs, parseReactOutput, stripThoughtLabel } from './react-parser.js';
+import { UserAgent } from './user-agent.js';
+
+export type { PromptLayoutName } from './prompts/layout.js';
+export type AgentMode = 'react' | 'function-calling';
+
+export interface EpisodeInput {
+  /** Stable id: `${toolName}#${instructionIndex}`. */
+  instanceId: string;
+  /** The tool's record (NLDocumentation, Function_Description, Name...). */
+  record: ToolAlpacaRecord;
+  /** The same tool in the project's model (for executors). */
+  tool: Tool;
+  instruction: string;
+}
+
+export interface EpisodeOptions {
+  assistant: ChatModel;
+  /** The user agent's model (answers getDetails); without one, answers are deterministic. */
+  user?: ChatModel;
+  executor: ToolExecutor;
+  prompt: PromptLayoutName;
+  mode: AgentMode;
+  /** Most actions (intermediate steps) per episode; one more action request ends it as `step_limit`. Default 10. */
+  maxSteps?: number;
+  /**
+   * Observations longer than this (characters) are stored and replaced by a notice naming the file for
+   * `retrievalDataFromFile`. Default 3000 (ToolAlpaca's `max_output_len`). 0 or less disables retrieval:
+   * observations are then cut at 3000 characters, as ToolAlpaca does without its retrieval tool.
+   */
+  retrievalThreshold?: number;
+  /** Given by the user agent when the assistant asks for keys. */
+  authValues?: Record<string, string>;
+  /** Default 0, as ToolAlpaca. */
+  temperature?: number;
+  seed?: number;
+  signal?: AbortSignal;
+  /** Additive: a model for `retrievalDataFromFile` (ToolAlpaca's LLM retrieval); default keyword extraction. */
+  retrievalModel?: ChatModel;
+  /** Additive: most tokens per assistant turn. Default 1024 (ToolAlpaca's `max_new_tokens`). */
+  maxTokens?: number;
+}
+
+export type FailureReason =
+  'step_limit' | 'parse_error' | 'model_error' | 'executor_error' | 'aborted' | 'empty_reply';
+
+export interface EpisodeResult {
+  /** ToolAlpaca's shape: input, output, 'Final Thought', intermediate_steps. */
+  instance: Instance;
+  status: 'completed' | 'failed';
+  failure?: { reason: FailureReason; message: string };
+  /** Number of intermediate steps recorded. */
+  steps: number;
+  /** Every model call of the episode: assistant, user agent, retrieval model. */
+  usage: { promptTokens: number; completionTokens: number; calls: number };
+}
+
+export const DEFAULT_MAX_STEPS = 10;
+export const DEFAULT_MAX_TOKENS = 1024;
+/** Observation length without retrieval (ToolAlpaca's `max_output_len`). */
+const CUT_WITHOUT_RETRIEVAL = 3000;
+
+/** The system prompt of function-calling mode (written for this project). */
+export function functionCallingSystemPrompt(tool: Tool): string {
+  const about = tool.description.trim() ? ` (${oneLine(tool.description, 300)})` : '';
+  return [
+    `You answer the user's request with the help of the tools of ${tool.name}${about}.`,
+    'The user cannot see tool calls or their results, so your final reply must give them all the information they need.',
+    'Do not make up information or arguments. If required information is missing, call getDetails to ask the user.',
+    'When you have what you need, reply to the user in text, without calling a tool.',
+  ].join(' ');
+}
+
+/** JSON schema of a function's arguments: its parameters, then the properties of an object body. */
+export function argumentsSchema(fn: ToolFunction): JsonSchema {
+  const properties: Record<string, JsonSchema> = {};
+  const required: string[] = [];
+  const withDescription = (schema: JsonSchema, description?: string): JsonSchema => {
+    const out = { ...normalizeSchema(schema) };
+    if (description !== undefined && out.description === undefined) out.description = description;
+    return out;
+  };
+  for (const p of fn.parameters) {
+    if (p.name in properties) continue;
+    properties[p.name] = withDescription(p.schema, p.description);
+    if (p.required) required.push(p.name);
+  }
+  const body = fn.requestBody;
+  if (body !== undefined) {
+    const schema = normalizeSchema(body.schema);
+    if (bodyIsObject(fn)) {
+      const props = (schema.properties ?? {}) as Record<string, unknown>;
+      const bodyRequired = Array.isArray(schema.required) ? (schema.required as unknown[]) : [];
+      for (const [name, sub] of Object.entries(props)) {
+        if (name in properties || typeof sub !== 'object' || sub === null) continue;
+        properties[name] = sub as JsonSchema;
+        if (body.required && bodyRequired.includes(name)) required.push(name);
+      }
+    } else if (!('body' in properties)) {
+      properties.body = withDescription(body.schema, body.description);
+      if (body.required) required.push('body');
+    }
+  }
+  return { type: 'object', properties, ...(required.length > 0 ? { required } : {}) };
+}
+
+/**
+ * Function names as function-calling APIs accept them (`^[A-Za-z0-9_-]{1,64}$`), by real name. Names
+ * that already fit are kept; others are rewritten, with a numeric suffix on a clash.
+ */
+export function wireNames(names: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const used = new Set(names.filter((n) => /^[A-Za-z0-9_-]{1,64}$/.test(n)));
+  for (const name of names) {
+    if (/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
+      out.set(name, name);
+      continue;
+    }
+    const base = name.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 60) || 'function';
+    let wire = base;
+    for (let i = 2; used.has(wire); i++) wire = `${base}_${i}`;
+    used.add(wire);
+    out.set(name, wire);
+  }
+  return out;
+}
+
+/** Function-calling definitions of a tool's functions (named with `wireNames`). */
+export function toolDefinitions(tool: Tool): ToolDefinition[] {
+  const wire = wireNames(tool.functions.map((fn) => fn.name));
+  return tool.functions.map((fn) => {
+    const description = fn.description ?? fn.summary;
+    return {
+      name: wire.get(fn.name) ?? fn.name,
+      ...(description !== undefined && description.trim() !== ''
+        ? { description: oneLine(description, 1000) }
+        : {}),
+      parameters: argumentsSchema(fn),
+    };
+  });
+}
+
+/** `text` cut at the first stop sequence (for backends or scripted replies that ignore `stop`). */
+export function cutAtStop(text: string, stops: readonly string[]): string {
+  let end = text.length;
+  for (const stop of stops) {
+    const at = text.indexOf(stop);
+    if (at >= 0 && at < end) end = at;
+  }
+  return text.slice(0, end);
+}
+
+/**
+ * The assistant text as ToolAlpaca logs it: what the model wrote after the prompt's `Thought:`, starting
+ * with one space (ToolAlpaca's build_dataset.py drops the first character). A repeated leading `Thought:`
+ * label is dropped, so that the scratchpad does not read `Thought: Thought:`.
+ */
+export function logText(text: string): string {
+  const body = text.replace(/^\s*(?:ASSISTANT[ \t]*)?Thought[ \t]*:/, '').trim();
+  return ` ${body}`;
+}
+
+/** ToolAlpaca's observation for an unknown action (Python list formatting of the names). */
+export function invalidActionObservation(action: string, names: readonly string[]): string {
+  return `\`${action}\` is not a valid action. The action must be one of [${names.map((n) => `'${n}'`).join(', ')}].`;
+}
+
+class EpisodeFailure extends Error {
+  constructor(
+    readonly reason: FailureReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Counters {
+  promptTokens: number;
+  completionTokens: number;
+  calls: number;
+}
+
+/** State and actions shared by both modes. */
+class EpisodeRun {
+  readonly steps: IntermediateStep[] = [];
+  readonly usage: Counters = { promptTokens: 0, completionTokens: 0, calls: 0 };
+  readonly store = new RetrievalStore();
+  readonly user: UserAgent;
+  readonly maxSteps: number;
+  readonly threshold: number;
+  readonly toolFunctions: PromptFunction[];
+
+  constructor(
+    readonly input: EpisodeInput,
+    readonly options: EpisodeOptions,
+  ) {
+    this.user = new UserAgent(input.instruction, {
+      ...(options.user ? { model: options.user } : {}),
+      ...(options.authValues ? { authValues: options.authValues } : {}),
+      ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    });
+    this.maxSteps = Math.max(0, options.maxSteps ?? DEFAULT_MAX_STEPS);
+    this.threshold = options.retrievalThreshold ?? DEFAULT_RETRIEVAL_THRESHOLD;
+    this.toolFunctions = options.mode === 'react' ? toolPromptFunctions(input.tool, input.record) : [];
+  }
+
+  /**
+   * Built-ins available now: getDetails always; retrievalDataFromFile once an output was stored. A function
+   * of the tool with a built-in's name shadows the built-in.
+   */
+  builtins(): (typeof GET_DETAILS | typeof RETRIEVAL)[] {
+    const names = this.store.size > 0 ? [GET_DETAILS, RETRIEVAL] : [GET_DETAILS];
+    return names.filter((name) => !this.isFunction(name)) as (typeof GET_DETAILS | typeof RETRIEVAL)[];
+  }
+
+  isFunction(name: string): boolean {
+    return this.input.tool.functions.some((fn) => fn.name === name);
+  }
+
+  actionNames(): string[] {
+    return [...this.builtins(), ...this.input.tool.functions.map((fn) => fn.name)];
+  }
+
+  checkAborted(): void {
+    if (this.options.signal?.aborted === true) throw new EpisodeFailure('aborted', 'the episode was aborted');
+  }
+
+  count(response: Pick<ChatResponse, 'usage'>, calls = 1): void {
+    this.usage.promptTokens += response.usage.promptTokens;
+    this.usage.completionTokens += response.usage.completionTokens;
+    this.usage.calls += calls;
+  }
+
+  async chat(
+    messages: ChatMessage[],
+    extra: { stop?: string[]; tools?: ToolDefinition[] },
+  ): Promise<ChatResponse> {
+    this.checkAborted();
+    const { temperature = 0, seed, maxTokens = DEFAULT_MAX_TOKENS, signal } = this.options;
+    try {
+      const response = await this.options.assistant.chat(
+        {
+          messages,
+          temperature,
+          maxTokens,
+          ...(seed !== undefined ? { seed } : {}),
+          ...(extra.stop ? { stop: extra.stop } : {}),
+          ...(extra.tools ? { tools: extra.tools, toolChoice: 'auto' as const } : {}),
+        },
+        { stage: 'assistant', ...(signal ? { signal } : {}) },
+      );
+      this.count(response);
+      return response;
+    } catch (error) {
+      this.checkAborted();
+      throw new EpisodeFailure('model_error', `assistant model: ${oneLine(messageOf(error))}`);
+    }
+  }
+
+  /** The observation for one action with its parsed arguments (or the reason they could not be parsed). */
+  async act(action: string, args: Record<string, unknown> | undefined, argsError?: string): Promise<string> {
+    this.checkAborted();
+    const names = this.actionNames();
+    if (!names.includes(action)) return invalidActionObservation(action, names);
+    if (args === undefined) {
+      return argsError?.startsWith("'Action Input' cannot be a list") === true
+        ? argsError
+        : INVALID_JSON_OBSERVATION;
+    }
+    const { signal } = this.options;
+    if (!this.isFunction(action) && (action === GET_DETAILS || action === RETRIEVAL)) {
+      try {
+        const result =
+          action === GET_DETAILS
+            ? await runGetDetails(args, this.user, signal)
+            : await runRetrieval(args, this.store, {
+                ...(this.options.retrievalModel ? { model: this.options.retrievalModel } : {}),
+                ...(signal ? { signal } : {}),
+              });
+        if (result.calls > 0) this.count(result, result.calls);
+        return result.observation;
+      } catch (error) {
+        this.checkAborted();
+        const who = action === GET_DETAILS ? 'user model' : 'retrieval model';
+        throw new EpisodeFailure('model_error', `${who}: ${oneLine(messageOf(error))}`);
+      }
+    }
+    let text: string;
+    try {
+      const observation = await this.options.executor.execute(this.input.tool, action, args, {
+        instanceId: this.input.instanceId,
+        ...(signal ? { signal } : {}),
+      });
+      text = observationText(observation, { maxChars: Number.POSITIVE_INFINITY });
+    } catch (error) {
+      this.checkAborted();
+      throw new EpisodeFailure(
+        'executor_error',
+        `executor ${this.options.executor.kind}, tool "${this.input.tool.name}", function ${action}: ${oneLine(messageOf(error))}`,
+      );
+    }
+    if (this.threshold <= 0)
+      return text.length > CUT_WITHOUT_RETRIEVAL ? text.slice(0, CUT_WITHOUT_RETRIEVAL) : text;
+    if (text.length > this.threshold) return retrievalNotice(this.store.put(text));
+    return text;
+  }
+
+  stepLimit(): EpisodeFailure {
+    return new EpisodeFailure('step_limit', `no final answer after ${this.maxSteps} steps`);
+  }
+}
+
+async function runReact(run: EpisodeRun, instance: Instance): Promise<void> {
+  const layout = getPromptLayout(run.options.prompt);
+  const scratch: ScratchpadStep[] = [];
+  for (;;) {
+    const ctx = {
+      functions: [...run.builtins().map((name) => BUILTIN_PROMPT_FUNCTIONS[name]), ...run.toolFunctions],
+      input: run.input.instruction,
+      steps: scratch,
+    };
+    const messages: ChatMessage[] = [];
+    if (layout.system) messages.push({ role: 'system', content: layout.system(ctx) });
+    messages.push({ role: 'user', content: layout.render(ctx) });
+    const response = await run.chat(messages, { stop: [...layout.stopSequences] });
+    const text = cutAtStop(response.text, layout.stopSequences);
+    if (text.trim() === '') {
+      throw new EpisodeFailure(
+        'empty_reply',
+        `the assistant's reply was empty (finish reason ${response.finishReason})`,
+      );
+    }
+    const parsed = layout.parse(text);
+    if (parsed.kind === 'final') {
+      instance.output = parsed.answer;
+      instance['Final Thought'] = parsed.thought;
+      return;
+    }
+    if (parsed.kind === 'invalid') {
+      const cut = response.finishReason === 'length' ? ' (the reply was cut by the token limit)' : '';
+      throw new EpisodeFailure('parse_error', `${parsed.reason}${cut}: ${oneLine(text, 200)}`);
+    }
+    if (run.steps.length >= run.maxSteps) throw run.stepLimit();
+    const full = logText(text);
+    const observation = await run.act(parsed.action, parsed.args, parsed.parseError);
+    run.steps.push([[parsed.action, parsed.argsText ?? parsed.actionInput, full], observation]);
+    scratch.push({ text: full, observation });
+  }
+}
+
+async function runFunctionCalling(run: EpisodeRun, instance: Instance): Promise<void> {
+  const functions = toolDefinitions(run.input.tool);
+  // Wire name → real function name (they differ only for names the APIs would reject).
+  const realName = new Map(
+    [...wireNames(run.input.tool.functions.map((fn) => fn.name))].map(([real, wire]) => [wire, real]),
+  );
+  const messages: ChatMessage[] = [
+    { role: 'system', content: functionCallingSystemPrompt(run.input.tool) },
+    { role: 'user', content: run.input.instruction },
+  ];
+  for (;;) {
+    const tools = [...run.builtins().map((name) => BUILTIN_TOOL_DEFINITIONS[name]), ...functions];
+    const response = await run.chat(messages, { tools });
+    if (response.toolCalls.length === 0) {
+      const text = response.text.trim();
+      if (text === '') {
+        throw new EpisodeFailure(
+          'empty_reply',
+          `the assistant's reply was empty (finish reason ${response.finishReason})`,
+        );
+      }
+      const parsed = parseReactOutput(text);
+      instance.output = parsed.kind === 'final' ? parsed.answer : text;
+      instance['Final Thought'] = parsed.kind === 'final' ? parsed.thought : '';
+      return;
+    }
+    if (run.steps.length >= run.maxSteps) throw run.stepLimit();
+    messages.push({ role: 'assistant', content: response.text, toolCalls: response.toolCalls });
+    const thought = stripThoughtLabel(response.text);
+    for (const [i, call] of response.toolCalls.entries()) {
+      if (run.steps.length >= run.maxSteps) throw run.stepLimit();
+      const name = realName.get(call.name) ?? call.name;
+      const parsed = parseActionArgs(call.arguments);
+      const argsText = parsed.ok ? parsed.argsText : call.arguments;
+      const full = `${i === 0 && thought !== '' ? ` ${thought}\n` : ' '}Action: ${name}\nAction Input: ${argsText}`;
+      const observation = parsed.ok
+        ? await run.act(name, parsed.args)
+        : await run.act(name, undefined, parsed.error);
+      run.steps.push([[name, argsText, full], observation]);
+      messages.push({ role: 'tool', content: observation, toolCallId: call.id, name: call.name });
+    }
+  }
+}
+
+/**
+ * Runs one episode. Never throws for model, executor or parse problems: they end the episode as a failed
+ * result that keeps the steps taken so far.
+ */
+export async function runEpisode(input: EpisodeInput, options: EpisodeOptions): Promise<EpisodeResult> {
+  const run = new EpisodeRun(input, options);
+  // Key order as ToolAlpaca's JSON has it: input, output, Final Thought, intermediate_steps.
+  const instance: Instance = { input: input.instruction };
+  const result = (status: EpisodeResult['status'], failure?: EpisodeResult['failure']): EpisodeResult => ({
+    instance: { ...instance, intermediate_steps: run.steps },
+    status,
+    ...(failure ? { failure } : {}),
+    steps: run.steps.length,
+    usage: { ...run.usage },
+  });
+  try {
+    if (options.mode === 'function-calling') await runFunctionCalling(run, instance);
+    else await runReact(run, instance);
+    return result('completed');
+  } catch (error) {
+    if (error instanceof EpisodeFailure)
+      return result('failed', { reason: error.reason, message: error.message });
+    if (options.signal?.aborted === true)
+      return result('failed', { reason: 'aborted', message: messageOf(error) });
+    throw error;
+  }
+}

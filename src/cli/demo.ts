@@ -1,0 +1,242 @@
+/**
+ * `toolalpaca demo`: the whole main job in one command, on the project's own small OpenAPI specs
+ * (examples/specs): specs → NL documentation → instructions (2 per tool) → generation with the offline
+ * schema executor → a short report. Files land in `--out` (default ./demo-output).
+ */
+import { writeFileAtomic } from '../core/atomic-write.js';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { ToolalpacaError, messageOf } from '../core/errors.js';
+import type { Instance, ToolAlpacaRecord } from '../core/toolalpaca-record.js';
+import { readToolAlpacaFile, writeToolAlpacaFile } from '../formats/toolalpaca-json.js';
+import { createExecutor } from '../executors/create-executor.js';
+import { loadConfig } from '../models/config.js';
+import { CostLedger } from '../models/ledger.js';
+import { loadPriceTable } from '../models/prices.js';
+import { loadGenerationTools, runGeneration, type GenerationSummary } from '../pipeline/generate.js';
+import { generateInstructions } from '../pipeline/instructions.js';
+import { ModelPool, parseIntegerFlag, withInterrupt, type CommandIo } from './generate.js';
+import {
+  addModelOptions,
+  downloadProgressPrinter,
+  modelOptionsFrom,
+  type ModelFlagValues,
+} from './model-options.js';
+import { createProgressReporter } from './progress.js';
+
+/** The embedded engine's default model: a small instruct model, downloaded on first use. */
+export const DEMO_DEFAULT_MODEL = 'llama:hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M';
+
+/** The project's example specs (examples/specs beside src/ or dist/). */
+export const DEMO_SPECS_DIR: string = fileURLToPath(new URL('../../examples/specs', import.meta.url));
+
+export interface DemoFlags extends ModelFlagValues {
+  out?: string;
+  specs?: string;
+  perTool?: string;
+  maxSteps?: string;
+  json?: boolean;
+}
+
+export interface DemoResult {
+  outDir: string;
+  model: string;
+  files: { tools: string; instructions: string; corpus: string; report: string };
+  instructions: number;
+  summary: GenerationSummary;
+  report: string;
+}
+
+function clip(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/** A short trajectory for the report: instruction, each action with its input and observation, the answer. */
+export function describeInstance(tool: string, instance: Instance): string {
+  const lines = [`Tool: ${tool}`, `Instruction: ${instance.input}`];
+  for (const [step, observation] of instance.intermediate_steps ?? []) {
+    lines.push(`  Action: ${step[0] ?? ''}  Input: ${clip(step[1] ?? '', 160)}`);
+    lines.push(`  Observation: ${clip(observation, 200)}`);
+  }
+  const failure = (instance as { failure?: { reason?: string; message?: string } }).failure;
+  if (failure !== undefined)
+    lines.push(`Failed: ${failure.reason ?? '?'}: ${clip(failure.message ?? '', 200)}`);
+  else lines.push(`Final answer: ${clip(instance.output ?? '', 300)}`);
+  return lines.join('\n');
+}
+
+function buildReport(model: string, summary: GenerationSummary, corpus: ToolAlpacaRecord[]): string {
+  const reasons = Object.entries(summary.failedByReason)
+    .map(([reason, count]) => `${reason} ${count}`)
+    .join(', ');
+  const lines = [
+    '# toolalpaca demo',
+    '',
+    `- model: ${model}`,
+    `- tools: ${summary.tools}`,
+    `- instances: ${summary.done}/${summary.total} done, ${summary.completed} completed, ${summary.failed} failed${reasons !== '' ? ` (${reasons})` : ''}`,
+    `- steps per instance: ${summary.meanSteps.toFixed(2)}`,
+    `- tokens: ${summary.promptTokens} in, ${summary.completionTokens} out; cost $${summary.costUsd.toFixed(4)}; cache hits ${summary.cacheHits}`,
+    '',
+  ];
+  let sample: { tool: string; instance: Instance } | undefined;
+  for (const record of corpus) {
+    for (const instance of record.Instances ?? []) {
+      const failed = (instance as { status?: string }).status === 'failed';
+      if (sample === undefined || (!failed && (sample.instance as { status?: string }).status === 'failed')) {
+        sample = { tool: record.Name, instance };
+      }
+    }
+  }
+  if (sample !== undefined)
+    lines.push('## Sample trajectory', '', describeInstance(sample.tool, sample.instance), '');
+  return `${lines.join('\n')}\n`;
+}
+
+export async function runDemoCommand(flags: DemoFlags, io: CommandIo): Promise<DemoResult> {
+  const outDir = resolve(io.cwd ?? process.cwd(), flags.out ?? 'demo-output');
+  const specs = flags.specs ?? DEMO_SPECS_DIR;
+  const perTool = parseIntegerFlag('--per-tool', flags.perTool) ?? 2;
+  const maxSteps = parseIntegerFlag('--max-steps', flags.maxSteps) ?? 6;
+  const config = await loadConfig(io.cwd);
+  const usingDefault = flags.model === undefined && config.model === undefined;
+  const resolved = modelOptionsFrom(
+    { ...flags, model: flags.model ?? config.model ?? DEMO_DEFAULT_MODEL },
+    config,
+  );
+  const files = {
+    tools: join(outDir, 'tools.json'),
+    instructions: join(outDir, 'instructions.json'),
+    corpus: join(outDir, 'corpus.json'),
+    report: join(outDir, 'report.md'),
+  };
+  // The folder is created by the first atomic write, after the model loaded: a failed start leaves nothing.
+
+  const ledger = new CostLedger({ prices: await loadPriceTable(resolved.pricesFile) });
+  const pool = new ModelPool({
+    ...resolved.options,
+    ledger,
+    onDownloadProgress: downloadProgressPrinter(io.stderr),
+  });
+  try {
+    let model;
+    try {
+      model = await pool.get(resolved.spec);
+    } catch (error) {
+      if (!usingDefault) throw error;
+      throw new ToolalpacaError(
+        `${messageOf(error)} — or run the demo with another model: --model openai:MODEL --base-url URL (any OpenAI-compatible server)`,
+        { exitCode: error instanceof ToolalpacaError ? error.exitCode : 1, cause: error },
+      );
+    }
+    // 1. Specs → ToolAlpaca records with NL documentation.
+    const { tools } = await loadGenerationTools(specs);
+    await writeToolAlpacaFile(
+      files.tools,
+      tools.map((t) => t.record),
+    );
+    io.stderr.write(`demo: ${tools.length} tools from ${specs}\n`);
+
+    // 2. Instructions.
+    const generated = await generateInstructions(
+      tools.map((t) => t.record),
+      {
+        model,
+        perTool,
+        replace: true,
+        seed: 1,
+        ...(io.signal !== undefined ? { signal: io.signal } : {}),
+        onProgress: (report) =>
+          io.stderr.write(
+            `demo: instructions for "${report.tool}": kept ${report.kept}, dropped ${report.dropped}\n`,
+          ),
+      },
+    );
+    await writeToolAlpacaFile(files.instructions, generated.records);
+    const instructionCount = generated.records.reduce((sum, r) => sum + (r.Instructions?.length ?? 0), 0);
+
+    // 3. Generation with the offline schema executor.
+    const executor = await createExecutor('schema');
+    const progress = createProgressReporter({
+      label: 'demo',
+      stream: io.stderr,
+      ...(io.env !== undefined ? { env: io.env } : {}),
+    });
+    let summary: GenerationSummary;
+    try {
+      summary = await runGeneration({
+        toolsPath: files.instructions,
+        out: files.corpus,
+        assistant: model,
+        user: model,
+        executor,
+        prompt: 'train_v1',
+        mode: 'react',
+        perTool,
+        maxSteps,
+        seed: 1,
+        concurrency: resolved.options.concurrency ?? 2,
+        force: true,
+        ledger,
+        cacheHits: () => pool.cacheHits(),
+        ...(io.signal !== undefined ? { signal: io.signal } : {}),
+        onProgress: (p) =>
+          progress.update({
+            done: p.done,
+            total: p.total,
+            failed: p.failed,
+            tokensIn: p.promptTokens,
+            tokensOut: p.completionTokens,
+            costUsd: p.costUsd,
+          }),
+      });
+    } finally {
+      progress.finish();
+      await executor.close?.();
+    }
+
+    // 4. Report.
+    const corpus = await readToolAlpacaFile(files.corpus);
+    const report = buildReport(resolved.spec, summary, corpus);
+    await writeFileAtomic(files.report, report);
+    const result: DemoResult = {
+      outDir,
+      model: resolved.spec,
+      files,
+      instructions: instructionCount,
+      summary,
+      report,
+    };
+    if (flags.json === true) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else {
+      io.stdout.write(report);
+      io.stdout.write(`files: ${Object.values(files).join(', ')}\n`);
+      io.stderr.write(ledger.format());
+    }
+    return result;
+  } finally {
+    await pool.close();
+  }
+}
+
+export function registerDemoCommand(program: Command): void {
+  const command = program
+    .command('demo')
+    .description(
+      "The main job in one command: the project's example OpenAPI specs → NL docs → instructions → simulated episodes (schema executor) → a short report.",
+    )
+    .option('--out <dir>', 'output folder (default ./demo-output)')
+    .option('--specs <dir>', 'OpenAPI specs to use instead of the bundled examples')
+    .option('--per-tool <n>', 'instructions per tool (default 2)')
+    .option('--max-steps <n>', 'steps per episode (default 6)')
+    .option('--json', 'print the result as JSON');
+  addModelOptions(command);
+  command.action(async (flags: DemoFlags) => {
+    const { value, interrupted } = await withInterrupt((signal) =>
+      runDemoCommand(flags, { stdout: process.stdout, stderr: process.stderr, signal }),
+    );
+    if (interrupted || value.summary.interrupted) process.exitCode = 130;
+  });
+}

@@ -1,0 +1,149 @@
+/**
+ * `toolalpaca instructions`: fills every tool's `Instructions` (up to `--per-tool`) with generated user
+ * requests, drops near-duplicates, reports kept/dropped per tool and writes the records as ToolAlpaca JSON.
+ */
+import type { Command } from 'commander';
+import { InputError } from '../core/errors.js';
+import { writeToolAlpacaFile } from '../formats/toolalpaca-json.js';
+import { loadConfig } from '../models/config.js';
+import { CostLedger } from '../models/ledger.js';
+import { loadPriceTable } from '../models/prices.js';
+import { loadGenerationTools } from '../pipeline/generate.js';
+import { generateInstructions, type ToolInstructionReport } from '../pipeline/instructions.js';
+import { ModelPool, parseIntegerFlag, withInterrupt, type CommandIo } from './generate.js';
+import {
+  addModelOptions,
+  downloadProgressPrinter,
+  modelOptionsFrom,
+  type ModelFlagValues,
+} from './model-options.js';
+import { createProgressReporter } from './progress.js';
+
+export interface InstructionsFlags extends ModelFlagValues {
+  tools?: string;
+  out?: string;
+  perTool?: string;
+  seed?: string;
+  threshold?: string;
+  rounds?: string;
+  replace?: boolean;
+  json?: boolean;
+}
+
+export interface InstructionsCommandResult {
+  out: string;
+  tools: ToolInstructionReport[];
+  kept: number;
+  dropped: number;
+}
+
+/** The `instructions` action, callable without commander. */
+export async function runInstructionsCommand(
+  flags: InstructionsFlags,
+  io: CommandIo,
+): Promise<InstructionsCommandResult> {
+  if (flags.tools === undefined) throw new InputError('--tools FILE is required');
+  if (flags.out === undefined) throw new InputError('--out FILE is required');
+  const perTool = parseIntegerFlag('--per-tool', flags.perTool) ?? 10;
+  const seed = parseIntegerFlag('--seed', flags.seed, 0);
+  const rounds = parseIntegerFlag('--rounds', flags.rounds);
+  let threshold: number | undefined;
+  if (flags.threshold !== undefined) {
+    threshold = Number(flags.threshold);
+    if (flags.threshold.trim() === '' || !Number.isFinite(threshold) || threshold <= 0 || threshold > 1) {
+      throw new InputError(`--threshold: expected a number in (0, 1], got "${flags.threshold}"`);
+    }
+  }
+  const config = await loadConfig(io.cwd);
+  const resolved = modelOptionsFrom(flags, config);
+  const { tools, skipped } = await loadGenerationTools(flags.tools);
+  for (const item of skipped) io.stderr.write(`warning: skipping tool "${item.tool}": ${item.error}\n`);
+  if (tools.length === 0) throw new InputError(`${flags.tools}: no usable tools`);
+
+  const ledger = new CostLedger({ prices: await loadPriceTable(resolved.pricesFile) });
+  const pool = new ModelPool({
+    ...resolved.options,
+    ledger,
+    onDownloadProgress: downloadProgressPrinter(io.stderr),
+  });
+  const progress = createProgressReporter({
+    label: 'instructions',
+    stream: io.stderr,
+    ...(io.env !== undefined ? { env: io.env } : {}),
+  });
+  try {
+    const model = await pool.get(config.stageModels?.instructions ?? resolved.spec);
+    const update = (finished: number): void => {
+      const totals = ledger.totals();
+      progress.update({
+        done: finished,
+        total: tools.length,
+        tokensIn: totals.promptTokens,
+        tokensOut: totals.completionTokens,
+        costUsd: totals.costUsd,
+      });
+    };
+    update(0);
+    const result = await generateInstructions(
+      tools.map((t) => t.record),
+      {
+        model,
+        perTool,
+        ...(seed !== undefined ? { seed } : {}),
+        ...(threshold !== undefined ? { similarityThreshold: threshold } : {}),
+        ...(rounds !== undefined ? { maxRounds: rounds } : {}),
+        ...(resolved.options.concurrency !== undefined ? { concurrency: resolved.options.concurrency } : {}),
+        ...(flags.replace === true ? { replace: true } : {}),
+        ...(io.signal !== undefined ? { signal: io.signal } : {}),
+        onProgress: (_report, finished) => update(finished),
+      },
+    );
+    progress.finish();
+    await writeToolAlpacaFile(flags.out, result.records);
+    const kept = result.reports.reduce((sum, r) => sum + r.kept, 0);
+    const dropped = result.reports.reduce((sum, r) => sum + r.dropped, 0);
+    const out: InstructionsCommandResult = { out: flags.out, tools: result.reports, kept, dropped };
+    if (flags.json === true) {
+      io.stdout.write(`${JSON.stringify({ ...out, ledger: ledger.toJSON() }, null, 2)}\n`);
+    } else {
+      for (const r of result.reports) {
+        io.stdout.write(
+          `${r.tool}: kept ${r.kept}, dropped ${r.dropped}, now ${r.total}${r.error !== undefined ? ` (error: ${r.error})` : ''}\n`,
+        );
+      }
+      io.stdout.write(
+        `kept ${kept}, dropped ${dropped} over ${result.reports.length} tools; wrote ${flags.out}\n`,
+      );
+      io.stderr.write(ledger.format());
+    }
+    return out;
+  } finally {
+    progress.finish();
+    await pool.close();
+  }
+}
+
+export function registerInstructionsCommand(program: Command): void {
+  const command = program
+    .command('instructions')
+    .description(
+      "Generate realistic user instructions for every tool (ToolAlpaca's rules), near-duplicates removed, and write the tools with Instructions filled.",
+    )
+    .requiredOption('--tools <file>', 'tools: ToolAlpaca JSON, or an OpenAPI file or folder')
+    .requiredOption('--out <file>', 'output ToolAlpaca JSON')
+    .option('--per-tool <n>', 'instructions each tool should have (default 10; existing ones count)')
+    .option('--replace', "discard the tools' existing Instructions")
+    .option(
+      '--threshold <x>',
+      'similarity (ROUGE-L, 0..1) at which an instruction is a near-duplicate (default 0.7)',
+    )
+    .option('--rounds <n>', 'requests per tool at most (default 3)')
+    .option('--seed <n>', 'sampling seed')
+    .option('--json', 'print the per-tool report as JSON');
+  addModelOptions(command);
+  command.action(async (flags: InstructionsFlags) => {
+    await withInterrupt((signal) =>
+      runInstructionsCommand(flags, { stdout: process.stdout, stderr: process.stderr, signal }),
+    );
+  });
+}

@@ -1,0 +1,241 @@
+/**
+ * Instruction generation: for each tool, ask a model for realistic user requests (ToolAlpaca's rules:
+ * 1 to 2 sentences, mixed sentence types, no API names, concrete nouns instead of placeholders,
+ * multi-call requests preferred) from the tool's name, description and NL documentation. Replies are
+ * asked as JSON `{instructions: string[]}`; a reply that is not JSON is read as a numbered list.
+ * Near-duplicates (of each other and of the tool's existing instructions) are dropped, and the model is
+ * asked again, a bounded number of rounds, until the tool has `perTool` instructions.
+ */
+import PQueue from 'p-queue';
+import { messageOf, oneLine } from '../core/errors.js';
+import type { JsonSchema } from '../core/tool.js';
+import type { ToolAlpacaRecord } from '../core/toolalpaca-record.js';
+import type { ChatModel, TokenUsage } from '../models/chat-model.js';
+import { checkJsonReply } from '../models/structured.js';
+import { InstructionDeduper } from './similarity.js';
+
+export interface InstructionGenerationOptions {
+  model: ChatModel;
+  /** Instructions each tool should have at the end (existing ones count unless `replace`). */
+  perTool: number;
+  seed?: number;
+  /** ROUGE-L similarity at or above which an instruction is a near-duplicate. Default 0.7. */
+  similarityThreshold?: number;
+  /** Requests per tool at most (the first included). Default 3. */
+  maxRounds?: number;
+  /** Sampling temperature. Default 0.7. */
+  temperature?: number;
+  /** Tools worked on at once. Default 4. */
+  concurrency?: number;
+  /** Discard the tools' existing Instructions instead of keeping and topping them up. */
+  replace?: boolean;
+  signal?: AbortSignal;
+  /** Called when a tool is finished. */
+  onProgress?: (report: ToolInstructionReport, finished: number, total: number) => void;
+}
+
+export interface ToolInstructionReport {
+  tool: string;
+  /** New instructions kept. */
+  kept: number;
+  /** Candidates dropped as empty, repeated or near-duplicate (including candidates beyond `perTool`). */
+  dropped: number;
+  /** Model requests made for this tool. */
+  rounds: number;
+  /** Instructions the tool has now. */
+  total: number;
+  /** Set when a request failed; the tool keeps what was collected before. */
+  error?: string;
+}
+
+export interface InstructionGenerationResult {
+  /** Copies of the input records (same order) with `Instructions` filled. */
+  records: ToolAlpacaRecord[];
+  reports: ToolInstructionReport[];
+  usage: TokenUsage & { calls: number };
+}
+
+export const INSTRUCTIONS_SCHEMA: JsonSchema = {
+  type: 'object',
+  properties: { instructions: { type: 'array', items: { type: 'string' } } },
+  required: ['instructions'],
+  additionalProperties: false,
+};
+
+/** The prompt asking for `count` instructions for one tool (wording written for this project). */
+export function instructionPrompt(
+  record: ToolAlpacaRecord,
+  count: number,
+  avoid: readonly string[] = [],
+): string {
+  const lines = [
+    'You are helping to build a dataset of realistic requests that people make to a digital assistant which can call web APIs.',
+    `Write ${count} different requests that a real person might make, each of which the API below can fulfil.`,
+    '',
+    'Rules:',
+    '1. Each request is one or two sentences long.',
+    '2. Vary the form: questions, first-person statements ("I need..."), direct commands and polite asks; do not start every request with the same verb.',
+    "3. Never mention the API's name or its function names; describe the need as a user would.",
+    '4. Only ask for what the API functions can do. Requests that need several calls (or several functions) are preferred.',
+    '5. Use concrete details: real places, names, titles, dates, amounts and identifiers instead of placeholders such as "a city", "this item", "a specific xxx" or "[name]".',
+    '6. Cover different functions of the API and different everyday situations.',
+    '',
+    '<API>',
+    `Name: ${record.Name}`,
+    `Description: ${record.Description ?? record.Introduction ?? ''}`,
+    `API Functions: ${record.NLDocumentation ?? record.Functions ?? ''}`,
+    '</API>',
+  ];
+  if (avoid.length > 0) {
+    lines.push('', 'These requests already exist; write new ones that differ from them in need and wording:');
+    for (const text of avoid.slice(-30)) lines.push(`- ${text}`);
+  }
+  lines.push(
+    '',
+    `Answer with JSON only: {"instructions": ["first request", "second request", ...]} holding exactly ${count} requests.`,
+  );
+  return lines.join('\n');
+}
+
+/** Strips list numbering, bullets and pairs of surrounding quotes from one candidate line. */
+export function cleanInstruction(text: string): string {
+  let out = text.trim();
+  out = out.replace(/^(?:[-*•]\s+|\(?\d{1,3}[.):]\s*|#\d+\s*)/u, '').trim();
+  out = out.replace(/^(?:instruction|request)\s*\d*\s*:\s*/iu, '').trim();
+  for (const [open, close] of [
+    ['"', '"'],
+    ["'", "'"],
+    ['“', '”'],
+    ['`', '`'],
+  ] as const) {
+    if (out.length >= 2 && out.startsWith(open) && out.endsWith(close)) out = out.slice(1, -1).trim();
+  }
+  return out;
+}
+
+/**
+ * The instructions in a model reply: the `instructions` array of a JSON reply (or a bare JSON array of
+ * strings), else the numbered or bulleted lines of the text.
+ */
+export function parseInstructionReply(text: string): { instructions: string[]; format: 'json' | 'list' } {
+  const json = checkJsonReply(text, INSTRUCTIONS_SCHEMA);
+  if (json.ok) {
+    const items = (json.value as { instructions: string[] }).instructions;
+    return { instructions: items.map(cleanInstruction).filter((s) => s !== ''), format: 'json' };
+  }
+  const array = checkJsonReply(text, { type: 'array', items: { type: 'string' } });
+  if (array.ok) {
+    return {
+      instructions: (array.value as string[]).map(cleanInstruction).filter((s) => s !== ''),
+      format: 'json',
+    };
+  }
+  const lines = text
+    .replace(/```[a-z]*\n?/gi, '')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  // Prefer numbered/bulleted lines when the reply has any (skipping preambles such as "Sure, here are...").
+  const listed = lines.filter((line) => /^(?:[-*•]\s+|\(?\d{1,3}[.):]\s*)/u.test(line));
+  const chosen = listed.length > 0 ? listed : lines.filter((line) => !/:\s*$/.test(line));
+  return { instructions: chosen.map(cleanInstruction).filter((s) => s !== ''), format: 'list' };
+}
+
+async function generateForTool(
+  record: ToolAlpacaRecord,
+  options: InstructionGenerationOptions,
+  toolIndex: number,
+  usage: InstructionGenerationResult['usage'],
+): Promise<{ record: ToolAlpacaRecord; report: ToolInstructionReport }> {
+  const existing = options.replace === true ? [] : [...(record.Instructions ?? [])];
+  const deduper = new InstructionDeduper(existing, options.similarityThreshold ?? 0.7);
+  const kept: string[] = [];
+  const maxRounds = Math.max(1, options.maxRounds ?? 3);
+  const report: ToolInstructionReport = { tool: record.Name, kept: 0, dropped: 0, rounds: 0, total: 0 };
+  for (let round = 0; round < maxRounds; round++) {
+    const missing = options.perTool - existing.length - kept.length;
+    if (missing <= 0) break;
+    options.signal?.throwIfAborted();
+    report.rounds++;
+    let text: string;
+    try {
+      const response = await options.model.chat(
+        {
+          messages: [{ role: 'user', content: instructionPrompt(record, missing, [...existing, ...kept]) }],
+          temperature: options.temperature ?? 0.7,
+          jsonSchema: { name: 'instructions', schema: INSTRUCTIONS_SCHEMA },
+          ...(options.seed !== undefined ? { seed: options.seed + toolIndex * 101 + round } : {}),
+        },
+        { stage: 'instructions', ...(options.signal !== undefined ? { signal: options.signal } : {}) },
+      );
+      usage.calls++;
+      usage.promptTokens += response.usage.promptTokens;
+      usage.completionTokens += response.usage.completionTokens;
+      text = response.text;
+    } catch (error) {
+      if (options.signal?.aborted === true) throw error;
+      report.error = oneLine(`tool "${record.Name}": ${messageOf(error)}`, 300);
+      break;
+    }
+    for (const candidate of parseInstructionReply(text).instructions) {
+      if (existing.length + kept.length >= options.perTool) {
+        report.dropped++;
+        continue;
+      }
+      if (deduper.offer(candidate)) kept.push(candidate);
+      else report.dropped++;
+    }
+  }
+  report.kept = kept.length;
+  const instructions = [...existing, ...kept];
+  report.total = instructions.length;
+  return { record: withInstructions(record, instructions), report };
+}
+
+/** A copy of `record` with `Instructions` set (kept in place, or added after Function_Projection). */
+function withInstructions(record: ToolAlpacaRecord, instructions: string[]): ToolAlpacaRecord {
+  if ('Instructions' in record) return { ...record, Instructions: instructions };
+  const out: Record<string, unknown> = {};
+  let placed = false;
+  for (const [key, value] of Object.entries(record)) {
+    if (!placed && (key === 'Golden_Answers' || key === 'Instances')) {
+      out.Instructions = instructions;
+      placed = true;
+    }
+    out[key] = value;
+  }
+  if (!placed) out.Instructions = instructions;
+  return out as ToolAlpacaRecord;
+}
+
+/** Fills every record's `Instructions` up to `perTool`; one report per record, in input order. */
+export async function generateInstructions(
+  records: readonly ToolAlpacaRecord[],
+  options: InstructionGenerationOptions,
+): Promise<InstructionGenerationResult> {
+  const usage = { calls: 0, promptTokens: 0, completionTokens: 0 };
+  const results = new Array<{ record: ToolAlpacaRecord; report: ToolInstructionReport }>(records.length);
+  const queue = new PQueue({ concurrency: Math.max(1, options.concurrency ?? 4) });
+  let finished = 0;
+  let failure: unknown;
+  records.forEach((record, index) => {
+    void queue
+      .add(async () => {
+        if (failure !== undefined) return;
+        const result = await generateForTool(record, options, index, usage);
+        results[index] = result;
+        finished++;
+        options.onProgress?.(result.report, finished, records.length);
+      })
+      .catch((error: unknown) => {
+        failure ??= error;
+      });
+  });
+  await queue.onIdle();
+  if (failure !== undefined) throw failure;
+  return {
+    records: results.map((r) => r.record),
+    reports: results.map((r) => r.report),
+    usage,
+  };
+}
