@@ -3,17 +3,23 @@ import { registerCacheCommands } from './cache.js';
 import { registerChatCommand } from './chat.js';
 import { registerDatasetsCommands } from './datasets.js';
 import { registerDemoCommand } from './demo.js';
+import { registerExportCommand } from './export.js';
 import { registerGenerateCommand } from './generate.js';
 import { registerInstructionsCommand } from './instructions.js';
 import { registerServeCommand } from './serve.js';
 import { registerToolsCommands } from './tools.js';
+import { registerToolsetCommands } from './toolset.js';
+import { registerTrainCommand } from './train.js';
 
 /** Every command group registers itself here; one file per group under src/cli/. */
 export function registerCommands(program: Command): void {
   registerDemoCommand(program);
+  registerToolsetCommands(program);
   registerToolsCommands(program);
   registerInstructionsCommand(program);
   registerGenerateCommand(program);
+  registerExportCommand(program);
+  registerTrainCommand(program);
   registerChatCommand(program);
   registerCacheCommands(program);
   registerServeCommand(program);
