@@ -336,7 +336,8 @@ describe('runEpisode (react)', () => {
   test('an abort during a hung model call ends the episode as aborted', async () => {
     server.script({ fault: 'hang' });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 100);
+    const arrived = server.requests.length + 1;
+    void server.waitForRequests(arrived).then(() => controller.abort());
     const result = await runEpisode(input, options({ signal: controller.signal }));
     assert.equal(result.failure?.reason, 'aborted');
   });

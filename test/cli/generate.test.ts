@@ -50,7 +50,7 @@ function start(args: string[], cwd: string): { child: ChildProcess; done: Promis
   return { child, done };
 }
 
-async function cli(args: string[], cwd: string, timeoutMs = 20_000): Promise<Run> {
+async function cli(args: string[], cwd: string, timeoutMs = 90_000): Promise<Run> {
   const { child, done } = start(args, cwd);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   try {

@@ -401,8 +401,10 @@ describe('simulated executor against the fake model server', () => {
   test('an aborted call rejects instead of answering', async () => {
     server.setDefault(() => ({ fault: 'hang' }));
     const controller = new AbortController();
+    const arrived = server.requests.length + 1;
     const pending = executor().execute(zoo, 'getAnimal', { id: 7 }, { signal: controller.signal });
-    setTimeout(() => controller.abort(), 20);
+    await server.waitForRequests(arrived);
+    controller.abort();
     await assert.rejects(pending, (error: Error & { kind?: string }) => error.kind === 'aborted');
   });
 

@@ -13,7 +13,7 @@ export interface RunCliOptions {
   env?: Record<string, string | undefined>;
   /** Text written to the program's stdin (stdin is closed either way). */
   input?: string;
-  /** Kill the program after this many milliseconds (default 20 s) and reject. */
+  /** Kill the program after this many milliseconds (default 90 s: CI machines can be slow) and reject. */
   timeoutMs?: number;
 }
 
@@ -31,7 +31,7 @@ export function runCli(args: string[], options: RunCliOptions = {}): Promise<Run
   for (const [key, value] of Object.entries({ ...process.env, NO_COLOR: '1', ...options.env })) {
     if (value !== undefined) env[key] = value;
   }
-  const timeoutMs = options.timeoutMs ?? 20_000;
+  const timeoutMs = options.timeoutMs ?? 90_000;
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [cliPath, ...args], {
       cwd: options.cwd ?? repoRoot,

@@ -139,6 +139,11 @@ export interface FakeOpenAI {
   script(...replies: FakeReply[]): void;
   /** Replies still queued. */
   pendingScript(): number;
+  /**
+   * Resolves once at least `count` requests have arrived in total. Tests that abort a hung request wait
+   * for it to reach the server first, so a slow machine cannot leave it in flight into the next test.
+   */
+  waitForRequests(count: number, timeoutMs?: number): Promise<void>;
   /** Replace the responder used when the script is empty. */
   setDefault(responder: FakeResponder): void;
   setLatency(ms: number): void;
@@ -922,6 +927,13 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     },
     pendingScript(): number {
       return queue.length;
+    },
+    async waitForRequests(count: number, timeoutMs = 30_000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (requests.length < count) {
+        if (Date.now() > deadline) throw new Error(`fake server: ${requests.length} of ${count} requests arrived`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
     },
     setDefault(next: FakeResponder): void {
       responder = next;

@@ -151,7 +151,8 @@ describe('withRetries against the fake server', () => {
     server.script({ fault: 'server_error' }, { text: 'never' });
     const { model: m } = model({ baseDelayMs: 10_000, maxDelayMs: 10_000, random: () => 0.99 });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 60);
+    // Abort once the request has reached the server, however slow the machine is.
+    void server.waitForRequests(server.requests.length + 1).then(() => controller.abort());
     const started = performance.now();
     const error = await failure(m.chat(hello, { signal: controller.signal }));
     assert.equal(error.kind, 'aborted');
@@ -165,7 +166,8 @@ describe('withRetries against the fake server', () => {
     server.script({ fault: 'hang' }, { text: 'never' });
     const { model: m, events } = model({ timeoutMs: 5000 });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 60);
+    // Abort once the request has reached the server, however slow the machine is.
+    void server.waitForRequests(server.requests.length + 1).then(() => controller.abort());
     const started = performance.now();
     const error = await failure(m.chat(hello, { signal: controller.signal }));
     assert.equal(error.kind, 'aborted');

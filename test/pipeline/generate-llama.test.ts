@@ -71,7 +71,7 @@ describe('generate CLI through the embedded engine (tiny GGUF)', () => {
         '--json',
       ],
       dir,
-      60_000,
+      180_000,
     );
     assert.equal(result.code, 0, result.stderr);
     const summary = JSON.parse(result.stdout) as { done: number; total: number };
