@@ -313,6 +313,12 @@ function typesOf(schema: Json): string[] {
   return [];
 }
 
+function acceptsEmptyString(schema: JsonSchema): boolean {
+  if (Array.isArray(schema.enum)) return schema.enum.includes('');
+  const types = Array.isArray(schema.type) ? schema.type : [schema.type];
+  return schema.type === undefined || types.includes('string');
+}
+
 function allowsNull(schema: Json): boolean {
   const types = typesOf(schema);
   return types.length === 0
@@ -481,12 +487,17 @@ export function checkArguments(
     }
     if (value === undefined) continue;
     const schema = plan.properties.get(name) ?? {};
-    if (value === null && !allowsNull(schema)) {
-      const required = plan.schema.required;
-      if (!(Array.isArray(required) && required.includes(name)) && !plan.bodyRequired.includes(name)) {
-        warnings.push(`Parameter '${name}' is null; treated as omitted`);
-        continue;
-      }
+    const required = plan.schema.required;
+    const optional = !(Array.isArray(required) && required.includes(name)) && !plan.bodyRequired.includes(name);
+    if (value === null && !allowsNull(schema) && optional) {
+      warnings.push(`Parameter '${name}' is null; treated as omitted`);
+      continue;
+    }
+    // Models (and ToolAlpaca's golden answers) write "" for an optional parameter they leave unset; when the
+    // schema cannot take an empty string (an enum without it, a number...), that means "omitted".
+    if (value === '' && optional && !acceptsEmptyString(schema)) {
+      warnings.push(`Parameter '${name}' is empty; treated as omitted`);
+      continue;
     }
     coerced[name] = coerce(value, schema, slot);
   }

@@ -265,6 +265,18 @@ describe('validateArguments', () => {
     assert.equal(check.warnings.length, 1);
   });
 
+  test('an empty string for an optional enum or number parameter is treated as omitted', () => {
+    const check = checkArguments(search, { countryCode: 'DE', limit: '', color: '' });
+    assert.deepEqual(check.errors, []);
+    assert.deepEqual(check.args, { countryCode: 'DE' });
+    assert.deepEqual(check.warnings, [
+      "Parameter 'limit' is empty; treated as omitted",
+      "Parameter 'color' is empty; treated as omitted",
+    ]);
+    // For a required parameter an empty string is not "omitted": it is checked and rejected.
+    assert.notDeepEqual(validateArguments(everyLocation, { thingId: '', part: 'p', color: 'wild' }), []);
+  });
+
   test('body properties: required only when the body is, nested errors name the path', () => {
     assert.deepEqual(validateArguments(everyLocation, { thingId: 1, part: 'p' }), [
       "Missing required parameter 'color'",

@@ -1,0 +1,92 @@
+/**
+ * `toolalpaca report`: reads runs and judged files and renders them as one HTML file (self-contained,
+ * inline SVG charts), Markdown, or a CSV of trajectories for human evaluation.
+ */
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../core/atomic-write.js';
+import { InputError, messageOf, oneLine } from '../../core/errors.js';
+import { JUDGED_KIND, parseJudgedFile, parseRunFile, RUN_KIND } from '../../core/run.js';
+import { renderCsv } from './csv.js';
+import { renderHtml } from './html.js';
+import { renderMarkdown } from './markdown.js';
+import { buildReport, type ReportSource } from './model.js';
+
+export { buildReport, type Report, type ReportEntry, type ReportRow, type ReportSource } from './model.js';
+export { renderCsv } from './csv.js';
+export { renderHtml } from './html.js';
+export { renderMarkdown } from './markdown.js';
+
+export const REPORT_FORMATS = ['html', 'md', 'csv'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+/** The format named by `--format`, else guessed from the output's extension, else html. */
+export function reportFormatOf(format: string | undefined, out: string | undefined): ReportFormat {
+  if (format !== undefined) {
+    if (!(REPORT_FORMATS as readonly string[]).includes(format)) {
+      throw new InputError(
+        `--format: unknown format "${format}"; expected one of: ${REPORT_FORMATS.join(', ')}`,
+      );
+    }
+    return format as ReportFormat;
+  }
+  if (out !== undefined && /\.(md|markdown)$/i.test(out)) return 'md';
+  if (out !== undefined && /\.csv$/i.test(out)) return 'csv';
+  return 'html';
+}
+
+/** A run or judged file as a report source; one-line InputError otherwise. */
+export function reportSourceOf(data: unknown, path: string): ReportSource {
+  const kind = typeof data === 'object' && data !== null ? (data as { kind?: unknown }).kind : undefined;
+  if (kind === RUN_KIND) {
+    const parsed = parseRunFile(data);
+    if (!parsed.ok) throw new InputError(oneLine(`${path}: not a valid run file: ${parsed.error}`));
+    return { path, run: parsed.run.meta, items: parsed.run.items };
+  }
+  if (kind === JUDGED_KIND) {
+    const parsed = parseJudgedFile(data);
+    if (!parsed.ok) throw new InputError(oneLine(`${path}: not a valid judged file: ${parsed.error}`));
+    const judged = parsed.judged;
+    return {
+      path,
+      run: judged.run,
+      judge: judged.judge,
+      items: judged.items,
+      statistics: judged.statistics,
+      ...(judged.spread !== undefined ? { spread: judged.spread } : {}),
+    };
+  }
+  throw new InputError(
+    `${path}: neither a toolalpaca run (kind "${RUN_KIND}") nor a judged file (kind "${JUDGED_KIND}"); import ToolAlpaca files first with \`toolalpaca eval import\``,
+  );
+}
+
+export async function readReportSource(path: string): Promise<ReportSource> {
+  let data: unknown;
+  try {
+    data = JSON.parse(await readFile(path, 'utf8')) as unknown;
+  } catch (error) {
+    throw new InputError(oneLine(`cannot read ${path}: ${messageOf(error)}`), { cause: error });
+  }
+  return reportSourceOf(data, path);
+}
+
+/** The report text in the given format. */
+export function renderReport(sources: readonly ReportSource[], format: ReportFormat, now?: Date): string {
+  if (format === 'csv') return renderCsv(sources);
+  const report = buildReport(sources, now);
+  return format === 'md' ? renderMarkdown(report) : renderHtml(report);
+}
+
+/** Reads the inputs, renders, and writes `out` atomically. Returns the format written. */
+export async function writeReport(
+  inputs: readonly string[],
+  out: string,
+  format?: string,
+): Promise<{ format: ReportFormat; sources: ReportSource[] }> {
+  if (inputs.length === 0) throw new InputError('report: give at least one RUN.json or JUDGED.json');
+  const chosen = reportFormatOf(format, out);
+  const sources: ReportSource[] = [];
+  for (const input of inputs) sources.push(await readReportSource(input));
+  await writeFileAtomic(out, renderReport(sources, chosen));
+  return { format: chosen, sources };
+}
