@@ -1,0 +1,197 @@
+/**
+ * `toolalpaca solve`: run ReAct (CoT@1) or DFSDT over ToolBench tasks and write one answer file per
+ * query in ToolBench's answer layout.
+ */
+import type { Command } from 'commander';
+import { InputError } from '../core/errors.js';
+import {
+  createExecutor,
+  EXECUTOR_KINDS,
+  type ChainMember,
+  type CreateExecutorOptions,
+} from '../executors/create-executor.js';
+import type { ToolExecutor } from '../executors/executor.js';
+import { readToolBenchQueries } from '../formats/toolbench.js';
+import { loadConfig } from '../models/config.js';
+import { CostLedger } from '../models/ledger.js';
+import { loadPriceTable } from '../models/prices.js';
+import { formatSolveSummary, runSolve, type SolveSummary } from '../pipeline/solve.js';
+import { createSolver } from '../search/create-solver.js';
+import { SOLVER_NAMES } from '../search/solver.js';
+import { ModelPool, parseIntegerFlag, withInterrupt, type CommandIo } from './generate.js';
+import {
+  addModelOptions,
+  downloadProgressPrinter,
+  modelOptionsFrom,
+  type ModelFlagValues,
+} from './model-options.js';
+import { createProgressReporter } from './progress.js';
+
+export interface SolveFlags extends ModelFlagValues {
+  tasks?: string;
+  solver?: string;
+  executor?: string;
+  executorModel?: string;
+  executorCache?: string;
+  replayFile?: string;
+  secrets?: string;
+  apiBaseUrl?: string;
+  out?: string;
+  limit?: string;
+  resume?: boolean;
+  width?: string;
+  maxDepth?: string;
+  maxCalls?: string;
+  temperature?: string;
+  maxObservation?: string;
+  json?: boolean;
+}
+
+/** The `solve` action, callable without commander (tests, scripts). */
+export async function runSolveCommand(flags: SolveFlags, io: CommandIo): Promise<SolveSummary> {
+  if (flags.tasks === undefined) throw new InputError('--tasks FILE is required');
+  if (flags.out === undefined) throw new InputError('--out DIR is required');
+  const solverName = flags.solver ?? 'dfsdt';
+  if (!(SOLVER_NAMES as readonly string[]).includes(solverName)) {
+    throw new InputError(
+      `--solver: unknown solver "${solverName}"; expected one of: ${SOLVER_NAMES.join(', ')}`,
+    );
+  }
+  const executorKind = flags.executor ?? 'schema';
+  if (!(EXECUTOR_KINDS as readonly string[]).includes(executorKind)) {
+    throw new InputError(
+      `--executor: unknown executor "${executorKind}"; expected one of: ${EXECUTOR_KINDS.join(', ')}`,
+    );
+  }
+  if (executorKind === 'replay' && flags.replayFile === undefined) {
+    throw new InputError('--executor replay needs --replay-file FILE (recorded observations, JSONL)');
+  }
+  const limit = parseIntegerFlag('--limit', flags.limit);
+  const width = parseIntegerFlag('--width', flags.width);
+  const maxDepth = parseIntegerFlag('--max-depth', flags.maxDepth);
+  const maxCalls = parseIntegerFlag('--max-calls', flags.maxCalls);
+  const maxObservationChars = parseIntegerFlag('--max-observation', flags.maxObservation);
+  let temperature: number | undefined;
+  if (flags.temperature !== undefined) {
+    temperature = Number(flags.temperature);
+    if (
+      flags.temperature.trim() === '' ||
+      !Number.isFinite(temperature) ||
+      temperature < 0 ||
+      temperature > 2
+    ) {
+      throw new InputError(`--temperature: expected a number from 0 to 2, got "${flags.temperature}"`);
+    }
+  }
+  const tasks = await readToolBenchQueries(flags.tasks);
+  const solver = createSolver(solverName, {
+    ...(width !== undefined ? { width } : {}),
+    ...(maxDepth !== undefined ? { maxDepth } : {}),
+    ...(maxCalls !== undefined ? { maxCalls } : {}),
+  });
+
+  const config = await loadConfig(io.cwd);
+  const resolved = modelOptionsFrom(flags, config);
+  const ledger = new CostLedger({ prices: await loadPriceTable(resolved.pricesFile) });
+  const pool = new ModelPool({
+    ...resolved.options,
+    ledger,
+    onDownloadProgress: downloadProgressPrinter(io.stderr),
+  });
+  const progress = createProgressReporter({
+    label: 'solve',
+    stream: io.stderr,
+    ...(io.env !== undefined ? { env: io.env } : {}),
+  });
+  let executor: ToolExecutor | undefined;
+  try {
+    const model = await pool.get(resolved.spec);
+    const executorOptions: CreateExecutorOptions = {
+      ...(flags.replayFile !== undefined ? { replay: { file: flags.replayFile } } : {}),
+      real: {
+        ...(flags.secrets !== undefined ? { secretsFile: flags.secrets } : {}),
+        ...(flags.apiBaseUrl !== undefined ? { baseUrl: flags.apiBaseUrl } : {}),
+      },
+    };
+    if (executorKind === 'simulated' || executorKind === 'chain') {
+      executorOptions.simulated = {
+        model: await pool.get(flags.executorModel ?? config.stageModels?.executor ?? resolved.spec),
+      };
+    }
+    if (flags.executorCache !== undefined) {
+      // Any executor behind a JSONL cache: a call answered once is answered the same way again (StableToolBench's cache).
+      const order = executorKind === 'chain' ? undefined : [executorKind as ChainMember];
+      executorOptions.chain = { ...(order !== undefined ? { order } : {}), cacheFile: flags.executorCache };
+      executor = await createExecutor('chain', executorOptions);
+    } else {
+      executor = await createExecutor(executorKind, executorOptions);
+    }
+    const summary = await runSolve({
+      tasks,
+      solver,
+      model,
+      executor,
+      out: flags.out,
+      ...(limit !== undefined ? { limit } : {}),
+      concurrency: resolved.options.concurrency ?? 2,
+      resume: flags.resume === true,
+      ...(io.signal !== undefined ? { signal: io.signal } : {}),
+      ...(temperature !== undefined ? { temperature } : {}),
+      ...(maxObservationChars !== undefined ? { maxObservationChars } : {}),
+      onProgress: (p) =>
+        progress.update({
+          done: p.done,
+          total: p.total,
+          failed: p.failed,
+          tokensIn: p.promptTokens,
+          tokensOut: p.completionTokens,
+          costUsd: ledger.totals().costUsd,
+        }),
+      onFailure: (queryId, message) => io.stderr.write(`query ${queryId} failed: ${message}\n`),
+    });
+    progress.finish();
+    if (flags.json === true) io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    else io.stdout.write(formatSolveSummary(summary));
+    return summary;
+  } finally {
+    progress.finish();
+    await executor?.close?.();
+    await pool.close();
+  }
+}
+
+export function registerSolveCommand(program: Command): void {
+  const command = program
+    .command('solve')
+    .description(
+      "Solve ToolBench tasks with ReAct (CoT@1) or DFSDT; one answer file per query, in ToolBench's answer layout",
+    )
+    .requiredOption(
+      '--tasks <file>',
+      'ToolBench / StableToolBench query file, or a tasks file from `toolbench import`',
+    )
+    .requiredOption('--out <dir>', 'answer folder ({queryId}_{solver}.json per query)')
+    .option('--solver <name>', `${SOLVER_NAMES.join(' or ')} (default dfsdt)`)
+    .option('--executor <kind>', `who answers tool calls: ${EXECUTOR_KINDS.join(', ')} (default schema)`)
+    .option('--executor-model <spec>', 'model of the simulated executor (default --model)')
+    .option('--executor-cache <file>', 'JSONL cache in front of the executor (same call, same answer)')
+    .option('--replay-file <file>', 'recorded observations (JSONL) for --executor replay')
+    .option('--secrets <file>', 'secrets file for --executor real')
+    .option('--api-base-url <url>', 'base URL of the real API for --executor real')
+    .option('--limit <n>', 'solve the first N queries only')
+    .option('--resume', 'skip queries whose answer file exists')
+    .option('--width <n>', 'DFSDT: children per node (default 2)')
+    .option('--max-depth <n>', 'tree levels at most (default 12, as ToolBench)')
+    .option('--max-calls <n>', 'model calls per query at most (default 200, as ToolBench)')
+    .option('--max-observation <n>', 'observation characters shown to the model (default 1024)')
+    .option('--temperature <t>', 'sampling temperature')
+    .option('--json', 'print the summary as JSON');
+  addModelOptions(command);
+  command.action(async (flags: SolveFlags) => {
+    const { value, interrupted } = await withInterrupt((signal) =>
+      runSolveCommand(flags, { stdout: process.stdout, stderr: process.stderr, signal }),
+    );
+    if (interrupted || value.interrupted) process.exitCode = 130;
+    else if (value.failed > 0) process.exitCode = 1;
+  });
+}

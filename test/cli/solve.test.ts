@@ -1,0 +1,219 @@
+/**
+ * `solve` on a sample of StableToolBench G1 tasks against the fake OpenAI server: the action function
+ * with the schema and the simulated executors (answer files in ToolBench's layout, --resume), and the
+ * compiled CLI once `solve` is registered.
+ */
+import { after, before, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readToolBenchAnswers, readToolBenchQueries } from '../../src/formats/toolbench.js';
+import { runSolveCommand, type SolveFlags } from '../../src/cli/solve.js';
+import { formatSimulatorReply } from '../../src/executors/simulated-executor.js';
+import {
+  startFakeOpenAI,
+  type FakeOpenAI,
+  type FakeRequestBody,
+  type FakeReply,
+} from '../helpers/fake-openai-server.js';
+import { cliPath, runCli } from '../helpers/cli.js';
+import { makeTempDir, sharedData } from '../helpers/paths.js';
+
+const TASKS = sharedData('stabletoolbench/G1_instruction.json');
+
+let server: FakeOpenAI;
+
+/** The assistant: call the first function offered (first step), then give the answer. */
+function assistant(body: FakeRequestBody): FakeReply {
+  const last = body.messages?.at(-1);
+  if (last?.role === 'tool') {
+    return {
+      toolCalls: [
+        {
+          name: 'Finish',
+          arguments: JSON.stringify({ return_type: 'give_answer', final_answer: 'Here is what I found.' }),
+        },
+      ],
+    };
+  }
+  const first = body.tools?.find((t) => t.function.name !== 'Finish');
+  // Required arguments from the examples the function definition carries (ToolBench's defaults).
+  const parameters = (first?.function.parameters ?? {}) as {
+    properties?: Record<string, { example?: unknown }>;
+    required?: string[];
+  };
+  const args = Object.fromEntries(
+    (parameters.required ?? []).map((name) => [name, parameters.properties?.[name]?.example ?? 'x']),
+  );
+  return {
+    text: 'Let me look that up.',
+    toolCalls: [{ name: first?.function.name ?? 'Finish', arguments: JSON.stringify(args) }],
+  };
+}
+
+before(async () => {
+  server = await startFakeOpenAI();
+});
+after(async () => {
+  await server.close();
+});
+beforeEach(() => server.reset());
+
+function io(cwd: string) {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: {
+      stdout: { write: (t: string) => out.push(t) },
+      stderr: { write: (t: string) => err.push(t), isTTY: false },
+      cwd,
+      env: { CI: 'true' },
+    },
+    out,
+    err,
+  };
+}
+
+function flags(extra: Partial<SolveFlags>): SolveFlags {
+  return {
+    tasks: TASKS,
+    model: 'openai:fake-model',
+    baseUrl: server.baseUrl,
+    cache: false,
+    maxRetries: '0',
+    ...extra,
+  };
+}
+
+describe('solve', () => {
+  test('DFSDT on 3 G1 tasks with the schema executor writes ToolBench answer files; --resume skips them', async () => {
+    process.env.OPENAI_API_KEY ??= 'test-key';
+    server.setDefault(assistant);
+    const dir = makeTempDir();
+    const out = join(dir, 'answers');
+    const run = io(dir);
+    const summary = await runSolveCommand(flags({ out, solver: 'dfsdt', limit: '3', json: true }), run.io);
+    assert.equal(summary.written, 3);
+    assert.equal(summary.answered, 3);
+    const tasks = (await readToolBenchQueries(TASKS)).slice(0, 3);
+    const files = (await readdir(out)).sort();
+    assert.deepEqual(files, tasks.map((t) => `${t.queryId}_dfsdt.json`).sort());
+    for (const task of tasks) {
+      const data = JSON.parse(await readFile(join(out, `${task.queryId}_dfsdt.json`), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      const gen = data.answer_generation as Record<string, unknown>;
+      for (const key of [
+        'valid_data',
+        'query',
+        'query_count',
+        'total_tokens',
+        'final_answer',
+        'finish_type',
+        'function',
+        'train_messages',
+      ]) {
+        assert.ok(key in gen, `answer_generation.${key}`);
+      }
+      assert.equal(gen.valid_data, true);
+      assert.equal(gen.finish_type, 'give_answer');
+      assert.equal(gen.query, task.query);
+      assert.equal(gen.query_count, 2);
+      assert.equal(JSON.parse(String(gen.final_answer)).final_answer, 'Here is what I found.');
+      // root, Thought, Action, Action Input (first call), Action, Action Input (Finish).
+      assert.equal((data.tree as { size: number }).size, 6);
+      assert.equal(data.query_id, task.queryId);
+    }
+    const answers = await readToolBenchAnswers([out]);
+    assert.equal(answers.filter((a) => a.answered).length, 3);
+    assert.equal(JSON.parse(run.out.join('')).answered, 3);
+    const callsBefore = server.requests.length;
+
+    const again = await runSolveCommand(
+      flags({ out, solver: 'dfsdt', limit: '4', resume: true }),
+      io(dir).io,
+    );
+    assert.equal(again.skipped, 3);
+    assert.equal(again.written, 1);
+    assert.equal(server.requests.length - callsBefore, 2, 'only the fourth query was solved');
+    assert.equal((await readdir(out)).length, 4);
+  });
+
+  test('ReAct with the simulated executor: the simulator sees the API doc and the template response', async () => {
+    process.env.OPENAI_API_KEY ??= 'test-key';
+    const simulatorPrompts: string[] = [];
+    server.setDefault((body) => {
+      if (body.tools !== undefined) return assistant(body);
+      simulatorPrompts.push(
+        (body.messages ?? []).map((m) => (typeof m.content === 'string' ? m.content : '')).join('\n'),
+      );
+      return { text: formatSimulatorReply(200, { name: 'Lionel Messi', clubs: ['Barcelona'] }) };
+    });
+    const dir = makeTempDir();
+    const out = join(dir, 'answers');
+    // Query 588 (TheClique) is the first of G1_instruction; its first function is "Songkick concert".
+    const run = io(dir);
+    const summary = await runSolveCommand(
+      flags({ out, solver: 'react', executor: 'simulated', limit: '1' }),
+      run.io,
+    );
+    assert.equal(summary.answered, 1, run.err.join(''));
+    assert.equal(simulatorPrompts.length, 1);
+    assert.match(simulatorPrompts[0] ?? '', /songkick_concert/i);
+    // The template response of "Songkick concert" is in the prompt as the example response.
+    assert.match(simulatorPrompts[0] ?? '', /venue_name/);
+    const [answer] = await readToolBenchAnswers([out]);
+    const observation = answer?.answer.answer_generation.train_messages?.[1]?.[3]?.content ?? '';
+    assert.match(observation, /Lionel Messi/);
+    assert.equal(answer?.answer.forward_args?.pass_at, 1);
+  });
+
+  test('bad flags are one-line input errors', async () => {
+    const dir = makeTempDir();
+    await assert.rejects(
+      runSolveCommand(flags({ out: dir, solver: 'bfs' }), io(dir).io),
+      /--solver: unknown solver "bfs"/,
+    );
+    await assert.rejects(runSolveCommand(flags({ out: dir, limit: '0' }), io(dir).io), /--limit/);
+  });
+
+  test('compiled CLI: toolalpaca solve (runs once `solve` is registered)', async (t) => {
+    if (!existsSync(cliPath.replace(/bin[/\\]toolalpaca\.js$/, join('dist', 'cli', 'solve.js')))) {
+      t.skip('dist/cli/solve.js is not built');
+      return;
+    }
+    const help = await runCli(['--help']);
+    if (!/\bsolve\b/.test(help.stdout)) {
+      t.skip('solve is not registered in src/cli/commands.ts yet');
+      return;
+    }
+    server.setDefault(assistant);
+    const dir = makeTempDir();
+    const out = join(dir, 'answers');
+    const result = await runCli(
+      [
+        'solve',
+        '--tasks',
+        TASKS,
+        '--solver',
+        'react',
+        '--model',
+        'openai:fake-model',
+        '--base-url',
+        server.baseUrl,
+        '--no-cache',
+        '--out',
+        out,
+        '--limit',
+        '2',
+        '--json',
+      ],
+      { cwd: dir, env: { OPENAI_API_KEY: 'test-key', CI: 'true' } },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout).written, 2);
+    assert.equal((await readdir(out)).filter((f) => f.endsWith('_react.json')).length, 2);
+  });
+});

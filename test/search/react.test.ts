@@ -1,0 +1,147 @@
+/**
+ * ReAct (CoT@1) against the fake OpenAI server on a StableToolBench G1 task with the schema executor:
+ * one chain, no backtracking; Finish, the depth and call limits end it.
+ */
+import { after, before, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AnswerTreeNode, ToolBenchTask } from '../../src/core/toolbench.js';
+import { ToolBenchAnswerSchema } from '../../src/core/toolbench.js';
+import { createExecutor } from '../../src/executors/create-executor.js';
+import type { ToolExecutor } from '../../src/executors/executor.js';
+import { readToolBenchQueries } from '../../src/formats/toolbench.js';
+import { createChatModel, type CreatedChatModel } from '../../src/models/create-model.js';
+import { createReactSolver } from '../../src/search/react.js';
+import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
+import { sharedData } from '../helpers/paths.js';
+
+let server: FakeOpenAI;
+let model: CreatedChatModel;
+let schema: ToolExecutor;
+let task: ToolBenchTask;
+
+const SEARCH = 'transfermarkt_search_for_theclique';
+
+before(async () => {
+  server = await startFakeOpenAI();
+  model = await createChatModel('openai:fake-model', {
+    baseUrl: server.baseUrl,
+    apiKey: 'k',
+    noCache: true,
+    maxRetries: 0,
+  });
+  schema = await createExecutor('schema');
+  const tasks = await readToolBenchQueries(sharedData('stabletoolbench/G1_instruction.json'));
+  task = tasks.find((t) => t.queryId === '588') ?? assert.fail('query 588 missing');
+});
+
+after(async () => {
+  await model.close();
+  await server.close();
+});
+
+beforeEach(() => server.reset());
+
+const chatBodies = () => server.requests.filter((r) => r.path === '/v1/chat/completions').map((r) => r.body);
+
+function chainLength(root: AnswerTreeNode): number {
+  let n = 0;
+  for (let node: AnswerTreeNode | undefined = root; node !== undefined; node = node.children[0]) {
+    assert.ok(node.children.length <= 1, 'a chain has one child per node');
+    n++;
+  }
+  return n;
+}
+
+describe('ReAct (CoT@1)', () => {
+  test('calls, observes and finishes with an answer in one chain', async () => {
+    server.script(
+      { text: 'Look Messi up.', toolCalls: [{ name: SEARCH, arguments: '{"name":"messi"}' }] },
+      {
+        toolCalls: [
+          { name: 'Finish', arguments: '{"return_type":"give_answer","final_answer":"Messi: Inter Miami."}' },
+        ],
+      },
+    );
+    const result = await createReactSolver().solve(task, { model, executor: schema });
+    assert.equal(result.finishType, 'give_answer');
+    assert.equal(result.finalAnswer, 'Messi: Inter Miami.');
+    const bodies = chatBodies();
+    assert.equal(bodies.length, 2);
+    // The second call sees the first call and its observation, in ToolBench's observation shape.
+    const second = bodies[1]?.messages ?? [];
+    assert.equal(second.at(-2)?.tool_calls?.[0]?.function.name, SEARCH);
+    const observation = JSON.parse(String(second.at(-1)?.content)) as { error: string; response: string };
+    assert.equal(observation.error, '');
+    assert.ok(observation.response.length > 0);
+    const answer = ToolBenchAnswerSchema.parse(result.answer);
+    assert.equal(answer.answer_generation.finish_type, 'give_answer');
+    assert.equal(answer.answer_generation.train_messages?.length, 2);
+    assert.equal(answer.forward_args?.pass_at, 1);
+    // root, Thought, Action, Action Input, Action (Finish), Action Input.
+    assert.equal(chainLength(answer.tree?.tree ?? assert.fail()), 6);
+  });
+
+  test('an executor error does not end the chain: the model reads it and goes on', async () => {
+    const failing: ToolExecutor = {
+      kind: 'failing',
+      async execute() {
+        throw new Error('socket hang up');
+      },
+    };
+    server.script(
+      { toolCalls: [{ name: SEARCH, arguments: '{"name":"messi"}' }] },
+      {
+        toolCalls: [
+          {
+            name: 'Finish',
+            arguments: '{"return_type":"give_answer","final_answer":"The service is down."}',
+          },
+        ],
+      },
+    );
+    const result = await createReactSolver().solve(task, { model, executor: failing });
+    assert.equal(result.finishType, 'give_answer');
+    const last = chatBodies()[1]?.messages?.at(-1);
+    assert.match(String(last?.content), /socket hang up/);
+    const failed = ToolBenchAnswerSchema.parse(result.answer).tree?.tree.children[0]?.children[0];
+    assert.equal(failed?.observation_code, 12);
+    assert.equal(failed?.pruned, false);
+  });
+
+  test('a give-up ends the chain (no restart in CoT@1)', async () => {
+    server.setDefault(() => ({
+      toolCalls: [{ name: 'Finish', arguments: '{"return_type":"give_up_and_restart"}' }],
+    }));
+    const result = await createReactSolver().solve(task, { model, executor: schema });
+    assert.equal(chatBodies().length, 1);
+    assert.equal(result.finishType, 'give_up');
+    assert.equal(result.stopReason, 'give_up');
+    assert.equal(ToolBenchAnswerSchema.parse(result.answer).answer_generation.finish_type, 'give_up');
+  });
+
+  test('the depth and call limits stop the chain', async () => {
+    server.setDefault(() => ({ toolCalls: [{ name: SEARCH, arguments: '{"name":"messi"}' }] }));
+    const deep = await createReactSolver({ maxDepth: 6 }).solve(task, { model, executor: schema });
+    assert.equal(deep.stopReason, 'depth_limit');
+    assert.equal(chatBodies().length, 3);
+    assert.equal(deep.finishType, 'none');
+    server.reset();
+    server.setDefault(() => ({ toolCalls: [{ name: SEARCH, arguments: '{"name":"messi"}' }] }));
+    const calls = await createReactSolver({ maxCalls: 2 }).solve(task, { model, executor: schema });
+    assert.equal(calls.stopReason, 'call_limit');
+    assert.equal(chatBodies().length, 2);
+    assert.equal(ToolBenchAnswerSchema.parse(calls.answer).answer_generation.valid_data, false);
+  });
+
+  test('an unknown function gets code 1 and the chain continues', async () => {
+    server.script(
+      { toolCalls: [{ name: 'made_up_for_theclique', arguments: '{}' }] },
+      { toolCalls: [{ name: 'Finish', arguments: '{"return_type":"give_answer","final_answer":"ok"}' }] },
+    );
+    const result = await createReactSolver().solve(task, { model, executor: schema });
+    assert.equal(result.finishType, 'give_answer');
+    const node = ToolBenchAnswerSchema.parse(result.answer).tree?.tree.children[0]?.children[0];
+    assert.equal(node?.observation_code, 1);
+    assert.match(String(node?.observation), /No such function name: made_up_for_theclique/);
+  });
+});
