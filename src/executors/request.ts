@@ -488,7 +488,8 @@ export function checkArguments(
     if (value === undefined) continue;
     const schema = plan.properties.get(name) ?? {};
     const required = plan.schema.required;
-    const optional = !(Array.isArray(required) && required.includes(name)) && !plan.bodyRequired.includes(name);
+    const optional =
+      !(Array.isArray(required) && required.includes(name)) && !plan.bodyRequired.includes(name);
     if (value === null && !allowsNull(schema) && optional) {
       warnings.push(`Parameter '${name}' is null; treated as omitted`);
       continue;

@@ -3,13 +3,7 @@
  * with retries and per-request timeout → rate limits → response cache → cost ledger.
  */
 import type { ChatModel } from './chat-model.js';
-import {
-  resolveCacheDir,
-  cacheExists,
-  openResponseCache,
-  withCache,
-  type CachedChatModel,
-} from './cache.js';
+import { resolveCacheDir, cacheExists, openResponseCache, withCache, type CachedChatModel } from './cache.js';
 import type { CostLedger } from './ledger.js';
 import { withLedger } from './ledger.js';
 import { parseModelSpec } from './model-spec.js';

@@ -931,7 +931,8 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     async waitForRequests(count: number, timeoutMs = 30_000): Promise<void> {
       const deadline = Date.now() + timeoutMs;
       while (requests.length < count) {
-        if (Date.now() > deadline) throw new Error(`fake server: ${requests.length} of ${count} requests arrived`);
+        if (Date.now() > deadline)
+          throw new Error(`fake server: ${requests.length} of ${count} requests arrived`);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     },
