@@ -1,10 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
-import { makeTempDir, repoRoot } from '../helpers/paths.js';
+import { makeTempDir } from '../helpers/paths.js';
 import { runCli } from '../helpers/cli.js';
 import { runChatCommand, type ChatCommandFlags } from '../../src/cli/chat.js';
 import { downloadProgressPrinter } from '../../src/cli/model-options.js';
@@ -161,79 +161,70 @@ describe('downloadProgressPrinter', () => {
   });
 });
 
-// The CLI tests need `chat` registered in src/cli/commands.ts (the lead's file) and a built dist/.
-const registered = readFileSync(join(repoRoot, 'src', 'cli', 'commands.ts'), 'utf8').includes(
-  'registerChatCommand',
-);
+describe('toolalpaca chat (compiled CLI)', () => {
+  let server: FakeOpenAI;
+  before(async () => {
+    server = await startFakeOpenAI();
+  });
+  after(() => server.close());
 
-describe(
-  'toolalpaca chat (compiled CLI)',
-  { skip: registered ? false : 'chat is not registered in src/cli/commands.ts yet' },
-  () => {
-    let server: FakeOpenAI;
-    before(async () => {
-      server = await startFakeOpenAI();
+  test('prints the reply on stdout and the ledger on stderr; the key never appears', async () => {
+    server.reset();
+    server.script({ text: 'Hi from the fake.' });
+    const key = 'sk-cli-secret-1234567890';
+    const result = await runCli(['chat', '--model', 'openai:fake-model', '--no-cache', 'Say hi'], {
+      cwd: makeTempDir(),
+      env: { OPENAI_BASE_URL: server.baseUrl, OPENAI_API_KEY: key },
     });
-    after(() => server.close());
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'Hi from the fake.\n');
+    assert.match(result.stderr, /chat\s+openai:fake-model\s+1\s+0/);
+    assert.equal(server.requests[0]?.headers.authorization, `Bearer ${key}`);
+    assert.ok(!result.stderr.includes(key) && !result.stdout.includes(key));
+  });
 
-    test('prints the reply on stdout and the ledger on stderr; the key never appears', async () => {
-      server.reset();
-      server.script({ text: 'Hi from the fake.' });
-      const key = 'sk-cli-secret-1234567890';
-      const result = await runCli(['chat', '--model', 'openai:fake-model', '--no-cache', 'Say hi'], {
+  test('--json prints {text, toolCalls, usage, latencyMs, cached}; a config file supplies the model', async () => {
+    server.reset();
+    const cwd = makeTempDir();
+    writeFileSync(
+      join(cwd, 'toolalpaca.config.json'),
+      JSON.stringify({ model: 'openai:fake-model', baseUrl: server.baseUrl }),
+    );
+    const first = await runCli(['chat', '--json', '--temperature', '0', 'What is 2+2?'], { cwd });
+    assert.equal(first.code, 0, first.stderr);
+    const printed = JSON.parse(first.stdout) as {
+      text: string;
+      cached: boolean;
+      usage: { promptTokens: number };
+    };
+    assert.equal(printed.cached, false);
+    assert.ok(printed.usage.promptTokens > 0);
+    const second = await runCli(['chat', '--json', '--temperature', '0', 'What is 2+2?'], { cwd });
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal((JSON.parse(second.stdout) as { cached: boolean }).cached, true);
+    assert.equal(server.requests.length, 1);
+  });
+
+  test('an unreachable endpoint: one line and a non-zero exit', async () => {
+    const baseUrl = `http://127.0.0.1:${await closedPort()}/v1`;
+    const result = await runCli(
+      ['chat', '--model', 'openai:x', '--base-url', baseUrl, '--no-cache', '--max-retries', '0', 'hi'],
+      {
         cwd: makeTempDir(),
-        env: { OPENAI_BASE_URL: server.baseUrl, OPENAI_API_KEY: key },
-      });
-      assert.equal(result.code, 0, result.stderr);
-      assert.equal(result.stdout, 'Hi from the fake.\n');
-      assert.match(result.stderr, /chat\s+openai:fake-model\s+1\s+0/);
-      assert.equal(server.requests[0]?.headers.authorization, `Bearer ${key}`);
-      assert.ok(!result.stderr.includes(key) && !result.stdout.includes(key));
-    });
+      },
+    );
+    assert.equal(result.code, 3);
+    assert.equal(result.stdout, '');
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(
+      lines.at(-1),
+      `toolalpaca: cannot reach ${baseUrl} (ECONNREFUSED): is the server running? set --base-url or OPENAI_BASE_URL`,
+    );
+  });
 
-    test('--json prints {text, toolCalls, usage, latencyMs, cached}; a config file supplies the model', async () => {
-      server.reset();
-      const cwd = makeTempDir();
-      writeFileSync(
-        join(cwd, 'toolalpaca.config.json'),
-        JSON.stringify({ model: 'openai:fake-model', baseUrl: server.baseUrl }),
-      );
-      const first = await runCli(['chat', '--json', '--temperature', '0', 'What is 2+2?'], { cwd });
-      assert.equal(first.code, 0, first.stderr);
-      const printed = JSON.parse(first.stdout) as {
-        text: string;
-        cached: boolean;
-        usage: { promptTokens: number };
-      };
-      assert.equal(printed.cached, false);
-      assert.ok(printed.usage.promptTokens > 0);
-      const second = await runCli(['chat', '--json', '--temperature', '0', 'What is 2+2?'], { cwd });
-      assert.equal(second.code, 0, second.stderr);
-      assert.equal((JSON.parse(second.stdout) as { cached: boolean }).cached, true);
-      assert.equal(server.requests.length, 1);
-    });
-
-    test('an unreachable endpoint: one line and a non-zero exit', async () => {
-      const baseUrl = `http://127.0.0.1:${await closedPort()}/v1`;
-      const result = await runCli(
-        ['chat', '--model', 'openai:x', '--base-url', baseUrl, '--no-cache', '--max-retries', '0', 'hi'],
-        {
-          cwd: makeTempDir(),
-        },
-      );
-      assert.equal(result.code, 3);
-      assert.equal(result.stdout, '');
-      const lines = result.stderr.trim().split('\n');
-      assert.equal(
-        lines.at(-1),
-        `toolalpaca: cannot reach ${baseUrl} (ECONNREFUSED): is the server running? set --base-url or OPENAI_BASE_URL`,
-      );
-    });
-
-    test('a bad model spec exits 2 with one line', async () => {
-      const result = await runCli(['chat', '--model', 'gpt-4o', 'hi'], { cwd: makeTempDir() });
-      assert.equal(result.code, 2);
-      assert.match(result.stderr, /^toolalpaca: bad model spec "gpt-4o": no backend prefix/);
-    });
-  },
-);
+  test('a bad model spec exits 2 with one line', async () => {
+    const result = await runCli(['chat', '--model', 'gpt-4o', 'hi'], { cwd: makeTempDir() });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^toolalpaca: bad model spec "gpt-4o": no backend prefix/);
+  });
+});

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Command } from 'commander';
 import { InputError } from '../../src/core/errors.js';
 import { evalAgreement, registerEvalAgreementCommand } from '../../src/cli/eval-agreement.js';
-import { cliPath, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { makeTempDir, sharedData } from '../helpers/paths.js';
 
 const JUDGED = sharedData('toolalpaca/judged_ToolAlpaca-7B_simulated.json');
@@ -65,35 +65,20 @@ describe('eval agreement (action)', () => {
   });
 });
 
-// The compiled CLI, as a user runs it. It needs `dist/` built and the `eval` group registered in
-// src/cli/commands.ts (done by the lead); until then these tests are reported as skipped.
-const commandsJs = new URL('../../dist/cli/commands.js', import.meta.url);
-const ready =
-  existsSync(cliPath) &&
-  existsSync(new URL('../../dist/cli/eval-agreement.js', import.meta.url)) &&
-  existsSync(commandsJs) &&
-  readFileSync(commandsJs, 'utf8').includes('registerEvalCommands');
+// The compiled CLI, as a user runs it.
+describe('toolalpaca eval agreement (compiled CLI)', () => {
+  test('prints the figures on the shared 7-B file', async () => {
+    const result = await runCli(['eval', 'agreement', JUDGED, '--json', '--show-disagreements', '0']);
+    assert.equal(result.code, 0, result.stderr);
+    const data = JSON.parse(result.stdout) as { n: number; accuracy: number; disagreements: unknown[] };
+    assert.equal(data.n, 99);
+    assert.ok(data.accuracy >= 0.9);
+    assert.deepEqual(data.disagreements, []);
+  });
 
-describe(
-  'toolalpaca eval agreement (compiled CLI)',
-  { skip: ready ? false : 'eval not registered in dist/' },
-  () => {
-    test('prints the figures on the shared 7-B file', async () => {
-      const result = await runCli(['eval', 'agreement', JUDGED, '--json', '--show-disagreements', '0']);
-      assert.equal(result.code, 0, result.stderr);
-      const data = JSON.parse(result.stdout) as { n: number; accuracy: number; disagreements: unknown[] };
-      assert.equal(data.n, 99);
-      assert.ok(data.accuracy >= 0.9);
-      assert.deepEqual(data.disagreements, []);
-    });
-
-    test('a bad count is a one-line usage error with exit code 2', async () => {
-      const result = await runCli(['eval', 'agreement', JUDGED, '--show-disagreements', 'many']);
-      assert.equal(result.code, 2);
-      assert.match(
-        result.stderr,
-        /^toolalpaca: --show-disagreements: expected a whole number, got "many"\n$/,
-      );
-    });
-  },
-);
+  test('a bad count is a one-line usage error with exit code 2', async () => {
+    const result = await runCli(['eval', 'agreement', JUDGED, '--show-disagreements', 'many']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^toolalpaca: --show-disagreements: expected a whole number, got "many"\n$/);
+  });
+});
