@@ -16,14 +16,14 @@ import { CostLedger } from '../models/ledger.js';
 import { loadPriceTable } from '../models/prices.js';
 import { loadGenerationTools, runGeneration, type GenerationSummary } from '../pipeline/generate.js';
 import { generateInstructions } from '../pipeline/instructions.js';
-import { ModelPool, parseIntegerFlag, withInterrupt, type CommandIo } from './generate.js';
+import { ModelPool, parseIntegerFlag, type CommandIo } from './generate.js';
 import {
   addModelOptions,
   downloadProgressPrinter,
   modelOptionsFrom,
   type ModelFlagValues,
 } from './model-options.js';
-import { createProgressReporter } from './progress.js';
+import { createRunProgress, runInterruptible } from './run-helpers.js';
 
 /** The embedded engine's default model: a small instruct model, downloaded on first use. */
 export const DEMO_DEFAULT_MODEL = 'llama:hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M';
@@ -159,11 +159,7 @@ export async function runDemoCommand(flags: DemoFlags, io: CommandIo): Promise<D
 
     // 3. Generation with the offline schema executor.
     const executor = await createExecutor('schema');
-    const progress = createProgressReporter({
-      label: 'demo',
-      stream: io.stderr,
-      ...(io.env !== undefined ? { env: io.env } : {}),
-    });
+    const progress = createRunProgress('demo', io);
     let summary: GenerationSummary;
     try {
       summary = await runGeneration({
@@ -182,15 +178,7 @@ export async function runDemoCommand(flags: DemoFlags, io: CommandIo): Promise<D
         ledger,
         cacheHits: () => pool.cacheHits(),
         ...(io.signal !== undefined ? { signal: io.signal } : {}),
-        onProgress: (p) =>
-          progress.update({
-            done: p.done,
-            total: p.total,
-            failed: p.failed,
-            tokensIn: p.promptTokens,
-            tokensOut: p.completionTokens,
-            costUsd: p.costUsd,
-          }),
+        onProgress: progress.report,
       });
     } finally {
       progress.finish();
@@ -234,9 +222,9 @@ export function registerDemoCommand(program: Command): void {
     .option('--json', 'print the result as JSON');
   addModelOptions(command);
   command.action(async (flags: DemoFlags) => {
-    const { value, interrupted } = await withInterrupt((signal) =>
-      runDemoCommand(flags, { stdout: process.stdout, stderr: process.stderr, signal }),
+    await runInterruptible(
+      (io) => runDemoCommand(flags, io),
+      (result) => result.summary.interrupted,
     );
-    if (interrupted || value.summary.interrupted) process.exitCode = 130;
   });
 }

@@ -4,7 +4,7 @@
  * finish (a second Ctrl-C, or the grace period, cuts them), writes what is done and exits 130.
  */
 import type { Command } from 'commander';
-import { InputError, ToolalpacaError, messageOf } from '../core/errors.js';
+import { InputError } from '../core/errors.js';
 import type { AgentMode, PromptLayoutName } from '../agents/episode.js';
 import { createExecutor, EXECUTOR_KINDS, type CreateExecutorOptions } from '../executors/create-executor.js';
 import type { ToolExecutor } from '../executors/executor.js';
@@ -19,7 +19,11 @@ import {
   modelOptionsFrom,
   type ModelFlagValues,
 } from './model-options.js';
-import { createProgressReporter, type ProgressStream } from './progress.js';
+import type { ProgressStream } from './progress.js';
+import { createRunProgress, printRunSummary, runInterruptible } from './run-helpers.js';
+
+// Kept exported here for existing importers; it lives in run-helpers.ts.
+export { withInterrupt } from './run-helpers.js';
 
 export const PROMPT_LAYOUTS: readonly PromptLayoutName[] = [
   'train_v1',
@@ -171,12 +175,7 @@ export async function runGenerateCommand(flags: GenerateFlags, io: CommandIo): P
     : undefined;
 
   let executor: ToolExecutor | undefined;
-  const progress = createProgressReporter({
-    label: 'generate',
-    stream: io.stderr,
-    ...(io.env !== undefined ? { env: io.env } : {}),
-    ...(flags.json === true ? { silent: false } : {}),
-  });
+  const progress = createRunProgress('generate', io, flags.json === true ? { silent: false } : {});
   try {
     const assistant = await pool.get(resolved.spec);
     const user = await pool.get(userSpec);
@@ -213,15 +212,7 @@ export async function runGenerateCommand(flags: GenerateFlags, io: CommandIo): P
       ...(graceSeconds !== undefined ? { graceMs: graceSeconds * 1000 } : {}),
       ledger,
       cacheHits: () => pool.cacheHits(),
-      onProgress: (p) =>
-        progress.update({
-          done: p.done,
-          total: p.total,
-          failed: p.failed,
-          tokensIn: p.promptTokens,
-          tokensOut: p.completionTokens,
-          costUsd: p.costUsd,
-        }),
+      onProgress: progress.report,
       onInstructions: (report) =>
         io.stderr.write(
           `instructions for "${report.tool}": kept ${report.kept}, dropped ${report.dropped}${report.error !== undefined ? ` (${report.error})` : ''}\n`,
@@ -229,50 +220,12 @@ export async function runGenerateCommand(flags: GenerateFlags, io: CommandIo): P
       onWarning: (message) => io.stderr.write(`warning: ${message}\n`),
     });
     progress.finish();
-    if (flags.json === true) {
-      io.stdout.write(`${JSON.stringify({ ...summary, ledger: ledger.toJSON() }, null, 2)}\n`);
-    } else {
-      io.stdout.write(formatGenerationSummary(summary));
-      io.stderr.write(ledger.format());
-    }
+    printRunSummary(io, flags.json === true, summary, formatGenerationSummary, ledger);
     return summary;
   } finally {
     progress.finish();
     await executor?.close?.();
     await pool.close();
-  }
-}
-
-/**
- * Wires SIGINT to an AbortController for the duration of `run`: the first Ctrl-C stops the run
- * gracefully, a second one exits at once with 130.
- */
-export async function withInterrupt<T>(
-  run: (signal: AbortSignal) => Promise<T>,
-  stderr: { write(text: string): unknown } = process.stderr,
-): Promise<{ value: T; interrupted: boolean }> {
-  const controller = new AbortController();
-  let count = 0;
-  const onSigint = (): void => {
-    count++;
-    if (count === 1) {
-      stderr.write('\ninterrupted: finishing the instances in flight (Ctrl-C again to quit now)\n');
-      controller.abort(new Error('interrupted'));
-    } else {
-      process.exit(130);
-    }
-  };
-  process.on('SIGINT', onSigint);
-  try {
-    const value = await run(controller.signal);
-    return { value, interrupted: controller.signal.aborted };
-  } catch (error) {
-    // Interrupted before the run could write anything useful (e.g. while generating instructions).
-    if (controller.signal.aborted)
-      throw new ToolalpacaError(`interrupted: ${messageOf(error)}`, { exitCode: 130 });
-    throw error;
-  } finally {
-    process.off('SIGINT', onSigint);
   }
 }
 
@@ -309,9 +262,9 @@ export function registerGenerateCommand(program: Command): void {
     .option('--json', 'print the summary as JSON');
   addModelOptions(command);
   command.action(async (flags: GenerateFlags) => {
-    const { value, interrupted } = await withInterrupt((signal) =>
-      runGenerateCommand(flags, { stdout: process.stdout, stderr: process.stderr, signal }),
+    await runInterruptible(
+      (io) => runGenerateCommand(flags, io),
+      (summary) => summary.interrupted,
     );
-    if (interrupted || value.interrupted) process.exitCode = 130;
   });
 }

@@ -25,14 +25,14 @@ import {
   toolsetStats,
   type ToolsetStats,
 } from '../pipeline/toolset/stats.js';
-import { parseIntegerFlag, withInterrupt, type CommandIo } from './generate.js';
+import { parseIntegerFlag, type CommandIo } from './generate.js';
 import {
   addModelOptions,
   downloadProgressPrinter,
   modelOptionsFrom,
   type ModelFlagValues,
 } from './model-options.js';
-import { createProgressReporter } from './progress.js';
+import { createRunProgress, printRunSummary, runInterruptible } from './run-helpers.js';
 
 export interface SelectionFlags {
   category?: string[];
@@ -129,11 +129,7 @@ export async function runBuildCommand(flags: BuildFlags, io: CommandIo): Promise
     ledger,
     onDownloadProgress: downloadProgressPrinter(io.stderr),
   });
-  const progress = createProgressReporter({
-    label: 'toolset build',
-    stream: io.stderr,
-    ...(io.env !== undefined ? { env: io.env } : {}),
-  });
+  const progress = createRunProgress('toolset build', io);
   try {
     const summary = await buildToolset({
       catalogPath: flags.catalog,
@@ -150,26 +146,13 @@ export async function runBuildCommand(flags: BuildFlags, io: CommandIo): Promise
       ...(io.signal !== undefined ? { signal: io.signal } : {}),
       ...(graceSeconds !== undefined ? { graceMs: graceSeconds * 1000 } : {}),
       ledger,
-      onProgress: (p) =>
-        progress.update({
-          done: p.done,
-          total: p.total,
-          failed: p.failed,
-          tokensIn: p.promptTokens,
-          tokensOut: p.completionTokens,
-          costUsd: p.costUsd,
-        }),
+      onProgress: progress.report,
       onTool: (line) => {
         if (line.status === 'failed') io.stderr.write(`failed: ${line.name}: ${line.error ?? ''}\n`);
       },
     });
     progress.finish();
-    if (flags.json === true) {
-      io.stdout.write(`${JSON.stringify({ ...summary, ledger: ledger.toJSON() }, null, 2)}\n`);
-    } else {
-      io.stdout.write(formatBuildSummary(summary));
-      io.stderr.write(ledger.format());
-    }
+    printRunSummary(io, flags.json === true, summary, formatBuildSummary, ledger);
     return summary;
   } finally {
     progress.finish();
@@ -267,10 +250,10 @@ export function registerToolsetCommands(program: Command): void {
   );
   addModelOptions(build);
   build.action(async (flags: BuildFlags) => {
-    const { value, interrupted } = await withInterrupt((signal) =>
-      runBuildCommand(flags, { stdout: process.stdout, stderr: process.stderr, signal }),
+    await runInterruptible(
+      (io) => runBuildCommand(flags, io),
+      (summary) => summary.interrupted,
     );
-    if (interrupted || value.interrupted) process.exitCode = 130;
   });
 
   toolset

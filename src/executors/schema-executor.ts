@@ -13,6 +13,7 @@
  * - Answers are kept in an in-memory LRU cache keyed by the canonical call.
  */
 import { JSONSchemaFaker } from 'json-schema-faker';
+import { seededRandom } from '../core/random.js';
 import type { JsonSchema, Tool, ToolFunction } from '../core/tool.js';
 import {
   elapsedMs,
@@ -43,17 +44,8 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** mulberry32: a small, fast, seedable PRNG with values in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Kept exported here for existing importers; the implementation lives in core/random.ts.
+export { seededRandom };
 
 const PLACEHOLDER =
   /^(recursive|truncated: schema too deep|unresolved \$ref)|\((recursive|unresolved \$ref)[^)]*\)$/;

@@ -24,7 +24,7 @@ import type { JsonSchema, Tool, ToolFunction } from '../core/tool.js';
 import type { ChatMessage, ChatModel } from '../models/chat-model.js';
 import type { ModelOptions } from '../models/create-model.js';
 import { ModelCallError } from '../models/model-errors.js';
-import { extractJson } from '../models/structured.js';
+import { closingBracketIndex, extractJson, tryParseJson } from '../core/json-text.js';
 import { toolToOpenApi } from '../formats/openapi.js';
 import {
   elapsedMs,
@@ -119,36 +119,6 @@ const STATUS_RE = /status[ \t_-]*code\**[ \t]*[:=]?[ \t]*\**[ \t]*["'`]?(\d{3})\
 const RESPONSE_RE = /(?:^|[\s*.,;#>])response\**[ \t]*\**[ \t]*:\**/im;
 const EXPLANATION_RE = /(?:^|[\s*.,;#>])explanation\**[ \t]*\**[ \t]*:\**/im;
 
-/** Index just after the bracket that closes the JSON value opening at `start`; -1 when unbalanced. */
-function jsonEnd(text: string, start: number): number {
-  const stack: string[] = [];
-  let inString = false;
-  for (let i = start; i < text.length; i++) {
-    const ch = text[i];
-    if (inString) {
-      if (ch === '\\') i++;
-      else if (ch === '"') inString = false;
-      continue;
-    }
-    if (ch === '"') inString = true;
-    else if (ch === '{') stack.push('}');
-    else if (ch === '[') stack.push(']');
-    else if (ch === '}' || ch === ']') {
-      if (stack.pop() !== ch) return -1;
-      if (stack.length === 0) return i + 1;
-    }
-  }
-  return -1;
-}
-
-function tryJson(text: string): { value: unknown } | undefined {
-  try {
-    return { value: JSON.parse(text) as unknown };
-  } catch {
-    return undefined;
-  }
-}
-
 /** The Response part: a fenced block, a balanced JSON value, or text up to the Explanation. */
 function readResponsePart(after: string): { body: unknown; json: boolean; rest: string } {
   const text = after.replace(/^[ \t]*\r?\n?/, '');
@@ -157,15 +127,15 @@ function readResponsePart(after: string): { body: unknown; json: boolean; rest: 
   if (fence?.[1] !== undefined) {
     const inner = fence[1].trim();
     const rest = lead.slice(fence[0].length);
-    const parsed = tryJson(inner) ?? extractJson(inner);
+    const parsed = tryParseJson(inner) ?? extractJson(inner);
     return parsed !== undefined
       ? { body: parsed.value, json: true, rest }
       : { body: inner, json: false, rest };
   }
   if (lead.startsWith('{') || lead.startsWith('[')) {
-    const end = jsonEnd(lead, 0);
+    const end = closingBracketIndex(lead, 0) + 1;
     if (end > 0) {
-      const parsed = tryJson(lead.slice(0, end));
+      const parsed = tryParseJson(lead.slice(0, end));
       if (parsed !== undefined) return { body: parsed.value, json: true, rest: lead.slice(end) };
     }
   }
@@ -174,7 +144,7 @@ function readResponsePart(after: string): { body: unknown; json: boolean; rest: 
   const part = (explanation ? lead.slice(0, explanation.index) : lead).trim();
   const rest = explanation ? lead.slice(explanation.index) : '';
   if (part === '') return { body: undefined, json: false, rest };
-  const parsed = tryJson(part) ?? extractJson(part);
+  const parsed = tryParseJson(part) ?? extractJson(part);
   return parsed !== undefined ? { body: parsed.value, json: true, rest } : { body: part, json: false, rest };
 }
 

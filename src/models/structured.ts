@@ -8,6 +8,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { JsonSchema } from '../core/tool.js';
 import { oneLine } from '../core/errors.js';
+import { extractJson } from '../core/json-text.js';
 import type { ChatCallOptions, ChatModel, ChatRequest, ChatResponse } from './chat-model.js';
 import { ModelCallError } from './model-errors.js';
 
@@ -17,6 +18,9 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 
 let draft7: Ajv | undefined;
 let draft2020: Ajv | undefined;
+// Kept exported here for existing importers; the implementation lives in core/json-text.ts.
+export { extractJson };
+
 const compiled = new WeakMap<object, ValidateFunction | Error>();
 
 /** Draft 2019-09/2020-12 schemas (by `$schema`) get Ajv2020; everything else draft-07 rules. */
@@ -42,60 +46,6 @@ function validatorFor(schema: JsonSchema): ValidateFunction | Error {
     compiled.set(schema, entry);
   }
   return entry;
-}
-
-/**
- * Parses JSON out of a model's text: the whole text, else the body of a ``` fence, else the first
- * balanced {...} or [...] span. Undefined when none parses.
- */
-export function extractJson(text: string): { value: unknown } | undefined {
-  const attempt = (candidate: string): { value: unknown } | undefined => {
-    try {
-      return { value: JSON.parse(candidate) };
-    } catch {
-      return undefined;
-    }
-  };
-  const trimmed = text.trim();
-  if (trimmed === '') return undefined;
-  const whole = attempt(trimmed);
-  if (whole !== undefined) return whole;
-  const fence = /```(?:json|JSON)?\s*\n?([\s\S]*?)```/.exec(trimmed);
-  if (fence?.[1] !== undefined) {
-    const fenced = attempt(fence[1].trim());
-    if (fenced !== undefined) return fenced;
-  }
-  for (let start = 0; start < trimmed.length; start++) {
-    const open = trimmed[start];
-    if (open !== '{' && open !== '[') continue;
-    const end = balancedEnd(trimmed, start);
-    if (end === -1) continue;
-    const span = attempt(trimmed.slice(start, end + 1));
-    if (span !== undefined) return span;
-  }
-  return undefined;
-}
-
-/** Index of the bracket closing the one at `start`, skipping strings; -1 when unbalanced. */
-function balancedEnd(text: string, start: number): number {
-  const stack: string[] = [];
-  let inString = false;
-  for (let i = start; i < text.length; i++) {
-    const ch = text[i];
-    if (inString) {
-      if (ch === '\\') i++;
-      else if (ch === '"') inString = false;
-      continue;
-    }
-    if (ch === '"') inString = true;
-    else if (ch === '{') stack.push('}');
-    else if (ch === '[') stack.push(']');
-    else if (ch === '}' || ch === ']') {
-      if (stack.pop() !== ch) return -1;
-      if (stack.length === 0) return i;
-    }
-  }
-  return -1;
 }
 
 export type JsonCheck = { ok: true; value: unknown } | { ok: false; error: string };

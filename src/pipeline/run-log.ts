@@ -1,12 +1,11 @@
 /**
  * The append-only log of a generation run (`OUT.json.log.jsonl`): a header line with the run's
  * parameters, the instructions generated for tools that had none, then one line per finished instance.
- * Every line is written with one `write` on a file opened for appending and then fsynced, so after a
- * crash (kill -9, power loss) each line is whole except possibly the last, which readers ignore and
- * `openRunLog` cuts off before appending again.
+ * It is a durable JSONL log (`./jsonl-log.ts`): after a crash (kill -9, power loss) each line is whole
+ * except possibly the last, which readers ignore and `openRunLog` cuts off before appending again.
  */
-import { open, readFile, truncate } from 'node:fs/promises';
-import { InputError, messageOf, oneLine } from '../core/errors.js';
+import { InputError } from '../core/errors.js';
+import { openJsonlLog, readJsonlLog, type JsonlLogWriter } from './jsonl-log.js';
 import type { Instance } from '../core/toolalpaca-record.js';
 
 export const RUN_LOG_VERSION = 1;
@@ -67,35 +66,16 @@ export interface RunLogContents {
 
 /** Reads a run log; a missing file reads as empty. A torn (unterminated) last line is ignored. */
 export async function readRunLog(path: string): Promise<RunLogContents> {
-  let buffer: Buffer;
-  try {
-    buffer = await readFile(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      return { instructions: new Map(), instances: new Map(), validBytes: 0, tornBytes: 0, badLines: 0 };
-    }
-    throw new InputError(oneLine(`cannot read run log ${path}: ${messageOf(error)}`), { cause: error });
-  }
-  const lastNewline = buffer.lastIndexOf(0x0a);
-  const validBytes = lastNewline + 1;
+  const log = await readJsonlLog(path, { label: 'run log' });
   const contents: RunLogContents = {
     instructions: new Map(),
     instances: new Map(),
-    validBytes,
-    tornBytes: buffer.length - validBytes,
-    badLines: 0,
+    validBytes: log.validBytes,
+    tornBytes: log.tornBytes,
+    badLines: log.badLines,
   };
-  const text = buffer.subarray(0, validBytes).toString('utf8');
   let first = true;
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      contents.badLines++;
-      continue;
-    }
+  for (const value of log.lines) {
     const entry = value as Partial<RunLogLine> | null;
     if (entry === null || typeof entry !== 'object') {
       contents.badLines++;
@@ -134,69 +114,13 @@ export function differingParameters(
   return out;
 }
 
-/** An open log: `append` resolves once its line is written whole and fsynced. */
-export interface RunLogWriter {
-  readonly path: string;
-  append(line: RunLogLine): Promise<void>;
-  close(): Promise<void>;
-}
+/** An open run log: `append` resolves once its line is written whole and fsynced. */
+export type RunLogWriter = JsonlLogWriter<RunLogLine>;
 
 /**
  * Opens `path` for appending. `validBytes` (from `readRunLog`) cuts a torn last line first, so the
  * next line starts on a line of its own.
  */
-export async function openRunLog(path: string, options: { validBytes?: number } = {}): Promise<RunLogWriter> {
-  if (options.validBytes !== undefined) {
-    try {
-      await truncate(path, options.validBytes);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-  }
-  const handle = await open(path, 'a');
-  // Group commit: lines that arrive while a write+fsync is in progress go out together in the next one.
-  // Each append still resolves only after the fsync that covers its line.
-  let pending: { data: Buffer; resolve: () => void; reject: (error: unknown) => void }[] = [];
-  let flushing: Promise<void> | undefined;
-  let closed = false;
-  const flush = async (): Promise<void> => {
-    while (pending.length > 0) {
-      const batch = pending;
-      pending = [];
-      try {
-        const data =
-          batch.length === 1
-            ? (batch[0] as (typeof batch)[number]).data
-            : Buffer.concat(batch.map((b) => b.data));
-        // One write call per batch: with O_APPEND the lines land whole at the end of the file.
-        let offset = 0;
-        while (offset < data.length) {
-          const { bytesWritten } = await handle.write(data, offset, data.length - offset);
-          offset += bytesWritten;
-        }
-        await handle.datasync();
-        for (const item of batch) item.resolve();
-      } catch (error) {
-        for (const item of batch) item.reject(error);
-      }
-    }
-    flushing = undefined;
-  };
-  return {
-    path,
-    append(line) {
-      if (closed) return Promise.reject(new Error(`run log ${path} is closed`));
-      const data = Buffer.from(`${JSON.stringify(line)}\n`, 'utf8');
-      return new Promise<void>((resolve, reject) => {
-        pending.push({ data, resolve, reject });
-        flushing ??= flush();
-      });
-    },
-    async close() {
-      if (flushing !== undefined) await flushing;
-      if (closed) return;
-      closed = true;
-      await handle.close();
-    },
-  };
+export function openRunLog(path: string, options: { validBytes?: number } = {}): Promise<RunLogWriter> {
+  return openJsonlLog<RunLogLine>(path, { ...options, label: 'run log' });
 }

@@ -2,10 +2,10 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Command } from 'commander';
 import { registerExportCommand } from '../../src/cli/export.js';
 import { ExportManifestSchema, ShareGptRecordSchema } from '../../src/core/sft.js';
 import { runCli } from '../helpers/cli.js';
+import { runCommandAction } from '../helpers/command-action.js';
 import { makeTempDir, repoRoot, sharedData } from '../helpers/paths.js';
 
 const FIXTURE = join(repoRoot, 'test/fixtures/sft/toolalpaca-corpus.json');
@@ -19,23 +19,8 @@ after(async () => {
 });
 
 /** Runs `export` on a program holding only this command, capturing stdout. */
-async function runAction(args: string[]): Promise<string> {
-  const program = new Command().exitOverride();
-  registerExportCommand(program);
-  const chunks: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  // Only our strings: the test runner itself writes binary frames to stdout, which must pass through.
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-    if (typeof chunk !== 'string') return write(chunk, ...rest);
-    chunks.push(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await program.parseAsync(['node', 'toolalpaca', 'export', ...args]);
-  } finally {
-    process.stdout.write = write;
-  }
-  return chunks.join('');
+function runAction(args: string[]): Promise<string> {
+  return runCommandAction(registerExportCommand, ['export', ...args]);
 }
 
 describe('export command (action)', () => {

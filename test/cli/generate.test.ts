@@ -5,11 +5,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
-import { cliPath } from '../helpers/cli.js';
+import type { RunCliResult } from '../helpers/cli.js';
+import { loggedValues, runCliIn, startCli, waitUntil } from '../helpers/cli-process.js';
 import { makeTempDir, repoRoot, sharedData } from '../helpers/paths.js';
 import { InstanceSchema } from '../../src/core/toolalpaca-record.js';
 import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
@@ -18,61 +18,14 @@ import { planCalls, worldResponder } from '../pipeline/fake-agents.js';
 import { createProgressReporter } from '../../src/cli/progress.js';
 
 const EVAL = sharedData('toolalpaca/eval_simulated.json');
-/** The launcher under test (overridable to check a build made elsewhere). */
-const CLI = process.env.TOOLALPACA_TEST_CLI ?? cliPath;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function start(args: string[], cwd: string): { child: ChildProcess; done: Promise<Run> } {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd,
-    env: { ...process.env, NO_COLOR: '1', CI: 'true', OPENAI_API_KEY: 'test-key' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
-  child.stdout?.on('data', (c: Buffer) => stdout.push(c));
-  child.stderr?.on('data', (c: Buffer) => stderr.push(c));
-  const done = new Promise<Run>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({
-        code: code ?? (signal === 'SIGKILL' ? 137 : 1),
-        stdout: Buffer.concat(stdout).toString('utf8'),
-        stderr: Buffer.concat(stderr).toString('utf8'),
-      }),
-    );
-  });
-  return { child, done };
-}
-
-async function cli(args: string[], cwd: string, timeoutMs = 90_000): Promise<Run> {
-  const { child, done } = start(args, cwd);
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  try {
-    return await done;
-  } finally {
-    clearTimeout(timer);
-  }
+/** The compiled CLI in `cwd`, killed after `timeoutMs`. */
+function cli(args: string[], cwd: string, timeoutMs = 90_000): Promise<RunCliResult> {
+  return runCliIn(args, cwd, timeoutMs);
 }
 
 function logInstanceIds(path: string): string[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => line !== '')
-    .flatMap((line) => {
-      try {
-        const value = JSON.parse(line) as { type?: string; instanceId?: string };
-        return value.type === 'instance' ? [String(value.instanceId)] : [];
-      } catch {
-        return [];
-      }
-    });
+  return loggedValues(path, 'instance', 'instanceId');
 }
 
 describe('generate CLI against the fake server', () => {
@@ -158,10 +111,8 @@ describe('generate CLI against the fake server', () => {
         '--max-steps',
         '3',
       ];
-      const { child, done } = start(args, dir);
-      const deadline = Date.now() + 15_000;
-      while (logInstanceIds(log).length < 3 && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 25));
+      const { child, done } = startCli(args, dir);
+      await waitUntil(() => logInstanceIds(log).length >= 3, 15_000, 25);
       child.kill('SIGKILL');
       const killed = await done;
       assert.equal(killed.code, 137);
@@ -216,10 +167,8 @@ describe('generate CLI against the fake server', () => {
         '--concurrency',
         '2',
       ];
-      const { child, done } = start(args, dir);
-      const deadline = Date.now() + 15_000;
-      while (logInstanceIds(log).length < 1 && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 20));
+      const { child, done } = startCli(args, dir);
+      await waitUntil(() => logInstanceIds(log).length >= 1, 15_000, 20);
       child.kill('SIGINT');
       const result = await done;
       assert.equal(result.code, 130, result.stderr);

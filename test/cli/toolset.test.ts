@@ -8,11 +8,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeOpenAI, type FakeOpenAI, type FakeRequestBody } from '../helpers/fake-openai-server.js';
-import { cliPath } from '../helpers/cli.js';
+import type { RunCliResult } from '../helpers/cli.js';
+import { loggedValues, runCliIn, startCli, waitUntil } from '../helpers/cli-process.js';
 import { makeTempDir, repoRoot, sharedData } from '../helpers/paths.js';
 import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
 import { loadGenerationTools } from '../../src/pipeline/generate.js';
@@ -23,59 +23,14 @@ import { planCalls, worldResponder } from '../pipeline/fake-agents.js';
 import { toolsetResponder } from '../pipeline/toolset/toolset-responder.js';
 
 const CATALOG = sharedData('toolalpaca/public_apis.json');
-const CLI = process.env.TOOLALPACA_TEST_CLI ?? cliPath;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function start(args: string[], cwd: string): { child: ChildProcess; done: Promise<Run> } {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd,
-    env: { ...process.env, NO_COLOR: '1', CI: 'true', OPENAI_API_KEY: 'test-key' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
-  child.stdout?.on('data', (c: Buffer) => stdout.push(c));
-  child.stderr?.on('data', (c: Buffer) => stderr.push(c));
-  const done = new Promise<Run>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({
-        code: code ?? (signal === 'SIGKILL' ? 137 : 1),
-        stdout: Buffer.concat(stdout).toString('utf8'),
-        stderr: Buffer.concat(stderr).toString('utf8'),
-      }),
-    );
-  });
-  return { child, done };
-}
-
-async function cli(args: string[], cwd: string, timeoutMs = 20_000): Promise<Run> {
-  const { child, done } = start(args, cwd);
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  try {
-    return await done;
-  } finally {
-    clearTimeout(timer);
-  }
+/** The compiled CLI in `cwd`, killed after `timeoutMs`. */
+function cli(args: string[], cwd: string, timeoutMs = 20_000): Promise<RunCliResult> {
+  return runCliIn(args, cwd, timeoutMs);
 }
 
 function loggedToolIds(path: string): string[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .flatMap((line) => {
-      try {
-        const value = JSON.parse(line) as { type?: string; id?: string };
-        return value.type === 'tool' ? [String(value.id)] : [];
-      } catch {
-        return [];
-      }
-    });
+  return loggedValues(path, 'tool', 'id');
 }
 
 /** Registered when a custom launcher is given, or when commands.ts registers the group. */
@@ -239,10 +194,8 @@ describe(
           '--concurrency',
           '2',
         ];
-        const { child, done } = start(args, dir);
-        const deadline = Date.now() + 15_000;
-        while (loggedToolIds(log).length < 2 && Date.now() < deadline)
-          await new Promise((r) => setTimeout(r, 25));
+        const { child, done } = startCli(args, dir);
+        await waitUntil(() => loggedToolIds(log).length >= 2, 15_000, 25);
         child.kill('SIGKILL');
         assert.equal((await done).code, 137);
         const before = loggedToolIds(log);

@@ -2,11 +2,11 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Command } from 'commander';
 import { parse } from 'yaml';
 import { registerTrainCommand } from '../../src/cli/train.js';
 import { runExport } from '../../src/export/export.js';
 import { runCli } from '../helpers/cli.js';
+import { runCommandAction } from '../helpers/command-action.js';
 import { makeTempDir, repoRoot } from '../helpers/paths.js';
 
 const FIXTURE = join(repoRoot, 'test/fixtures/sft/toolalpaca-corpus.json');
@@ -21,23 +21,9 @@ after(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-async function runAction(args: string[]): Promise<string> {
-  const program = new Command().exitOverride();
-  registerTrainCommand(program);
-  const chunks: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  // Only our strings: the test runner itself writes binary frames to stdout, which must pass through.
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-    if (typeof chunk !== 'string') return write(chunk, ...rest);
-    chunks.push(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await program.parseAsync(['node', 'toolalpaca', 'train', ...args]);
-  } finally {
-    process.stdout.write = write;
-  }
-  return chunks.join('');
+/** Runs `train` on a program holding only this command, capturing stdout. */
+function runAction(args: string[]): Promise<string> {
+  return runCommandAction(registerTrainCommand, ['train', ...args]);
 }
 
 describe('train command (action)', () => {

@@ -5,6 +5,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { seededRandom } from '../../src/core/random.js';
 
 export interface TinyGgufOptions {
   /** Seed of the weights; the same seed gives the same bytes. Default 1. */
@@ -91,18 +92,6 @@ function buildVocab(chatml: boolean): Vocab {
     eos = tokens.length - 1;
   }
   return { tokens, types, scores, bos: 1, eos, unk: 0 };
-}
-
-/** mulberry32: small, fast, deterministic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // GGUF metadata value types.
@@ -315,7 +304,7 @@ function ggufBytes(meta: [string, MetaValue][], tensors: TensorSpec[], seed: num
 
   const header = w.bytes();
   const data = Buffer.alloc(dataSize);
-  const next = rng(seed);
+  const next = seededRandom(seed);
   tensors.forEach((t, i) => {
     const start = offsets[i] ?? 0;
     const count = (sizes[i] ?? 0) / 4;

@@ -29,7 +29,7 @@ import type { CostLedger } from '../../models/ledger.js';
 import { ModelCallError } from '../../models/model-errors.js';
 import { buildRecord, checkDocumentation, checkIntroduction } from './checks.js';
 import { parseFunctionsText, renderFunctionsText, type FunctionSpec } from './functions-text.js';
-import { openJsonlLog, readJsonlLog } from './jsonl-log.js';
+import { openJsonlLog, readJsonlLog } from '../jsonl-log.js';
 import { documentationPrompt, functionsPrompt, introductionPrompt, repairPrompt } from './prompts.js';
 import { readCatalog } from './catalog-readers.js';
 import { selectEntries, type CatalogSelection } from './select.js';

@@ -7,6 +7,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { CatalogEntry } from '../../core/catalog.js';
 import { messageOf, oneLine } from '../../core/errors.js';
+import { closingBracketIndex } from '../../core/json-text.js';
 import type { Tool } from '../../core/tool.js';
 import type { ToolAlpacaRecord } from '../../core/toolalpaca-record.js';
 import { deriveNlDocumentationFromText } from '../../formats/nl-documentation.js';
@@ -55,28 +56,6 @@ export function checkIntroduction(reply: string, truncated: boolean): Introducti
   return { ok: errors.length === 0, text, errors };
 }
 
-/** Index of the bracket closing the one at `start` (strings skipped); -1 when the text ends first. */
-function closingIndex(text: string, start: number): number {
-  const stack: string[] = [];
-  let inString = false;
-  for (let i = start; i < text.length; i++) {
-    const ch = text[i];
-    if (inString) {
-      if (ch === '\\') i++;
-      else if (ch === '"') inString = false;
-      continue;
-    }
-    if (ch === '"') inString = true;
-    else if (ch === '{') stack.push('}');
-    else if (ch === '[') stack.push(']');
-    else if (ch === '}' || ch === ']') {
-      if (stack.pop() !== ch) return -2;
-      if (stack.length === 0) return i;
-    }
-  }
-  return -1;
-}
-
 export interface SpecExtraction {
   kind: ReplyKind;
   spec?: Record<string, unknown>;
@@ -100,7 +79,7 @@ export function extractSpec(reply: string, finishedByLength: boolean): SpecExtra
   if (body === '') return { kind: 'empty', error: 'the reply is empty' };
   const start = body.indexOf('{');
   if (start !== -1) {
-    const end = closingIndex(body, start);
+    const end = closingBracketIndex(body, start);
     if (end >= 0) {
       try {
         const value = JSON.parse(body.slice(start, end + 1)) as unknown;

@@ -5,6 +5,7 @@
  */
 import type { CatalogEntry } from '../../core/catalog.js';
 import { InputError } from '../../core/errors.js';
+import { seededRandom, seededShuffle } from '../../core/random.js';
 
 export interface CatalogSelection {
   /** Keep entries in these categories (case-insensitive). */
@@ -24,28 +25,8 @@ export interface CatalogSelection {
   seed?: number;
 }
 
-/** mulberry32: a small, fast, well-spread 32-bit PRNG; enough for sampling. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A shuffled copy (Fisher–Yates with the seeded PRNG). */
-export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
-  const random = seededRandom(seed);
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j] as T, out[i] as T];
-  }
-  return out;
-}
+// Kept exported here for existing importers; the implementation lives in core/random.ts.
+export { seededRandom, seededShuffle };
 
 function authKey(label: string): string {
   const text = label.trim().toLowerCase();
