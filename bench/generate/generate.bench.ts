@@ -126,8 +126,11 @@ async function main(): Promise<void> {
   const server = await startWorldServer(LATENCY_MS);
   const loadBefore = loadavg()[0] ?? 0;
 
-  // Warm-up (module loading, JIT, first connections).
-  await run(server, { concurrency: 4, limit: 8, prompt: 'train_v1' });
+  // Warm-up: module loading, JIT, the first connections, and the per-function validators (ajv compiles
+  // one per function on first use), over every tool and at full width so the measured runs see a warm
+  // process as a long generation run does after its first minute.
+  await run(server, { concurrency: 32, limit: 96, prompt: 'train_v1' });
+  await run(server, { concurrency: 32, limit: 96, prompt: 'train_v1' });
 
   const throughput: { concurrency: number; figures: RunFigures; rate: number; ideal: number }[] = [];
   for (const [concurrency, limit] of [
