@@ -75,7 +75,7 @@ export function summaryLines(result: ExportResult): string {
 export function registerExportCommand(program: Command): void {
   program
     .command('export')
-    .summary('write a corpus as training data (SFT layouts, token masks, dataset card)')
+    .summary('Write a corpus as training data (SFT layouts, token masks, dataset card).')
     .description(
       'Write the completed instances of a corpus as fine-tuning data in one layout, split by tool so that validation tools are unseen, with a dataset card (README.md) and a manifest (export.json) that `toolalpaca train` reads.',
     )

@@ -183,7 +183,7 @@ export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description(
-      'serve every tool as a virtual HTTP API under /{tool}/, answered by an executor; also /{tool}/openapi.json, /{tool}/.well-known/ai-plugin.json and /healthz',
+      'Serve every tool as a virtual HTTP API under /{tool}/, answered by an executor; also /{tool}/openapi.json, /{tool}/.well-known/ai-plugin.json and /healthz.',
     )
     .requiredOption(
       '--tools <file>',

@@ -42,7 +42,7 @@ export function trainOptionsFrom(flags: TrainCommandOptions): TrainOptions {
 export function registerTrainCommand(program: Command): void {
   program
     .command('train')
-    .summary('write a training engine config for an export, and optionally launch it')
+    .summary('Write a training engine config for an export, and optionally launch it.')
     .description(
       'Write the configuration LLaMA-Factory, TRL or axolotl reads for an export folder (from `toolalpaca export`), with the commands that launch it on one GPU and on several with DeepSpeed; --run starts the one-GPU command and streams its log.',
     )
