@@ -12,17 +12,10 @@ import type { Instance, ToolAlpacaRecord } from '../core/toolalpaca-record.js';
 import { readToolAlpacaFile, writeToolAlpacaFile } from '../formats/toolalpaca-json.js';
 import { createExecutor } from '../executors/create-executor.js';
 import { loadConfig } from '../models/config.js';
-import { CostLedger } from '../models/ledger.js';
-import { loadPriceTable } from '../models/prices.js';
 import { loadGenerationTools, runGeneration, type GenerationSummary } from '../pipeline/generate.js';
 import { generateInstructions } from '../pipeline/instructions.js';
-import { ModelPool, parseIntegerFlag, type CommandIo } from './generate.js';
-import {
-  addModelOptions,
-  downloadProgressPrinter,
-  modelOptionsFrom,
-  type ModelFlagValues,
-} from './model-options.js';
+import { createModelPool, parseIntegerFlag, type CommandIo } from './generate.js';
+import { addModelOptions, modelOptionsFrom, type ModelFlagValues } from './model-options.js';
 import { createRunProgress, runInterruptible } from './run-helpers.js';
 
 /** The embedded engine's default model: a small instruct model, downloaded on first use. */
@@ -114,12 +107,7 @@ export async function runDemoCommand(flags: DemoFlags, io: CommandIo): Promise<D
   };
   // The folder is created by the first atomic write, after the model loaded: a failed start leaves nothing.
 
-  const ledger = new CostLedger({ prices: await loadPriceTable(resolved.pricesFile) });
-  const pool = new ModelPool({
-    ...resolved.options,
-    ledger,
-    onDownloadProgress: downloadProgressPrinter(io.stderr),
-  });
+  const { ledger, pool } = await createModelPool(resolved, io);
   try {
     let model;
     try {

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import type { JudgedFile } from '../core/run.js';
-import { createExecutor, EXECUTOR_KINDS, type CreateExecutorOptions } from '../executors/create-executor.js';
+import { createExecutor, EXECUTOR_KINDS } from '../executors/create-executor.js';
 import type { ToolExecutor } from '../executors/executor.js';
 import { DETERMINISTIC_JUDGE, judgeRun } from '../eval/judge/judge-run.js';
 import {
@@ -18,30 +18,29 @@ import {
 } from '../eval/run-eval.js';
 import { formatStatistics } from '../eval/statistics.js';
 import { loadConfig } from '../models/config.js';
-import { CostLedger } from '../models/ledger.js';
-import { loadPriceTable } from '../models/prices.js';
 import { registerEvalAgreementCommand } from './eval-agreement.js';
 import {
-  ModelPool,
+  checkReplayFile,
+  executorModelSpec,
+  executorOptionsFrom,
+  parseExecutorFlag,
+  type ExecutorFlagValues,
+} from './executor-options.js';
+import {
+  createModelPool,
   parseIntegerFlag,
   parseModeFlag,
   parsePromptFlag,
-  withInterrupt,
+  parseTemperatureFlag,
   type CommandIo,
+  type ModelPool,
 } from './generate.js';
-import {
-  addModelOptions,
-  downloadProgressPrinter,
-  modelOptionsFrom,
-  type ModelFlagValues,
-} from './model-options.js';
-import { createProgressReporter } from './progress.js';
+import { addModelOptions, modelOptionsFrom, type ModelFlagValues } from './model-options.js';
+import { createRunProgress, runInterruptible } from './run-helpers.js';
 
-export interface EvalRunFlags extends ModelFlagValues {
+export interface EvalRunFlags extends ModelFlagValues, ExecutorFlagValues {
   tools?: string;
   out?: string;
-  executor?: string;
-  executorModel?: string;
   userModel?: string;
   prompt?: string;
   mode?: string;
@@ -51,9 +50,6 @@ export interface EvalRunFlags extends ModelFlagValues {
   temperature?: string;
   resume?: boolean;
   force?: boolean;
-  replayFile?: string;
-  secrets?: string;
-  apiBaseUrl?: string;
   grace?: string;
   json?: boolean;
 }
@@ -71,15 +67,6 @@ export interface EvalJudgeFlags extends ModelFlagValues {
   json?: boolean;
 }
 
-function parseTemperature(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number) || number < 0 || number > 2) {
-    throw new InputError(`--temperature: expected a number from 0 to 2, got "${value}"`);
-  }
-  return number;
-}
-
 /** The `eval run` action, callable without commander. */
 export async function runEvalRunCommand(flags: EvalRunFlags, io: CommandIo): Promise<EvaluationSummary> {
   if (flags.tools === undefined) throw new InputError('--tools FILE is required');
@@ -90,50 +77,23 @@ export async function runEvalRunCommand(flags: EvalRunFlags, io: CommandIo): Pro
   const maxSteps = parseIntegerFlag('--max-steps', flags.maxSteps);
   const seed = parseIntegerFlag('--seed', flags.seed, 0);
   const graceSeconds = parseIntegerFlag('--grace', flags.grace, 0);
-  const temperature = parseTemperature(flags.temperature);
-  const executorKind = flags.executor ?? 'simulated';
-  if (!(EXECUTOR_KINDS as readonly string[]).includes(executorKind)) {
-    throw new InputError(
-      `--executor: unknown executor "${executorKind}"; expected one of: ${EXECUTOR_KINDS.join(', ')}`,
-    );
-  }
-  if (executorKind === 'replay' && flags.replayFile === undefined) {
-    throw new InputError('--executor replay needs --replay-file FILE (recorded observations, JSONL)');
-  }
+  const temperature = parseTemperatureFlag(flags.temperature);
+  const executorKind = parseExecutorFlag(flags.executor, 'simulated');
+  checkReplayFile(executorKind, flags.replayFile);
   if (flags.resume === true && flags.force === true)
     throw new InputError('--resume and --force exclude each other');
 
   const config = await loadConfig(io.cwd);
   const resolved = modelOptionsFrom(flags, config);
-  const ledger = new CostLedger({ prices: await loadPriceTable(resolved.pricesFile) });
-  const pool = new ModelPool({
-    ...resolved.options,
-    ledger,
-    onDownloadProgress: downloadProgressPrinter(io.stderr),
-  });
-  const needsExecutorModel = executorKind === 'simulated' || executorKind === 'chain';
-  const executorSpec = needsExecutorModel
-    ? (flags.executorModel ?? config.stageModels?.executor ?? resolved.spec)
-    : undefined;
+  const { ledger, pool } = await createModelPool(resolved, io);
+  const executorSpec = executorModelSpec(executorKind, flags, config, resolved.spec);
   const userSpec = flags.userModel ?? config.stageModels?.user;
-  const progress = createProgressReporter({
-    label: 'eval run',
-    stream: io.stderr,
-    ...(io.env !== undefined ? { env: io.env } : {}),
-  });
+  const progress = createRunProgress('eval run', io);
   let executor: ToolExecutor | undefined;
   try {
     const assistant = await pool.get(resolved.spec);
     const user = userSpec !== undefined ? await pool.get(userSpec) : undefined;
-    const executorOptions: CreateExecutorOptions = {
-      ...(flags.replayFile !== undefined ? { replay: { file: flags.replayFile } } : {}),
-      real: {
-        ...(flags.secrets !== undefined ? { secretsFile: flags.secrets } : {}),
-        ...(flags.apiBaseUrl !== undefined ? { baseUrl: flags.apiBaseUrl } : {}),
-      },
-    };
-    if (executorSpec !== undefined) executorOptions.simulated = { model: await pool.get(executorSpec) };
-    executor = await createExecutor(executorKind, executorOptions);
+    executor = await createExecutor(executorKind, await executorOptionsFrom(flags, pool, executorSpec));
     const summary = await runEvaluation({
       toolsPath: flags.tools,
       out: flags.out,
@@ -154,15 +114,7 @@ export async function runEvalRunCommand(flags: EvalRunFlags, io: CommandIo): Pro
       ...(graceSeconds !== undefined ? { graceMs: graceSeconds * 1000 } : {}),
       ledger,
       cacheHits: () => pool.cacheHits(),
-      onProgress: (p) =>
-        progress.update({
-          done: p.done,
-          total: p.total,
-          failed: p.failed,
-          tokensIn: p.promptTokens,
-          tokensOut: p.completionTokens,
-          costUsd: p.costUsd,
-        }),
+      onProgress: progress.report,
       onWarning: (message) => io.stderr.write(`warning: ${message}\n`),
     });
     progress.finish();
@@ -192,7 +144,7 @@ export async function runEvalJudgeCommand(
   const runs = parseIntegerFlag('--runs', flags.runs) ?? 1;
   const reasks = parseIntegerFlag('--reasks', flags.reasks, 0);
   const seed = parseIntegerFlag('--seed', flags.seed, 0);
-  const temperature = parseTemperature(flags.temperature);
+  const temperature = parseTemperatureFlag(flags.temperature);
   if (flags.resume === true && flags.force === true)
     throw new InputError('--resume and --force exclude each other');
   if (flags.judge !== undefined && flags.judge !== DETERMINISTIC_JUDGE && flags.judge !== 'llm') {
@@ -200,11 +152,7 @@ export async function runEvalJudgeCommand(
   }
   const run = await readRunFile(runPath);
   const deterministic = flags.judge === DETERMINISTIC_JUDGE;
-  const progress = createProgressReporter({
-    label: 'eval judge',
-    stream: io.stderr,
-    ...(io.env !== undefined ? { env: io.env } : {}),
-  });
+  const progress = createRunProgress('eval judge', io);
   let pool: ModelPool | undefined;
   try {
     const common = {
@@ -221,15 +169,7 @@ export async function runEvalJudgeCommand(
         promptTokens: number;
         completionTokens: number;
         costUsd: number;
-      }) =>
-        progress.update({
-          done: p.done,
-          total: p.total,
-          failed: p.errors,
-          tokensIn: p.promptTokens,
-          tokensOut: p.completionTokens,
-          costUsd: p.costUsd,
-        }),
+      }) => progress.report({ ...p, failed: p.errors }),
     };
     let judged: JudgedFile;
     if (deterministic) {
@@ -243,12 +183,9 @@ export async function runEvalJudgeCommand(
         );
       }
       const resolved = modelOptionsFrom({ ...flags, model: spec }, config);
-      const ledger = new CostLedger({ prices: await loadPriceTable(resolved.pricesFile) });
-      pool = new ModelPool({
-        ...resolved.options,
-        ledger,
-        onDownloadProgress: downloadProgressPrinter(io.stderr),
-      });
+      const created = await createModelPool(resolved, io);
+      const ledger = created.ledger;
+      pool = created.pool;
       const judge = await pool.get(resolved.spec);
       judged = await judgeRun(run, {
         ...common,
@@ -319,10 +256,10 @@ export function registerEvalCommands(program: Command): Command {
     .option('--json', 'print the summary as JSON');
   addModelOptions(run);
   run.action(async (flags: EvalRunFlags) => {
-    const { value, interrupted } = await withInterrupt((signal) =>
-      runEvalRunCommand(flags, { stdout: process.stdout, stderr: process.stderr, signal }),
+    await runInterruptible(
+      (io) => runEvalRunCommand(flags, io),
+      (summary) => summary.generation.interrupted,
     );
-    if (interrupted || value.generation.interrupted) process.exitCode = 130;
   });
 
   const judge = evalCommand
@@ -343,10 +280,10 @@ export function registerEvalCommands(program: Command): Command {
     .option('--json', 'print the statistics as JSON');
   addModelOptions(judge);
   judge.action(async (runPath: string, flags: EvalJudgeFlags) => {
-    const { value, interrupted } = await withInterrupt((signal) =>
-      runEvalJudgeCommand(runPath, flags, { stdout: process.stdout, stderr: process.stderr, signal }),
+    await runInterruptible(
+      (io) => runEvalJudgeCommand(runPath, flags, io),
+      (judged) => judged.judge.complete === false,
     );
-    if (interrupted || value.judge.complete === false) process.exitCode = 130;
   });
 
   registerEvalAgreementCommand(evalCommand);

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import type { AgentMode, PromptLayoutName } from '../agents/episode.js';
-import { createExecutor, EXECUTOR_KINDS, type CreateExecutorOptions } from '../executors/create-executor.js';
+import { createExecutor, EXECUTOR_KINDS } from '../executors/create-executor.js';
 import type { ToolExecutor } from '../executors/executor.js';
 import { loadConfig, type ToolalpacaConfig } from '../models/config.js';
 import { createChatModel, type CreatedChatModel, type ModelOptions } from '../models/create-model.js';
@@ -14,10 +14,18 @@ import { CostLedger } from '../models/ledger.js';
 import { loadPriceTable } from '../models/prices.js';
 import { formatGenerationSummary, runGeneration, type GenerationSummary } from '../pipeline/generate.js';
 import {
+  checkReplayFile,
+  executorModelSpec,
+  executorOptionsFrom,
+  parseExecutorFlag,
+  type ExecutorFlagValues,
+} from './executor-options.js';
+import {
   addModelOptions,
   downloadProgressPrinter,
   modelOptionsFrom,
   type ModelFlagValues,
+  type ResolvedModelOptions,
 } from './model-options.js';
 import type { ProgressStream } from './progress.js';
 import { createRunProgress, printRunSummary, runInterruptible } from './run-helpers.js';
@@ -34,11 +42,9 @@ export const PROMPT_LAYOUTS: readonly PromptLayoutName[] = [
 ];
 export const AGENT_MODES: readonly AgentMode[] = ['react', 'function-calling'];
 
-export interface GenerateFlags extends ModelFlagValues {
+export interface GenerateFlags extends ModelFlagValues, ExecutorFlagValues {
   tools?: string;
   out?: string;
-  executor?: string;
-  executorModel?: string;
   userModel?: string;
   prompt?: string;
   mode?: string;
@@ -49,9 +55,6 @@ export interface GenerateFlags extends ModelFlagValues {
   maxSteps?: string;
   seed?: string;
   temperature?: string;
-  replayFile?: string;
-  secrets?: string;
-  apiBaseUrl?: string;
   grace?: string;
   json?: boolean;
 }
@@ -74,6 +77,16 @@ export function parseIntegerFlag(flag: string, value: string | undefined, min = 
     throw new InputError(
       `${flag}: expected ${min > 0 ? 'a positive' : 'a non-negative'} integer, got "${value}"`,
     );
+  }
+  return number;
+}
+
+/** `--temperature`: a number from 0 to 2; one-line InputError otherwise. */
+export function parseTemperatureFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number < 0 || number > 2) {
+    throw new InputError(`--temperature: expected a number from 0 to 2, got "${value}"`);
   }
   return number;
 }
@@ -123,6 +136,23 @@ export class ModelPool {
   }
 }
 
+/**
+ * The cost ledger (priced from the resolved prices file) and a model pool recording into it, with
+ * download progress on `io.stderr`.
+ */
+export async function createModelPool(
+  resolved: ResolvedModelOptions,
+  io: Pick<CommandIo, 'stderr'>,
+): Promise<{ ledger: CostLedger; pool: ModelPool }> {
+  const ledger = new CostLedger({ prices: await loadPriceTable(resolved.pricesFile) });
+  const pool = new ModelPool({
+    ...resolved.options,
+    ledger,
+    onDownloadProgress: downloadProgressPrinter(io.stderr),
+  });
+  return { ledger, pool };
+}
+
 function stageModel(config: ToolalpacaConfig, stage: string): string | undefined {
   return config.stageModels?.[stage];
 }
@@ -138,58 +168,25 @@ export async function runGenerateCommand(flags: GenerateFlags, io: CommandIo): P
   const maxSteps = parseIntegerFlag('--max-steps', flags.maxSteps);
   const seed = parseIntegerFlag('--seed', flags.seed, 0);
   const graceSeconds = parseIntegerFlag('--grace', flags.grace, 0);
-  let temperature: number | undefined;
-  if (flags.temperature !== undefined) {
-    temperature = Number(flags.temperature);
-    if (
-      flags.temperature.trim() === '' ||
-      !Number.isFinite(temperature) ||
-      temperature < 0 ||
-      temperature > 2
-    ) {
-      throw new InputError(`--temperature: expected a number from 0 to 2, got "${flags.temperature}"`);
-    }
-  }
-  const executorKind = flags.executor ?? 'schema';
-  if (!(EXECUTOR_KINDS as readonly string[]).includes(executorKind)) {
-    throw new InputError(
-      `--executor: unknown executor "${executorKind}"; expected one of: ${EXECUTOR_KINDS.join(', ')}`,
-    );
-  }
+  const temperature = parseTemperatureFlag(flags.temperature);
+  const executorKind = parseExecutorFlag(flags.executor, 'schema');
   if (flags.resume === true && flags.force === true)
     throw new InputError('--resume and --force exclude each other');
 
   const config = await loadConfig(io.cwd);
   const resolved = modelOptionsFrom(flags, config);
-  const ledger = new CostLedger({ prices: await loadPriceTable(resolved.pricesFile) });
-  const pool = new ModelPool({
-    ...resolved.options,
-    ledger,
-    onDownloadProgress: downloadProgressPrinter(io.stderr),
-  });
+  const { ledger, pool } = await createModelPool(resolved, io);
   const concurrency = resolved.options.concurrency ?? 4;
   const userSpec = flags.userModel ?? stageModel(config, 'user') ?? resolved.spec;
-  const needsExecutorModel = executorKind === 'simulated' || executorKind === 'chain';
-  const executorSpec = needsExecutorModel
-    ? (flags.executorModel ?? stageModel(config, 'executor') ?? resolved.spec)
-    : undefined;
+  const executorSpec = executorModelSpec(executorKind, flags, config, resolved.spec);
 
   let executor: ToolExecutor | undefined;
   const progress = createRunProgress('generate', io, flags.json === true ? { silent: false } : {});
   try {
     const assistant = await pool.get(resolved.spec);
     const user = await pool.get(userSpec);
-    const executorOptions: CreateExecutorOptions = {
-      ...(flags.replayFile !== undefined ? { replay: { file: flags.replayFile } } : {}),
-      real: {
-        ...(flags.secrets !== undefined ? { secretsFile: flags.secrets } : {}),
-        ...(flags.apiBaseUrl !== undefined ? { baseUrl: flags.apiBaseUrl } : {}),
-      },
-    };
-    if (executorSpec !== undefined) executorOptions.simulated = { model: await pool.get(executorSpec) };
-    if (executorKind === 'replay' && flags.replayFile === undefined) {
-      throw new InputError('--executor replay needs --replay-file FILE (recorded observations, JSONL)');
-    }
+    const executorOptions = await executorOptionsFrom(flags, pool, executorSpec);
+    checkReplayFile(executorKind, flags.replayFile);
     executor = await createExecutor(executorKind, executorOptions);
     const summary = await runGeneration({
       toolsPath: flags.tools,

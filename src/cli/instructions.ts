@@ -6,18 +6,11 @@ import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import { writeToolAlpacaFile } from '../formats/toolalpaca-json.js';
 import { loadConfig } from '../models/config.js';
-import { CostLedger } from '../models/ledger.js';
-import { loadPriceTable } from '../models/prices.js';
 import { loadGenerationTools } from '../pipeline/generate.js';
 import { generateInstructions, type ToolInstructionReport } from '../pipeline/instructions.js';
-import { ModelPool, parseIntegerFlag, withInterrupt, type CommandIo } from './generate.js';
-import {
-  addModelOptions,
-  downloadProgressPrinter,
-  modelOptionsFrom,
-  type ModelFlagValues,
-} from './model-options.js';
-import { createProgressReporter } from './progress.js';
+import { createModelPool, parseIntegerFlag, type CommandIo } from './generate.js';
+import { addModelOptions, modelOptionsFrom, type ModelFlagValues } from './model-options.js';
+import { createRunProgress, printRunSummary, withInterrupt } from './run-helpers.js';
 
 export interface InstructionsFlags extends ModelFlagValues {
   tools?: string;
@@ -35,6 +28,18 @@ export interface InstructionsCommandResult {
   tools: ToolInstructionReport[];
   kept: number;
   dropped: number;
+}
+
+/** The per-tool report (kept, dropped, now) and the totals, as human lines. */
+function formatInstructionsResult(result: InstructionsCommandResult): string {
+  const lines = result.tools.map(
+    (r) =>
+      `${r.tool}: kept ${r.kept}, dropped ${r.dropped}, now ${r.total}${r.error !== undefined ? ` (error: ${r.error})` : ''}\n`,
+  );
+  lines.push(
+    `kept ${result.kept}, dropped ${result.dropped} over ${result.tools.length} tools; wrote ${result.out}\n`,
+  );
+  return lines.join('');
 }
 
 /** The `instructions` action, callable without commander. */
@@ -60,17 +65,8 @@ export async function runInstructionsCommand(
   for (const item of skipped) io.stderr.write(`warning: skipping tool "${item.tool}": ${item.error}\n`);
   if (tools.length === 0) throw new InputError(`${flags.tools}: no usable tools`);
 
-  const ledger = new CostLedger({ prices: await loadPriceTable(resolved.pricesFile) });
-  const pool = new ModelPool({
-    ...resolved.options,
-    ledger,
-    onDownloadProgress: downloadProgressPrinter(io.stderr),
-  });
-  const progress = createProgressReporter({
-    label: 'instructions',
-    stream: io.stderr,
-    ...(io.env !== undefined ? { env: io.env } : {}),
-  });
+  const { ledger, pool } = await createModelPool(resolved, io);
+  const progress = createRunProgress('instructions', io);
   try {
     const model = await pool.get(config.stageModels?.instructions ?? resolved.spec);
     const update = (finished: number): void => {
@@ -103,19 +99,7 @@ export async function runInstructionsCommand(
     const kept = result.reports.reduce((sum, r) => sum + r.kept, 0);
     const dropped = result.reports.reduce((sum, r) => sum + r.dropped, 0);
     const out: InstructionsCommandResult = { out: flags.out, tools: result.reports, kept, dropped };
-    if (flags.json === true) {
-      io.stdout.write(`${JSON.stringify({ ...out, ledger: ledger.toJSON() }, null, 2)}\n`);
-    } else {
-      for (const r of result.reports) {
-        io.stdout.write(
-          `${r.tool}: kept ${r.kept}, dropped ${r.dropped}, now ${r.total}${r.error !== undefined ? ` (error: ${r.error})` : ''}\n`,
-        );
-      }
-      io.stdout.write(
-        `kept ${kept}, dropped ${dropped} over ${result.reports.length} tools; wrote ${flags.out}\n`,
-      );
-      io.stderr.write(ledger.format());
-    }
+    printRunSummary(io, flags.json === true, out, formatInstructionsResult, ledger);
     return out;
   } finally {
     progress.finish();

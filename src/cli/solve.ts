@@ -4,38 +4,28 @@
  */
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
-import {
-  createExecutor,
-  EXECUTOR_KINDS,
-  type ChainMember,
-  type CreateExecutorOptions,
-} from '../executors/create-executor.js';
+import { createExecutor, EXECUTOR_KINDS } from '../executors/create-executor.js';
 import type { ToolExecutor } from '../executors/executor.js';
 import { readToolBenchQueries } from '../formats/toolbench.js';
 import { loadConfig } from '../models/config.js';
-import { CostLedger } from '../models/ledger.js';
-import { loadPriceTable } from '../models/prices.js';
 import { formatSolveSummary, runSolve, type SolveSummary } from '../pipeline/solve.js';
 import { createSolver } from '../search/create-solver.js';
 import { SOLVER_NAMES } from '../search/solver.js';
-import { ModelPool, parseIntegerFlag, withInterrupt, type CommandIo } from './generate.js';
 import {
-  addModelOptions,
-  downloadProgressPrinter,
-  modelOptionsFrom,
-  type ModelFlagValues,
-} from './model-options.js';
-import { createProgressReporter } from './progress.js';
+  checkReplayFile,
+  executorModelSpec,
+  executorOptionsFrom,
+  parseExecutorFlag,
+  type ExecutorFlagValues,
+} from './executor-options.js';
+import { createModelPool, parseIntegerFlag, parseTemperatureFlag, type CommandIo } from './generate.js';
+import { addModelOptions, modelOptionsFrom, type ModelFlagValues } from './model-options.js';
+import { createRunProgress, withInterrupt } from './run-helpers.js';
 
-export interface SolveFlags extends ModelFlagValues {
+export interface SolveFlags extends ModelFlagValues, ExecutorFlagValues {
   tasks?: string;
   solver?: string;
-  executor?: string;
-  executorModel?: string;
   executorCache?: string;
-  replayFile?: string;
-  secrets?: string;
-  apiBaseUrl?: string;
   out?: string;
   limit?: string;
   resume?: boolean;
@@ -57,32 +47,14 @@ export async function runSolveCommand(flags: SolveFlags, io: CommandIo): Promise
       `--solver: unknown solver "${solverName}"; expected one of: ${SOLVER_NAMES.join(', ')}`,
     );
   }
-  const executorKind = flags.executor ?? 'schema';
-  if (!(EXECUTOR_KINDS as readonly string[]).includes(executorKind)) {
-    throw new InputError(
-      `--executor: unknown executor "${executorKind}"; expected one of: ${EXECUTOR_KINDS.join(', ')}`,
-    );
-  }
-  if (executorKind === 'replay' && flags.replayFile === undefined) {
-    throw new InputError('--executor replay needs --replay-file FILE (recorded observations, JSONL)');
-  }
+  const executorKind = parseExecutorFlag(flags.executor, 'schema');
+  checkReplayFile(executorKind, flags.replayFile);
   const limit = parseIntegerFlag('--limit', flags.limit);
   const width = parseIntegerFlag('--width', flags.width);
   const maxDepth = parseIntegerFlag('--max-depth', flags.maxDepth);
   const maxCalls = parseIntegerFlag('--max-calls', flags.maxCalls);
   const maxObservationChars = parseIntegerFlag('--max-observation', flags.maxObservation);
-  let temperature: number | undefined;
-  if (flags.temperature !== undefined) {
-    temperature = Number(flags.temperature);
-    if (
-      flags.temperature.trim() === '' ||
-      !Number.isFinite(temperature) ||
-      temperature < 0 ||
-      temperature > 2
-    ) {
-      throw new InputError(`--temperature: expected a number from 0 to 2, got "${flags.temperature}"`);
-    }
-  }
+  const temperature = parseTemperatureFlag(flags.temperature);
   const tasks = await readToolBenchQueries(flags.tasks);
   const solver = createSolver(solverName, {
     ...(width !== undefined ? { width } : {}),
@@ -92,35 +64,19 @@ export async function runSolveCommand(flags: SolveFlags, io: CommandIo): Promise
 
   const config = await loadConfig(io.cwd);
   const resolved = modelOptionsFrom(flags, config);
-  const ledger = new CostLedger({ prices: await loadPriceTable(resolved.pricesFile) });
-  const pool = new ModelPool({
-    ...resolved.options,
-    ledger,
-    onDownloadProgress: downloadProgressPrinter(io.stderr),
-  });
-  const progress = createProgressReporter({
-    label: 'solve',
-    stream: io.stderr,
-    ...(io.env !== undefined ? { env: io.env } : {}),
-  });
+  const { ledger, pool } = await createModelPool(resolved, io);
+  const progress = createRunProgress('solve', io);
   let executor: ToolExecutor | undefined;
   try {
     const model = await pool.get(resolved.spec);
-    const executorOptions: CreateExecutorOptions = {
-      ...(flags.replayFile !== undefined ? { replay: { file: flags.replayFile } } : {}),
-      real: {
-        ...(flags.secrets !== undefined ? { secretsFile: flags.secrets } : {}),
-        ...(flags.apiBaseUrl !== undefined ? { baseUrl: flags.apiBaseUrl } : {}),
-      },
-    };
-    if (executorKind === 'simulated' || executorKind === 'chain') {
-      executorOptions.simulated = {
-        model: await pool.get(flags.executorModel ?? config.stageModels?.executor ?? resolved.spec),
-      };
-    }
+    const executorOptions = await executorOptionsFrom(
+      flags,
+      pool,
+      executorModelSpec(executorKind, flags, config, resolved.spec),
+    );
     if (flags.executorCache !== undefined) {
       // Any executor behind a JSONL cache: a call answered once is answered the same way again (StableToolBench's cache).
-      const order = executorKind === 'chain' ? undefined : [executorKind as ChainMember];
+      const order = executorKind === 'chain' ? undefined : [executorKind];
       executorOptions.chain = { ...(order !== undefined ? { order } : {}), cacheFile: flags.executorCache };
       executor = await createExecutor('chain', executorOptions);
     } else {
@@ -138,15 +94,7 @@ export async function runSolveCommand(flags: SolveFlags, io: CommandIo): Promise
       ...(io.signal !== undefined ? { signal: io.signal } : {}),
       ...(temperature !== undefined ? { temperature } : {}),
       ...(maxObservationChars !== undefined ? { maxObservationChars } : {}),
-      onProgress: (p) =>
-        progress.update({
-          done: p.done,
-          total: p.total,
-          failed: p.failed,
-          tokensIn: p.promptTokens,
-          tokensOut: p.completionTokens,
-          costUsd: ledger.totals().costUsd,
-        }),
+      onProgress: (p) => progress.report({ ...p, costUsd: ledger.totals().costUsd }),
       onFailure: (queryId, message) => io.stderr.write(`query ${queryId} failed: ${message}\n`),
     });
     progress.finish();

@@ -7,20 +7,13 @@ import { writeFileAtomic } from '../core/atomic-write.js';
 import { InputError } from '../core/errors.js';
 import { importToolBenchFiles, readToolBenchTools, type ImportReport } from '../formats/toolbench.js';
 import { loadConfig } from '../models/config.js';
-import { CostLedger } from '../models/ledger.js';
-import { loadPriceTable } from '../models/prices.js';
 import {
   generateMultiToolInstructions,
   type MultiToolMode,
   type MultiToolResult,
 } from '../pipeline/multi-tool-instructions.js';
-import { ModelPool, parseIntegerFlag, type CommandIo } from './generate.js';
-import {
-  addModelOptions,
-  downloadProgressPrinter,
-  modelOptionsFrom,
-  type ModelFlagValues,
-} from './model-options.js';
+import { createModelPool, parseIntegerFlag, type CommandIo } from './generate.js';
+import { addModelOptions, modelOptionsFrom, type ModelFlagValues } from './model-options.js';
 
 export interface ToolbenchImportFlags {
   out?: string;
@@ -92,12 +85,7 @@ export async function runToolbenchInstructions(
   const tools = await readToolBenchTools(flags.tools);
   const config = await loadConfig(io.cwd);
   const resolved = modelOptionsFrom(flags, config);
-  const ledger = new CostLedger({ prices: await loadPriceTable(resolved.pricesFile) });
-  const pool = new ModelPool({
-    ...resolved.options,
-    ledger,
-    onDownloadProgress: downloadProgressPrinter(io.stderr),
-  });
+  const { pool } = await createModelPool(resolved, io);
   try {
     const model = await pool.get(resolved.spec);
     const result = await generateMultiToolInstructions({

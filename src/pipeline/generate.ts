@@ -38,7 +38,7 @@ import {
 } from '../formats/toolalpaca-json.js';
 import { generateInstructions, type ToolInstructionReport } from './instructions.js';
 import {
-  differingParameters,
+  describeDifferingParameters,
   openRunLog,
   readRunLog,
   RUN_LOG_VERSION,
@@ -255,14 +255,8 @@ export async function runGeneration(options: GenerationOptions): Promise<Generat
     );
   }
   if (existing.header !== undefined) {
-    const differing = differingParameters(existing.header.parameters, parameters);
-    if (differing.length > 0) {
-      const detail = differing
-        .map(
-          (key) =>
-            `${key} ${JSON.stringify(existing.header?.parameters[key] ?? null)} → ${JSON.stringify(parameters[key] ?? null)}`,
-        )
-        .join(', ');
+    const detail = describeDifferingParameters(existing.header.parameters, parameters);
+    if (detail !== undefined) {
       throw new InputError(
         oneLine(
           `cannot resume ${files.log}: it was made with other parameters (${detail}); use the same ones or --force to start over`,

@@ -101,17 +101,32 @@ export async function readRunLog(path: string): Promise<RunLogContents> {
   return contents;
 }
 
-/** Parameter names whose values differ between a log's header and the run asking to resume it. */
-export function differingParameters(
-  logged: RunParameters,
-  requested: RunParameters,
-): (keyof RunParameters)[] {
-  const keys = new Set([...Object.keys(logged), ...Object.keys(requested)]) as Set<keyof RunParameters>;
-  const out: (keyof RunParameters)[] = [];
+/**
+ * Parameter names whose values differ between a log's header and the run asking to resume it (a
+ * parameter only one side has counts). Shared by every resumable log (generation runs, toolset builds).
+ */
+export function differingParameters<P extends object>(logged: P, requested: P): (keyof P)[] {
+  const keys = new Set([...Object.keys(logged), ...Object.keys(requested)]) as Set<keyof P>;
+  const out: (keyof P)[] = [];
   for (const key of keys) {
     if (JSON.stringify(logged[key]) !== JSON.stringify(requested[key])) out.push(key);
   }
   return out;
+}
+
+/**
+ * The differing parameters as `name old → new, …` (absent values as null); undefined when the run
+ * may resume the log.
+ */
+export function describeDifferingParameters<P extends object>(logged: P, requested: P): string | undefined {
+  const keys = differingParameters(logged, requested);
+  if (keys.length === 0) return undefined;
+  return keys
+    .map(
+      (key) =>
+        `${String(key)} ${JSON.stringify(logged[key] ?? null)} → ${JSON.stringify(requested[key] ?? null)}`,
+    )
+    .join(', ');
 }
 
 /** An open run log: `append` resolves once its line is written whole and fsynced. */

@@ -76,6 +76,32 @@ function common(options: TrainOptions): { epochs: number; lr: number } {
   return { epochs: options.epochs ?? 3, lr: options.learningRate ?? (options.lora ? 1e-4 : 2e-5) };
 }
 
+/**
+ * A plan from an engine's configuration: `ENGINE.yaml` for one GPU, `ENGINE-deepspeed.yaml` (the same
+ * with DeepSpeed ZeRO-2, `ds_z2.json`) for several; `single` and `multi` get the path of their config.
+ */
+function planWithDeepSpeed(
+  engine: EngineName,
+  binary: string,
+  out: string,
+  config: Record<string, unknown>,
+  single: (configFile: string) => string[],
+  multi: { env: Record<string, string>; argv: (configFile: string) => string[] },
+): TrainingPlan {
+  const withDeepSpeed = { ...config, deepspeed: join(out, 'ds_z2.json') };
+  return {
+    engine,
+    binary,
+    files: {
+      [`${engine}.yaml`]: yaml(config),
+      [`${engine}-deepspeed.yaml`]: yaml(withDeepSpeed),
+      'ds_z2.json': `${JSON.stringify(deepSpeedConfig(2), null, 2)}\n`,
+    },
+    single: { env: { CUDA_VISIBLE_DEVICES: '0' }, argv: single(join(out, `${engine}.yaml`)) },
+    multi: { env: multi.env, argv: multi.argv(join(out, `${engine}-deepspeed.yaml`)) },
+  };
+}
+
 function llamaFactoryPlan(
   manifest: ExportManifest,
   options: TrainOptions,
@@ -118,24 +144,17 @@ function llamaFactoryPlan(
       ? { per_device_eval_batch_size: 1, eval_strategy: 'steps', eval_steps: 500 }
       : {}),
   };
-  const multi = { ...config, deepspeed: join(options.out, 'ds_z2.json') };
-  return {
-    engine: 'llamafactory',
-    binary: 'llamafactory-cli',
-    files: {
-      'llamafactory.yaml': yaml(config),
-      'llamafactory-deepspeed.yaml': yaml(multi),
-      'ds_z2.json': `${JSON.stringify(deepSpeedConfig(2), null, 2)}\n`,
-    },
-    single: {
-      env: { CUDA_VISIBLE_DEVICES: '0' },
-      argv: ['llamafactory-cli', 'train', join(options.out, 'llamafactory.yaml')],
-    },
-    multi: {
+  return planWithDeepSpeed(
+    'llamafactory',
+    'llamafactory-cli',
+    options.out,
+    config,
+    (file) => ['llamafactory-cli', 'train', file],
+    {
       env: { FORCE_TORCHRUN: '1', NPROC_PER_NODE: String(gpus) },
-      argv: ['llamafactory-cli', 'train', join(options.out, 'llamafactory-deepspeed.yaml')],
+      argv: (file) => ['llamafactory-cli', 'train', file],
     },
-  };
+  );
 }
 
 function trlPlan(
@@ -181,33 +200,19 @@ function trlPlan(
       ? { use_peft: true, lora_r: 16, lora_alpha: 32, lora_dropout: 0.05, lora_target_modules: 'all-linear' }
       : {}),
   };
-  const multi = { ...config, deepspeed: join(options.out, 'ds_z2.json') };
-  return {
-    engine: 'trl',
-    binary: 'trl',
-    files: {
-      'trl.yaml': yaml(config),
-      'trl-deepspeed.yaml': yaml(multi),
-      'ds_z2.json': `${JSON.stringify(deepSpeedConfig(2), null, 2)}\n`,
-    },
-    single: {
-      env: { CUDA_VISIBLE_DEVICES: '0' },
-      argv: ['trl', 'sft', '--config', join(options.out, 'trl.yaml')],
-    },
-    multi: {
-      env: {},
-      argv: [
-        'accelerate',
-        'launch',
-        '--num_processes',
-        String(gpus),
-        '-m',
-        'trl.scripts.sft',
-        '--config',
-        join(options.out, 'trl-deepspeed.yaml'),
-      ],
-    },
-  };
+  return planWithDeepSpeed('trl', 'trl', options.out, config, (file) => ['trl', 'sft', '--config', file], {
+    env: {},
+    argv: (file) => [
+      'accelerate',
+      'launch',
+      '--num_processes',
+      String(gpus),
+      '-m',
+      'trl.scripts.sft',
+      '--config',
+      file,
+    ],
+  });
 }
 
 function axolotlPlan(
@@ -271,32 +276,18 @@ function axolotlPlan(
     logging_steps: 10,
     saves_per_epoch: 1,
   };
-  const multi = { ...config, deepspeed: join(options.out, 'ds_z2.json') };
-  return {
-    engine: 'axolotl',
-    binary: 'axolotl',
-    files: {
-      'axolotl.yaml': yaml(config),
-      'axolotl-deepspeed.yaml': yaml(multi),
-      'ds_z2.json': `${JSON.stringify(deepSpeedConfig(2), null, 2)}\n`,
-    },
-    single: {
-      env: { CUDA_VISIBLE_DEVICES: '0' },
-      argv: ['axolotl', 'train', join(options.out, 'axolotl.yaml')],
-    },
-    multi: {
-      env: {},
-      argv: [
-        'accelerate',
-        'launch',
-        '--num_processes',
-        String(gpus),
-        '-m',
-        'axolotl.cli.train',
-        join(options.out, 'axolotl-deepspeed.yaml'),
-      ],
-    },
-  };
+  return planWithDeepSpeed('axolotl', 'axolotl', options.out, config, (file) => ['axolotl', 'train', file], {
+    env: {},
+    argv: (file) => [
+      'accelerate',
+      'launch',
+      '--num_processes',
+      String(gpus),
+      '-m',
+      'axolotl.cli.train',
+      file,
+    ],
+  });
 }
 
 export function isEngineName(name: string): name is EngineName {

@@ -19,10 +19,12 @@ import type { ToolAlpacaRecord } from '../../src/core/toolalpaca-record.js';
 import { createExecutor } from '../../src/executors/create-executor.js';
 import { observationText, type Observation, type ToolExecutor } from '../../src/executors/executor.js';
 import { readToolAlpacaFile, recordToTool } from '../../src/formats/toolalpaca-json.js';
-import { createChatModel, type CreatedChatModel } from '../../src/models/create-model.js';
-import { startFakeOpenAI, type FakeOpenAI, type FakeWireMessage } from '../helpers/fake-openai-server.js';
+import type { CreatedChatModel } from '../../src/models/create-model.js';
+import { startFakeChatSetup, type FakeChatSetup } from '../helpers/fake-chat-model.js';
+import type { FakeOpenAI, FakeWireMessage } from '../helpers/fake-openai-server.js';
 import { sharedData } from '../helpers/paths.js';
 
+let fake: FakeChatSetup;
 let server: FakeOpenAI;
 let model: CreatedChatModel;
 let executor: ToolExecutor;
@@ -33,24 +35,15 @@ let input: EpisodeInput;
 const FUNCTION_NAMES = ['getRandomAxolotlImage', 'searchAxolotlImages', 'getAxolotlFacts'];
 
 before(async () => {
-  server = await startFakeOpenAI();
-  model = await createChatModel('openai:fake-model', {
-    baseUrl: server.baseUrl,
-    apiKey: 'k',
-    noCache: true,
-    maxRetries: 0,
-  });
-  executor = await createExecutor('schema');
+  fake = await startFakeChatSetup();
+  ({ server, model, schema: executor } = fake);
   const records = await readToolAlpacaFile(sharedData('toolalpaca/eval_simulated.json'));
   record = records.find((r) => r.Name === 'Axolotl') ?? assert.fail('Axolotl not in eval_simulated.json');
   tool = await recordToTool(record);
   input = { instanceId: 'Axolotl#1', record, tool, instruction: record.Instructions?.[1] ?? assert.fail() };
 });
 
-after(async () => {
-  await model.close();
-  await server.close();
-});
+after(() => fake.close());
 
 beforeEach(() => server.reset());
 

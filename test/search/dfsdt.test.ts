@@ -7,14 +7,15 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AnswerTreeNode, ToolBenchTask } from '../../src/core/toolbench.js';
 import { ToolBenchAnswerSchema } from '../../src/core/toolbench.js';
-import { createExecutor } from '../../src/executors/create-executor.js';
 import type { ToolExecutor } from '../../src/executors/executor.js';
 import { readToolBenchQueries } from '../../src/formats/toolbench.js';
-import { createChatModel, type CreatedChatModel } from '../../src/models/create-model.js';
+import type { CreatedChatModel } from '../../src/models/create-model.js';
 import { createDfsdtSolver } from '../../src/search/dfsdt.js';
-import { startFakeOpenAI, type FakeOpenAI, type FakeWireMessage } from '../helpers/fake-openai-server.js';
+import { startFakeChatSetup, type FakeChatSetup } from '../helpers/fake-chat-model.js';
+import type { FakeOpenAI, FakeWireMessage } from '../helpers/fake-openai-server.js';
 import { sharedData } from '../helpers/paths.js';
 
+let fake: FakeChatSetup;
 let server: FakeOpenAI;
 let model: CreatedChatModel;
 let schema: ToolExecutor;
@@ -25,22 +26,13 @@ const DETAILS = 'transfermarkt_details_for_theclique';
 const CONCERT = 'songkick_concert_for_theclique';
 
 before(async () => {
-  server = await startFakeOpenAI();
-  model = await createChatModel('openai:fake-model', {
-    baseUrl: server.baseUrl,
-    apiKey: 'k',
-    noCache: true,
-    maxRetries: 0,
-  });
-  schema = await createExecutor('schema');
+  fake = await startFakeChatSetup();
+  ({ server, model, schema } = fake);
   const tasks = await readToolBenchQueries(sharedData('stabletoolbench/G1_instruction.json'));
   task = tasks.find((t) => t.queryId === '588') ?? assert.fail('query 588 missing');
 });
 
-after(async () => {
-  await model.close();
-  await server.close();
-});
+after(() => fake.close());
 
 beforeEach(() => server.reset());
 

@@ -6,14 +6,15 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AnswerTreeNode, ToolBenchTask } from '../../src/core/toolbench.js';
 import { ToolBenchAnswerSchema } from '../../src/core/toolbench.js';
-import { createExecutor } from '../../src/executors/create-executor.js';
 import type { ToolExecutor } from '../../src/executors/executor.js';
 import { readToolBenchQueries } from '../../src/formats/toolbench.js';
-import { createChatModel, type CreatedChatModel } from '../../src/models/create-model.js';
+import type { CreatedChatModel } from '../../src/models/create-model.js';
 import { createReactSolver } from '../../src/search/react.js';
-import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
+import { startFakeChatSetup, type FakeChatSetup } from '../helpers/fake-chat-model.js';
+import type { FakeOpenAI } from '../helpers/fake-openai-server.js';
 import { sharedData } from '../helpers/paths.js';
 
+let fake: FakeChatSetup;
 let server: FakeOpenAI;
 let model: CreatedChatModel;
 let schema: ToolExecutor;
@@ -22,22 +23,13 @@ let task: ToolBenchTask;
 const SEARCH = 'transfermarkt_search_for_theclique';
 
 before(async () => {
-  server = await startFakeOpenAI();
-  model = await createChatModel('openai:fake-model', {
-    baseUrl: server.baseUrl,
-    apiKey: 'k',
-    noCache: true,
-    maxRetries: 0,
-  });
-  schema = await createExecutor('schema');
+  fake = await startFakeChatSetup();
+  ({ server, model, schema } = fake);
   const tasks = await readToolBenchQueries(sharedData('stabletoolbench/G1_instruction.json'));
   task = tasks.find((t) => t.queryId === '588') ?? assert.fail('query 588 missing');
 });
 
-after(async () => {
-  await model.close();
-  await server.close();
-});
+after(() => fake.close());
 
 beforeEach(() => server.reset());
 

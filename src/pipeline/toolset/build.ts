@@ -30,6 +30,7 @@ import { ModelCallError } from '../../models/model-errors.js';
 import { buildRecord, checkDocumentation, checkIntroduction } from './checks.js';
 import { parseFunctionsText, renderFunctionsText, type FunctionSpec } from './functions-text.js';
 import { openJsonlLog, readJsonlLog } from '../jsonl-log.js';
+import { describeDifferingParameters } from '../run-log.js';
 import { documentationPrompt, functionsPrompt, introductionPrompt, repairPrompt } from './prompts.js';
 import { readCatalog } from './catalog-readers.js';
 import { selectEntries, type CatalogSelection } from './select.js';
@@ -390,12 +391,6 @@ async function hashFile(path: string): Promise<string> {
   }
 }
 
-function differing(a: BuildParameters, b: BuildParameters): (keyof BuildParameters)[] {
-  return (Object.keys(b) as (keyof BuildParameters)[]).filter(
-    (key) => JSON.stringify(a[key]) !== JSON.stringify(b[key]),
-  );
-}
-
 /** Builds a toolset from a catalogue; see the module comment for the files and the resume rules. */
 export async function buildToolset(options: BuildOptions): Promise<BuildSummary> {
   const started = performance.now();
@@ -432,13 +427,8 @@ export async function buildToolset(options: BuildOptions): Promise<BuildSummary>
     if (header?.type !== 'header' || header.parameters === undefined) {
       throw new InputError(`${files.log} was not written by toolalpaca toolset build (no header line)`);
     }
-    const keys = differing(header.parameters, parameters);
-    if (keys.length > 0) {
-      const detail = keys
-        .map(
-          (k) => `${k} ${JSON.stringify(header.parameters?.[k] ?? null)} → ${JSON.stringify(parameters[k])}`,
-        )
-        .join(', ');
+    const detail = describeDifferingParameters(header.parameters, parameters);
+    if (detail !== undefined) {
       throw new InputError(
         oneLine(
           `cannot resume ${files.log}: it was made with other parameters (${detail}); use the same ones or --force`,

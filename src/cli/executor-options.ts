@@ -1,0 +1,69 @@
+/**
+ * The `--executor` flags the running commands (generate, eval run, solve) share: the kind, checked,
+ * the simulated executor's model spec, and the executor options built from the flags.
+ */
+import { InputError } from '../core/errors.js';
+import {
+  EXECUTOR_KINDS,
+  type CreateExecutorOptions,
+  type ExecutorKind,
+} from '../executors/create-executor.js';
+import type { ToolalpacaConfig } from '../models/config.js';
+import type { ModelPool } from './generate.js';
+
+export interface ExecutorFlagValues {
+  executor?: string;
+  executorModel?: string;
+  replayFile?: string;
+  secrets?: string;
+  apiBaseUrl?: string;
+}
+
+/** `--executor` (default `fallback`), one-line InputError for an unknown kind. */
+export function parseExecutorFlag(value: string | undefined, fallback: ExecutorKind): ExecutorKind {
+  const kind = value ?? fallback;
+  if (!(EXECUTOR_KINDS as readonly string[]).includes(kind)) {
+    throw new InputError(
+      `--executor: unknown executor "${kind}"; expected one of: ${EXECUTOR_KINDS.join(', ')}`,
+    );
+  }
+  return kind as ExecutorKind;
+}
+
+/** The replay executor answers from recorded observations only: it needs `--replay-file`. */
+export function checkReplayFile(kind: ExecutorKind, replayFile: string | undefined): void {
+  if (kind === 'replay' && replayFile === undefined) {
+    throw new InputError('--executor replay needs --replay-file FILE (recorded observations, JSONL)');
+  }
+}
+
+/**
+ * The simulated executor's model (`--executor-model`, else the config's executor stage model, else
+ * `spec`), for the kinds that simulate (simulated, chain); undefined for the others.
+ */
+export function executorModelSpec(
+  kind: ExecutorKind,
+  flags: ExecutorFlagValues,
+  config: ToolalpacaConfig,
+  spec: string,
+): string | undefined {
+  if (kind !== 'simulated' && kind !== 'chain') return undefined;
+  return flags.executorModel ?? config.stageModels?.executor ?? spec;
+}
+
+/** `createExecutor`'s options from the flags; the simulated executor gets `pool`'s model `executorSpec`. */
+export async function executorOptionsFrom(
+  flags: ExecutorFlagValues,
+  pool: ModelPool,
+  executorSpec: string | undefined,
+): Promise<CreateExecutorOptions> {
+  const options: CreateExecutorOptions = {
+    ...(flags.replayFile !== undefined ? { replay: { file: flags.replayFile } } : {}),
+    real: {
+      ...(flags.secrets !== undefined ? { secretsFile: flags.secrets } : {}),
+      ...(flags.apiBaseUrl !== undefined ? { baseUrl: flags.apiBaseUrl } : {}),
+    },
+  };
+  if (executorSpec !== undefined) options.simulated = { model: await pool.get(executorSpec) };
+  return options;
+}
