@@ -13,11 +13,9 @@ import { setMaxListeners } from 'node:events';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import PQueue from 'p-queue';
-import { writeFileAtomic } from '../core/atomic-write.js';
 import { InputError, messageOf, oneLine } from '../core/errors.js';
 import type { Tool } from '../core/tool.js';
 import type { Instance, ToolAlpacaRecord } from '../core/toolalpaca-record.js';
-import { VERSION } from '../core/version.js';
 import {
   runEpisode as defaultRunEpisode,
   type AgentMode,
@@ -37,6 +35,7 @@ import {
   writeToolAlpacaFile,
 } from '../formats/toolalpaca-json.js';
 import { generateInstructions, type ToolInstructionReport } from './instructions.js';
+import { writeRunMeta } from './run-meta.js';
 import {
   describeDifferingParameters,
   openRunLog,
@@ -509,7 +508,7 @@ export async function runGeneration(options: GenerationOptions): Promise<Generat
       skippedTools: skipped,
       durationMs: Math.round(performance.now() - started),
     };
-    const meta = {
+    await writeRunMeta(files.meta, {
       parameters,
       options: {
         concurrency: options.concurrency ?? 4,
@@ -519,11 +518,8 @@ export async function runGeneration(options: GenerationOptions): Promise<Generat
         temperature: options.temperature ?? null,
       },
       summary,
-      ledger: options.ledger?.toJSON() ?? null,
-      versions: { toolalpaca: VERSION, node: process.version },
-      finishedAt: new Date().toISOString(),
-    };
-    await writeFileAtomic(files.meta, `${JSON.stringify(meta, null, 2)}\n`);
+      ...(options.ledger !== undefined ? { ledger: options.ledger } : {}),
+    });
     return summary;
   } finally {
     await log.close();

@@ -21,7 +21,7 @@ import {
 } from '../../core/catalog.js';
 import { InputError, messageOf, oneLine } from '../../core/errors.js';
 import type { ToolAlpacaRecord } from '../../core/toolalpaca-record.js';
-import { VERSION } from '../../core/version.js';
+import { writeRunMeta } from '../run-meta.js';
 import { recordToTool, writeToolAlpacaFile } from '../../formats/toolalpaca-json.js';
 import { checkTool, formatProblem } from '../../formats/tool-checks.js';
 import type { ChatMessage, ChatModel, ChatResponse } from '../../models/chat-model.js';
@@ -621,7 +621,7 @@ export async function buildToolset(options: BuildOptions): Promise<BuildSummary>
       costUsd: totals?.costUsd ?? 0,
       durationMs: Math.round(performance.now() - started),
     };
-    const meta = {
+    await writeRunMeta(files.meta, {
       parameters,
       options: {
         concurrency: options.concurrency ?? 4,
@@ -629,11 +629,8 @@ export async function buildToolset(options: BuildOptions): Promise<BuildSummary>
         maxTokens: options.maxTokens ?? null,
       },
       summary,
-      ledger: options.ledger?.toJSON() ?? null,
-      versions: { toolalpaca: VERSION, node: process.version },
-      finishedAt: new Date().toISOString(),
-    };
-    await writeFileAtomic(files.meta, `${JSON.stringify(meta, null, 2)}\n`);
+      ...(options.ledger !== undefined ? { ledger: options.ledger } : {}),
+    });
     return summary;
   } finally {
     await log.close();
