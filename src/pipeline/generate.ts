@@ -518,7 +518,7 @@ export async function runGeneration(options: GenerationOptions): Promise<Generat
         temperature: options.temperature ?? null,
       },
       summary,
-      ...(options.ledger !== undefined ? { ledger: options.ledger } : {}),
+      ledger: options.ledger,
     });
     return summary;
   } finally {

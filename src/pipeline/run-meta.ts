@@ -10,7 +10,7 @@ export interface RunMetaContent {
   parameters: unknown;
   options: Record<string, unknown>;
   summary: unknown;
-  ledger?: CostLedger;
+  ledger?: CostLedger | undefined;
 }
 
 export async function writeRunMeta(path: string, content: RunMetaContent): Promise<void> {

@@ -629,7 +629,7 @@ export async function buildToolset(options: BuildOptions): Promise<BuildSummary>
         maxTokens: options.maxTokens ?? null,
       },
       summary,
-      ...(options.ledger !== undefined ? { ledger: options.ledger } : {}),
+      ledger: options.ledger,
     });
     return summary;
   } finally {
