@@ -20,7 +20,7 @@ import {
 } from './executor-options.js';
 import { createModelPool, parseIntegerFlag, parseTemperatureFlag, type CommandIo } from './generate.js';
 import { addModelOptions, modelOptionsFrom, type ModelFlagValues } from './model-options.js';
-import { createRunProgress, withInterrupt } from './run-helpers.js';
+import { createRunProgress, printRunSummary, withInterrupt } from './run-helpers.js';
 
 export interface SolveFlags extends ModelFlagValues, ExecutorFlagValues {
   tasks?: string;
@@ -98,8 +98,8 @@ export async function runSolveCommand(flags: SolveFlags, io: CommandIo): Promise
       onFailure: (queryId, message) => io.stderr.write(`query ${queryId} failed: ${message}\n`),
     });
     progress.finish();
-    if (flags.json === true) io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    else io.stdout.write(formatSolveSummary(summary));
+    // Like every run, the cost ledger ends the output (in the JSON, or on stderr).
+    printRunSummary(io, flags.json === true, summary, formatSolveSummary, ledger);
     return summary;
   } finally {
     progress.finish();
