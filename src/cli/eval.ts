@@ -18,6 +18,7 @@ import {
 } from '../eval/run-eval.js';
 import { formatStatistics } from '../eval/statistics.js';
 import { loadConfig } from '../models/config.js';
+import type { CostLedger } from '../models/ledger.js';
 import { registerEvalAgreementCommand } from './eval-agreement.js';
 import {
   checkReplayFile,
@@ -36,7 +37,7 @@ import {
   type ModelPool,
 } from './generate.js';
 import { addModelOptions, modelOptionsFrom, type ModelFlagValues } from './model-options.js';
-import { createRunProgress, runInterruptible } from './run-helpers.js';
+import { createRunProgress, printLedger, runInterruptible } from './run-helpers.js';
 
 export interface EvalRunFlags extends ModelFlagValues, ExecutorFlagValues {
   tools?: string;
@@ -126,6 +127,7 @@ export async function runEvalRunCommand(flags: EvalRunFlags, io: CommandIo): Pro
     } else {
       io.stdout.write(formatEvaluationSummary(summary));
     }
+    printLedger(io, ledger);
     return summary;
   } finally {
     progress.finish();
@@ -154,6 +156,7 @@ export async function runEvalJudgeCommand(
   const deterministic = flags.judge === DETERMINISTIC_JUDGE;
   const progress = createRunProgress('eval judge', io);
   let pool: ModelPool | undefined;
+  let ledger: CostLedger | undefined;
   try {
     const common = {
       runs,
@@ -184,7 +187,7 @@ export async function runEvalJudgeCommand(
       }
       const resolved = modelOptionsFrom({ ...flags, model: spec }, config);
       const created = await createModelPool(resolved, io);
-      const ledger = created.ledger;
+      ledger = created.ledger;
       pool = created.pool;
       const judge = await pool.get(resolved.spec);
       judged = await judgeRun(run, {
@@ -219,6 +222,7 @@ export async function runEvalJudgeCommand(
       lines.push(`wrote ${flags.out}`);
       io.stdout.write(`${lines.join('\n')}\n`);
     }
+    printLedger(io, ledger);
     return judged;
   } finally {
     progress.finish();

@@ -100,6 +100,11 @@ export function createRunProgress(
  * Prints a run's summary: with `json`, the summary and the ledger as one JSON object on stdout;
  * otherwise `format(summary)` on stdout and the cost ledger on stderr.
  */
+/** The cost ledger ends every run's output; on stderr, so that stdout stays the result (JSON or text). */
+export function printLedger(io: Pick<CommandIo, 'stderr'>, ledger: CostLedger | undefined): void {
+  if (ledger !== undefined) io.stderr.write(ledger.format());
+}
+
 export function printRunSummary<S extends object>(
   io: Pick<CommandIo, 'stdout' | 'stderr'>,
   json: boolean,

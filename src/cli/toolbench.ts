@@ -13,6 +13,7 @@ import {
   type MultiToolResult,
 } from '../pipeline/multi-tool-instructions.js';
 import { createModelPool, parseIntegerFlag, type CommandIo } from './generate.js';
+import { printLedger } from './run-helpers.js';
 import { addModelOptions, modelOptionsFrom, type ModelFlagValues } from './model-options.js';
 
 export interface ToolbenchImportFlags {
@@ -85,7 +86,7 @@ export async function runToolbenchInstructions(
   const tools = await readToolBenchTools(flags.tools);
   const config = await loadConfig(io.cwd);
   const resolved = modelOptionsFrom(flags, config);
-  const { pool } = await createModelPool(resolved, io);
+  const { ledger, pool } = await createModelPool(resolved, io);
   try {
     const model = await pool.get(resolved.spec);
     const result = await generateMultiToolInstructions({
@@ -115,6 +116,7 @@ export async function runToolbenchInstructions(
       );
     if (result.queries.length < count)
       io.stderr.write(`warning: asked for ${count}, got ${result.queries.length}\n`);
+    printLedger(io, ledger);
     return result;
   } finally {
     await pool.close();

@@ -16,6 +16,7 @@ import {
 import { readToolBenchAnswers, readToolBenchQueries } from '../formats/toolbench.js';
 import { loadConfig } from '../models/config.js';
 import { CostLedger } from '../models/ledger.js';
+import { printLedger } from './run-helpers.js';
 import { loadPriceTable } from '../models/prices.js';
 import { readRetrievalQueries } from '../retrieval/documents.js';
 import { evaluateRetrieval, type CorpusScorer } from '../retrieval/evaluate.js';
@@ -126,6 +127,7 @@ export async function runToolevalCommand(
       }
       io.stdout.write(`${lines.join('\n')}\n`);
     }
+    printLedger(io, ledger);
     return result;
   } finally {
     progress.finish();

@@ -132,6 +132,9 @@ describe('eval CLI', () => {
     );
     assert.equal(r1.code, 0, r1.stderr);
     assert.match(r1.stdout, /11\/11 instructions over 11 tools/);
+    // The cost ledger ends the run, on stderr: one row for the assistant's model.
+    assert.match(r1.stderr, /stage\s+model\s+calls/);
+    assert.match(r1.stderr, /openai:fake-model/);
     const judged = join(dir, 'judged.json');
     const r2 = await runCli(
       [
@@ -154,6 +157,7 @@ describe('eval CLI', () => {
     );
     assert.equal(r2.code, 0, r2.stderr);
     assert.equal((JSON.parse(r2.stdout) as { statistics: { num: number } }).statistics.num, 11);
+    assert.match(r2.stderr, /stage\s+model\s+calls/);
     const html = join(dir, 'report.html');
     const r3 = await runCli(['report', judged, run, '--out', html], { cwd: dir });
     assert.equal(r3.code, 0, r3.stderr);
