@@ -176,6 +176,25 @@ const acceptAll = ((): ValidateFunction => {
   return fn;
 })();
 const validatorCache = new WeakMap<object, ValidateFunction>();
+// Compiled validators by schema text. The same tools loaded again (another run, eval set or server in
+// this process) reuse them instead of compiling again, and ajv's own cache, which holds every schema
+// object it ever compiled, grows only with distinct schemas.
+const validatorsByText = new Map<string, ValidateFunction>();
+
+/** ajv's validator for a schema already in ajv's dialect, compiled once per distinct schema text. */
+function compileOnce(schema: Json): ValidateFunction {
+  const text = JSON.stringify(schema);
+  let validate = validatorsByText.get(text);
+  if (validate === undefined) {
+    try {
+      validate = ajv.compile(JSON.parse(text) as Json);
+    } catch {
+      validate = acceptAll;
+    }
+    validatorsByText.set(text, validate);
+  }
+  return validate;
+}
 
 /**
  * A compiled ajv validator for a (normalised) schema, cached per schema object. A schema ajv cannot
@@ -184,12 +203,7 @@ const validatorCache = new WeakMap<object, ValidateFunction>();
 export function compileSchema(schema: JsonSchema): ValidateFunction {
   const cached = validatorCache.get(schema);
   if (cached) return cached;
-  let validate: ValidateFunction;
-  try {
-    validate = ajv.compile(normalizeSchema(schema));
-  } catch {
-    validate = acceptAll;
-  }
+  const validate = compileOnce(normalizeSchema(schema));
   validatorCache.set(schema, validate);
   return validate;
 }
@@ -266,12 +280,7 @@ function planOf(fn: ToolFunction): ArgumentPlan {
   }
   const argumentSchema: Json = { type: 'object', properties };
   if (required.length > 0) argumentSchema.required = required;
-  let validate: ValidateFunction;
-  try {
-    validate = ajv.compile(argumentSchema);
-  } catch {
-    validate = acceptAll;
-  }
+  const validate = compileOnce(argumentSchema);
   const plan: ArgumentPlan = {
     slots,
     schema: argumentSchema,

@@ -441,23 +441,30 @@ export async function runGeneration(options: GenerationOptions): Promise<Generat
         aborted.set(task.instanceId, cut);
         return;
       }
-      try {
-        await log.append(entry);
-      } catch (error) {
-        fatal ??= new InputError(oneLine(`cannot write run log ${files.log}: ${messageOf(error)}`), {
-          cause: error,
-        });
-        queue.clear();
-        hardStop.abort(fatal);
-        return;
-      }
-      finished.set(task.instanceId, entry);
-      doneThisRun++;
-      if (entry.status === 'failed') failedCount++;
-      report();
+      // The slot is free for the next instance while this one's line is written and fsynced (group
+      // commit); the instance counts as done only once its line is durable.
+      const write = log.append(entry).then(
+        () => {
+          finished.set(task.instanceId, entry);
+          doneThisRun++;
+          if (entry.status === 'failed') failedCount++;
+          report();
+        },
+        (error: unknown) => {
+          fatal ??= new InputError(oneLine(`cannot write run log ${files.log}: ${messageOf(error)}`), {
+            cause: error,
+          });
+          queue.clear();
+          hardStop.abort(fatal);
+        },
+      );
+      writes.add(write);
+      void write.finally(() => writes.delete(write));
     };
+    const writes = new Set<Promise<void>>();
     for (const task of todo) void queue.add(() => runTask(task));
     await queue.onIdle();
+    await Promise.all(writes);
     if (graceTimer !== undefined) clearTimeout(graceTimer);
     options.signal?.removeEventListener('abort', onStop);
     if (fatal !== undefined) throw fatal;

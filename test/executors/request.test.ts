@@ -328,6 +328,28 @@ describe('schemas and observations', () => {
     assert.equal(validate('1'), false);
   });
 
+  test('the same schema loaded again (a new object, same text) reuses the compiled validator', () => {
+    const text = JSON.stringify({ type: 'object', properties: { n: { type: 'integer', minimum: 3 } } });
+    const first = compileSchema(JSON.parse(text) as Record<string, unknown>);
+    const again = compileSchema(JSON.parse(text) as Record<string, unknown>);
+    assert.equal(again, first);
+    assert.equal(again({ n: 2 }), false);
+    const other = compileSchema({ type: 'object', properties: { n: { type: 'integer', minimum: 1 } } });
+    assert.notEqual(other, first);
+    assert.equal(other({ n: 2 }), true);
+    // Arguments of two loads of one function share the plan's validator as well: both check alike.
+    const load = (): ToolFunction =>
+      fn({
+        name: 'count',
+        path: '/count',
+        parameters: [{ name: 'n', in: 'query', required: true, schema: { type: 'integer' } }],
+      });
+    const errors = validateArguments(load(), { n: 'x' });
+    assert.equal(errors.length, 1);
+    assert.deepEqual(validateArguments(load(), { n: 'x' }), errors);
+    assert.deepEqual(validateArguments(load(), { n: 4 }), []);
+  });
+
   test('observationText follows ToolAlpaca: status, response, advice on errors, cut at 3000 chars', () => {
     const ok: Observation = { status: 200, body: { a: 1 }, headers: {}, source: 'schema', latencyMs: 1 };
     assert.equal(observationText(ok), 'Status Code: 200. Response: {"a":1}');

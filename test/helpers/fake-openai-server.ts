@@ -692,7 +692,12 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     };
   };
 
-  const answerChat = (req: IncomingMessage, res: ServerResponse, body: FakeRequestBody): void => {
+  const answerChat = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: FakeRequestBody,
+    arrivedAt: number,
+  ): void => {
     const problem = validateChat(body);
     if (problem) return sendError(res, 400, problem, 'invalid_request_error');
     if (options.strictModels && !models.includes(body.model!)) {
@@ -707,7 +712,10 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     const scripted = queue.shift();
     const reply = scripted ?? responder(body);
     completionCounter += 1;
-    const delay = reply.delayMs ?? latencyMs;
+    // Latency counts from the request's arrival, as a model server's does: reading and parsing the
+    // body here is part of it, not added on top (under a burst of requests that would be the fake's
+    // own CPU showing up as model latency).
+    const delay = Math.max(0, (reply.delayMs ?? latencyMs) - (performance.now() - arrivedAt));
     if ('fault' in reply && reply.fault === 'hang') return; // close() destroys the socket
     if ('fault' in reply && reply.fault === 'drop_connection')
       return later(delay, () => req.socket.destroy());
@@ -836,7 +844,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     });
   };
 
-  const handle = (req: IncomingMessage, res: ServerResponse, raw: string): void => {
+  const handle = (req: IncomingMessage, res: ServerResponse, raw: string, arrivedAt: number): void => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q >= 0 ? url.slice(0, q) : url;
@@ -863,7 +871,8 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     }
     if (parseError)
       return sendError(res, 400, 'The request body is not a JSON object', 'invalid_request_error');
-    if (req.method === 'POST' && path === '/v1/chat/completions') return answerChat(req, res, body);
+    if (req.method === 'POST' && path === '/v1/chat/completions')
+      return answerChat(req, res, body, arrivedAt);
     if (req.method === 'POST' && path === '/v1/embeddings') return answerEmbeddings(res, body);
     if (req.method === 'GET' && path === '/v1/models') {
       const data = models.map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'fake' }));
@@ -885,12 +894,13 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   };
 
   const server = createServer({ keepAlive: true, noDelay: true }, (req, res) => {
+    const arrivedAt = performance.now();
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const raw = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
       try {
-        handle(req, res, raw);
+        handle(req, res, raw, arrivedAt);
       } catch (error) {
         // A throwing custom responder must fail the request, not crash the test process.
         const message = error instanceof Error ? error.message : String(error);

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import { runChatModelContract } from './contract.js';
@@ -261,6 +262,78 @@ describe('openai-compatible adapter: error classification', () => {
     const error = await failure(model.chat(hello, { signal: AbortSignal.timeout(100) }));
     assert.equal(error.kind, 'aborted');
     assert.ok(Date.now() - started < 2000);
+  });
+});
+
+describe('openai-compatible adapter: plain answers over the keep-alive pool', () => {
+  const completion = JSON.stringify({
+    id: 'c1',
+    object: 'chat.completion',
+    created: 0,
+    model: 'm',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+  });
+
+  test('calls one after another reuse kept-alive connections; headers are sent, no Authorization without a key', async () => {
+    let connections = 0;
+    const seen: Record<string, string | string[] | undefined>[] = [];
+    const server = createHttpServer({ keepAlive: true }, (req, res) => {
+      seen.push(req.headers);
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(completion);
+      });
+    });
+    server.on('connection', () => connections++);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const saved = process.env.OPENAI_API_KEY;
+    delete process.env.OPENAI_API_KEY;
+    try {
+      const baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/v1`;
+      const model = createOpenAIChatModel({ model: 'm', baseUrl, headers: { 'x-team': 'tools' } });
+      for (let i = 0; i < 10; i++) assert.equal((await model.chat(hello)).text, 'hi');
+      // undici may open a second socket while the first one is being released; never one per call.
+      assert.ok(connections <= 2, `${connections} connections for 10 calls`);
+      assert.equal(seen.length, 10);
+      assert.equal(seen[0]?.['x-team'], 'tools');
+      assert.equal(seen[0]?.authorization, undefined);
+      assert.equal(seen[0]?.['content-type'], 'application/json');
+    } finally {
+      if (saved !== undefined) process.env.OPENAI_API_KEY = saved;
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  test('no answer within timeoutMs is a timeout, not a hang', async () => {
+    const server = await startFakeOpenAI();
+    try {
+      server.script({ fault: 'hang' });
+      const model = createOpenAIChatModel({ model: 'fake-model', baseUrl: server.baseUrl, timeoutMs: 150 });
+      const started = Date.now();
+      const error = await failure(model.chat(hello));
+      assert.equal(error.kind, 'timeout');
+      assert.ok(error.retryable);
+      assert.ok(Date.now() - started < 5000);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a wrong path gives the server's 404 as a one-line client_error", async () => {
+    const server = await startFakeOpenAI();
+    try {
+      server.setDefault(() => ({ text: 'unused' }));
+      const model = createOpenAIChatModel({ model: 'fake-model', baseUrl: `${server.origin}/not-v1` });
+      const error = await failure(model.chat(hello));
+      assert.equal(error.kind, 'client_error');
+      assert.equal(error.status, 404);
+      assert.match(error.message, /^HTTP 404 from .*not-v1: Unknown request URL/);
+    } finally {
+      await server.close();
+    }
   });
 });
 

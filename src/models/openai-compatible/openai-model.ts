@@ -1,13 +1,16 @@
 /**
- * ChatModel over any OpenAI-compatible chat-completions endpoint, through the official `openai` SDK.
- * The SDK's own retries are off: `withRetries` (src/models/retry.ts) is the single retry policy.
+ * ChatModel over any OpenAI-compatible chat-completions endpoint. Plain answers go over undici's
+ * `request` (completions-http.ts: the cheap path that high-concurrency runs need); streamed answers (SSE)
+ * through the official `openai` SDK. Neither retries: `withRetries` (src/models/retry.ts) is the single
+ * retry policy.
  */
 import OpenAI from 'openai';
-import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { ChatCallOptions, ChatModel, ChatRequest, ChatResponse } from '../chat-model.js';
 import { ModelCallError } from '../model-errors.js';
 import { checkJsonReply } from '../structured.js';
 import { StreamAccumulator, fromOpenAICompletion, toOpenAIRequest, type BackendReply } from './convert.js';
+import { postChatCompletion } from './completions-http.js';
 import { classifyOpenAIError } from './errors.js';
 
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
@@ -21,11 +24,11 @@ export interface OpenAIChatModelOptions {
   apiKey?: string;
   /** Stream the answer (SSE) instead of one JSON body. Default false. */
   stream?: boolean;
-  /** Hard cap per HTTP request inside the SDK (default 10 min); `withRetries` applies the real per-request timeout. */
+  /** Hard cap per HTTP request (default 10 min); `withRetries` applies the real per-request timeout. */
   timeoutMs?: number;
   /** Extra HTTP headers sent with every request. */
   headers?: Record<string, string>;
-  /** Replaces the global fetch (tests, proxies). */
+  /** Replaces the global fetch under the SDK for streamed answers (tests, proxies). */
   fetch?: typeof fetch;
 }
 
@@ -46,32 +49,36 @@ export function createOpenAIChatModel(options: OpenAIChatModelOptions): ChatMode
   if (options.model.trim() === '')
     throw new ModelCallError('the OpenAI model name is empty', { kind: 'client_error' });
   const { baseUrl, apiKey } = resolveOpenAIEndpoint(options);
-  const client = new OpenAI({
-    baseURL: baseUrl,
-    // The SDK refuses to start without a key; local servers do not need one.
-    apiKey: apiKey ?? 'no-key',
-    maxRetries: 0,
-    // The SDK prints parse failures to the console; we report them as one-line errors instead.
-    // OPENAI_LOG=debug still turns its logging on.
-    ...(process.env.OPENAI_LOG === undefined ? { logLevel: 'off' as const } : {}),
-    timeout: options.timeoutMs ?? 600_000,
-    ...(options.headers !== undefined ? { defaultHeaders: options.headers } : {}),
-    ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
-  });
+  const timeoutMs = options.timeoutMs ?? 600_000;
+  // Only streamed answers need the SDK; it is made on first use.
+  let sdk: OpenAI | undefined;
+  const client = (): OpenAI =>
+    (sdk ??= new OpenAI({
+      baseURL: baseUrl,
+      // The SDK refuses to start without a key; local servers do not need one.
+      apiKey: apiKey ?? 'no-key',
+      maxRetries: 0,
+      // The SDK prints parse failures to the console; we report them as one-line errors instead.
+      // OPENAI_LOG=debug still turns its logging on.
+      ...(process.env.OPENAI_LOG === undefined ? { logLevel: 'off' as const } : {}),
+      timeout: timeoutMs,
+      ...(options.headers !== undefined ? { defaultHeaders: options.headers } : {}),
+      ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
+    }));
+  const post = {
+    baseUrl,
+    ...(apiKey !== undefined ? { apiKey } : {}),
+    ...(options.headers !== undefined ? { headers: options.headers } : {}),
+    timeoutMs,
+  };
   const context = { baseUrl, ...(apiKey !== undefined ? { apiKey } : {}) };
   const id = `openai:${options.model}`;
   const stream = options.stream ?? false;
 
   async function callOnce(request: ChatRequest, signal: AbortSignal | undefined): Promise<BackendReply> {
     const body = toOpenAIRequest(options.model, request);
-    if (!stream) {
-      const completion: ChatCompletion = await client.chat.completions.create(
-        { ...body, stream: false },
-        signal !== undefined ? { signal } : {},
-      );
-      return fromOpenAICompletion(completion);
-    }
-    const chunks = await client.chat.completions.create(
+    if (!stream) return fromOpenAICompletion(await postChatCompletion(post, body, signal));
+    const chunks = await client().chat.completions.create(
       { ...body, stream: true, stream_options: { include_usage: true } },
       signal !== undefined ? { signal } : {},
     );
