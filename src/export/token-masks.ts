@@ -265,45 +265,82 @@ export interface MaskOptions {
   includeEndOfTurn?: boolean;
 }
 
-/**
- * Maps character positions to token boundaries by decoding prefixes: decoded prefix length grows with
- * the token count, so a binary search finds the first token count whose decoding reaches a position.
- */
-class PrefixDecoder {
-  private readonly lengths = new Map<number, number>();
-  constructor(
-    private readonly tok: HfTokenizer,
-    private readonly ids: readonly number[],
-  ) {}
+/** Decodes token ids exactly as written (special tokens kept, no clean-up). */
+function decodeIds(tok: HfTokenizer, ids: readonly number[]): string {
+  // The tokenizer refuses an empty list; no tokens decode to no text.
+  if (ids.length === 0) return '';
+  return tok.tokenizer.decode([...ids], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+}
 
-  decode(from: number, to: number): string {
-    return this.tok.tokenizer.decode(this.ids.slice(from, to), {
-      skip_special_tokens: false,
-      clean_up_tokenization_spaces: false,
-    });
+/** Maps a character position of the rendered text to a token count. */
+export interface TokenBoundaries {
+  /** The smallest token count whose decoded prefix is at least `position` characters long. */
+  countReaching(position: number): number;
+}
+
+/** Smallest index whose value in the non-decreasing `lengthOf` is at least `position`. */
+function firstReaching(count: number, lengthOf: (count: number) => number, position: number): number {
+  let lo = 0;
+  let hi = count;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (lengthOf(mid) >= position) hi = mid;
+    else lo = mid + 1;
   }
+  return lo;
+}
 
-  lengthOf(count: number): number {
-    let n = this.lengths.get(count);
+/**
+ * The fast way: when the tokens decoded one by one concatenate to the rendered text (byte-level BPE on
+ * text whose characters each sit in one token, which is most of it), the prefix lengths are running sums.
+ * Single-token decodes are cached per id. Undefined when the pieces do not add up (a character split
+ * across tokens, a decoder that strips a leading space): the caller then decodes prefixes.
+ */
+export function boundariesFromPieces(
+  tok: HfTokenizer,
+  ids: readonly number[],
+  rendered: string,
+  pieces: Map<number, string>,
+): TokenBoundaries | undefined {
+  const offsets = new Array<number>(ids.length + 1);
+  offsets[0] = 0;
+  let at = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i] as number;
+    let piece = pieces.get(id);
+    if (piece === undefined) {
+      piece = decodeIds(tok, [id]);
+      pieces.set(id, piece);
+    }
+    if (!rendered.startsWith(piece, at)) return undefined;
+    at += piece.length;
+    offsets[i + 1] = at;
+  }
+  if (at !== rendered.length) return undefined;
+  return {
+    countReaching: (position) => firstReaching(ids.length, (count) => offsets[count] as number, position),
+  };
+}
+
+/**
+ * The exact way for any decoder: decoded prefix length grows with the token count, so a binary search
+ * over decoded prefixes finds the first token count whose decoding reaches a position.
+ */
+export function boundariesByPrefixDecoding(tok: HfTokenizer, ids: readonly number[]): TokenBoundaries {
+  const lengths = new Map<number, number>();
+  const lengthOf = (count: number): number => {
+    let n = lengths.get(count);
     if (n === undefined) {
-      n = this.decode(0, count).length;
-      this.lengths.set(count, n);
+      n = decodeIds(tok, ids.slice(0, count)).length;
+      lengths.set(count, n);
     }
     return n;
-  }
-
-  /** The smallest token count whose decoded prefix is at least `position` characters long. */
-  countReaching(position: number): number {
-    let lo = 0;
-    let hi = this.ids.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.lengthOf(mid) >= position) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
-  }
+  };
+  return { countReaching: (position) => firstReaching(ids.length, lengthOf, position) };
 }
+
+// Single-token decodes per tokenizer, for boundariesFromPieces.
+const piecesByTokenizer = new WeakMap<HfTokenizer, Map<number, string>>();
 
 /** Tokenises a rendered conversation and masks everything outside the given character spans. */
 export function maskRendered(
@@ -315,9 +352,14 @@ export function maskRendered(
   const includeEndOfTurn = options.includeEndOfTurn ?? true;
   // The template already wrote BOS and the special markers: nothing may be added around them.
   const ids = tok.tokenizer.encode(rendered, { add_special_tokens: false }).ids;
-  const decoder = new PrefixDecoder(tok, ids);
+  let pieces = piecesByTokenizer.get(tok);
+  if (pieces === undefined) {
+    pieces = new Map();
+    piecesByTokenizer.set(tok, pieces);
+  }
+  const boundaries = boundariesFromPieces(tok, ids, rendered, pieces) ?? boundariesByPrefixDecoding(tok, ids);
   const problems: string[] = [];
-  const decodeMatches = decoder.decode(0, ids.length) === rendered;
+  const decodeMatches = decodeIds(tok, ids) === rendered;
   if (!decodeMatches) problems.push('decoding the ids does not give back the rendered text');
   const labels = ids.map(() => IGNORE_INDEX);
   const masks: (0 | 1)[] = ids.map(() => 0);
@@ -325,11 +367,11 @@ export function maskRendered(
   let spansExact = true;
   for (const span of spans) {
     // A token across the start boundary holds template text: it stays masked (countReaching skips it).
-    const first = decoder.countReaching(span.start);
-    const endCount = decoder.countReaching(span.end);
+    const first = boundaries.countReaching(span.start);
+    const endCount = boundaries.countReaching(span.end);
     let last = endCount;
     const expected = rendered.slice(span.start, span.end);
-    const decoded = decoder.decode(first, endCount);
+    const decoded = decodeIds(tok, ids.slice(first, endCount));
     if (decoded !== expected) {
       spansExact = false;
       problems.push(

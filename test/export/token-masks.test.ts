@@ -9,6 +9,8 @@ import { getSftLayout } from '../../src/export/layouts.js';
 import { readCorpus } from '../../src/export/read-corpus.js';
 import {
   IGNORE_INDEX,
+  boundariesByPrefixDecoding,
+  boundariesFromPieces,
   loadHfTokenizer,
   locateAssistantSpans,
   maskConversation,
@@ -107,6 +109,27 @@ for (const [family, { dir, endOfTurn }] of Object.entries(FAMILIES)) {
         ),
         { numRuns: 20, seed: 7 },
       );
+    });
+
+    test('property: the running sums of single-token pieces give the same boundaries as decoding prefixes', () => {
+      // Any Unicode, so that some texts have characters split across tokens: there the fast way must
+      // decline (undefined) rather than answer differently.
+      const pieces = new Map<number, string>();
+      let fastUsed = 0;
+      fc.assert(
+        fc.property(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }), (text) => {
+          const rendered = `Action Input: {"q": "${text}"}<|x|> ${text}.`;
+          const ids = tok.tokenizer.encode(rendered, { add_special_tokens: false }).ids;
+          const fast = boundariesFromPieces(tok, ids, rendered, pieces);
+          if (fast === undefined) return;
+          fastUsed++;
+          const exact = boundariesByPrefixDecoding(tok, ids);
+          for (let position = 0; position <= rendered.length; position++)
+            assert.equal(fast.countReaching(position), exact.countReaching(position), `at ${position}`);
+        }),
+        { numRuns: 40, seed: 11 },
+      );
+      assert.ok(fastUsed > 0, 'the fast way was never taken');
     });
 
     test('export writes token files that pass the schema and match the data files', async () => {
