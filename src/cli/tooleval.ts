@@ -15,20 +15,13 @@ import {
 } from '../eval/tooleval/evaluate.js';
 import { readToolBenchAnswers, readToolBenchQueries } from '../formats/toolbench.js';
 import { loadConfig } from '../models/config.js';
-import { CostLedger } from '../models/ledger.js';
 import { printLedger } from './run-helpers.js';
-import { loadPriceTable } from '../models/prices.js';
 import { readRetrievalQueries } from '../retrieval/documents.js';
 import { evaluateRetrieval, type CorpusScorer } from '../retrieval/evaluate.js';
 import { createEmbedder, DenseRetriever, HybridRetriever } from '../retrieval/embeddings.js';
 import { DEFAULT_LEXICAL, LexicalRetriever, PLAIN_BM25 } from '../retrieval/lexical.js';
-import { ModelPool, parseIntegerFlag, type CommandIo } from './generate.js';
-import {
-  addModelOptions,
-  downloadProgressPrinter,
-  modelOptionsFrom,
-  type ModelFlagValues,
-} from './model-options.js';
+import { createModelPool, parseIntegerFlag, type CommandIo } from './generate.js';
+import { addModelOptions, modelOptionsFrom, type ModelFlagValues } from './model-options.js';
 import { createProgressReporter } from './progress.js';
 
 export interface ToolevalFlags extends ModelFlagValues {
@@ -74,12 +67,7 @@ export async function runToolevalCommand(
       : [...new Set([...answers.map((a) => a.queryId), ...(reference ?? []).map((a) => a.queryId)])];
   if (queryIds.length === 0) throw new InputError(`no answer files found in ${answerPaths.join(', ')}`);
 
-  const ledger = new CostLedger({ prices: await loadPriceTable(resolved.pricesFile) });
-  const pool = new ModelPool({
-    ...resolved.options,
-    ledger,
-    onDownloadProgress: downloadProgressPrinter(io.stderr),
-  });
+  const { ledger, pool } = await createModelPool(resolved, io);
   const progress = createProgressReporter({
     label: 'tooleval',
     stream: io.stderr,
