@@ -8,10 +8,9 @@
  * single-token pieces (what `maskRendered` uses when they add up to the text) and the exact fallback that
  * decodes prefixes, so the gain stays visible. Records the "Token masks" section of docs/benchmarks.md.
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, sharedData } from '../../test/helpers/paths.js';
+import { machineDescription, recordBenchmarkSection } from '../benchmarks-doc.js';
 import { readCorpus } from '../../src/export/read-corpus.js';
 import { getSftLayout } from '../../src/export/layouts.js';
 import type { ChatTurn } from '../../src/export/layout.js';
@@ -123,7 +122,6 @@ async function main(): Promise<void> {
     }
   }
   if (!write) return;
-  const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   const section = [
     '## Token masks',
     '',
@@ -134,7 +132,7 @@ async function main(): Promise<void> {
     'rendered text ("fast mapping"), else by decoding prefixes (binary search); the last column times the',
     'same examples with prefix decoding throughout.',
     '',
-    `- Machine: ${cpu}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, ${process.platform} ${process.arch}, Node ${process.version}`,
+    `- Machine: ${machineDescription()}`,
     `- Date: ${new Date().toISOString().slice(0, 10)}`,
     '- Command: `node --import tsx bench/export/masks.bench.ts`',
     '',
@@ -146,17 +144,7 @@ async function main(): Promise<void> {
     ),
     '',
   ].join('\n');
-  const file = join(repoRoot, 'docs', 'benchmarks.md');
-  const current = await readFile(file, 'utf8');
-  const start = current.search(/^## Token masks$/m);
-  let next: string;
-  if (start === -1) next = `${current.trimEnd()}\n\n${section}`;
-  else {
-    const rest = current.slice(start + 1);
-    const end = rest.search(/^## /m);
-    next = `${current.slice(0, start)}${section}${end === -1 ? '' : `\n${rest.slice(end)}`}`;
-  }
-  await writeFile(file, next.endsWith('\n') ? next : `${next}\n`, 'utf8');
+  const file = recordBenchmarkSection(section);
   console.log(`wrote the Token masks section of ${file}`);
 }
 

@@ -10,8 +10,7 @@
  *       fake server (≈ chars/4 + 3 per message, the same rule for both).
  * Appends (or replaces) the "Generation" section of docs/benchmarks.md unless --no-write.
  */
-import { cpus, loadavg, totalmem } from 'node:os';
-import { readFile, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -22,6 +21,7 @@ import { CostLedger } from '../../src/models/ledger.js';
 import { createExecutor } from '../../src/executors/create-executor.js';
 import type { PromptLayoutName } from '../../src/agents/episode.js';
 import { runGeneration } from '../../src/pipeline/generate.js';
+import { machineDescription, recordBenchmarkSection } from '../benchmarks-doc.js';
 
 const EVAL = sharedData('toolalpaca/eval_simulated.json');
 const LATENCY_MS = 200;
@@ -228,7 +228,6 @@ async function main(): Promise<void> {
   const loadAfter = loadavg()[0] ?? 0;
 
   if (!write) return;
-  const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   const section = [
     '## Generation',
     '',
@@ -238,7 +237,7 @@ async function main(): Promise<void> {
     'the assistant: one call of a real function of the tool, then a Final Answer (2 model calls per instance).',
     'The log is fsynced per finished instance (group commit) as in a real run.',
     '',
-    `- Machine: ${cpu}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, ${process.platform} ${process.arch}, Node ${process.version}`,
+    `- Machine: ${machineDescription()}`,
     `- Date: ${new Date().toISOString().slice(0, 10)}`,
     '- Command: `node --import tsx bench/generate/generate.bench.ts`',
     `- Load average (1 min) before / after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} (other work on the machine adds noise)`,
@@ -296,18 +295,7 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
 
-  // Re-read right before writing: other benchmarks append their own sections to the same file.
-  const file = join(repoRoot, 'docs', 'benchmarks.md');
-  const current = await readFile(file, 'utf8').catch(() => '# Benchmarks\n');
-  const start = current.search(/^## Generation$/m);
-  let next: string;
-  if (start === -1) next = `${current.trimEnd()}\n\n${section}`;
-  else {
-    const rest = current.slice(start + 1);
-    const end = rest.search(/^## /m);
-    next = `${current.slice(0, start)}${section}${end === -1 ? '' : `\n${rest.slice(end)}`}`;
-  }
-  await writeFile(file, next.endsWith('\n') ? next : `${next}\n`, 'utf8');
+  const file = recordBenchmarkSection(section);
   console.log(`wrote the Generation section of ${file}`);
 }
 

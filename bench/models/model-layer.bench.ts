@@ -15,8 +15,8 @@
  * Prints tables and (unless --no-write) records them under "Model layer" in docs/benchmarks.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { arch, availableParallelism, cpus, loadavg, platform, tmpdir, totalmem } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,7 @@ import { createChatModel } from '../../src/models/create-model.js';
 import { CostLedger, withLedger } from '../../src/models/ledger.js';
 import { withRateLimit } from '../../src/models/rate-limit.js';
 import { withRetries } from '../../src/models/retry.js';
+import { machineDescription, recordBenchmarkSection } from '../benchmarks-doc.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const args = new Set(process.argv.slice(2));
@@ -382,32 +383,6 @@ function throughputTable(rows: ThroughputRow[]): string {
   );
 }
 
-function machine(): string {
-  const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
-  const memory = `${Math.round(totalmem() / 2 ** 30)} GiB RAM`;
-  return `${cpu}, ${availableParallelism()} cores, ${memory}, ${platform()} ${arch()}, Node ${process.version}`;
-}
-
-function recordInDocs(section: string): string {
-  const file = join(repoRoot, 'docs', 'benchmarks.md');
-  const intro =
-    '# Benchmarks\n\n' +
-    'Figures measured by the benchmarks under `bench/`, each runnable on its own. They depend on the\n' +
-    'machine: every section names the machine, Node version, date and command that produced it.\n';
-  let text = existsSync(file) ? readFileSync(file, 'utf8') : intro;
-  const start = text.search(/^## Model layer$/m);
-  if (start >= 0) {
-    const rest = text.slice(start + 1);
-    const next = rest.search(/^## /m);
-    const end = next >= 0 ? start + 1 + next : text.length;
-    text = `${text.slice(0, start)}${section}${next >= 0 ? '\n' : ''}${text.slice(end)}`;
-  } else {
-    text = `${text.trimEnd()}\n\n${section}`;
-  }
-  writeFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
-  return file;
-}
-
 const loadBefore = loadavg()[0]!;
 const cpuRows = await cpuBenchmark();
 const throughputRows = await throughputBenchmark();
@@ -431,7 +406,7 @@ const section = `## Model layer
 Against the fake OpenAI-compatible server (\`test/helpers/fake-openai-server.ts\`, in a child process so
 that \`process.cpuUsage()\` counts the client side only).
 
-- Machine: ${machine()}
+- Machine: ${machineDescription()}
 - Date: ${new Date().toISOString().slice(0, 10)}
 - Command: \`${command}\`
 - Load average (1 min) before / after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} (other work on the machine adds noise)
@@ -468,4 +443,4 @@ Target: the full stack reaches >= ${THROUGHPUT_TARGET * 100} % of the ideal at e
 `;
 
 process.stdout.write(`\n${section}\n`);
-if (write) process.stdout.write(`recorded in ${recordInDocs(section)}\n`);
+if (write) process.stdout.write(`recorded in ${recordBenchmarkSection(section)}\n`);
