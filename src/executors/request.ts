@@ -187,7 +187,7 @@ function compileOnce(schema: Json): ValidateFunction {
   let validate = validatorsByText.get(text);
   if (validate === undefined) {
     try {
-      validate = ajv.compile(JSON.parse(text) as Json);
+      validate = ajv.compile(schema);
     } catch {
       validate = acceptAll;
     }

@@ -266,10 +266,10 @@ export interface MaskOptions {
 }
 
 /** Decodes token ids exactly as written (special tokens kept, no clean-up). */
-function decodeIds(tok: HfTokenizer, ids: readonly number[]): string {
+function decodeIds(tok: HfTokenizer, ids: number[]): string {
   // The tokenizer refuses an empty list; no tokens decode to no text.
   if (ids.length === 0) return '';
-  return tok.tokenizer.decode([...ids], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+  return tok.tokenizer.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
 }
 
 /** Maps a character position of the rendered text to a token count. */
