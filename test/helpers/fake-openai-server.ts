@@ -62,6 +62,8 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   /** Parsed JSON body; `{}` for a request without a body. */
   body: FakeRequestBody;
+  /** When the request arrived (performance clock, ms); latency counts from here. */
+  arrivedAt: number;
 }
 
 export interface FakeUsage {
@@ -859,7 +861,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         parseError = true;
       }
     }
-    if (record) requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body });
+    if (record) requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body, arrivedAt });
     if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
       return sendError(
         res,
