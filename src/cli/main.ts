@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ToolalpacaError, messageOf, oneLine } from '../core/errors.js';
+import { routeFetchThroughEnvironmentProxy } from '../core/http-dispatcher.js';
 import { VERSION } from '../core/version.js';
 import { registerCommands } from './commands.js';
 
@@ -17,7 +18,11 @@ export function buildProgram(): Command {
     .version(VERSION)
     .option('--debug', 'print stack traces on errors')
     .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    // Before any command runs (not for --help): HTTP(S)_PROXY for every request the command makes.
+    .hook('preAction', () => {
+      routeFetchThroughEnvironmentProxy();
+    });
   registerCommands(program);
   return program;
 }

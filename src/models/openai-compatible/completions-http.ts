@@ -1,6 +1,6 @@
 /**
- * The non-streaming chat-completions call over undici's `request` API, with one keep-alive connection
- * pool for the process.
+ * The non-streaming chat-completions call over undici's `request` API, with the process's keep-alive
+ * dispatcher (which also applies HTTP(S)_PROXY / NO_PROXY, see core/http-dispatcher.ts).
  *
  * Why not the `openai` SDK here: a generation run keeps dozens of calls in flight, and at concurrency 32
  * on a 2-core machine the client's own CPU between two waves of answers decides the throughput. Through
@@ -11,15 +11,8 @@
  */
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import { Agent, request, type Dispatcher } from 'undici';
-
-let sharedPool: Agent | undefined;
-
-/** The process-wide pool; idle kept-alive sockets do not keep the process alive. */
-function pool(): Agent {
-  sharedPool ??= new Agent({ keepAliveTimeout: 30_000 });
-  return sharedPool;
-}
+import { request, type Dispatcher } from 'undici';
+import { sharedHttpDispatcher } from '../../core/http-dispatcher.js';
 
 // A connect timeout is not here: classifyOpenAIError reports it as an unreachable server.
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
@@ -77,7 +70,7 @@ export async function postChatCompletion(
       body: JSON.stringify({ ...body, stream: false }),
       headersTimeout: target.timeoutMs,
       bodyTimeout: target.timeoutMs,
-      dispatcher: pool(),
+      dispatcher: sharedHttpDispatcher(),
       ...(signal !== undefined ? { signal } : {}),
     });
     text = await answer.body.text();
