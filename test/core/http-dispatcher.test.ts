@@ -12,6 +12,7 @@ import { createHttpDispatcher, proxySettings, LOOPBACK_HOSTS } from '../../src/c
 import { InputError } from '../../src/core/errors.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import { runCli } from '../helpers/cli.js';
+import { makeTempDir } from '../helpers/paths.js';
 
 interface ForwardProxy {
   url: string;
@@ -179,66 +180,54 @@ describe('requests through the proxy', () => {
     }
   });
 
-  test('the CLI: chat reaches a model server only the proxy can reach', async () => {
-    model.script({ text: 'through the proxy' });
-    const result = await runCli(
+  /** The environment of a CLI run whose only proxy setting is HTTP_PROXY=`url`. */
+  const onlyHttpProxy = (url: string): Record<string, string | undefined> => ({
+    HTTP_PROXY: url,
+    http_proxy: undefined,
+    NO_PROXY: undefined,
+    no_proxy: undefined,
+  });
+
+  /** `toolalpaca chat hello` against the fake model under a host name only the proxy can reach. */
+  const chatThroughProxy = (proxyUrl: string) =>
+    runCli(
       [
         'chat',
         'hello',
         '--no-cache',
+        '--max-retries',
+        '0',
         '--model',
         'openai:fake-model',
         '--base-url',
         `http://model.internal:${model.port}/v1`,
       ],
-      { env: { HTTP_PROXY: proxy.url, NO_PROXY: undefined, no_proxy: undefined, http_proxy: undefined } },
+      { env: onlyHttpProxy(proxyUrl) },
     );
+
+  test('the CLI: chat reaches a model server only the proxy can reach', async () => {
+    model.script({ text: 'through the proxy' });
+    const result = await chatThroughProxy(proxy.url);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /through the proxy/);
     assert.deepEqual(proxy.tunnels, [`model.internal:${model.port}`]);
   });
 
   test('the CLI: global fetch (dataset download) goes through the proxy too', async () => {
-    const result = await runCli(
-      [
-        'datasets',
-        'fetch',
-        'public-apis',
-        '--dir',
-        '/nonexistent-parent/never-created',
-        '--mirror',
-        `http://mirror.internal:${model.port}/files`,
-      ],
-      { env: { HTTP_PROXY: proxy.url, NO_PROXY: undefined, no_proxy: undefined, http_proxy: undefined } },
-    );
+    const dir = makeTempDir();
+    const mirror = `http://mirror.internal:${model.port}/files`;
+    const result = await runCli(['datasets', 'fetch', 'public-apis', '--dir', dir, '--mirror', mirror], {
+      env: onlyHttpProxy(proxy.url),
+    });
     // The fake model server answers the file request with a 404: what matters is the route it took.
     assert.notEqual(result.code, 0);
     assert.deepEqual(proxy.tunnels, [`mirror.internal:${model.port}`]);
+    assert.match(result.stderr, /^toolalpaca: .*404/);
     assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
   });
 
   test('the CLI: a proxy refusing the credentials is one line without the password', async () => {
-    const result = await runCli(
-      [
-        'chat',
-        'hello',
-        '--no-cache',
-        '--model',
-        'openai:fake-model',
-        '--base-url',
-        `http://model.internal:${model.port}/v1`,
-        '--max-retries',
-        '0',
-      ],
-      {
-        env: {
-          HTTP_PROXY: `http://agent:wrong-hunter2@127.0.0.1:${guarded.port}`,
-          NO_PROXY: undefined,
-          no_proxy: undefined,
-          http_proxy: undefined,
-        },
-      },
-    );
+    const result = await chatThroughProxy(`http://agent:wrong-hunter2@127.0.0.1:${guarded.port}`);
     assert.notEqual(result.code, 0);
     // The ledger line ("no model calls"), then the error in one line that names the proxy's answer.
     const errors = result.stderr.split('\n').filter((line) => line.startsWith('toolalpaca:'));
