@@ -151,6 +151,27 @@ describe('importing ToolAlpaca judged files', () => {
     assert.equal(viaPath.kind, 'judged');
   });
 
+  test('entries without `id` (as in ToolAlpaca13b.json) take their position as the instruction index', () => {
+    const dropId = ({ id, ...rest }: RawEntry): Omit<RawEntry, 'id'> => {
+      void id;
+      return rest;
+    };
+    const withoutIds = Object.fromEntries(
+      Object.entries(raw).map(([tool, value]) => [
+        tool,
+        tool === 'statistics' ? value : (value as RawEntry[]).map(dropId),
+      ]),
+    );
+    assert.equal(JSON.stringify(withoutIds).includes('"id":'), false);
+    const options = { label: 'x.json', tools: evalSet, createdAt: '2024-01-01T00:00:00.000Z' };
+    const imported = importResults(withoutIds, options);
+    assert.equal(imported.kind, 'judged');
+    assert.deepEqual(
+      imported.kind === 'judged' ? imported.judged : undefined,
+      importToolAlpacaJudged(raw, options),
+    );
+  });
+
   test('broken input is an InputError naming the file and item', () => {
     assert.throws(
       () => importToolAlpacaJudged({ statistics: {} }, { label: 'bad.json' }),

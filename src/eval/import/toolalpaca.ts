@@ -2,7 +2,7 @@
  * Imports ToolAlpaca's published results so they can be rescored and compared with new runs:
  *
  * - judged files (`evaluation.py` output, e.g. `evalution_outputs/ToolAlpaca7b.json`): an object keyed
- *   by tool name, each a list of `{id, input: [{role, content}], output, process_correctness,
+ *   by tool name, each a list of `{id?, input: [{role, content}], output, process_correctness,
  *   final_response_correctness}`, plus `statistics`. The judged solution exists only inside the judge
  *   prompt (`input[0].content`), which is parsed back (documentation, instruction, standard answer,
  *   calls with their returns, final response). They become judged files (`toolalpaca-judged`) whose
@@ -64,7 +64,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** True for ToolAlpaca's judged-file shape: tool names mapping to lists of `{id, input, output}`. */
+/**
+ * True for ToolAlpaca's judged-file shape: tool names mapping to lists of `{input, output}`. `id` is
+ * optional: the published `ToolAlpaca7b.json` has it, `ToolAlpaca13b.json` does not (an entry's position
+ * is then its instruction's index, as every entry is kept, unjudged ones with an empty `input`).
+ */
 export function looksLikeToolAlpacaJudged(data: unknown): boolean {
   if (!isRecord(data) || 'kind' in data) return false;
   const lists = Object.entries(data).filter(([key]) => key !== 'statistics');
@@ -72,7 +76,8 @@ export function looksLikeToolAlpacaJudged(data: unknown): boolean {
     lists.length > 0 &&
     lists.every(
       ([, value]) =>
-        Array.isArray(value) && value.every((entry) => isRecord(entry) && 'id' in entry && 'input' in entry),
+        Array.isArray(value) &&
+        value.every((entry) => isRecord(entry) && 'input' in entry && 'output' in entry),
     )
   );
 }
@@ -130,7 +135,7 @@ export function importToolAlpacaJudged(data: unknown, options: ImportOptions = {
   const label = options.label ?? 'judged file';
   if (!looksLikeToolAlpacaJudged(data)) {
     throw new InputError(
-      `${label}: not a ToolAlpaca judged file (expected tool names mapping to lists of {id, input, output})`,
+      `${label}: not a ToolAlpaca judged file (expected tool names mapping to lists of {input, output})`,
     );
   }
   const items: JudgedItem[] = [];
