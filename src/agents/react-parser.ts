@@ -12,6 +12,7 @@
  *
  * Never throws.
  */
+import { isRecord } from '../core/json-text.js';
 
 export type ParsedTurn =
   | {
@@ -170,10 +171,6 @@ export function repairJson(text: string): string {
   return out;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 type ArgsResult =
   | { ok: true; args: Record<string, unknown>; argsText: string; span?: { start: number; end: number } }
   | { ok: false; error: string; span?: { start: number; end: number } };
@@ -221,7 +218,7 @@ export function parseActionArgs(input: string): ArgsResult {
   if (Array.isArray(value)) {
     return { ok: false, error: "'Action Input' cannot be a list. Only call one function per action.", span };
   }
-  if (!isPlainObject(value)) return { ok: false, error: 'Action Input must be a JSON object', span };
+  if (!isRecord(value)) return { ok: false, error: 'Action Input must be a JSON object', span };
   return { ok: true, args: value, argsText, span };
 }
 

@@ -1,8 +1,13 @@
 /**
  * JSON in a model's text: parsing without throwing, finding where a bracketed value ends, and lenient
  * extraction (whole text, a ``` fence, or the first balanced span). Shared by the structured-reply
- * layer, the simulated executor and the toolset checks.
+ * layer, the simulated executor and the toolset checks. Also the one check for "a JSON object".
  */
+
+/** True for a JSON object: not null, not an array. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 /** `JSON.parse` that returns undefined instead of throwing. */
 export function tryParseJson(text: string): { value: unknown } | undefined {

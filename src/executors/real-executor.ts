@@ -32,6 +32,7 @@ import {
   type CheckOptions,
   type HttpRequest,
 } from './request.js';
+import { isRecord } from '../core/json-text.js';
 
 export interface ToolSecret {
   apiKey?: string;
@@ -73,10 +74,6 @@ const REDACTED = '***';
 const KEY_PARAMETER =
   /^(api[_-]?key|access[_-]?key|apikey|app[_-]?id|appid|key|token|access[_-]?token|auth[_-]?token)$/i;
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** `TOOLALPACA_SECRET_<TOOLNAME>` for a tool name. */
 export function secretEnvName(toolName: string): string {
   const name = toolName
@@ -87,7 +84,7 @@ export function secretEnvName(toolName: string): string {
 }
 
 function stringRecord(value: unknown): Record<string, string> | undefined {
-  if (!isObject(value)) return undefined;
+  if (!isRecord(value)) return undefined;
   const out: Record<string, string> = {};
   for (const [key, item] of Object.entries(value)) if (typeof item === 'string') out[key] = item;
   return out;
@@ -95,7 +92,7 @@ function stringRecord(value: unknown): Record<string, string> | undefined {
 
 function toSecret(value: unknown): ToolSecret | undefined {
   if (typeof value === 'string') return value === '' ? undefined : { apiKey: value };
-  if (!isObject(value)) return undefined;
+  if (!isRecord(value)) return undefined;
   const secret: ToolSecret = {};
   if (typeof value.apiKey === 'string') secret.apiKey = value.apiKey;
   if (typeof value.bearer === 'string') secret.bearer = value.bearer;
@@ -115,7 +112,7 @@ export function parseSecrets(text: string, label: string): Secrets {
     // Never echo the text: it holds secrets.
     throw new InputError(`${label}: secrets file is not valid JSON`);
   }
-  if (!isObject(value))
+  if (!isRecord(value))
     throw new InputError(`${label}: secrets file must be a JSON object keyed by tool name`);
   const out: Secrets = {};
   for (const [tool, entry] of Object.entries(value)) {
@@ -214,7 +211,7 @@ export function makeRedactor(secret: ToolSecret | undefined): (text: string) => 
 function redactValue(value: unknown, redact: (text: string) => string): unknown {
   if (typeof value === 'string') return redact(value);
   if (Array.isArray(value)) return value.map((item) => redactValue(item, redact));
-  if (isObject(value)) {
+  if (isRecord(value)) {
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) out[redact(key)] = redactValue(item, redact);
     return out;

@@ -16,6 +16,7 @@ import {
   type ToolExecutor,
 } from './executor.js';
 import { prepareCall, type CheckOptions } from './request.js';
+import { isRecord } from '../core/json-text.js';
 
 export interface ReplayRecord {
   tool: string;
@@ -36,10 +37,6 @@ export interface ReplayExecutorOptions extends CheckOptions {
   onMiss?: 'observe' | 'throw';
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function parseRecord(line: string, where: string): ReplayRecord {
   let value: unknown;
   try {
@@ -48,11 +45,11 @@ function parseRecord(line: string, where: string): ReplayRecord {
     throw new InputError(oneLine(`${where}: invalid JSON: ${messageOf(error)}`), { cause: error });
   }
   if (
-    !isObject(value) ||
+    !isRecord(value) ||
     typeof value.tool !== 'string' ||
     typeof value.function !== 'string' ||
-    !isObject(value.args) ||
-    !isObject(value.observation) ||
+    !isRecord(value.args) ||
+    !isRecord(value.observation) ||
     typeof value.observation.status !== 'number'
   ) {
     throw new InputError(

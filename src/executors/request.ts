@@ -27,16 +27,13 @@ import {
   type Observation,
   type ObservationSource,
 } from './executor.js';
+import { isRecord } from '../core/json-text.js';
 
 // ajv-formats is CommonJS with a default export; under NodeNext the callable sits on `.default`.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
   addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Schemas: OpenAPI 3.0 dialect → JSON Schema draft-07 that ajv and json-schema-faker both accept.
@@ -126,22 +123,22 @@ function normalizeNode(node: Json, depth: number): Json {
       if (Array.isArray(value)) out.required = value.filter((v) => typeof v === 'string');
     } else if (key === 'pattern') {
       if (validPattern(value)) out.pattern = value;
-    } else if ((SCHEMA_MAPS as readonly string[]).includes(key) && isObject(value)) {
+    } else if ((SCHEMA_MAPS as readonly string[]).includes(key) && isRecord(value)) {
       const map: Json = {};
       for (const [name, sub] of Object.entries(value)) {
-        map[name] = isObject(sub) ? normalizeNode(sub, depth + 1) : sub;
+        map[name] = isRecord(sub) ? normalizeNode(sub, depth + 1) : sub;
       }
       out[key] = map;
     } else if ((SCHEMA_LISTS as readonly string[]).includes(key) && Array.isArray(value)) {
-      const list = value.filter(isObject).map((sub) => normalizeNode(sub, depth + 1));
+      const list = value.filter(isRecord).map((sub) => normalizeNode(sub, depth + 1));
       if (list.length > 0) out[key] = list;
     } else if ((SCHEMA_SINGLES as readonly string[]).includes(key)) {
-      if (isObject(value)) out[key] = normalizeNode(value, depth + 1);
+      if (isRecord(value)) out[key] = normalizeNode(value, depth + 1);
       else if (typeof value === 'boolean') out[key] = value;
     } else if (key === 'items') {
-      if (isObject(value)) out.items = normalizeNode(value, depth + 1);
+      if (isRecord(value)) out.items = normalizeNode(value, depth + 1);
       else if (Array.isArray(value))
-        out.items = value.filter(isObject).map((s) => normalizeNode(s, depth + 1));
+        out.items = value.filter(isRecord).map((s) => normalizeNode(s, depth + 1));
     } else if (key === 'enum') {
       if (Array.isArray(value) && value.length > 0) out.enum = value;
     } else {
@@ -261,9 +258,9 @@ function planOf(fn: ToolFunction): ArgumentPlan {
   if (body) {
     const schema = normalizeSchema(body.schema);
     if (bodyIsObject(fn)) {
-      const props = isObject(schema.properties) ? schema.properties : {};
+      const props = isRecord(schema.properties) ? schema.properties : {};
       for (const [name, sub] of Object.entries(props)) {
-        if (slots.has(name) || !isObject(sub)) continue;
+        if (slots.has(name) || !isRecord(sub)) continue;
         slots.set(name, 'body-property');
         properties[name] = sub;
       }
@@ -285,7 +282,7 @@ function planOf(fn: ToolFunction): ArgumentPlan {
     slots,
     schema: argumentSchema,
     validate,
-    properties: new Map(Object.entries(properties).filter((e): e is [string, Json] => isObject(e[1]))),
+    properties: new Map(Object.entries(properties).filter((e): e is [string, Json] => isRecord(e[1]))),
     bodyRequired,
     bodyRequiredAlways: body?.required === true,
   };
@@ -348,7 +345,7 @@ function matchesType(value: unknown, type: string): boolean {
     case 'array':
       return Array.isArray(value);
     case 'object':
-      return isObject(value);
+      return isRecord(value);
     case 'null':
       return value === null;
     default:
@@ -380,7 +377,7 @@ function coerce(value: unknown, schema: Json, slot: ArgumentSlot): unknown {
     try {
       const parsed = JSON.parse(value) as unknown;
       if (
-        (isObject(parsed) && types.includes('object')) ||
+        (isRecord(parsed) && types.includes('object')) ||
         (Array.isArray(parsed) && types.includes('array'))
       ) {
         return parsed;
@@ -391,11 +388,11 @@ function coerce(value: unknown, schema: Json, slot: ArgumentSlot): unknown {
   }
   const onTheWire = slot !== 'body' && slot !== 'body-property';
   if (onTheWire && types.includes('array') && typeof value === 'string' && !types.includes('string')) {
-    const itemSchema = isObject(schema.items) ? schema.items : {};
+    const itemSchema = isRecord(schema.items) ? schema.items : {};
     const parts = value.trim() === '' ? [] : value.split(',').map((part) => part.trim());
     return parts.map((part) => coerceScalar(part, typesOf(itemSchema), true));
   }
-  if (onTheWire && Array.isArray(value) && isObject(schema.items)) {
+  if (onTheWire && Array.isArray(value) && isRecord(schema.items)) {
     const itemTypes = typesOf(schema.items);
     return value.map((item) => coerceScalar(item, itemTypes, true));
   }
@@ -426,7 +423,7 @@ function valueAt(root: unknown, pointer: string): unknown {
   for (const raw of pointer.split('/').slice(1)) {
     const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
     if (Array.isArray(node)) node = node[Number(part)];
-    else if (isObject(node)) node = node[part];
+    else if (isRecord(node)) node = node[part];
     else return undefined;
   }
   return node;
@@ -481,7 +478,7 @@ export function checkArguments(
   const errors: string[] = [];
   const warnings: string[] = [];
   const coerced: Record<string, unknown> = {};
-  if (!isObject(args)) {
+  if (!isRecord(args)) {
     return { errors: ['Arguments must be a JSON object'], warnings, args: {} };
   }
   const allowed = [...plan.slots.keys()];
@@ -625,10 +622,10 @@ function formFields(value: Json): [string, string][] {
 
 function serializeBody(contentType: string, value: unknown): string {
   const type = contentType.toLowerCase();
-  if (type.includes('x-www-form-urlencoded') && isObject(value)) {
+  if (type.includes('x-www-form-urlencoded') && isRecord(value)) {
     return new URLSearchParams(formFields(value)).toString();
   }
-  if (type.includes('multipart/form-data') && isObject(value)) {
+  if (type.includes('multipart/form-data') && isRecord(value)) {
     const parts = formFields(value).map(
       ([name, text]) =>
         `--${MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name="${name.replace(/"/g, '%22')}"\r\n\r\n${text}\r\n`,

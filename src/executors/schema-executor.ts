@@ -24,6 +24,7 @@ import {
   type ToolExecutor,
 } from './executor.js';
 import { compileSchema, normalizeSchema, prepareCall, type CheckOptions } from './request.js';
+import { isRecord } from '../core/json-text.js';
 
 type Json = Record<string, unknown>;
 
@@ -40,10 +41,6 @@ export interface SchemaExecutorOptions extends CheckOptions {
   refDepth?: number;
 }
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 // Kept exported here for existing importers; the implementation lives in core/random.ts.
 export { seededRandom };
 
@@ -52,7 +49,7 @@ const PLACEHOLDER =
 
 /** True for the description-only schemas `openApiToTool` puts where it cut a cycle or a too-deep schema. */
 export function isCyclePlaceholder(schema: unknown): boolean {
-  if (!isObject(schema)) return false;
+  if (!isRecord(schema)) return false;
   const keys = Object.keys(schema);
   return (
     keys.length === 1 &&
@@ -98,7 +95,7 @@ function aliasOf(name: string): string {
 
 function unalias(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(unalias);
-  if (!isObject(value)) return value;
+  if (!isRecord(value)) return value;
   const out: Json = {};
   for (const [key, item] of Object.entries(value)) {
     out[key.startsWith(ALIAS_PREFIX) ? key.slice(ALIAS_PREFIX.length) : key] = unalias(item);
@@ -137,11 +134,11 @@ function prepareNode(node: Json, depth: number): Json {
   const required = Array.isArray(node.required)
     ? node.required.filter((n): n is string => typeof n === 'string')
     : [];
-  if (isObject(node.properties) || required.length > 0) {
-    const source = isObject(node.properties) ? node.properties : {};
+  if (isRecord(node.properties) || required.length > 0) {
+    const source = isRecord(node.properties) ? node.properties : {};
     const props: Json = {};
     for (const [name, sub] of Object.entries(source)) {
-      if (!isObject(sub)) continue;
+      if (!isRecord(sub)) continue;
       if (isCyclePlaceholder(sub) && !required.includes(name)) continue;
       props[aliasOf(name)] = prepareNode(sub, depth + 1);
     }
@@ -154,21 +151,21 @@ function prepareNode(node: Json, depth: number): Json {
       out.additionalProperties = false;
     }
   }
-  if (isObject(node.items)) {
+  if (isRecord(node.items)) {
     if (isCyclePlaceholder(node.items) && !(typeof node.minItems === 'number' && node.minItems > 0)) {
       out.maxItems = 0;
     }
     out.items = prepareNode(node.items, depth + 1);
   } else if (Array.isArray(node.items)) {
-    out.items = node.items.map((sub) => (isObject(sub) ? prepareNode(sub, depth + 1) : sub));
+    out.items = node.items.map((sub) => (isRecord(sub) ? prepareNode(sub, depth + 1) : sub));
   }
-  if (isObject(node.additionalProperties)) {
+  if (isRecord(node.additionalProperties)) {
     out.additionalProperties = prepareNode(node.additionalProperties, depth + 1);
   }
   for (const key of ['allOf', 'anyOf', 'oneOf'] as const) {
     const list = node[key];
     if (Array.isArray(list))
-      out[key] = list.map((sub) => (isObject(sub) ? prepareNode(sub, depth + 1) : sub));
+      out[key] = list.map((sub) => (isRecord(sub) ? prepareNode(sub, depth + 1) : sub));
   }
   return out;
 }
@@ -198,18 +195,18 @@ export function minimalInstance(schema: Json, depth = 0): unknown {
   if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0];
   if (Array.isArray(schema.allOf)) {
     const merged: Json = {};
-    for (const sub of schema.allOf) if (isObject(sub)) Object.assign(merged, sub);
+    for (const sub of schema.allOf) if (isRecord(sub)) Object.assign(merged, sub);
     const { allOf: _allOf, ...rest } = schema;
     return minimalInstance({ ...merged, ...rest }, depth + 1);
   }
   for (const key of ['anyOf', 'oneOf'] as const) {
     const list = schema[key];
-    if (Array.isArray(list) && isObject(list[0])) return minimalInstance(list[0], depth + 1);
+    if (Array.isArray(list) && isRecord(list[0])) return minimalInstance(list[0], depth + 1);
   }
   const types = Array.isArray(schema.type) ? schema.type : [schema.type];
   const type =
     types.find((t) => t !== 'null' && typeof t === 'string') ??
-    (isObject(schema.properties) ? 'object' : schema.items !== undefined ? 'array' : types[0]);
+    (isRecord(schema.properties) ? 'object' : schema.items !== undefined ? 'array' : types[0]);
   switch (type) {
     case 'null':
       return null;
@@ -226,17 +223,17 @@ export function minimalInstance(schema: Json, depth = 0): unknown {
     }
     case 'array': {
       const count = typeof schema.minItems === 'number' ? schema.minItems : 0;
-      const item = isObject(schema.items) ? schema.items : {};
+      const item = isRecord(schema.items) ? schema.items : {};
       return Array.from({ length: count }, () => minimalInstance(item, depth + 1));
     }
     case 'object': {
       const out: Json = {};
-      const props = isObject(schema.properties) ? schema.properties : {};
+      const props = isRecord(schema.properties) ? schema.properties : {};
       const required = Array.isArray(schema.required) ? schema.required : [];
       for (const name of required) {
         if (typeof name !== 'string') continue;
         const sub = props[name];
-        out[name] = isObject(sub) ? minimalInstance(sub, depth + 1) : null;
+        out[name] = isRecord(sub) ? minimalInstance(sub, depth + 1) : null;
       }
       return out;
     }

@@ -25,6 +25,7 @@ import type { Tool, ToolFunction } from '../core/tool.js';
 import { toolToOpenApi } from '../formats/openapi.js';
 import type { ExecutionContext, Observation, ToolExecutor } from './executor.js';
 import { argumentSlots, bodyIsObject, checkArguments } from './request.js';
+import { isRecord } from '../core/json-text.js';
 
 type Json = Record<string, unknown>;
 
@@ -77,10 +78,6 @@ const LOGO_PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=',
   'base64',
 );
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Path templates
@@ -308,7 +305,7 @@ function collectArguments(
   request: FastifyRequest,
 ): Record<string, unknown> {
   const args: Record<string, unknown> = {};
-  const query = isObject(request.query) ? request.query : {};
+  const query = isRecord(request.query) ? request.query : {};
   let cookies: Record<string, string> | undefined;
   let body: unknown = request.body;
   if (typeof body === 'string' && fn.requestBody && bodyIsObject(fn) && /^\s*\{/.test(body)) {
@@ -336,7 +333,7 @@ function collectArguments(
         value = cookies[name];
         break;
       case 'body-property':
-        value = isObject(body) ? body[name] : undefined;
+        value = isRecord(body) ? body[name] : undefined;
         break;
       case 'body':
         value = body === '' ? undefined : body;
@@ -346,7 +343,7 @@ function collectArguments(
   }
   // Undeclared query keys and body properties are passed on so that the check reports them (as warnings).
   for (const [name, value] of Object.entries(query)) if (!(name in args)) args[name] = value;
-  if (fn.requestBody && bodyIsObject(fn) && isObject(body)) {
+  if (fn.requestBody && bodyIsObject(fn) && isRecord(body)) {
     for (const [name, value] of Object.entries(body)) if (!(name in args)) args[name] = value;
   }
   return args;
@@ -622,7 +619,7 @@ export async function createToolServer(
           method: group.method,
           url: `${base}${path === '/' ? '' : path}`,
           handler: async (request, reply) => {
-            const params = isObject(request.params) ? request.params : {};
+            const params = isRecord(request.params) ? request.params : {};
             return callFunction(m, group, (candidate) => values(candidate, params), request, reply);
           },
         });

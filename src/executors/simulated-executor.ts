@@ -24,7 +24,7 @@ import type { JsonSchema, Tool, ToolFunction } from '../core/tool.js';
 import type { ChatMessage, ChatModel } from '../models/chat-model.js';
 import type { ModelOptions } from '../models/create-model.js';
 import { ModelCallError } from '../models/model-errors.js';
-import { closingBracketIndex, extractJson, tryParseJson } from '../core/json-text.js';
+import { closingBracketIndex, extractJson, tryParseJson, isRecord } from '../core/json-text.js';
 import { toolToOpenApi } from '../formats/openapi.js';
 import {
   elapsedMs,
@@ -44,10 +44,6 @@ import {
 import { generateFromSchema } from './schema-executor.js';
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Options shared by both ways of giving the model. */
 export interface SimulatedExecutorBaseOptions extends CheckOptions {
@@ -167,7 +163,7 @@ export function parseSimulatorReply(text: string): ReplyParse {
   const statusMatch = STATUS_RE.exec(text);
   if (statusMatch === null) {
     const whole = extractJson(text);
-    if (whole !== undefined && isObject(whole.value)) {
+    if (whole !== undefined && isRecord(whole.value)) {
       const status = statusFromJson(whole.value);
       const body = whole.value.response ?? whole.value.Response ?? whole.value.body;
       if (status !== undefined && body !== undefined) {
@@ -270,7 +266,7 @@ function pointerGet(doc: Json, ref: string): unknown {
   let node: unknown = doc;
   for (const raw of ref.slice(2).split('/')) {
     const part = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
-    if (!isObject(node)) return undefined;
+    if (!isRecord(node)) return undefined;
     node = node[part];
   }
   return node;
@@ -283,7 +279,7 @@ function pointerSet(doc: Json, ref: string, value: unknown): void {
     .map((raw) => decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~'));
   let node = doc;
   for (const part of parts.slice(0, -1)) {
-    if (!isObject(node[part])) node[part] = {};
+    if (!isRecord(node[part])) node[part] = {};
     node = node[part] as Json;
   }
   node[parts[parts.length - 1]!] = value;
@@ -295,14 +291,14 @@ function pointerSet(doc: Json, ref: string, value: unknown): void {
  * transitively.
  */
 export function operationDocument(doc: Json, fn: ToolFunction): Json | undefined {
-  const paths = isObject(doc.paths) ? doc.paths : {};
+  const paths = isRecord(doc.paths) ? doc.paths : {};
   const item = paths[fn.path];
-  if (!isObject(item) || !isObject(item[fn.method])) return undefined;
+  if (!isRecord(item) || !isRecord(item[fn.method])) return undefined;
   const out: Json = {};
   for (const key of ['openapi', 'swagger', 'host', 'basePath', 'schemes', 'servers']) {
     if (doc[key] !== undefined) out[key] = doc[key];
   }
-  const info = isObject(doc.info) ? doc.info : {};
+  const info = isRecord(doc.info) ? doc.info : {};
   out.info = {
     ...(info.title !== undefined ? { title: info.title } : {}),
     ...(info.description !== undefined ? { description: info.description } : {}),
@@ -338,22 +334,22 @@ export function exampleResponseOf(tool: Tool, fn: ToolFunction): unknown {
   if (fnExtra !== undefined) return fnExtra;
   const doc = tool.openapi;
   if (doc === undefined) return undefined;
-  const item = isObject(doc.paths) ? doc.paths[fn.path] : undefined;
-  const op = isObject(item) ? item[fn.method] : undefined;
-  if (isObject(op)) {
+  const item = isRecord(doc.paths) ? doc.paths[fn.path] : undefined;
+  const op = isRecord(item) ? item[fn.method] : undefined;
+  if (isRecord(op)) {
     if (op['x-template-response'] !== undefined) return op['x-template-response'];
-    const responses = isObject(op.responses) ? op.responses : {};
+    const responses = isRecord(op.responses) ? op.responses : {};
     const ok = fn.response !== undefined ? responses[fn.response.status] : undefined;
-    if (isObject(ok)) {
+    if (isRecord(ok)) {
       if (ok.example !== undefined) return ok.example;
-      const content = isObject(ok.content) ? Object.values(ok.content) : [];
+      const content = isRecord(ok.content) ? Object.values(ok.content) : [];
       for (const media of content) {
-        if (isObject(media) && media.example !== undefined) return media.example;
+        if (isRecord(media) && media.example !== undefined) return media.example;
       }
     }
   }
   const template = doc['x-template-response'];
-  if (isObject(template) && template[fn.name] !== undefined) return template[fn.name];
+  if (isRecord(template) && template[fn.name] !== undefined) return template[fn.name];
   return undefined;
 }
 
@@ -468,7 +464,7 @@ function mappedValue(generated: unknown, path: string[]): { value: unknown } | u
       const index = Number(part);
       if (!Number.isInteger(index) || index < 0) return undefined;
       node = node[index % node.length];
-    } else if (isObject(node) && part in node) {
+    } else if (isRecord(node) && part in node) {
       node = node[part];
     } else {
       return undefined;
@@ -483,12 +479,12 @@ function setAt(root: unknown, path: string[], value: unknown): unknown {
   let node = root;
   for (const part of path.slice(0, -1)) {
     if (Array.isArray(node)) node = node[Number(part)];
-    else if (isObject(node)) node = node[part];
+    else if (isRecord(node)) node = node[part];
     else return root;
   }
   const last = path[path.length - 1]!;
   if (Array.isArray(node)) node[Number(last)] = value;
-  else if (isObject(node)) node[last] = value;
+  else if (isRecord(node)) node[last] = value;
   return root;
 }
 
@@ -496,11 +492,11 @@ function deleteAt(root: unknown, path: string[]): void {
   let node = root;
   for (const part of path.slice(0, -1)) {
     if (Array.isArray(node)) node = node[Number(part)];
-    else if (isObject(node)) node = node[part];
+    else if (isRecord(node)) node = node[part];
     else return;
   }
   const last = path[path.length - 1];
-  if (last !== undefined && isObject(node)) delete node[last];
+  if (last !== undefined && isRecord(node)) delete node[last];
 }
 
 export interface RepairResult {

@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import { TRAIN_V1_FORMAT, TRAIN_V1_PREFIX } from '../agents/prompts/train-v1.js';
+import { isRecord } from '../core/json-text.js';
 import type { SftLayoutName } from '../core/sft.js';
 import type { SftExample, SftStep } from './example.js';
 
@@ -79,7 +80,7 @@ export function functionCallingSystem(example: SftExample): string {
 export function argumentsValue(actionInput: string): unknown {
   try {
     const parsed: unknown = JSON.parse(actionInput);
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed;
+    if (isRecord(parsed)) return parsed;
   } catch {
     // not JSON: kept as text
   }

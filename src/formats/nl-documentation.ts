@@ -16,6 +16,7 @@ import {
   recordPythonKeyOrder,
   setOwn,
 } from './python-json.js';
+import { isRecord } from '../core/json-text.js';
 
 export interface NlDocumentation {
   NLDocumentation: string;
@@ -53,10 +54,6 @@ const TRUNCATED = '...';
 const HTTP_METHODS = new Set(['get', 'post', 'put', 'delete', 'patch', 'head', 'options', 'trace']);
 
 type Json = Record<string, unknown>;
-
-function isRecord(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function has(obj: Json, key: string): boolean {
   return Object.hasOwn(obj, key);

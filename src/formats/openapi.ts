@@ -22,6 +22,7 @@ import type {
   ToolFunction,
   ToolParameter,
 } from '../core/tool.js';
+import { isRecord } from '../core/json-text.js';
 
 export type OpenApiVersion = 'swagger-2.0' | 'openapi-3.0' | 'openapi-3.1';
 
@@ -80,10 +81,6 @@ const MAX_SCHEMA_DEPTH = 40;
 const MAX_SCHEMA_NODES = 20_000;
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function str(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
@@ -163,7 +160,7 @@ export function parseSpecText(text: string, label: string): Record<string, unkno
     trimmed.startsWith('{') || trimmed.startsWith('[')
       ? parseJsonText(body, label)
       : parseYamlText(body, label);
-  if (!isObject(value)) {
+  if (!isRecord(value)) {
     throw new InputError(`${label}: not an OpenAPI document (expected an object at the top level)`);
   }
   return value;
@@ -199,7 +196,7 @@ function pointerTarget(doc: unknown, ref: string): unknown {
       token = raw;
     }
     if (Array.isArray(node)) node = node[Number(token)];
-    else if (isObject(node)) {
+    else if (isRecord(node)) {
       // A pointer through another $ref: leave the verdict to the parser.
       if (!(token in node) && typeof node.$ref === 'string') return true;
       node = node[token];
@@ -221,7 +218,7 @@ function patchMissingRefs(doc: Json): string[] {
       ? node.map((v, i) => [i, v])
       : Object.entries(node);
     for (const [key, child] of entries) {
-      if (isObject(child) && typeof child.$ref === 'string' && child.$ref.startsWith('#')) {
+      if (isRecord(child) && typeof child.$ref === 'string' && child.$ref.startsWith('#')) {
         if (pointerTarget(doc, child.$ref) === undefined) {
           missing.push(child.$ref);
           const { $ref, ...rest } = child;
@@ -352,8 +349,8 @@ function isLoadedSpec(value: LoadedSpec | Record<string, unknown>): value is Loa
   return (
     typeof value.label === 'string' &&
     typeof value.version === 'string' &&
-    isObject(value.raw) &&
-    isObject(value.dereferenced)
+    isRecord(value.raw) &&
+    isRecord(value.dereferenced)
   );
 }
 
@@ -398,7 +395,7 @@ export function toPlainSchema(schema: unknown, root?: Record<string, unknown>): 
       const { $ref, ...siblings } = node as Json;
       const ref = String($ref);
       const target = root === undefined || refsOnPath.has(ref) ? undefined : pointerTarget(root, ref);
-      if (!isObject(target)) {
+      if (!isRecord(target)) {
         const why = refsOnPath.has(ref) || root === undefined ? 'recursive' : 'unresolved $ref';
         const placeholder = `${why}: ${why === 'recursive' ? refName(ref) : ref}`;
         return {
@@ -413,7 +410,7 @@ export function toPlainSchema(schema: unknown, root?: Record<string, unknown>): 
       refsOnPath.delete(ref);
       // OpenAPI 3.1 lets `description`/`summary` sit beside a `$ref`; they override the target's.
       const extra = copy(siblings, depth + 1);
-      return isObject(expanded) && isObject(extra) ? { ...expanded, ...extra } : expanded;
+      return isRecord(expanded) && isRecord(extra) ? { ...expanded, ...extra } : expanded;
     }
     onPath.add(node);
     const out = Array.isArray(node)
@@ -423,7 +420,7 @@ export function toPlainSchema(schema: unknown, root?: Record<string, unknown>): 
     return out;
   };
   const result = copy(schema, 0);
-  return isObject(result) ? result : {};
+  return isRecord(result) ? result : {};
 }
 
 const SWAGGER_SCHEMA_KEYS = [
@@ -451,7 +448,7 @@ function swaggerTypeToSchema(source: Json, root: Json): JsonSchema {
   for (const key of SWAGGER_SCHEMA_KEYS) {
     if (source[key] === undefined) continue;
     schema[key] =
-      key === 'items' && isObject(source.items) ? swaggerTypeToSchema(source.items, root) : source[key];
+      key === 'items' && isRecord(source.items) ? swaggerTypeToSchema(source.items, root) : source[key];
   }
   if (schema.type === 'file') {
     schema.type = 'string';
@@ -461,20 +458,20 @@ function swaggerTypeToSchema(source: Json, root: Json): JsonSchema {
 }
 
 function pickContent(content: unknown): { contentType: string; media: Json } | undefined {
-  if (!isObject(content)) return undefined;
-  const entries = Object.entries(content).filter((e): e is [string, Json] => isObject(e[1]));
+  if (!isRecord(content)) return undefined;
+  const entries = Object.entries(content).filter((e): e is [string, Json] => isRecord(e[1]));
   const chosen =
     entries.find(([type]) => type.toLowerCase().split(';')[0]?.trim() === 'application/json') ??
     entries.find(([type]) => /json/i.test(type)) ??
-    entries.find(([, media]) => isObject(media.schema)) ??
+    entries.find(([, media]) => isRecord(media.schema)) ??
     entries[0];
   return chosen ? { contentType: chosen[0], media: chosen[1] } : undefined;
 }
 
 function parameterSchema(param: Json, root: Json): JsonSchema {
-  if (isObject(param.schema)) return toPlainSchema(param.schema, root);
+  if (isRecord(param.schema)) return toPlainSchema(param.schema, root);
   const content = pickContent(param.content);
-  if (content && isObject(content.media.schema)) return toPlainSchema(content.media.schema, root);
+  if (content && isRecord(content.media.schema)) return toPlainSchema(content.media.schema, root);
   if (param.type !== undefined) return swaggerTypeToSchema(param, root);
   return {};
 }
@@ -484,7 +481,7 @@ function mergeParameters(pathLevel: unknown, operationLevel: unknown): Json[] {
   for (const list of [pathLevel, operationLevel]) {
     if (!Array.isArray(list)) continue;
     for (const param of list) {
-      if (!isObject(param) || typeof param.name !== 'string' || typeof param.in !== 'string') continue;
+      if (!isRecord(param) || typeof param.name !== 'string' || typeof param.in !== 'string') continue;
       merged.set(`${param.in}:${param.name}`, param); // operation-level overrides path-level
     }
   }
@@ -504,7 +501,7 @@ function swaggerBody(params: Json[], consumes: unknown, root: Json): RequestBody
       required: body.required === true,
       contentType: preferredType(consumes, 'application/json'),
       ...(nonEmpty(body.description) ? { description: String(body.description) } : {}),
-      schema: isObject(body.schema) ? toPlainSchema(body.schema, root) : {},
+      schema: isRecord(body.schema) ? toPlainSchema(body.schema, root) : {},
     };
   }
   const form = params.filter((p) => p.in === 'formData');
@@ -531,13 +528,13 @@ function swaggerBody(params: Json[], consumes: unknown, root: Json): RequestBody
 }
 
 function openApi3Body(requestBody: unknown, root: Json): RequestBody | undefined {
-  if (!isObject(requestBody)) return undefined;
+  if (!isRecord(requestBody)) return undefined;
   const content = pickContent(requestBody.content);
   return {
     required: requestBody.required === true,
     contentType: content?.contentType ?? 'application/json',
     ...(nonEmpty(requestBody.description) ? { description: String(requestBody.description) } : {}),
-    schema: content && isObject(content.media.schema) ? toPlainSchema(content.media.schema, root) : {},
+    schema: content && isRecord(content.media.schema) ? toPlainSchema(content.media.schema, root) : {},
   };
 }
 
@@ -558,14 +555,14 @@ function firstSuccess(
   produces: unknown,
   root: Json,
 ): ResponseSpec | undefined {
-  if (!isObject(responses)) return undefined;
+  if (!isRecord(responses)) return undefined;
   const status = successStatuses(responses)[0];
   if (status === undefined) return undefined;
-  const response = isObject(responses[status]) ? responses[status] : {};
+  const response = isRecord(responses[status]) ? responses[status] : {};
   const spec: ResponseSpec = { status };
   if (nonEmpty(response.description)) spec.description = String(response.description);
   if (swagger) {
-    if (isObject(response.schema)) {
+    if (isRecord(response.schema)) {
       spec.contentType = preferredType(produces, 'application/json');
       spec.schema = toPlainSchema(response.schema, root);
     }
@@ -573,7 +570,7 @@ function firstSuccess(
     const content = pickContent(response.content);
     if (content) {
       spec.contentType = content.contentType;
-      if (isObject(content.media.schema)) spec.schema = toPlainSchema(content.media.schema, root);
+      if (isRecord(content.media.schema)) spec.schema = toPlainSchema(content.media.schema, root);
     }
   }
   return spec;
@@ -605,13 +602,13 @@ function serversOf(doc: Json, swagger: boolean): string[] {
   if (!Array.isArray(doc.servers)) return [];
   const urls: string[] = [];
   for (const server of doc.servers) {
-    if (!isObject(server) || typeof server.url !== 'string') continue;
+    if (!isRecord(server) || typeof server.url !== 'string') continue;
     // Fill server variables with their defaults: `https://{region}.api.com` → `https://eu.api.com`.
-    const variables = isObject(server.variables) ? server.variables : {};
+    const variables = isRecord(server.variables) ? server.variables : {};
     urls.push(
       server.url.replace(/\{([^}]+)\}/g, (whole, name: string) => {
         const variable = variables[name];
-        return isObject(variable) && variable.default !== undefined ? String(variable.default) : whole;
+        return isRecord(variable) && variable.default !== undefined ? String(variable.default) : whole;
       }),
     );
   }
@@ -621,13 +618,13 @@ function serversOf(doc: Json, swagger: boolean): string[] {
 function authOf(doc: Json, swagger: boolean): AuthScheme[] {
   const schemes = swagger
     ? doc.securityDefinitions
-    : isObject(doc.components)
+    : isRecord(doc.components)
       ? doc.components.securitySchemes
       : undefined;
-  if (!isObject(schemes)) return [];
+  if (!isRecord(schemes)) return [];
   const auth: AuthScheme[] = [];
   for (const [name, scheme] of Object.entries(schemes)) {
-    if (!isObject(scheme)) continue;
+    if (!isRecord(scheme)) continue;
     const type = String(scheme.type);
     if (type === 'apiKey') {
       const location = ['header', 'query', 'cookie'].find((l) => l === scheme.in) as AuthScheme['in'];
@@ -657,15 +654,15 @@ export function openApiToTool(spec: LoadedSpec, meta: ToolMeta = {}): Tool {
   const doc = spec.dereferenced;
   const root = doc;
   const swagger = spec.version === 'swagger-2.0';
-  const info = isObject(doc.info) ? doc.info : {};
+  const info = isRecord(doc.info) ? doc.info : {};
   const functions: ToolFunction[] = [];
-  const paths = isObject(doc.paths) ? doc.paths : {};
+  const paths = isRecord(doc.paths) ? doc.paths : {};
   for (const [path, item] of Object.entries(paths)) {
-    if (!isObject(item)) continue;
+    if (!isRecord(item)) continue;
     // Document order, so functions come out in the order the spec lists them.
     for (const [key, op] of Object.entries(item)) {
       const method = HTTP_METHODS.find((m) => m === key.toLowerCase());
-      if (method === undefined || !isObject(op)) continue;
+      if (method === undefined || !isRecord(op)) continue;
       const params = mergeParameters(item.parameters, op.parameters);
       const operationId = nonEmpty(op.operationId);
       const fn: ToolFunction = {
@@ -719,7 +716,7 @@ export function openApiToTool(spec: LoadedSpec, meta: ToolMeta = {}): Tool {
 function securitySchemeOf(auth: AuthScheme, original: Json | undefined): Json | undefined {
   // Keep the original definition when the tool came from an OpenAPI 3 spec (it has flows, URLs...).
   const kept = original?.[auth.name];
-  if (isObject(kept) && kept.type === auth.type) return kept;
+  if (isRecord(kept) && kept.type === auth.type) return kept;
   switch (auth.type) {
     case 'apiKey':
       return { type: 'apiKey', name: auth.parameterName ?? auth.name, in: auth.in ?? 'header' };
@@ -784,7 +781,7 @@ export function toolToOpenApi(tool: Tool): Record<string, unknown> {
   const paths: Json = {};
   for (const fn of tool.functions) {
     const existing = paths[fn.path];
-    const item: Json = isObject(existing) ? existing : {};
+    const item: Json = isRecord(existing) ? existing : {};
     item[fn.method] = operationOf(fn);
     paths[fn.path] = item;
   }
@@ -794,7 +791,7 @@ export function toolToOpenApi(tool: Tool): Record<string, unknown> {
   doc.paths = paths;
 
   const original =
-    tool.openapi && isObject(tool.openapi.components) && isObject(tool.openapi.components.securitySchemes)
+    tool.openapi && isRecord(tool.openapi.components) && isRecord(tool.openapi.components.securitySchemes)
       ? tool.openapi.components.securitySchemes
       : undefined;
   const securitySchemes: Json = {};

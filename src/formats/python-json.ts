@@ -9,6 +9,7 @@
  * JS key order and JS number precision.
  */
 import { InputError } from '../core/errors.js';
+import { isRecord } from '../core/json-text.js';
 
 /** Key order in the source text, kept only for objects whose `Object.keys` order differs from it. */
 const keyOrders = new WeakMap<object, readonly string[]>();
@@ -17,10 +18,6 @@ const numberLiterals = new WeakMap<object, Map<string, string>>();
 
 /** Deepest array/object nesting `parsePythonJson` accepts (Python's own json.loads stops near 1,000). */
 export const MAX_JSON_NESTING = 1000;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function sameOrder(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;

@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { InputError, messageOf } from '../core/errors.js';
 import type { Tool } from '../core/tool.js';
 import { readToolSource, toolsOfSource } from '../formats/toolalpaca-json.js';
+import { isRecord } from '../core/json-text.js';
 
 export interface ApiParameterDoc {
   name: string;
@@ -39,10 +40,6 @@ export interface RetrievalQuery {
 }
 
 type Json = Record<string, unknown>;
-
-function isRecord(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function text(value: unknown): string {
   return typeof value === 'string' ? value.trim() : '';

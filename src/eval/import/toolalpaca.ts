@@ -34,6 +34,7 @@ import { VERSION } from '../../core/version.js';
 import { parseLabel } from '../agreement.js';
 import { combineVerdicts, computeStatistics } from '../statistics.js';
 import { parseJudgePrompt } from './judge-prompt.js';
+import { isRecord } from '../../core/json-text.js';
 
 export interface ImportOptions {
   /** Where the data came from (a path); starts error messages and becomes `meta.importedFrom`. */
@@ -59,10 +60,6 @@ export const TOOLALPACA_JUDGE = {
 };
 
 const NO_USAGE = { promptTokens: 0, completionTokens: 0, calls: 0 };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * True for ToolAlpaca's judged-file shape: tool names mapping to lists of `{input, output}`. `id` is

@@ -6,6 +6,7 @@
  */
 import type { GbnfJsonSchema } from 'node-llama-cpp';
 import type { JsonSchema } from '../../core/tool.js';
+import { isRecord } from '../../core/json-text.js';
 
 type Schema = Record<string, unknown>;
 
@@ -20,10 +21,6 @@ const ANY: Schema = {
   oneOf: [SCALARS, { type: 'object', additionalProperties: true }, { type: 'array', items: SCALARS }],
 };
 
-function isObject(value: unknown): value is Schema {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function isPrimitive(value: unknown): value is string | number | boolean | null {
   return value === null || ['string', 'number', 'boolean'].includes(typeof value);
 }
@@ -37,10 +34,10 @@ function resolvePointer(root: Schema, ref: string): Schema | undefined {
     .split('/')
     .filter((p) => p !== '')) {
     const key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
-    if (!isObject(node) && !Array.isArray(node)) return undefined;
+    if (!isRecord(node) && !Array.isArray(node)) return undefined;
     node = (node as Record<string, unknown>)[key];
   }
-  return isObject(node) ? node : undefined;
+  return isRecord(node) ? node : undefined;
 }
 
 /** Shallow merge of allOf parts (properties and required are unioned). */
@@ -50,7 +47,7 @@ function mergeAllOf(parts: Schema[]): Schema {
   const required = new Set<string>();
   for (const part of parts) {
     for (const [key, value] of Object.entries(part)) {
-      if (key === 'properties' && isObject(value)) Object.assign(properties, value);
+      if (key === 'properties' && isRecord(value)) Object.assign(properties, value);
       else if (key === 'required' && Array.isArray(value)) value.forEach((r) => required.add(String(r)));
       else merged[key] = value;
     }
@@ -70,7 +67,7 @@ class Simplifier {
 
   convert(input: unknown): Schema {
     if (input === true || input === undefined) return ANY;
-    if (!isObject(input)) return ANY;
+    if (!isRecord(input)) return ANY;
     let schema = input;
 
     if (typeof schema.$ref === 'string') {
@@ -121,7 +118,7 @@ class Simplifier {
     let types: string[];
     if (Array.isArray(schema.type)) types = schema.type.map(String);
     else if (typeof schema.type === 'string') types = [schema.type];
-    else if (isObject(schema.properties) || 'additionalProperties' in schema) types = ['object'];
+    else if (isRecord(schema.properties) || 'additionalProperties' in schema) types = ['object'];
     else if ('items' in schema || 'prefixItems' in schema) types = ['array'];
     else return ANY;
     if (schema.nullable === true && !types.includes('null')) types.push('null');
@@ -139,10 +136,10 @@ class Simplifier {
   }
 
   private deref(value: unknown): Schema {
-    if (isObject(value) && typeof value.$ref === 'string') {
+    if (isRecord(value) && typeof value.$ref === 'string') {
       return resolvePointer(this.root, value.$ref) ?? {};
     }
-    return isObject(value) ? value : {};
+    return isRecord(value) ? value : {};
   }
 
   private forType(type: string, schema: Schema): Schema {
@@ -171,13 +168,13 @@ class Simplifier {
   }
 
   private objectSchema(schema: Schema): Schema {
-    const properties = isObject(schema.properties) ? schema.properties : undefined;
+    const properties = isRecord(schema.properties) ? schema.properties : undefined;
     const out: Schema = { type: 'object' };
     if (properties !== undefined) {
       out.properties = Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, this.convert(v)]));
     }
     const extra = schema.additionalProperties;
-    if (isObject(extra)) out.additionalProperties = this.convert(extra);
+    if (isRecord(extra)) out.additionalProperties = this.convert(extra);
     // With declared properties, extra keys only add noise; a free-form object must allow them.
     else out.additionalProperties = properties === undefined ? extra !== false : extra === true;
     if (typeof schema.minProperties === 'number') out.minProperties = schema.minProperties;

@@ -10,6 +10,7 @@ import { extname } from 'node:path';
 import { describeFsError, parseJsonText } from '../../core/atomic-write.js';
 import { CatalogEntrySchema, type CatalogEntry } from '../../core/catalog.js';
 import { InputError, oneLine } from '../../core/errors.js';
+import { isRecord } from '../../core/json-text.js';
 
 export type CatalogFormat = 'json' | 'markdown' | 'csv';
 
@@ -97,9 +98,8 @@ export function entryFromObject(
 /** Entries of parsed JSON: an array of objects, or an object holding one under `entries`/`apis`/`tools`. */
 export function parseCatalogJson(data: unknown, label: string): CatalogEntry[] {
   let list: unknown = data;
-  if (typeof data === 'object' && data !== null && !Array.isArray(data)) {
-    const holder = data as Record<string, unknown>;
-    list = holder.entries ?? holder.apis ?? holder.tools ?? holder.items;
+  if (isRecord(data)) {
+    list = data.entries ?? data.apis ?? data.tools ?? data.items;
     if (list === undefined) {
       throw new InputError(
         `${label}: expected a JSON array of API entries or an object with an "entries" array`,

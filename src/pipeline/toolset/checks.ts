@@ -7,7 +7,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { CatalogEntry } from '../../core/catalog.js';
 import { messageOf, oneLine } from '../../core/errors.js';
-import { closingBracketIndex } from '../../core/json-text.js';
+import { closingBracketIndex, isRecord } from '../../core/json-text.js';
 import type { Tool } from '../../core/tool.js';
 import type { ToolAlpacaRecord } from '../../core/toolalpaca-record.js';
 import { deriveNlDocumentationFromText } from '../../formats/nl-documentation.js';
@@ -62,12 +62,8 @@ export interface SpecExtraction {
   error?: string;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function looksLikeSpec(value: unknown): value is Record<string, unknown> {
-  return isObject(value) && ('openapi' in value || 'swagger' in value || 'paths' in value);
+  return isRecord(value) && ('openapi' in value || 'swagger' in value || 'paths' in value);
 }
 
 /**
@@ -175,14 +171,14 @@ export async function checkDocumentation(
   }
 
   // A spec for another API: neither its title nor its operations match.
-  const info = isObject(spec.info) ? spec.info : undefined;
+  const info = isRecord(spec.info) ? spec.info : undefined;
   const title = typeof info?.title === 'string' ? info.title : '';
   const operationIds = new Set<string>();
-  if (isObject(spec.paths)) {
+  if (isRecord(spec.paths)) {
     for (const item of Object.values(spec.paths)) {
-      if (!isObject(item)) continue;
+      if (!isRecord(item)) continue;
       for (const op of Object.values(item)) {
-        if (isObject(op) && typeof op.operationId === 'string') operationIds.add(op.operationId);
+        if (isRecord(op) && typeof op.operationId === 'string') operationIds.add(op.operationId);
       }
     }
   }
@@ -201,7 +197,7 @@ export async function checkDocumentation(
 
   // ToolAlpaca adds the catalogue link as the server when the spec has none.
   const servers = Array.isArray(spec.servers) ? spec.servers : [];
-  const hasUrl = servers.some((s) => isObject(s) && typeof s.url === 'string' && s.url.trim() !== '');
+  const hasUrl = servers.some((s) => isRecord(s) && typeof s.url === 'string' && s.url.trim() !== '');
   if (!hasUrl && entry.link !== '') {
     spec.servers = [{ url: entry.link }];
     localFixes.push('servers-from-link');
