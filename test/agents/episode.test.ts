@@ -56,11 +56,6 @@ function text(message: FakeWireMessage | undefined): string {
   return typeof content === 'string' ? content : '';
 }
 
-/** The chat-completion requests received, in order. */
-function chatRequests() {
-  return server.requests.filter((r) => r.path === '/v1/chat/completions').map((r) => r.body);
-}
-
 async function expectedObservation(fn: string, args: Record<string, unknown>): Promise<string> {
   const fresh = await createExecutor('schema');
   return observationText(await fresh.execute(tool, fn, args), { maxChars: Infinity });
@@ -105,7 +100,7 @@ describe('runEpisode (react)', () => {
       'intermediate_steps',
     ]);
 
-    const requests = chatRequests();
+    const requests = server.chatRequests();
     assert.equal(requests.length, 3);
     for (const body of requests) {
       assert.deepEqual(body.stop, ['\nObservation:', '\n\tObservation:']);
@@ -187,7 +182,7 @@ describe('runEpisode (react)', () => {
       ],
     );
     assert.equal(result.usage.calls, 5);
-    const userRequest = chatRequests()[3];
+    const userRequest = server.chatRequests()[3];
     assert.equal(userRequest?.messages?.[0]?.role, 'system');
     const prompt = text(userRequest?.messages?.[1]);
     assert.ok(prompt.includes(input.instruction));
@@ -237,7 +232,7 @@ describe('runEpisode (react)', () => {
       info,
       'results[17].url: "https://axolotl.example/17.jpg"\nresults[17].source: "Mexico City aquarium"\nresults[17].description: "A leucistic axolotl in Xochimilco"',
     );
-    const requests = chatRequests();
+    const requests = server.chatRequests();
     assert.ok(!text(requests[0]?.messages?.[0]).includes('retrievalDataFromFile:'));
     // From the step after the notice, the tool is listed and allowed.
     assert.ok(
@@ -270,7 +265,7 @@ describe('runEpisode (react)', () => {
     assert.equal(result.status, 'completed');
     assert.equal(result.instance.output, 'Here is one.');
     assert.equal(result.instance['Final Thought'], 'Got it.');
-    const second = chatRequests()[1];
+    const second = server.chatRequests()[1];
     assert.deepEqual(second?.stop, ['\nASSISTANT Observation:', '\n\tASSISTANT Observation:']);
     assert.match(
       text(second?.messages?.[0]),
@@ -282,7 +277,7 @@ describe('runEpisode (react)', () => {
     server.script({ text: 'Thought: easy\nFinal Answer: hi' });
     const result = await runEpisode(input, options({ prompt: 'lean' }));
     assert.equal(result.status, 'completed');
-    const messages = chatRequests()[0]?.messages ?? [];
+    const messages = server.chatRequests()[0]?.messages ?? [];
     assert.equal(messages[0]?.role, 'system');
     assert.match(
       text(messages[0]),
@@ -374,7 +369,7 @@ describe('runEpisode (function-calling)', () => {
         ],
       ],
     });
-    const requests = chatRequests();
+    const requests = server.chatRequests();
     assert.equal(requests.length, 3);
     const tools = requests[0]?.tools ?? [];
     assert.deepEqual(
@@ -416,8 +411,8 @@ describe('runEpisode (function-calling)', () => {
       options({ mode: 'function-calling' }),
     );
     assert.equal(result.status, 'completed');
-    const createRole = chatRequests()[0]?.tools?.find((t) => t.function.name === 'createRole')?.function
-      .parameters;
+    const createRole = server.chatRequests()[0]?.tools?.find((t) => t.function.name === 'createRole')
+      ?.function.parameters;
     const fn = auth0Tool.functions.find((f) => f.name === 'createRole') ?? assert.fail();
     const bodyProps = Object.keys(
       (fn.requestBody?.schema.properties as Record<string, unknown> | undefined) ?? {},
@@ -469,7 +464,7 @@ describe('episode helpers', () => {
     server.script({ text: ' Ask.\nAction: getDetails\nAction Input: {}' }, { text: 'Final Answer: done' });
     const result = await runEpisode({ ...input, tool: shadow }, options());
     assert.match(result.instance.intermediate_steps?.[0]?.[1] ?? '', /^Status Code: 200/);
-    assert.ok(text(chatRequests()[0]?.messages?.[0]).includes('one of [getDetails]'));
+    assert.ok(text(server.chatRequests()[0]?.messages?.[0]).includes('one of [getDetails]'));
   });
 });
 

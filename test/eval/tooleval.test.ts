@@ -165,9 +165,9 @@ describe('ToolEval against the fake server', () => {
     report.solvablePassRate.perRun.forEach((x, i) => assert.ok(Math.abs(x - expected[i]!) < 1e-12));
     assert.ok(Math.abs(report.solvablePassRate.mean - 3 / 7) < 1e-12);
     // No judge call for q6 (no Finish) or q7 (no answer); q1 needs no task call.
-    const asked = server.requests
-      .filter((r) => r.path === '/v1/chat/completions')
-      .map((r) => /\[(q\d+)\]/.exec(String(r.body.messages?.at(-1)?.content))?.[1]);
+    const asked = server
+      .chatRequests()
+      .map((body) => /\[(q\d+)\]/.exec(String(body.messages?.at(-1)?.content))?.[1]);
     assert.ok(!asked.includes('q6') && !asked.includes('q7'));
     assert.equal(asked.filter((q) => q === 'q1').length, 3);
   });

@@ -609,10 +609,7 @@ describe('no outbound connection in schema, replay and simulated modes', () => {
     assert.equal(response.status, 200, JSON.stringify(body));
     assert.equal(response.headers.get('x-toolalpaca-source'), 'simulated');
     assert.equal(body.value, 'Chuck Norris can divide by zero.');
-    assert.ok(
-      fake.requests.some((r) => r.path === '/v1/chat/completions'),
-      'the fake model was asked',
-    );
+    assert.ok(fake.chatRequests().length > 0, 'the fake model was asked');
     assert.deepEqual((await child.report()).outbound, []);
   });
 

@@ -117,10 +117,6 @@ function textOf(message: FakeWireMessage | undefined): string {
   return '';
 }
 
-function chatRequests(server: FakeOpenAI): FakeRequestBody[] {
-  return server.requests.filter((r) => r.path === '/v1/chat/completions').map((r) => r.body);
-}
-
 function lastUser(body: FakeRequestBody): string {
   const messages = body.messages ?? [];
   return textOf([...messages].reverse().find((m) => m.role === 'user'));
@@ -232,7 +228,7 @@ describe('simulated executor against the fake model server', () => {
     assert.equal(o.warnings, undefined);
     assert.match(observationText(o), /^Status Code: 200\. Response: \{"id":7,/);
 
-    const requests = chatRequests(server);
+    const requests = server.chatRequests();
     assert.equal(requests.length, 1);
     const messages = requests[0]!.messages!;
     assert.equal(messages.length, 2);
@@ -249,7 +245,7 @@ describe('simulated executor against the fake model server', () => {
     server.script(reply(201, { ...AXEL, id: 8, name: 'Bo' }));
     const o = await executor().execute(zoo, 'addAnimal', { name: 'Bo', species: 'axolotl' });
     assert.equal(o.status, 201);
-    const curl = lastUser(chatRequests(server)[0]!);
+    const curl = lastUser(server.chatRequests()[0]!);
     assert.match(curl, /^Request:\ncurl -X POST 'https:\/\/zoo\.example\.com\/v1\/animals'/);
     assert.ok(curl.includes(`-d '{"name":"Bo","species":"axolotl"}'`), curl);
   });
@@ -258,13 +254,13 @@ describe('simulated executor against the fake model server', () => {
     server.script(reply(404, { error: 'a' }), reply(500, { error: 'b' }), reply(500, { error: 'c' }));
     server.script(reply(200, AXEL)); // must not be reached
     const o = await executor().execute(zoo, 'getAnimal', { id: 7 });
-    assert.equal(chatRequests(server).length, 3);
+    assert.equal(server.chatRequests().length, 3);
     assert.equal(o.status, 500);
     assert.deepEqual(o.body, { error: 'c' });
     assert.equal(o.error, undefined, 'an API error answer, not an executor failure');
     assert.equal(server.pendingScript(), 1);
     // Each new ask is a new sample: the seed changes, the messages do not.
-    const requests = chatRequests(server);
+    const requests = server.chatRequests();
     assert.deepEqual(
       requests.map((r) => r.seed),
       [0, 1, 2],
@@ -282,7 +278,7 @@ describe('simulated executor against the fake model server', () => {
       reply(200, AXEL),
     );
     const o = await executor().execute(zoo, 'getAnimal', { id: 7 });
-    assert.equal(chatRequests(server).length, 5);
+    assert.equal(server.chatRequests().length, 5);
     assert.equal(o.status, 429);
     assert.deepEqual(o.body, { e: 429 });
     assert.match(observationText(o), /^Status Code: 429\. Response: \{"e":429\}\. You should choose one of/);
@@ -291,7 +287,7 @@ describe('simulated executor against the fake model server', () => {
   test('a 2xx after a non-2xx ends the retries', async () => {
     server.script(reply(503, { e: 1 }), reply(200, AXEL));
     const o = await executor({ maxAttempts: 3 }).execute(zoo, 'getAnimal', { id: 7 });
-    assert.equal(chatRequests(server).length, 2);
+    assert.equal(server.chatRequests().length, 2);
     assert.equal(o.status, 200);
     assert.deepEqual(o.body, AXEL);
   });
@@ -299,14 +295,14 @@ describe('simulated executor against the fake model server', () => {
   test('maxAttempts: 1 returns the first non-2xx answer', async () => {
     server.script(reply(404, { e: 1 }), reply(200, AXEL));
     const o = await executor({ maxAttempts: 1 }).execute(zoo, 'getAnimal', { id: 7 });
-    assert.equal(chatRequests(server).length, 1);
+    assert.equal(server.chatRequests().length, 1);
     assert.equal(o.status, 404);
   });
 
   test('a body that misses the schema is re-asked with the errors, then accepted', async () => {
     server.script(reply(200, { id: 7, name: 'Axel' }), reply(200, AXEL));
     const o = await executor().execute(zoo, 'getAnimal', { id: 7 });
-    const requests = chatRequests(server);
+    const requests = server.chatRequests();
     assert.equal(requests.length, 2);
     const feedback = lastUser(requests[1]!);
     assert.match(feedback, /does not match the response schema of GET \/animals\/\{id\}/);
@@ -326,7 +322,7 @@ describe('simulated executor against the fake model server', () => {
     server.script(reply(200, bad), reply(200, bad), reply(200, bad));
     const fn = zoo.functions.find((f) => f.name === 'getAnimal')!;
     const o = await executor({ maxRepairs: 2 }).execute(zoo, 'getAnimal', { id: 7 });
-    assert.equal(chatRequests(server).length, 3);
+    assert.equal(server.chatRequests().length, 3);
     assert.equal(o.status, 200);
     assert.equal(validationError(fn.response!.schema!, o.body), undefined);
     const body = o.body as Json;
@@ -347,7 +343,7 @@ describe('simulated executor against the fake model server', () => {
     server.script(reply(200, { animals: [{ id: 1, name: 'A' }, AXEL] }));
     const fn = zoo.functions.find((f) => f.name === 'listAnimals')!;
     const o = await executor({ maxRepairs: 0 }).execute(zoo, 'listAnimals', {});
-    assert.equal(chatRequests(server).length, 1);
+    assert.equal(server.chatRequests().length, 1);
     assert.equal(validationError(fn.response!.schema!, o.body), undefined);
     const animals = (o.body as { animals: Json[] }).animals;
     assert.equal(animals.length, 2);
@@ -359,7 +355,7 @@ describe('simulated executor against the fake model server', () => {
   test('an unreadable reply is asked again, then becomes a 502 observation with an error', async () => {
     server.script({ text: 'I cannot do that.' }, { text: 'Still no.' });
     const o = await executor().execute(zoo, 'getAnimal', { id: 7 });
-    const requests = chatRequests(server);
+    const requests = server.chatRequests();
     assert.equal(requests.length, 2);
     assert.match(lastUser(requests[1]!), /could not be read: no "Status Code:" line/);
     assert.equal(o.status, 502);
@@ -395,7 +391,7 @@ describe('simulated executor against the fake model server', () => {
     assert.equal(o.source, 'simulated');
     assert.match(o.error ?? '', /model openai:fake failed \(server_error\)/);
     assert.deepEqual(o.body, { error: o.error });
-    assert.ok(chatRequests(server).length >= 2, 'the model layer retried first');
+    assert.ok(server.chatRequests().length >= 2, 'the model layer retried first');
   });
 
   test('an aborted call rejects instead of answering', async () => {
@@ -419,7 +415,7 @@ describe('simulated executor against the fake model server', () => {
     server.script(reply(200, AXEL));
     await sim.execute(zoo, 'getAnimal', { id: 7 });
 
-    const [first, second, other, none] = chatRequests(server);
+    const [first, second, other, none] = server.chatRequests();
     assert.equal(first!.messages!.length, 2);
     const messages = second!.messages!;
     assert.deepEqual(
@@ -447,7 +443,7 @@ describe('simulated executor against the fake model server', () => {
     server.reset();
     server.script(reply(200, { ...AXEL, id: 5 }));
     await sim.execute(zoo, 'getAnimal', { id: 5 }, { instanceId: 'A' });
-    const messages = chatRequests(server)[0]!.messages!;
+    const messages = server.chatRequests()[0]!.messages!;
     assert.equal(messages.length, 1 + 2 * 2 + 1, 'two earlier exchanges kept');
     assert.match(textOf(messages[1]), /animals\/3'$/);
     assert.match(textOf(messages[3]), /animals\/4'$/);
@@ -456,13 +452,13 @@ describe('simulated executor against the fake model server', () => {
     server.reset();
     server.script(reply(200, AXEL));
     await sim.execute(other, 'getAnimal', { id: 7 }, { instanceId: 'A' });
-    assert.equal(chatRequests(server)[0]!.messages!.length, 2, 'another tool has its own memory');
+    assert.equal(server.chatRequests()[0]!.messages!.length, 2, 'another tool has its own memory');
 
     const none = executor({ memoryTurns: 0 });
     server.script(reply(200, AXEL), reply(200, AXEL));
     await none.execute(zoo, 'getAnimal', { id: 7 }, { instanceId: 'A' });
     await none.execute(zoo, 'getAnimal', { id: 7 }, { instanceId: 'A' });
-    assert.equal(chatRequests(server)[2]!.messages!.length, 2);
+    assert.equal(server.chatRequests()[2]!.messages!.length, 2);
   });
 
   test('memory keeps at most maxInstances instances, least recently used dropped first', async () => {
@@ -480,7 +476,7 @@ describe('simulated executor against the fake model server', () => {
   test('a long spec is cut down to the called operation', async () => {
     server.script(reply(200, AXEL));
     await executor({ maxSpecChars: 200 }).execute(zoo, 'getAnimal', { id: 7 });
-    const system = textOf(chatRequests(server)[0]!.messages![0]);
+    const system = textOf(server.chatRequests()[0]!.messages![0]);
     const spec = JSON.parse(/OpenAPI spec: (.*)$/m.exec(system)![1]!) as Json;
     assert.deepEqual(Object.keys(spec.paths as Json), ['/animals/{id}']);
     assert.deepEqual(spec.servers, [{ url: 'https://zoo.example.com/v1' }]);
@@ -527,7 +523,7 @@ describe('simulated executor against the fake model server', () => {
     assert.equal(o.status, 200);
     assert.deepEqual(o.body, { anything: ['goes'] });
     assert.equal(o.warnings, undefined);
-    const system = textOf(chatRequests(server)[0]!.messages![0]);
+    const system = textOf(server.chatRequests()[0]!.messages![0]);
     assert.match(system, /Example of a successful response of GET \/animals\/\{id\}: \{"pet":"Rex"\}/);
     assert.match(system, /OpenAPI spec: \{"openapi":"3\.0\.3"/, 'a spec written from the tool');
   });
@@ -548,7 +544,7 @@ describe('simulated executor against the fake model server', () => {
     assert.equal(o.status, 503);
     assert.equal(o.body, 'Service Unavailable');
     assert.equal(o.headers['content-type'], 'text/plain');
-    assert.equal(chatRequests(server).length, 2);
+    assert.equal(server.chatRequests().length, 2);
   });
 
   test('built from a model spec, and through createExecutor', async () => {
@@ -671,14 +667,14 @@ describe('simulated executor end to end on the ToolAlpaca evaluation tools', () 
     }
     assert.ok(calls >= 50, `only ${calls} functions`);
     // The long specs (Auth0, Apache Superset...) were cut down to the called operation.
-    const cut = chatRequests(server).filter((r) => {
+    const cut = server.chatRequests().filter((r) => {
       const spec = JSON.parse(/OpenAPI spec: (.*)$/m.exec(textOf(r.messages![0]))![1]!) as Json;
       return Object.keys(spec.paths as Json).length === 1;
     });
     assert.ok(cut.length >= 9, `only ${cut.length} prompts with a cut spec`);
-    assert.equal(chatRequests(server).length, calls, 'one model call per function: no re-asks needed');
+    assert.equal(server.chatRequests().length, calls, 'one model call per function: no re-asks needed');
     // The last call of a tool carries its earlier exchanges (bounded by the default of 5).
-    const last = chatRequests(server).at(-1)!;
+    const last = server.chatRequests().at(-1)!;
     const lastTool = tools.at(-1)!;
     assert.equal(last.messages!.length, 2 + 2 * Math.min(5, lastTool.functions.length - 1));
   });

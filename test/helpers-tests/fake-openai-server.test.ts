@@ -656,7 +656,7 @@ describe('fake OpenAI server', () => {
     const other = await startFakeOpenAI();
     other.script({ fault: 'hang' });
     const pending = post(other, '/chat/completions', chatBody());
-    while (other.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await other.waitForRequests(1);
     await other.close();
     await other.close();
     await assert.rejects(pending, TypeError);

@@ -146,6 +146,8 @@ export interface FakeOpenAI {
    * for it to reach the server first, so a slow machine cannot leave it in flight into the next test.
    */
   waitForRequests(count: number, timeoutMs?: number): Promise<void>;
+  /** Bodies of the chat-completion requests received, in arrival order. */
+  chatRequests(): FakeRequestBody[];
   /** Replace the responder used when the script is empty. */
   setDefault(responder: FakeResponder): void;
   setLatency(ms: number): void;
@@ -939,6 +941,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     },
     pendingScript(): number {
       return queue.length;
+    },
+    chatRequests(): FakeRequestBody[] {
+      return requests.filter((r) => r.path === '/v1/chat/completions').map((r) => r.body);
     },
     async waitForRequests(count: number, timeoutMs = 30_000): Promise<void> {
       const deadline = Date.now() + timeoutMs;

@@ -43,7 +43,7 @@ function response(text: string, extra: Partial<ChatResponse> = {}): ChatResponse
 }
 
 function chatCompletions(fake: FakeOpenAI): number {
-  return fake.requests.filter((r) => r.path === '/v1/chat/completions').length;
+  return fake.chatRequests().length;
 }
 
 /** Collects what a stream receives. */

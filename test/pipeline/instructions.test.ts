@@ -19,7 +19,7 @@ import {
 } from '../../src/pipeline/similarity.js';
 
 function promptOf(server: FakeOpenAI, index: number): string {
-  const body = server.requests.filter((r) => r.path === '/v1/chat/completions')[index]?.body;
+  const body = server.chatRequests()[index];
   const content = body?.messages?.[0]?.content;
   return typeof content === 'string' ? content : '';
 }
@@ -148,7 +148,7 @@ describe('generateInstructions against the fake server', () => {
     assert.match(round2, /Write 1 different requests/);
     assert.ok(round2.includes('- Show me a random axolotl picture'), 'round 2 lists what exists');
     // JSON was asked for with a schema.
-    const body = server.requests.find((r) => r.path === '/v1/chat/completions')?.body;
+    const body = server.chatRequests()[0];
     assert.equal(body?.response_format?.type, 'json_schema');
     assert.equal(body?.seed, 5);
   });

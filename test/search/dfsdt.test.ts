@@ -36,10 +36,6 @@ after(() => fake.close());
 
 beforeEach(() => server.reset());
 
-function chatBodies() {
-  return server.requests.filter((r) => r.path === '/v1/chat/completions').map((r) => r.body);
-}
-
 function lastMessage(messages: FakeWireMessage[] | undefined): FakeWireMessage | undefined {
   return messages?.[messages.length - 1];
 }
@@ -95,7 +91,7 @@ describe('DFSDT', () => {
     assert.equal(result.finalAnswer, 'Messi played for Barcelona, PSG and Inter Miami.');
     assert.equal(result.queryCount, 4);
 
-    const bodies = chatBodies();
+    const bodies = server.chatRequests();
     assert.equal(bodies.length, 4);
     // Every call offers the task's functions plus Finish, natively.
     const offered = bodies[0]?.tools?.map((t) => t.function.name) ?? [];
@@ -185,7 +181,7 @@ describe('DFSDT', () => {
     const result = await createDfsdtSolver().solve(task, { model, executor: failingFor(CONCERT) });
     assert.equal(result.finishType, 'give_answer');
     assert.equal(result.queryCount, 2);
-    const bodies = chatBodies();
+    const bodies = server.chatRequests();
     // The second call is a sibling of the failed step: from the root, with the diversity prompt.
     assert.equal(bodies[1]?.messages?.length, 3);
     assert.match(content(lastMessage(bodies[1]?.messages)), /songkick_concert_for_theclique/);
@@ -210,7 +206,7 @@ describe('DFSDT', () => {
     );
     const result = await createDfsdtSolver({ width: 3 }).solve(task, { model, executor: schema });
     assert.equal(result.finishType, 'give_answer');
-    const bodies = chatBodies();
+    const bodies = server.chatRequests();
     assert.equal(bodies.length, 6);
     const third = content(lastMessage(bodies[4]?.messages));
     assert.match(third, /transfermarkt_search_for_theclique/);
@@ -224,7 +220,7 @@ describe('DFSDT', () => {
     const result = await createDfsdtSolver({ maxCalls: 5 }).solve(task, { model, executor: schema });
     assert.equal(result.stopReason, 'call_limit');
     assert.equal(result.finishType, 'none');
-    assert.equal(chatBodies().length, 5);
+    assert.equal(server.chatRequests().length, 5);
     const answer = ToolBenchAnswerSchema.parse(result.answer);
     assert.equal(answer.answer_generation.valid_data, false);
     assert.equal(answer.answer_generation.query_count, 5);
@@ -237,7 +233,7 @@ describe('DFSDT', () => {
     const result = await createDfsdtSolver({ maxDepth: 4 }).solve(task, { model, executor: schema });
     assert.equal(result.stopReason, 'depth_limit');
     // Each step adds two levels (Action, Action Input): 2 steps per branch, 2 children per node.
-    assert.equal(chatBodies().length, 6);
+    assert.equal(server.chatRequests().length, 6);
     const answer = ToolBenchAnswerSchema.parse(result.answer);
     const all = nodes(answer.tree?.tree ?? assert.fail());
     const leaves = all.filter((n) => n.children.length === 0);
@@ -253,7 +249,7 @@ describe('DFSDT', () => {
     const result = await createDfsdtSolver().solve(task, { model, executor: schema });
     // The give-up under the search step sends the search back to the root, whose second child gives up
     // at once: backing off two levels from there leaves the tree, so the search ends after 3 calls.
-    assert.equal(chatBodies().length, 3);
+    assert.equal(server.chatRequests().length, 3);
     assert.equal(result.finishType, 'give_up');
     assert.equal(result.stopReason, 'give_up');
     const gen = ToolBenchAnswerSchema.parse(result.answer).answer_generation;

@@ -33,8 +33,6 @@ after(() => fake.close());
 
 beforeEach(() => server.reset());
 
-const chatBodies = () => server.requests.filter((r) => r.path === '/v1/chat/completions').map((r) => r.body);
-
 function chainLength(root: AnswerTreeNode): number {
   let n = 0;
   for (let node: AnswerTreeNode | undefined = root; node !== undefined; node = node.children[0]) {
@@ -57,7 +55,7 @@ describe('ReAct (CoT@1)', () => {
     const result = await createReactSolver().solve(task, { model, executor: schema });
     assert.equal(result.finishType, 'give_answer');
     assert.equal(result.finalAnswer, 'Messi: Inter Miami.');
-    const bodies = chatBodies();
+    const bodies = server.chatRequests();
     assert.equal(bodies.length, 2);
     // The second call sees the first call and its observation, in ToolBench's observation shape.
     const second = bodies[1]?.messages ?? [];
@@ -93,7 +91,7 @@ describe('ReAct (CoT@1)', () => {
     );
     const result = await createReactSolver().solve(task, { model, executor: failing });
     assert.equal(result.finishType, 'give_answer');
-    const last = chatBodies()[1]?.messages?.at(-1);
+    const last = server.chatRequests()[1]?.messages?.at(-1);
     assert.match(String(last?.content), /socket hang up/);
     const failed = ToolBenchAnswerSchema.parse(result.answer).tree?.tree.children[0]?.children[0];
     assert.equal(failed?.observation_code, 12);
@@ -105,7 +103,7 @@ describe('ReAct (CoT@1)', () => {
       toolCalls: [{ name: 'Finish', arguments: '{"return_type":"give_up_and_restart"}' }],
     }));
     const result = await createReactSolver().solve(task, { model, executor: schema });
-    assert.equal(chatBodies().length, 1);
+    assert.equal(server.chatRequests().length, 1);
     assert.equal(result.finishType, 'give_up');
     assert.equal(result.stopReason, 'give_up');
     assert.equal(ToolBenchAnswerSchema.parse(result.answer).answer_generation.finish_type, 'give_up');
@@ -115,13 +113,13 @@ describe('ReAct (CoT@1)', () => {
     server.setDefault(() => ({ toolCalls: [{ name: SEARCH, arguments: '{"name":"messi"}' }] }));
     const deep = await createReactSolver({ maxDepth: 6 }).solve(task, { model, executor: schema });
     assert.equal(deep.stopReason, 'depth_limit');
-    assert.equal(chatBodies().length, 3);
+    assert.equal(server.chatRequests().length, 3);
     assert.equal(deep.finishType, 'none');
     server.reset();
     server.setDefault(() => ({ toolCalls: [{ name: SEARCH, arguments: '{"name":"messi"}' }] }));
     const calls = await createReactSolver({ maxCalls: 2 }).solve(task, { model, executor: schema });
     assert.equal(calls.stopReason, 'call_limit');
-    assert.equal(chatBodies().length, 2);
+    assert.equal(server.chatRequests().length, 2);
     assert.equal(ToolBenchAnswerSchema.parse(calls.answer).answer_generation.valid_data, false);
   });
 
