@@ -94,7 +94,17 @@ export function requestHash(request: ChatRequest): string {
  * seed; call options (abort signal, stage) are not part of it.
  */
 export function cacheKey(backend: string, model: string, request: ChatRequest): string {
-  return sha256(canonicalJson({ v: KEY_VERSION, backend, model, request }));
+  return keyOfCanonical(backend, model, canonicalJson(request));
+}
+
+/**
+ * `sha256(canonicalJson({v, backend, model, request}))` from the request's canonical JSON, written out in
+ * sorted key order so that a call canonicalises its request once for both the key and `requestHash`.
+ */
+function keyOfCanonical(backend: string, model: string, canonicalRequest: string): string {
+  return sha256(
+    `{"backend":${JSON.stringify(backend)},"model":${JSON.stringify(model)},"request":${canonicalRequest},"v":${KEY_VERSION}}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -549,7 +559,8 @@ export function withCache(
     async chat(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResponse> {
       if (options?.signal?.aborted) throw abortError(model.id, options.signal);
       const started = performance.now();
-      const key = cacheKey(model.backend, model.id, request);
+      const canonicalRequest = canonicalJson(request);
+      const key = keyOfCanonical(model.backend, model.id, canonicalRequest);
       const stored = cache.get(key);
       if (stored !== undefined) {
         hits++;
@@ -564,7 +575,7 @@ export function withCache(
       const response = await model.chat(request, options);
       if (!response.cached && isCacheable(response)) {
         try {
-          cache.put(key, requestHash(request), response, {
+          cache.put(key, sha256(canonicalRequest), response, {
             stage: options?.stage,
             backend: model.backend,
             model: model.id,

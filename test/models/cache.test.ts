@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -90,6 +91,19 @@ describe('cache keys', () => {
     ]);
     assert.equal(keys.size, 9);
     assert.match(cacheKey('openai', 'openai:m', base), /^[0-9a-f]{64}$/);
+    // The key's formula is fixed (caches written by earlier versions stay readable): sha256 of the
+    // canonical JSON of {v: 1, backend, model, request}.
+    const withTools: ChatRequest = {
+      ...base,
+      tools: [{ name: 'f "q"', parameters: { type: 'object', properties: { b: {}, a: {} } } }],
+    };
+    for (const request of [base, withTools]) {
+      const expected = createHash('sha256')
+        .update(canonicalJson({ v: 1, backend: 'openai', model: 'openai:m"x', request }))
+        .digest('hex');
+      assert.equal(cacheKey('openai', 'openai:m"x', request), expected);
+      assert.equal(requestHash(request), createHash('sha256').update(canonicalJson(request)).digest('hex'));
+    }
     // The request hash ignores backend and model (that is what `replay:` matches on).
     assert.match(requestHash(base), /^[0-9a-f]{64}$/);
     assert.notEqual(requestHash(base), requestHash({ ...base, seed: 2 }));
