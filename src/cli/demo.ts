@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../core/atomic-write.js';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { ToolalpacaError, messageOf } from '../core/errors.js';
+import { ToolalpacaError, messageOf, oneLine } from '../core/errors.js';
 import type { Instance, ToolAlpacaRecord } from '../core/toolalpaca-record.js';
 import { readToolAlpacaFile, writeToolAlpacaFile } from '../formats/toolalpaca-json.js';
 import { createExecutor } from '../executors/create-executor.js';
@@ -41,22 +41,17 @@ export interface DemoResult {
   report: string;
 }
 
-function clip(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
 /** A short trajectory for the report: instruction, each action with its input and observation, the answer. */
 export function describeInstance(tool: string, instance: Instance): string {
   const lines = [`Tool: ${tool}`, `Instruction: ${instance.input}`];
   for (const [step, observation] of instance.intermediate_steps ?? []) {
-    lines.push(`  Action: ${step[0] ?? ''}  Input: ${clip(step[1] ?? '', 160)}`);
-    lines.push(`  Observation: ${clip(observation, 200)}`);
+    lines.push(`  Action: ${step[0] ?? ''}  Input: ${oneLine(step[1] ?? '', 160)}`);
+    lines.push(`  Observation: ${oneLine(observation, 200)}`);
   }
   const failure = (instance as { failure?: { reason?: string; message?: string } }).failure;
   if (failure !== undefined)
-    lines.push(`Failed: ${failure.reason ?? '?'}: ${clip(failure.message ?? '', 200)}`);
-  else lines.push(`Final answer: ${clip(instance.output ?? '', 300)}`);
+    lines.push(`Failed: ${failure.reason ?? '?'}: ${oneLine(failure.message ?? '', 200)}`);
+  else lines.push(`Final answer: ${oneLine(instance.output ?? '', 300)}`);
   return lines.join('\n');
 }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InputError } from '../core/errors.js';
+import { InputError, oneLine } from '../core/errors.js';
 import {
   checkerAgreement,
   disagreements,
@@ -115,7 +115,7 @@ export function formatAgreement(
 
 function formatCase(c: AgreementCase): string[] {
   const out = [`- ${c.tool}#${c.index}: judge ${c.reference}, checker ${c.predicted}`];
-  out.push(`    instruction: ${oneLineText(c.instruction, 200)}`);
+  out.push(`    instruction: ${oneLine(c.instruction, 200)}`);
   if (c.predicted === 'Yes') {
     out.push(
       `    checker: every standard step performed, no rule broken${c.reasons.length > 0 ? ` (${c.reasons.join('; ')})` : ''}`,
@@ -123,13 +123,8 @@ function formatCase(c: AgreementCase): string[] {
   } else {
     for (const reason of c.reasons) out.push(`    checker: ${reason}`);
   }
-  if (c.analysis !== '') out.push(`    judge: ${oneLineText(c.analysis.split('## Results')[0] ?? '', 300)}`);
+  if (c.analysis !== '') out.push(`    judge: ${oneLine(c.analysis.split('## Results')[0] ?? '', 300)}`);
   return out;
-}
-
-function oneLineText(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 function table(header: string[], rows: (string | number)[][]): string {
