@@ -30,9 +30,6 @@ import {
 import type { ProgressStream } from './progress.js';
 import { createRunProgress, printRunSummary, runInterruptible } from './run-helpers.js';
 
-// Kept exported here for existing importers; it lives in run-helpers.ts.
-export { withInterrupt } from './run-helpers.js';
-
 export const PROMPT_LAYOUTS: readonly PromptLayoutName[] = [
   'train_v1',
   'train_v2',

@@ -260,11 +260,6 @@ export interface MaskedExample {
   check: MaskCheck;
 }
 
-export interface MaskOptions {
-  /** Train the end-of-turn special token right after each assistant turn (default true). */
-  includeEndOfTurn?: boolean;
-}
-
 /** Decodes token ids exactly as written (special tokens kept, no clean-up). */
 function decodeIds(tok: HfTokenizer, ids: number[]): string {
   // The tokenizer refuses an empty list; no tokens decode to no text.
@@ -342,14 +337,11 @@ export function boundariesByPrefixDecoding(tok: HfTokenizer, ids: readonly numbe
 // Single-token decodes per tokenizer, for boundariesFromPieces.
 const piecesByTokenizer = new WeakMap<HfTokenizer, Map<number, string>>();
 
-/** Tokenises a rendered conversation and masks everything outside the given character spans. */
-export function maskRendered(
-  tok: HfTokenizer,
-  rendered: string,
-  spans: readonly CharSpan[],
-  options: MaskOptions = {},
-): MaskedExample {
-  const includeEndOfTurn = options.includeEndOfTurn ?? true;
+/**
+ * Tokenises a rendered conversation and masks everything outside the given character spans. The
+ * end-of-turn special token right after each assistant turn is trained too.
+ */
+export function maskRendered(tok: HfTokenizer, rendered: string, spans: readonly CharSpan[]): MaskedExample {
   // The template already wrote BOS and the special markers: nothing may be added around them.
   const ids = tok.tokenizer.encode(rendered, { add_special_tokens: false }).ids;
   let pieces = piecesByTokenizer.get(tok);
@@ -379,7 +371,7 @@ export function maskRendered(
       );
     }
     const next = ids[endCount];
-    if (includeEndOfTurn && next !== undefined && tok.specialIds.has(next)) {
+    if (next !== undefined && tok.specialIds.has(next)) {
       last = endCount + 1;
     }
     for (let i = first; i < last; i++) {
@@ -403,14 +395,8 @@ export function maskConversation(
   tok: HfTokenizer,
   template: string,
   turns: readonly ChatTurn[],
-  options: MaskOptions = {},
 ): MaskedExample {
   const rendered = renderChat(template, turns, tok);
   const spans = assistantSpans(template, turns, tok, rendered);
-  return maskRendered(tok, rendered, spans, options);
-}
-
-/** Number of tokens of a text (no special tokens added). */
-export function countTokens(tok: HfTokenizer, text: string): number {
-  return tok.tokenizer.encode(text, { add_special_tokens: false }).ids.length;
+  return maskRendered(tok, rendered, spans);
 }

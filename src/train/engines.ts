@@ -3,7 +3,7 @@
  * documented keys) and the commands that launch it on one GPU and on several with DeepSpeed. This project
  * does not train; the engines do.
  */
-import { isAbsolute, join, relative } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { stringify } from 'yaml';
 import { InputError } from '../core/errors.js';
 import type { ExportManifest } from '../core/sft.js';
@@ -290,28 +290,17 @@ function axolotlPlan(
   });
 }
 
-export function isEngineName(name: string): name is EngineName {
-  return (ENGINE_NAMES as readonly string[]).includes(name);
-}
-
 /** The configuration files and launch commands for `options.engine`. */
 export function planTraining(manifest: ExportManifest, options: TrainOptions, dataDir: string): TrainingPlan {
   const gpus = options.gpus ?? 2;
   if (!Number.isInteger(gpus) || gpus < 2)
     throw new InputError(`--gpus must be an integer of at least 2, got ${gpus}`);
-  const out = { ...options, out: options.out };
   switch (options.engine) {
     case 'llamafactory':
-      return llamaFactoryPlan(manifest, out, dataDir, gpus);
+      return llamaFactoryPlan(manifest, options, dataDir, gpus);
     case 'trl':
-      return trlPlan(manifest, out, dataDir, gpus);
+      return trlPlan(manifest, options, dataDir, gpus);
     case 'axolotl':
-      return axolotlPlan(manifest, out, dataDir, gpus);
+      return axolotlPlan(manifest, options, dataDir, gpus);
   }
-}
-
-/** `path` relative to `from` when inside it (for display). */
-export function displayPath(from: string, path: string): string {
-  const rel = relative(from, path);
-  return rel.startsWith('..') ? path : rel;
 }

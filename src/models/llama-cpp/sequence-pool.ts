@@ -20,11 +20,6 @@ export class Pool<T> {
     this.free = [...items];
   }
 
-  /** Number of callers waiting for an item. */
-  get waiting(): number {
-    return this.waiters.length;
-  }
-
   acquire(signal?: AbortSignal): Promise<T> {
     if (this.closed)
       return Promise.reject(new ModelCallError('the llama model is closed', { kind: 'client_error' }));
