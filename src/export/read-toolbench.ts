@@ -8,15 +8,9 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { z } from 'zod';
 import { InputError, messageOf } from '../core/errors.js';
+import { AnswerMessageSchema, FINISH_FUNCTION_NAME, type AnswerMessage } from '../core/toolbench.js';
+import { toolOfFunction } from '../formats/toolbench.js';
 import type { SftExample, SftFunction, SftStep } from './example.js';
-
-const MessageSchema = z.looseObject({
-  role: z.string(),
-  content: z.string().nullable().optional(),
-  name: z.string().optional(),
-  function_call: z.looseObject({ name: z.string(), arguments: z.string() }).optional(),
-});
-type Message = z.infer<typeof MessageSchema>;
 
 const AnswerFileSchema = z.looseObject({
   answer_generation: z.looseObject({
@@ -30,17 +24,9 @@ const AnswerFileSchema = z.looseObject({
         parameters: z.record(z.string(), z.unknown()).optional(),
       }),
     ),
-    train_messages: z.array(z.array(MessageSchema)).optional(),
+    train_messages: z.array(z.array(AnswerMessageSchema)).optional(),
   }),
 });
-
-export const FINISH = 'Finish';
-
-/** `xyz_for_tool_name` → `tool_name` (ToolBench names sub-functions `<api>_for_<tool>`). */
-export function toolOfFunction(name: string): string {
-  const at = name.lastIndexOf('_for_');
-  return at >= 0 ? name.slice(at + '_for_'.length) : name;
-}
 
 function parseFinish(args: string): { returnType: string; finalAnswer: string } {
   try {
@@ -64,14 +50,14 @@ export function exampleOfAnswer(data: unknown, label: string, group: string): Sf
   }
   const gen = parsed.data.answer_generation;
   const conversations = gen.train_messages ?? [];
-  const longest = conversations.reduce<Message[]>((best, c) => (c.length > best.length ? c : best), []);
+  const longest = conversations.reduce<AnswerMessage[]>((best, c) => (c.length > best.length ? c : best), []);
   const system = longest.find((m) => m.role === 'system')?.content ?? undefined;
   const steps: SftStep[] = [];
   let thought = '';
   let finalThought = '';
   let finish: { returnType: string; finalAnswer: string } | undefined;
   for (let i = 0; i < longest.length; i++) {
-    const m = longest[i] as Message;
+    const m = longest[i] as AnswerMessage;
     if (m.role !== 'assistant') continue;
     if (m.function_call === undefined) {
       thought = thought === '' ? (m.content ?? '') : `${thought}\n${m.content ?? ''}`;
@@ -80,7 +66,7 @@ export function exampleOfAnswer(data: unknown, label: string, group: string): Sf
     const call = m.function_call;
     // ChatGPT's function-calling replies may carry the thought in the same message.
     if (m.content) thought = thought === '' ? m.content : `${thought}\n${m.content}`;
-    if (call.name === FINISH) {
+    if (call.name === FINISH_FUNCTION_NAME) {
       finish = parseFinish(call.arguments);
       finalThought = thought;
       break;
@@ -95,7 +81,7 @@ export function exampleOfAnswer(data: unknown, label: string, group: string): Sf
     thought = '';
   }
   const functions: SftFunction[] = gen.function
-    .filter((fn) => fn.name !== FINISH)
+    .filter((fn) => fn.name !== FINISH_FUNCTION_NAME)
     .map((fn) => ({
       name: fn.name,
       description: fn.description ?? '',

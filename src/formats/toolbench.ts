@@ -368,9 +368,10 @@ export function mergeTaskTools(tasks: readonly ToolBenchTask[]): Tool[] {
       const sourcePaths = (tool.openapi?.paths ?? {}) as Record<string, unknown>;
       for (const fn of tool.functions) {
         if (apiNames.has(fn.summary ?? fn.name)) continue;
-        let name = fn.name;
-        for (let n = 2; names.has(name); n++)
-          name = uniqueFunctionName(fn.summary ?? fn.name, existing.name, names);
+        // uniqueFunctionName returns a name not in `names`.
+        const name = names.has(fn.name)
+          ? uniqueFunctionName(fn.summary ?? fn.name, existing.name, names)
+          : fn.name;
         let path = fn.path;
         for (let n = 2; paths[path] !== undefined; n++) path = `${fn.path}_${n}`;
         const op = structuredClone(sourcePaths[fn.path]) as
@@ -455,6 +456,12 @@ export function answerFunctionOf(fn: ToolFunction): AnswerFunction {
     description: fn.description ?? fn.summary ?? '',
     parameters: { type: 'object', properties, required, optional },
   };
+}
+
+/** `xyz_for_tool_name` → `tool_name` (ToolBench names sub-functions `<api>_for_<tool>`). */
+export function toolOfFunction(name: string): string {
+  const at = name.lastIndexOf('_for_');
+  return at >= 0 ? name.slice(at + '_for_'.length) : name;
 }
 
 /** Every function of a task's tools in ToolBench's JSON, then `Finish`. */
@@ -596,10 +603,7 @@ export function answersToRun(
         gen.function
           .map((f) => f.name)
           .filter((name) => name !== FINISH_FUNCTION_NAME)
-          .map((name) => {
-            const at = name.lastIndexOf('_for_');
-            return at >= 0 ? name.slice(at + '_for_'.length) : name;
-          }),
+          .map(toolOfFunction),
       ),
     ];
     const numeric = Number(record.queryId);
