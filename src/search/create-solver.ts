@@ -8,12 +8,6 @@ export type SolverConfig = DfsdtOptions & ReactOptions;
 
 export function createSolver(name: string, config: SolverConfig = {}): Solver {
   if (name === 'dfsdt') return createDfsdtSolver(config);
-  if (name === 'react') {
-    const { maxDepth, maxCalls } = config;
-    return createReactSolver({
-      ...(maxDepth !== undefined ? { maxDepth } : {}),
-      ...(maxCalls !== undefined ? { maxCalls } : {}),
-    });
-  }
+  if (name === 'react') return createReactSolver(config);
   throw new InputError(`unknown solver '${name}'; expected one of: ${SOLVER_NAMES.join(', ')}`);
 }

@@ -13,7 +13,7 @@ import type { Tool, ToolFunction } from '../core/tool.js';
 import { FINISH_FUNCTION_NAME, type AnswerMessage, type AnswerTreeNode } from '../core/toolbench.js';
 import { argumentsSchema, wireNames } from '../agents/episode.js';
 import { bodyText, type Observation } from '../executors/executor.js';
-import { answerFunctionOf, FINISH_FUNCTION, finalAnswerText } from '../formats/toolbench.js';
+import { FINISH_FUNCTION, finalAnswerText, taskFunctions } from '../formats/toolbench.js';
 import type { ChatMessage, ChatResponse, ToolCall, ToolDefinition } from '../models/chat-model.js';
 import type { SolveOptions, SolverTask, StopReason } from './solver.js';
 import { solverSystemPrompt, solverUserPrompt, type EarlierCandidate } from './prompts.js';
@@ -156,11 +156,6 @@ export class SearchSpace {
       { role: 'system', content: system },
       { role: 'user', content: user },
     ];
-  }
-
-  /** Functions in ToolBench's JSON (the answer file's `function`). */
-  functionsJson(): Record<string, unknown>[] {
-    return [...this.task.tools.flatMap((tool) => tool.functions.map(answerFunctionOf)), FINISH_FUNCTION];
   }
 
   markExpanded(node: TreeNode): void {
@@ -385,7 +380,7 @@ export class SearchSpace {
       total_tokens: this.promptTokens + this.completionTokens,
       final_answer: '',
       finish_type: 'give_answer',
-      function: this.functionsJson(),
+      function: taskFunctions(this.task),
       chain: [],
     };
     if (answerNode !== undefined) {
