@@ -5,7 +5,8 @@ import { describe, test } from 'node:test';
 import { InputError } from '../../src/core/errors.js';
 import { JudgedFileSchema, RunFileSchema } from '../../src/core/run.js';
 import type { ToolAlpacaRecord } from '../../src/core/toolalpaca-record.js';
-import { formatSolution, formatStandard, parseJudgePrompt } from '../../src/eval/import/judge-prompt.js';
+import { parseJudgePrompt } from '../../src/eval/import/judge-prompt.js';
+import { solutionText, standardAnswerText } from '../../src/eval/judge/prompt.js';
 import {
   importResults,
   importToolAlpacaEvaluation,
@@ -77,12 +78,8 @@ describe('judge prompt', () => {
           content.indexOf("## AI Assistant's Solution\n") + 27,
           content.lastIndexOf('\n\n## Analysis'),
         );
-        assert.equal(formatStandard(parts.goldenAnswers), standard, `${tool}#${entry.id} standard`);
-        assert.equal(
-          formatSolution(parts.steps, parts.finalAnswer ?? ''),
-          solution,
-          `${tool}#${entry.id} solution`,
-        );
+        assert.equal(standardAnswerText(parts.goldenAnswers), standard, `${tool}#${entry.id} standard`);
+        assert.equal(solutionText(parts.steps, parts.finalAnswer), solution, `${tool}#${entry.id} solution`);
         count++;
       }
     }

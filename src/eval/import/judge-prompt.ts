@@ -114,19 +114,3 @@ export function parseSolution(text: string): { steps: RunStep[]; finalAnswer?: s
     pos = obsEnd;
   }
 }
-
-/** The judge prompt's solution text for steps and a final response (the inverse of `parseSolution`). */
-export function formatSolution(steps: readonly RunStep[], finalAnswer: string): string {
-  let text = '';
-  for (const [i, step] of steps.entries()) {
-    text += `${i + 1}. Function: ${step.action}\nParameters: ${step.actionInput}\nRetruns: ${step.observation}\n`;
-  }
-  return `${text}${steps.length + 1}. Final Response: ${finalAnswer}`;
-}
-
-/** The judge prompt's standard-answer text (the inverse of `parseStandard`). */
-export function formatStandard(golden: readonly GoldenAnswerStep[]): string {
-  return golden
-    .map((step, i) => `${i + 1}. Function: ${step.Action}\nParameters: ${step.Action_Input}\n`)
-    .join('');
-}
