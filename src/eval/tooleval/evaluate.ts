@@ -259,7 +259,6 @@ export async function evaluateWinRate(
       };
       if (cv !== undefined && rv !== undefined && cv.passed !== rv.passed)
         return decided(cv.passed ? 'candidate' : 'reference', 'pass rate');
-      if (r === undefined && c !== undefined) return decided('candidate', 'no reference answer');
       if (c === undefined) return decided('reference', 'no candidate answer');
       if (r === undefined) return decided('candidate', 'no reference answer');
       const cs = cv?.answerStatus ?? 'Unsolved';
