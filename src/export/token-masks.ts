@@ -121,10 +121,19 @@ export async function resolveChatTemplate(tok: HfTokenizer, name: string): Promi
   );
 }
 
+// Parsed templates by their text: an export renders every example twice with the same template, and
+// parsing costs about a tenth of masking an example. `render` builds a fresh environment per call.
+const parsedTemplates = new Map<string, Template>();
+
 /** Renders the conversation with the template, without a generation prompt. */
 export function renderChat(template: string, turns: readonly ChatTurn[], tok: HfTokenizer): string {
   try {
-    return new Template(template).render({
+    let parsed = parsedTemplates.get(template);
+    if (parsed === undefined) {
+      parsed = new Template(template);
+      parsedTemplates.set(template, parsed);
+    }
+    return parsed.render({
       messages: turns.map((t) => ({ role: t.role, content: t.content })),
       bos_token: tok.bosToken,
       eos_token: tok.eosToken,
