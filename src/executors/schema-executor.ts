@@ -41,9 +41,6 @@ export interface SchemaExecutorOptions extends CheckOptions {
   refDepth?: number;
 }
 
-// Kept exported here for existing importers; the implementation lives in core/random.ts.
-export { seededRandom };
-
 const PLACEHOLDER =
   /^(recursive|truncated: schema too deep|unresolved \$ref)|\((recursive|unresolved \$ref)[^)]*\)$/;
 

@@ -18,9 +18,6 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 
 let draft7: Ajv | undefined;
 let draft2020: Ajv | undefined;
-// Kept exported here for existing importers; the implementation lives in core/json-text.ts.
-export { extractJson };
-
 const compiled = new WeakMap<object, ValidateFunction | Error>();
 
 /** Draft 2019-09/2020-12 schemas (by `$schema`) get Ajv2020; everything else draft-07 rules. */

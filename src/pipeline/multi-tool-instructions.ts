@@ -11,7 +11,7 @@ import type { RawToolBenchApi, RawToolBenchQuery } from '../core/toolbench.js';
 import { collectionsOf, functionToRawApi } from '../formats/toolbench.js';
 import type { ChatModel } from '../models/chat-model.js';
 import { chatJson } from '../models/structured.js';
-import { seededRandom } from './toolset/select.js';
+import { seededRandom } from '../core/random.js';
 
 export type MultiToolMode = 'I2' | 'I3';
 

@@ -2,7 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import { createOpenAIChatModel } from '../../src/models/openai-compatible/openai-model.js';
-import { chatJson, checkJsonReply, extractJson } from '../../src/models/structured.js';
+import { extractJson } from '../../src/core/json-text.js';
+import { chatJson, checkJsonReply } from '../../src/models/structured.js';
 import { ModelCallError } from '../../src/models/model-errors.js';
 
 const schema = {

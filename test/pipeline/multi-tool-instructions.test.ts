@@ -18,7 +18,7 @@ import {
   sampleTools,
   toolGroups,
 } from '../../src/pipeline/multi-tool-instructions.js';
-import { seededRandom } from '../../src/pipeline/toolset/select.js';
+import { seededRandom } from '../../src/core/random.js';
 import { runToolbenchInstructions } from '../../src/cli/toolbench.js';
 import {
   startFakeOpenAI,

@@ -32,7 +32,7 @@ import {
 } from '../../core/run.js';
 import type { ChatMessage, ChatModel } from '../../models/chat-model.js';
 import type { CostLedger } from '../../models/ledger.js';
-import { openJsonlLog, readJsonlLog } from '../../pipeline/toolset/jsonl-log.js';
+import { openJsonlLog, readJsonlLog } from '../../pipeline/jsonl-log.js';
 import { checkProcess } from '../deterministic/checker.js';
 import { combineVerdicts, computeStatistics, runSpread } from '../statistics.js';
 import { parseJudgeReply } from './parse.js';

@@ -2,7 +2,7 @@
  * ToolAlpaca's natural-language function list ("1. Name: … / Description: … / Input: {…} / Output: …"):
  * parsing a model's reply into functions, checking them, and rendering the canonical layout.
  */
-import { extractJson } from '../../models/structured.js';
+import { extractJson } from '../../core/json-text.js';
 
 export interface FunctionSpec {
   name: string;

@@ -5,7 +5,7 @@
  */
 import type { CatalogEntry } from '../../core/catalog.js';
 import { InputError } from '../../core/errors.js';
-import { seededRandom, seededShuffle } from '../../core/random.js';
+import { seededShuffle } from '../../core/random.js';
 
 export interface CatalogSelection {
   /** Keep entries in these categories (case-insensitive). */
@@ -24,9 +24,6 @@ export interface CatalogSelection {
    */
   seed?: number;
 }
-
-// Kept exported here for existing importers; the implementation lives in core/random.ts.
-export { seededRandom, seededShuffle };
 
 function authKey(label: string): string {
   const text = label.trim().toLowerCase();

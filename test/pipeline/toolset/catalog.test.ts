@@ -10,7 +10,8 @@ import {
   parseCsvRows,
   readCatalog,
 } from '../../../src/pipeline/toolset/catalog-readers.js';
-import { seededShuffle, selectEntries, summarizeCatalog } from '../../../src/pipeline/toolset/select.js';
+import { seededShuffle } from '../../../src/core/random.js';
+import { selectEntries, summarizeCatalog } from '../../../src/pipeline/toolset/select.js';
 import { makeTempDir, repoRoot, sharedData } from '../../helpers/paths.js';
 
 const PUBLIC_APIS = sharedData('toolalpaca/public_apis.json');
