@@ -55,8 +55,6 @@ export interface PromptLayout {
   render(ctx: PromptContext): string;
   /** Stop sequences so that the model stops before writing the observation itself. */
   readonly stopSequences: readonly string[];
-  /** The prefix put before each observation in the scratchpad. */
-  readonly observationPrefix: string;
   parse(text: string): ParsedTurn;
 }
 

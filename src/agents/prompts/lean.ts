@@ -25,6 +25,5 @@ export const lean: PromptLayout = {
     ].join('\n'),
   render: (ctx) => `Question: ${ctx.input}\nThought:${scratchpad(ctx.steps, OBSERVATION, 'Thought:')}`,
   stopSequences: stopSequencesFor(OBSERVATION),
-  observationPrefix: OBSERVATION,
   parse: parseReactOutput,
 };

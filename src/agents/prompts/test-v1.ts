@@ -39,6 +39,5 @@ export const testV1: PromptLayout = {
       },
     ),
   stopSequences: stopSequencesFor(OBSERVATION),
-  observationPrefix: OBSERVATION,
   parse: parseReactOutput,
 };

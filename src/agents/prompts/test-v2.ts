@@ -33,6 +33,5 @@ export const testV2: PromptLayout = {
       },
     ),
   stopSequences: stopSequencesFor(OBSERVATION),
-  observationPrefix: OBSERVATION,
   parse: parseReactOutput,
 };

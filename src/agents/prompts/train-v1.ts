@@ -38,6 +38,5 @@ export const trainV1: PromptLayout = {
       },
     ),
   stopSequences: stopSequencesFor(OBSERVATION),
-  observationPrefix: OBSERVATION,
   parse: parseReactOutput,
 };

@@ -30,6 +30,5 @@ export const trainV2: PromptLayout = {
       },
     ),
   stopSequences: stopSequencesFor(OBSERVATION),
-  observationPrefix: OBSERVATION,
   parse: parseReactOutput,
 };
