@@ -1,16 +1,16 @@
 /**
  * One entry point for every executor kind, as the CLI's `--executor` option names them.
  *
- * The simulated executor lives in `./simulated-executor.js` (written separately); it is imported lazily,
- * through a specifier held in a variable so that this module compiles and loads without it and the model
- * layer is only loaded when a simulated executor is asked for.
+ * The simulated executor is imported lazily, so that the model layer is only loaded when a simulated
+ * executor is asked for.
  */
-import { InputError, messageOf } from '../core/errors.js';
+import { InputError } from '../core/errors.js';
 import { createExecutorChain, createJsonlCache, createMemoryCache, type ChainOptions } from './chain.js';
 import type { ToolExecutor } from './executor.js';
 import { createRealExecutor, type RealExecutorOptions } from './real-executor.js';
 import { createReplayExecutor, type ReplayExecutorOptions } from './replay-executor.js';
 import { createSchemaExecutor, type SchemaExecutorOptions } from './schema-executor.js';
+import type { SimulatedExecutorOptions } from './simulated-executor.js';
 
 export type ExecutorKind = 'schema' | 'simulated' | 'replay' | 'real' | 'chain';
 export type ChainMember = Exclude<ExecutorKind, 'chain'>;
@@ -21,8 +21,8 @@ export interface CreateExecutorOptions {
   schema?: SchemaExecutorOptions;
   replay?: ReplayExecutorOptions;
   real?: RealExecutorOptions;
-  /** Passed as is to `createSimulatedExecutor` (its options are defined by the simulated executor). */
-  simulated?: unknown;
+  /** Options of `createSimulatedExecutor` (it needs a model or a model spec). */
+  simulated?: SimulatedExecutorOptions;
   chain?: {
     /** Executors to try, in order. Default `['real', 'simulated']`. */
     order?: readonly ChainMember[];
@@ -33,24 +33,10 @@ export interface CreateExecutorOptions {
   } & Omit<ChainOptions, 'cache'>;
 }
 
-interface SimulatedModule {
-  createSimulatedExecutor(options: unknown): ToolExecutor | Promise<ToolExecutor>;
-}
-
-// In a variable, so that TypeScript does not require the module to exist when this file is compiled.
-const SIMULATED_MODULE = './simulated-executor.js';
-
-async function createSimulated(options: unknown): Promise<ToolExecutor> {
-  let module: Partial<SimulatedModule>;
-  try {
-    module = (await import(SIMULATED_MODULE)) as Partial<SimulatedModule>;
-  } catch (error) {
-    throw new InputError(`simulated executor unavailable: ${messageOf(error)}`, { cause: error });
-  }
-  if (typeof module.createSimulatedExecutor !== 'function') {
-    throw new InputError('simulated executor unavailable: createSimulatedExecutor is not exported');
-  }
-  return module.createSimulatedExecutor(options);
+async function createSimulated(options: SimulatedExecutorOptions | undefined): Promise<ToolExecutor> {
+  const { createSimulatedExecutor } = await import('./simulated-executor.js');
+  // Without options it throws its one-line "needs a model" InputError.
+  return createSimulatedExecutor(options as SimulatedExecutorOptions);
 }
 
 function isKind(value: string): value is ExecutorKind {
