@@ -14,7 +14,11 @@ export function seededRandom(seed: number): () => number {
 
 /** A shuffled copy (Fisher–Yates with the seeded PRNG). */
 export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
-  const random = seededRandom(seed);
+  return shuffleWith(items, seededRandom(seed));
+}
+
+/** A shuffled copy (Fisher–Yates) drawing from `random`, for callers that share one PRNG across draws. */
+export function shuffleWith<T>(items: readonly T[], random: () => number): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

@@ -11,7 +11,7 @@ import type { RawToolBenchApi, RawToolBenchQuery } from '../core/toolbench.js';
 import { collectionsOf, functionToRawApi } from '../formats/toolbench.js';
 import type { ChatModel } from '../models/chat-model.js';
 import { chatJson } from '../models/structured.js';
-import { seededRandom } from '../core/random.js';
+import { seededRandom, shuffleWith } from '../core/random.js';
 
 export type MultiToolMode = 'I2' | 'I3';
 
@@ -93,22 +93,13 @@ export function sampleTools(
   const upper = Math.min(max, members.length);
   const lower = Math.min(min, upper);
   const size = lower + Math.floor(random() * (upper - lower + 1));
-  const chosen = shuffle(members, random).slice(0, size);
+  const chosen = shuffleWith(members, random).slice(0, size);
   const apis = chosen.flatMap((tool) =>
-    shuffle(tool.functions, random)
+    shuffleWith(tool.functions, random)
       .slice(0, options.apisPerTool ?? 3)
       .map((fn) => functionToRawApi(tool, fn)),
   );
   return { group, apis };
-}
-
-function shuffle<T>(items: readonly T[], random: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j] as T, out[i] as T];
-  }
-  return out;
 }
 
 const REPLY_SCHEMA = {
