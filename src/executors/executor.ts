@@ -117,6 +117,11 @@ export function requestKey(toolName: string, functionName: string, args: Record<
   return canonicalJson([toolName, functionName, args]);
 }
 
+/** A 32-bit seed from a call's hash: the same call gets the same generated answer. */
+export function callSeed(toolName: string, functionName: string, args: Record<string, unknown>): number {
+  return Number.parseInt(requestHash(toolName, functionName, args).slice(0, 8), 16);
+}
+
 /** sha256 (hex) of the canonical key of a call. */
 export function requestHash(toolName: string, functionName: string, args: Record<string, unknown>): string {
   return createHash('sha256')

@@ -17,7 +17,7 @@ import { seededRandom } from '../core/random.js';
 import type { JsonSchema, Tool, ToolFunction } from '../core/tool.js';
 import {
   elapsedMs,
-  requestHash,
+  callSeed,
   requestKey,
   type ExecutionContext,
   type Observation,
@@ -346,7 +346,7 @@ export function createSchemaExecutor(options: SchemaExecutorOptions = {}): ToolE
       const { body, contentType } = bodyWithoutSchema(fn);
       return { status: statusOf(fn), body, headers: { 'content-type': contentType }, source: 'schema' };
     }
-    const seed = Number.parseInt(requestHash(tool.name, fn.name, args).slice(0, 8), 16);
+    const seed = callSeed(tool.name, fn.name, args);
     const body = deepFreeze(generateFromSchema(schema, seed, generateOptions));
     const contentType = fn.response?.contentType ?? 'application/json';
     return { status: statusOf(fn), body, headers: { 'content-type': contentType }, source: 'schema' };

@@ -28,7 +28,7 @@ import { closingBracketIndex, extractJson, tryParseJson, isRecord } from '../cor
 import { toolToOpenApi } from '../formats/openapi.js';
 import {
   elapsedMs,
-  requestHash,
+  callSeed,
   type ExecutionContext,
   type Observation,
   type ToolExecutor,
@@ -553,10 +553,6 @@ function is2xx(status: number): boolean {
   return status >= 200 && status < 300;
 }
 
-function seedOf(tool: Tool, fn: ToolFunction, args: Record<string, unknown>): number {
-  return Number.parseInt(requestHash(tool.name, fn.name, args).slice(0, 8), 16);
-}
-
 function expectsJson(fn: ToolFunction): boolean {
   const type = fn.response?.contentType;
   return fn.response?.schema !== undefined || type === undefined || /json/i.test(type);
@@ -744,7 +740,7 @@ export function createSimulatedExecutor(options: SimulatedExecutorOptions): Simu
         continue;
       }
       // Last resort: patch the body from schema-generated data.
-      const repaired = repairBody(json ? body : undefined, schema!, seedOf(tool, fn, args));
+      const repaired = repairBody(json ? body : undefined, schema!, callSeed(tool.name, fn.name, args));
       body = repaired.body;
       json = true;
       const summary = errors.slice(0, 3).join('; ');
