@@ -93,10 +93,17 @@ function countInto(map: Map<string, number>, key: string): void {
   map.set(key, (map.get(key) ?? 0) + 1);
 }
 
-/** Sorted by count (descending), then name. */
-function sortedRecord(map: Map<string, number>): Record<string, number> {
-  const rows = [...map.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+/** Counts sorted by count (descending), then name. */
+export function sortedCounts(counts: Iterable<[string, number]>): Record<string, number> {
+  const rows = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return Object.fromEntries(rows);
+}
+
+/** Appends a blank line, `title`, then one aligned `name  count` line per entry. */
+export function pushCountBlock(lines: string[], title: string, record: Record<string, number>): void {
+  lines.push('', title);
+  const width = Math.max(0, ...Object.keys(record).map((k) => k.length));
+  for (const [key, count] of Object.entries(record)) lines.push(`  ${key.padEnd(width)}  ${count}`);
 }
 
 export function summarizeCatalog(entries: readonly CatalogEntry[]): CatalogSummary {
@@ -115,8 +122,8 @@ export function summarizeCatalog(entries: readonly CatalogEntry[]): CatalogSumma
   return {
     entries: entries.length,
     categories: categories.size,
-    byCategory: sortedRecord(categories),
-    byAuth: sortedRecord(auth),
+    byCategory: sortedCounts(categories),
+    byAuth: sortedCounts(auth),
     byHttps,
     duplicateNames: [...names.entries()]
       .filter(([, n]) => n > 1)
@@ -129,14 +136,13 @@ export function summarizeCatalog(entries: readonly CatalogEntry[]): CatalogSumma
 export function formatCatalogSummary(summary: CatalogSummary): string {
   const lines: string[] = [];
   lines.push(`${summary.entries} entries in ${summary.categories} categories`);
-  const block = (title: string, record: Record<string, number>): void => {
-    lines.push('', title);
-    const width = Math.max(0, ...Object.keys(record).map((k) => k.length));
-    for (const [key, count] of Object.entries(record)) lines.push(`  ${key.padEnd(width)}  ${count}`);
-  };
-  block('by category:', summary.byCategory);
-  block('by auth:', summary.byAuth);
-  block('by HTTPS:', { yes: summary.byHttps.yes, no: summary.byHttps.no, unknown: summary.byHttps.unknown });
+  pushCountBlock(lines, 'by category:', summary.byCategory);
+  pushCountBlock(lines, 'by auth:', summary.byAuth);
+  pushCountBlock(lines, 'by HTTPS:', {
+    yes: summary.byHttps.yes,
+    no: summary.byHttps.no,
+    unknown: summary.byHttps.unknown,
+  });
   if (summary.duplicateNames.length > 0) {
     lines.push(
       '',

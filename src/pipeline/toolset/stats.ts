@@ -10,6 +10,7 @@
 import type { Tool } from '../../core/tool.js';
 import type { ToolAlpacaRecord } from '../../core/toolalpaca-record.js';
 import { instructionSimilarity, normalizeInstruction } from '../similarity.js';
+import { pushCountBlock, sortedCounts } from './select.js';
 
 export interface StatsTool {
   name: string;
@@ -65,12 +66,6 @@ export interface StatsOptions {
 
 function increment(record: Record<string, number>, key: string, by = 1): void {
   record[key] = (record[key] ?? 0) + by;
-}
-
-function sortRecord(record: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(record).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
-  );
 }
 
 function distribution(values: readonly number[]): Distribution {
@@ -232,13 +227,13 @@ export function toolsetStats(tools: readonly StatsTool[], options: StatsOptions 
     tools: tools.length,
     unreadable,
     categories: Object.keys(toolsPerCategory).length,
-    toolsPerCategory: sortRecord(toolsPerCategory),
+    toolsPerCategory: sortedCounts(Object.entries(toolsPerCategory)),
     functions,
     functionsPerTool: distribution(functionsPerTool),
     parametersPerFunction: distribution(parametersPerFunction),
-    parameterTypes: sortRecord(parameterTypes),
-    parameterLocations: sortRecord(parameterLocations),
-    methods: sortRecord(methods),
+    parameterTypes: sortedCounts(Object.entries(parameterTypes)),
+    parameterLocations: sortedCounts(Object.entries(parameterLocations)),
+    methods: sortedCounts(Object.entries(methods)),
     functionNameDiversity: functions === 0 ? 0 : Math.round((functionNames.size / functions) * 1000) / 1000,
     nearDuplicates: nearDuplicatePairs(tools, threshold),
     threshold,
@@ -265,11 +260,6 @@ export function statsToolOf(
 /** The report as text: one block per figure. */
 export function formatToolsetStats(stats: ToolsetStats): string {
   const lines: string[] = [];
-  const block = (title: string, record: Record<string, number>): void => {
-    lines.push('', title);
-    const width = Math.max(0, ...Object.keys(record).map((k) => k.length));
-    for (const [key, count] of Object.entries(record)) lines.push(`  ${key.padEnd(width)}  ${count}`);
-  };
   const dist = (d: Distribution): string => `min ${d.min}, median ${d.median}, mean ${d.mean}, max ${d.max}`;
   lines.push(
     `${stats.tools} tools in ${stats.categories} categories, ${stats.functions} functions${stats.unreadable.length > 0 ? ` (${stats.unreadable.length} tools unreadable)` : ''}`,
@@ -277,11 +267,11 @@ export function formatToolsetStats(stats: ToolsetStats): string {
   lines.push(`functions per tool: ${dist(stats.functionsPerTool)}`);
   lines.push(`parameters per function: ${dist(stats.parametersPerFunction)}`);
   lines.push(`distinct function names: ${(stats.functionNameDiversity * 100).toFixed(1)}%`);
-  block('tools per category:', stats.toolsPerCategory);
-  block('functions per tool (histogram):', stats.functionsPerTool.histogram);
-  block('parameter types:', stats.parameterTypes);
-  block('parameter locations:', stats.parameterLocations);
-  block('methods:', stats.methods);
+  pushCountBlock(lines, 'tools per category:', stats.toolsPerCategory);
+  pushCountBlock(lines, 'functions per tool (histogram):', stats.functionsPerTool.histogram);
+  pushCountBlock(lines, 'parameter types:', stats.parameterTypes);
+  pushCountBlock(lines, 'parameter locations:', stats.parameterLocations);
+  pushCountBlock(lines, 'methods:', stats.methods);
   lines.push('', `near-duplicate tools (score >= ${stats.threshold}): ${stats.nearDuplicates.length}`);
   for (const pair of stats.nearDuplicates) {
     lines.push(
