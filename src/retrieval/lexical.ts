@@ -25,8 +25,6 @@ export interface LexicalConfig {
   bigramWeight: number;
   /** Weight of the tool-level score added to each API's score (0 = off). */
   toolWeight: number;
-  /** Pseudo-relevance feedback: add the `terms` best idf-weighted terms of the top `docs` APIs at `weight` (0 = off). */
-  feedback: { docs: number; terms: number; weight: number };
 }
 
 export type ApiField = 'category' | 'tool' | 'api' | 'description' | 'toolDescription' | 'parameters';
@@ -40,7 +38,6 @@ export const PLAIN_BM25: LexicalConfig = {
   queryStopwords: false,
   bigramWeight: 0,
   toolWeight: 0,
-  feedback: { docs: 0, terms: 0, weight: 0 },
 };
 
 /** The project's default lexical configuration. */
@@ -52,7 +49,6 @@ export const DEFAULT_LEXICAL: LexicalConfig = {
   queryStopwords: true,
   bigramWeight: 1,
   toolWeight: 0.5,
-  feedback: { docs: 0, terms: 0, weight: 0 },
 };
 
 function plainTokens(text: string): string[] {
@@ -86,26 +82,25 @@ export class LexicalRetriever {
   private readonly toolIndex: Bm25Index | undefined;
   /** For each API document, the position of its tool in the tool index. */
   private readonly toolOf: number[] = [];
-  /** Distinct unigram terms of each API document, for feedback. */
-  private readonly docTerms: string[][];
 
   constructor(documents: readonly ApiDocument[], config: LexicalConfig = DEFAULT_LEXICAL) {
     this.documents = documents;
     this.config = config;
     const fields = (Object.keys(config.weights) as ApiField[]).filter((f) => (config.weights[f] ?? 0) > 0);
-    const plain = config.tokens === 'plain';
-    // 'plain' concatenates the fields into one, as a textbook BM25 over the document would.
-    const tokenized: FieldTokens[] = documents.map((doc) => {
+    // Each indexed field of each document, tokenised once (the API, bigram and tool indexes share them).
+    const fieldTokens = documents.map((doc) => {
       const texts = fieldTexts(doc);
-      if (plain) return { text: plainTokens(fields.map((f) => texts[f]).join(' ')) };
       const out: Record<string, string[]> = {};
       for (const f of fields) out[f] = this.tokens(texts[f]);
-      if (config.bigramWeight > 0) out.bigrams = bigrams(fields.flatMap((f) => this.tokens(texts[f])));
       return out;
     });
-    this.docTerms = tokenized.map((fieldsOfDoc) => [
-      ...new Set(Object.entries(fieldsOfDoc).flatMap(([name, list]) => (name === 'bigrams' ? [] : list))),
-    ]);
+    const allTokens = (i: number): string[] => fields.flatMap((f) => fieldTokens[i]![f] ?? []);
+    // 'plain' concatenates the fields into one, as a textbook BM25 over the document would.
+    const tokenized: FieldTokens[] = fieldTokens.map((out, i) => {
+      if (config.tokens === 'plain') return { text: allTokens(i) };
+      if (config.bigramWeight > 0) return { ...out, bigrams: bigrams(allTokens(i)) };
+      return out;
+    });
     const options: Bm25Options = { k1: config.k1, fields: {} };
     for (const f of fields) options.fields![f] = { weight: config.weights[f] ?? 0, b: config.b };
     options.fields!.text = { weight: 1, b: config.b };
@@ -124,12 +119,11 @@ export class LexicalRetriever {
         }
         this.toolOf[i] = position;
         const target = toolDocs[position]!;
-        const texts = fieldTexts(doc);
         for (const f of fields) {
           // Name-like fields are the same for every API of a tool: keep one copy.
           if ((f === 'tool' || f === 'category' || f === 'toolDescription') && target[f] !== undefined)
             continue;
-          (target[f] ??= []).push(...(plain ? plainTokens(texts[f]) : this.tokens(texts[f])));
+          (target[f] ??= []).push(...(fieldTokens[i]![f] ?? []));
         }
       });
       this.toolIndex = new Bm25Index(toolDocs, options);
@@ -155,30 +149,6 @@ export class LexicalRetriever {
   /** The score of every document, in `documents` order. */
   scores(query: string): Float64Array {
     const terms = this.queryTerms(query);
-    const { feedback } = this.config;
-    if (feedback.weight <= 0 || feedback.docs <= 0 || feedback.terms <= 0) return this.scoreTerms(terms);
-    const first = this.scoreTerms(terms);
-    const top = rankTop(
-      this.documents.map((doc, i) => ({ ...doc, id: String(i) })),
-      first,
-      feedback.docs,
-    ).filter((hit) => hit.score > 0);
-    const candidates = new Map<string, number>();
-    for (const hit of top) {
-      for (const t of this.docTerms[Number(hit.doc.id)] ?? []) {
-        if (terms.has(t)) continue;
-        candidates.set(t, (candidates.get(t) ?? 0) + this.index.idf(t));
-      }
-    }
-    const expanded = new Map(terms);
-    [...candidates.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, feedback.terms)
-      .forEach(([t]) => expanded.set(t, feedback.weight));
-    return this.scoreTerms(expanded);
-  }
-
-  private scoreTerms(terms: ReadonlyMap<string, number>): Float64Array {
     const scores = this.index.scores(terms);
     if (this.toolIndex !== undefined) {
       const toolScores = this.toolIndex.scores(terms);
