@@ -17,6 +17,8 @@ import {
   downloadProgressPrinter,
   modelOptionsFrom,
   type ModelFlagValues,
+  parseIntegerFlag,
+  parseTemperatureFlag,
 } from './model-options.js';
 
 export interface ChatCommandFlags extends ModelFlagValues {
@@ -64,15 +66,6 @@ async function readAllStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function parseTemperature(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number) || number < 0 || number > 2) {
-    throw new InputError(`--temperature: expected a number from 0 to 2, got "${value}"`);
-  }
-  return number;
-}
-
 /** The `chat` action, callable without commander (tests, scripts). */
 export async function runChatCommand(
   message: string,
@@ -81,14 +74,8 @@ export async function runChatCommand(
 ): Promise<void> {
   const content = message === '-' ? (await (io.readStdin ?? readAllStdin)()).trim() : message;
   if (content.trim() === '') throw new InputError('MESSAGE is empty');
-  const temperature = parseTemperature(flags.temperature);
-  let maxTokens: number | undefined;
-  if (flags.maxTokens !== undefined) {
-    maxTokens = Number(flags.maxTokens);
-    if (!Number.isInteger(maxTokens) || maxTokens < 1) {
-      throw new InputError(`--max-tokens: expected a positive integer, got "${flags.maxTokens}"`);
-    }
-  }
+  const temperature = parseTemperatureFlag(flags.temperature);
+  const maxTokens = parseIntegerFlag('--max-tokens', flags.maxTokens);
   const schema = flags.jsonSchema !== undefined ? await readSchemaFile(flags.jsonSchema) : undefined;
   const config = await loadConfig(io.cwd);
   const resolved = modelOptionsFrom(flags, config);

@@ -14,8 +14,13 @@ import { createExecutor } from '../executors/create-executor.js';
 import { loadConfig } from '../models/config.js';
 import { loadGenerationTools, runGeneration, type GenerationSummary } from '../pipeline/generate.js';
 import { generateInstructions } from '../pipeline/instructions.js';
-import { createModelPool, parseIntegerFlag, type CommandIo } from './generate.js';
-import { addModelOptions, modelOptionsFrom, type ModelFlagValues } from './model-options.js';
+import { createModelPool, type CommandIo } from './generate.js';
+import {
+  addModelOptions,
+  modelOptionsFrom,
+  type ModelFlagValues,
+  parseIntegerFlag,
+} from './model-options.js';
 import { createRunProgress, runInterruptible } from './run-helpers.js';
 
 /** The embedded engine's default model: a small instruct model, downloaded on first use. */

@@ -29,14 +29,18 @@ import {
 } from './executor-options.js';
 import {
   createModelPool,
-  parseIntegerFlag,
   parseModeFlag,
   parsePromptFlag,
-  parseTemperatureFlag,
   type CommandIo,
   type ModelPool,
 } from './generate.js';
-import { addModelOptions, modelOptionsFrom, type ModelFlagValues } from './model-options.js';
+import {
+  addModelOptions,
+  modelOptionsFrom,
+  parseIntegerFlag,
+  parseTemperatureFlag,
+  type ModelFlagValues,
+} from './model-options.js';
 import { createRunProgress, printLedger, runInterruptible } from './run-helpers.js';
 
 export interface EvalRunFlags extends ModelFlagValues, ExecutorFlagValues {

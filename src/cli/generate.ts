@@ -24,6 +24,8 @@ import {
   addModelOptions,
   downloadProgressPrinter,
   modelOptionsFrom,
+  parseIntegerFlag,
+  parseTemperatureFlag,
   type ModelFlagValues,
   type ResolvedModelOptions,
 } from './model-options.js';
@@ -64,28 +66,6 @@ export interface CommandIo {
   /** Aborted to stop the run (the CLI wires SIGINT to it). */
   signal?: AbortSignal;
   env?: Record<string, string | undefined>;
-}
-
-/** A positive (or, with min 0, non-negative) integer flag; one-line InputError otherwise. */
-export function parseIntegerFlag(flag: string, value: string | undefined, min = 1): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isInteger(number) || number < min) {
-    throw new InputError(
-      `${flag}: expected ${min > 0 ? 'a positive' : 'a non-negative'} integer, got "${value}"`,
-    );
-  }
-  return number;
-}
-
-/** `--temperature`: a number from 0 to 2; one-line InputError otherwise. */
-export function parseTemperatureFlag(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number) || number < 0 || number > 2) {
-    throw new InputError(`--temperature: expected a number from 0 to 2, got "${value}"`);
-  }
-  return number;
 }
 
 export function parsePromptFlag(value: string | undefined): PromptLayoutName {

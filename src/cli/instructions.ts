@@ -8,8 +8,14 @@ import { writeToolAlpacaFile } from '../formats/toolalpaca-json.js';
 import { loadConfig } from '../models/config.js';
 import { loadGenerationTools } from '../pipeline/generate.js';
 import { generateInstructions, type ToolInstructionReport } from '../pipeline/instructions.js';
-import { createModelPool, parseIntegerFlag, type CommandIo } from './generate.js';
-import { addModelOptions, modelOptionsFrom, type ModelFlagValues } from './model-options.js';
+import { createModelPool, type CommandIo } from './generate.js';
+import {
+  addModelOptions,
+  modelOptionsFrom,
+  type ModelFlagValues,
+  parseIntegerFlag,
+  parseFractionFlag,
+} from './model-options.js';
 import { createRunProgress, printRunSummary, withInterrupt } from './run-helpers.js';
 
 export interface InstructionsFlags extends ModelFlagValues {
@@ -52,13 +58,7 @@ export async function runInstructionsCommand(
   const perTool = parseIntegerFlag('--per-tool', flags.perTool) ?? 10;
   const seed = parseIntegerFlag('--seed', flags.seed, 0);
   const rounds = parseIntegerFlag('--rounds', flags.rounds);
-  let threshold: number | undefined;
-  if (flags.threshold !== undefined) {
-    threshold = Number(flags.threshold);
-    if (flags.threshold.trim() === '' || !Number.isFinite(threshold) || threshold <= 0 || threshold > 1) {
-      throw new InputError(`--threshold: expected a number in (0, 1], got "${flags.threshold}"`);
-    }
-  }
+  const threshold = parseFractionFlag('--threshold', flags.threshold);
   const config = await loadConfig(io.cwd);
   const resolved = modelOptionsFrom(flags, config);
   const { tools, skipped } = await loadGenerationTools(flags.tools);

@@ -40,7 +40,8 @@ export function addModelOptions(command: Command): Command {
     .option('--prices <file>', 'JSON price table overriding the built-in USD prices per 1M tokens');
 }
 
-function parseNumber(
+/** A numeric flag (an integer when `integer`), at least `min`; one-line InputError otherwise. */
+export function parseNumberFlag(
   flag: string,
   value: string | undefined,
   options: { integer: boolean; min: number },
@@ -59,6 +60,31 @@ function parseNumber(
         : 'a non-negative integer'
       : 'a positive number';
     throw new InputError(`${flag}: expected ${what}, got "${value}"`);
+  }
+  return number;
+}
+
+/** A positive (or, with min 0, non-negative) integer flag; one-line InputError otherwise. */
+export function parseIntegerFlag(flag: string, value: string | undefined, min = 1): number | undefined {
+  return parseNumberFlag(flag, value, { integer: true, min });
+}
+
+/** `--temperature`: a number from 0 to 2; one-line InputError otherwise. */
+export function parseTemperatureFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number < 0 || number > 2) {
+    throw new InputError(`--temperature: expected a number from 0 to 2, got "${value}"`);
+  }
+  return number;
+}
+
+/** A fraction in (0, 1] (e.g. `--threshold`); one-line InputError otherwise. */
+export function parseFractionFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (value.trim() === '' || !(number > 0 && number <= 1)) {
+    throw new InputError(`${flag}: expected a number in (0, 1], got "${value}"`);
   }
   return number;
 }
@@ -82,19 +108,23 @@ export function modelOptionsFrom(
       `no model given: pass --model SPEC (${MODEL_SPEC_HELP}) or set "model" in toolalpaca.config.json`,
     );
   }
-  const timeoutSeconds = parseNumber('--timeout', flags.timeout, { integer: false, min: Number.MIN_VALUE });
+  const timeoutSeconds = parseNumberFlag('--timeout', flags.timeout, {
+    integer: false,
+    min: Number.MIN_VALUE,
+  });
   const entries: ModelOptions = {
     baseUrl: flags.baseUrl ?? config.baseUrl,
     timeoutMs: timeoutSeconds !== undefined ? Math.round(timeoutSeconds * 1000) : config.timeoutMs,
     maxRetries:
-      parseNumber('--max-retries', flags.maxRetries, { integer: true, min: 0 }) ?? config.maxRetries,
+      parseNumberFlag('--max-retries', flags.maxRetries, { integer: true, min: 0 }) ?? config.maxRetries,
     concurrency:
-      parseNumber('--concurrency', flags.concurrency, { integer: true, min: 1 }) ?? config.concurrency,
-    requestsPerMinute: parseNumber('--rpm', flags.rpm, { integer: true, min: 1 }) ?? config.requestsPerMinute,
-    tokensPerMinute: parseNumber('--tpm', flags.tpm, { integer: true, min: 1 }) ?? config.tokensPerMinute,
+      parseNumberFlag('--concurrency', flags.concurrency, { integer: true, min: 1 }) ?? config.concurrency,
+    requestsPerMinute:
+      parseNumberFlag('--rpm', flags.rpm, { integer: true, min: 1 }) ?? config.requestsPerMinute,
+    tokensPerMinute: parseNumberFlag('--tpm', flags.tpm, { integer: true, min: 1 }) ?? config.tokensPerMinute,
     cacheDir: flags.cacheDir ?? config.cacheDir,
     noCache: flags.cache === false || config.cache === false ? true : undefined,
-    threads: parseNumber('--threads', flags.threads, { integer: true, min: 1 }) ?? config.threads,
+    threads: parseNumberFlag('--threads', flags.threads, { integer: true, min: 1 }) ?? config.threads,
     lora: flags.lora ?? config.lora,
     contextSize: config.contextSize,
     sequences: config.sequences,

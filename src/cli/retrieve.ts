@@ -4,7 +4,8 @@ import { InputError } from '../core/errors.js';
 import { loadApiDocuments } from '../retrieval/documents.js';
 import { createEmbedder, DenseRetriever, HybridRetriever } from '../retrieval/embeddings.js';
 import { LexicalRetriever, rankTop, type ScoredApi } from '../retrieval/lexical.js';
-import { parseIntegerFlag, type CommandIo } from './generate.js';
+import { type CommandIo } from './generate.js';
+import { parseIntegerFlag } from './model-options.js';
 
 export interface RetrieveFlags {
   tools?: string;

@@ -18,8 +18,14 @@ import {
   parseExecutorFlag,
   type ExecutorFlagValues,
 } from './executor-options.js';
-import { createModelPool, parseIntegerFlag, parseTemperatureFlag, type CommandIo } from './generate.js';
-import { addModelOptions, modelOptionsFrom, type ModelFlagValues } from './model-options.js';
+import { createModelPool, type CommandIo } from './generate.js';
+import {
+  addModelOptions,
+  modelOptionsFrom,
+  type ModelFlagValues,
+  parseIntegerFlag,
+  parseTemperatureFlag,
+} from './model-options.js';
 import { createRunProgress, printRunSummary, withInterrupt } from './run-helpers.js';
 
 export interface SolveFlags extends ModelFlagValues, ExecutorFlagValues {

@@ -12,9 +12,14 @@ import {
   type MultiToolMode,
   type MultiToolResult,
 } from '../pipeline/multi-tool-instructions.js';
-import { createModelPool, parseIntegerFlag, type CommandIo } from './generate.js';
+import { createModelPool, type CommandIo } from './generate.js';
 import { printLedger } from './run-helpers.js';
-import { addModelOptions, modelOptionsFrom, type ModelFlagValues } from './model-options.js';
+import {
+  addModelOptions,
+  modelOptionsFrom,
+  type ModelFlagValues,
+  parseIntegerFlag,
+} from './model-options.js';
 
 export interface ToolbenchImportFlags {
   out?: string;

@@ -20,8 +20,13 @@ import { readRetrievalQueries } from '../retrieval/documents.js';
 import { evaluateRetrieval, type CorpusScorer } from '../retrieval/evaluate.js';
 import { createEmbedder, DenseRetriever, HybridRetriever } from '../retrieval/embeddings.js';
 import { DEFAULT_LEXICAL, LexicalRetriever, PLAIN_BM25 } from '../retrieval/lexical.js';
-import { createModelPool, parseIntegerFlag, type CommandIo } from './generate.js';
-import { addModelOptions, modelOptionsFrom, type ModelFlagValues } from './model-options.js';
+import { createModelPool, type CommandIo } from './generate.js';
+import {
+  addModelOptions,
+  modelOptionsFrom,
+  type ModelFlagValues,
+  parseIntegerFlag,
+} from './model-options.js';
 import { createProgressReporter } from './progress.js';
 
 export interface ToolevalFlags extends ModelFlagValues {

@@ -25,12 +25,14 @@ import {
   toolsetStats,
   type ToolsetStats,
 } from '../pipeline/toolset/stats.js';
-import { parseIntegerFlag, type CommandIo } from './generate.js';
+import { type CommandIo } from './generate.js';
 import {
   addModelOptions,
   downloadProgressPrinter,
   modelOptionsFrom,
   type ModelFlagValues,
+  parseIntegerFlag,
+  parseFractionFlag,
 } from './model-options.js';
 import { createRunProgress, printRunSummary, runInterruptible } from './run-helpers.js';
 
@@ -166,13 +168,7 @@ export async function runStatsCommand(
   flags: { json?: boolean; threshold?: string },
   io: Pick<CommandIo, 'stdout'>,
 ): Promise<ToolsetStats> {
-  let threshold: number | undefined;
-  if (flags.threshold !== undefined) {
-    threshold = Number(flags.threshold);
-    if (flags.threshold.trim() === '' || !(threshold > 0 && threshold <= 1)) {
-      throw new InputError(`--threshold: expected a number in (0, 1], got "${flags.threshold}"`);
-    }
-  }
+  const threshold = parseFractionFlag('--threshold', flags.threshold);
   const tools = [];
   for (const file of files) {
     for (const item of await toolsOfSource(await readToolSource(file))) {
