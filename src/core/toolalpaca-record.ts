@@ -3,12 +3,7 @@
  * Unknown keys are kept (`z.looseObject`) so that a read/write round trip is lossless.
  */
 import { z } from 'zod';
-
-export const GoldenStepSchema = z.looseObject({
-  Action: z.string(),
-  Action_Input: z.string(),
-});
-export type GoldenStep = z.infer<typeof GoldenStepSchema>;
+import { GoldenAnswerStepSchema } from './run.js';
 
 /** `[[action, action_input, full assistant text], observation]` as ToolAlpaca writes intermediate steps. */
 export const IntermediateStepSchema = z.tuple([z.array(z.string()), z.string()]);
@@ -35,7 +30,7 @@ export const ToolAlpacaRecordSchema = z.looseObject({
   Function_Description: z.record(z.string(), z.string()).optional(),
   Function_Projection: z.record(z.string(), z.tuple([z.string(), z.string()])).optional(),
   Instructions: z.array(z.string()).optional(),
-  Golden_Answers: z.array(z.array(GoldenStepSchema)).optional(),
+  Golden_Answers: z.array(z.array(GoldenAnswerStepSchema)).optional(),
   Instances: z.array(InstanceSchema).optional(),
   Authentication: z.record(z.string(), z.unknown()).optional(),
 });
