@@ -35,3 +35,8 @@ export class ModelCallError extends ServiceError {
     return ['rate_limited', 'server_error', 'timeout', 'connection', 'bad_response'].includes(this.kind);
   }
 }
+
+/** The error of a call stopped by its abort signal (or by a caller that gave up on it). */
+export function abortedError(cause?: unknown): ModelCallError {
+  return new ModelCallError('the model call was aborted', { kind: 'aborted', cause });
+}

@@ -4,7 +4,7 @@
  */
 import PQueue from 'p-queue';
 import type { ChatCallOptions, ChatModel, ChatRequest, ChatResponse } from './chat-model.js';
-import { ModelCallError } from './model-errors.js';
+import { ModelCallError, abortedError } from './model-errors.js';
 import { sleep } from './retry.js';
 
 export interface RateLimitOptions {
@@ -136,13 +136,12 @@ export function withRateLimit(model: ChatModel, options: RateLimitOptions): Chat
     backend: model.backend,
     async chat(request: ChatRequest, callOptions: ChatCallOptions = {}): Promise<ChatResponse> {
       const signal = callOptions.signal;
-      if (signal?.aborted)
-        throw new ModelCallError('the model call was aborted', { kind: 'aborted', cause: signal.reason });
+      if (signal?.aborted) throw abortedError(signal.reason);
       try {
         return await queue.add(() => run(request, callOptions), signal !== undefined ? { signal } : {});
       } catch (error) {
         if (signal?.aborted && !(error instanceof ModelCallError)) {
-          throw new ModelCallError('the model call was aborted', { kind: 'aborted', cause: error });
+          throw abortedError(error);
         }
         throw error;
       }

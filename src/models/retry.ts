@@ -3,7 +3,7 @@
  * the server's Retry-After honoured, a per-attempt timeout, and an abort that stops waiting at once.
  */
 import type { ChatCallOptions, ChatModel, ChatRequest, ChatResponse } from './chat-model.js';
-import { ModelCallError } from './model-errors.js';
+import { ModelCallError, abortedError } from './model-errors.js';
 
 export interface RetryOptions {
   /** Retries after the first attempt (default 3, so at most 4 attempts). */
@@ -53,10 +53,6 @@ export function retryDelayMs(
     options.maxRetryAfterMs ?? DEFAULT_RETRY_OPTIONS.maxRetryAfterMs,
   );
   return Math.max(retryAfter, jittered);
-}
-
-function abortedError(cause?: unknown): ModelCallError {
-  return new ModelCallError('the model call was aborted', { kind: 'aborted', cause });
 }
 
 /** Resolves after `ms`, or rejects with an 'aborted' ModelCallError as soon as `signal` fires. */

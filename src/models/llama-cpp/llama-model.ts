@@ -34,7 +34,7 @@ import type {
   TokenUsage,
   ToolCall,
 } from '../chat-model.js';
-import { ModelCallError } from '../model-errors.js';
+import { ModelCallError, abortedError } from '../model-errors.js';
 import { checkJsonReply } from '../structured.js';
 import { toGbnfJsonSchema } from './gbnf-schema.js';
 import { toLlamaFunctions, toLlamaHistory } from './history.js';
@@ -46,7 +46,7 @@ import {
   type LlamaModelSource,
 } from './model-file.js';
 import { engineErrorSince, getLlamaRuntime, logMark } from './runtime.js';
-import { Pool, abortError } from './sequence-pool.js';
+import { Pool } from './sequence-pool.js';
 
 export interface LlamaChatModelOptions {
   /** CPU threads for evaluation. Default 1 (measured fastest on small machines; see docs). */
@@ -203,7 +203,7 @@ class LlamaCppChatModel implements LlamaChatModel {
 
   async chat(request: ChatRequest, options: ChatCallOptions = {}): Promise<ChatResponse> {
     const { signal } = options;
-    if (signal?.aborted) throw abortError(signal);
+    if (signal?.aborted) throw abortedError(signal.reason);
     if (this.closing !== undefined) throw this.fail('the model is closed', 'client_error');
     const started = performance.now();
 
@@ -289,7 +289,7 @@ class LlamaCppChatModel implements LlamaChatModel {
       return result;
     } catch (error) {
       if (error instanceof ModelCallError) throw error;
-      if (signal?.aborted) throw abortError(signal);
+      if (signal?.aborted) throw abortedError(signal.reason);
       if (error instanceof LlamaJsonSchemaValidationError && rawCalls.length > 0) {
         // node-llama-cpp rejects arguments that parse but miss the schema (e.g. 1e999 for an
         // integer). Callers validate tool arguments anyway: return them as generated.

@@ -2,7 +2,7 @@
  * Hands out the sequences of one llama.cpp context to concurrent chats: a call takes a free
  * sequence or waits (in order) for one; an abort while waiting removes it from the queue.
  */
-import { ModelCallError } from '../model-errors.js';
+import { ModelCallError, abortedError } from '../model-errors.js';
 
 interface Waiter<T> {
   resolve: (item: T) => void;
@@ -23,7 +23,7 @@ export class Pool<T> {
   acquire(signal?: AbortSignal): Promise<T> {
     if (this.closed)
       return Promise.reject(new ModelCallError('the llama model is closed', { kind: 'client_error' }));
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (signal?.aborted) return Promise.reject(abortedError(signal?.reason));
     const item = this.free.pop();
     if (item !== undefined) return Promise.resolve(item);
     return new Promise<T>((resolve, reject) => {
@@ -32,7 +32,7 @@ export class Pool<T> {
         waiter.onAbort = () => {
           const index = this.waiters.indexOf(waiter);
           if (index >= 0) this.waiters.splice(index, 1);
-          reject(abortError(signal));
+          reject(abortedError(signal?.reason));
         };
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
@@ -60,8 +60,4 @@ export class Pool<T> {
       );
     }
   }
-}
-
-export function abortError(signal?: AbortSignal): ModelCallError {
-  return new ModelCallError('the model call was aborted', { kind: 'aborted', cause: signal?.reason });
 }

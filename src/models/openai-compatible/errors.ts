@@ -4,7 +4,7 @@
  */
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { messageOf, oneLine } from '../../core/errors.js';
-import { ModelCallError } from '../model-errors.js';
+import { ModelCallError, abortedError } from '../model-errors.js';
 
 /**
  * Milliseconds to wait from a response's `retry-after-ms` or `retry-after` header (seconds or an
@@ -114,8 +114,7 @@ export function classifyOpenAIError(error: unknown, context: ClassifyContext): M
   const where = context.baseUrl;
   const clean = (text: string): string => oneLine(redactSecrets(text, context.apiKey), 300);
 
-  if (isAbortLike(error))
-    return new ModelCallError('the model call was aborted', { kind: 'aborted', cause: error });
+  if (isAbortLike(error)) return abortedError(error);
   if (error instanceof APIConnectionTimeoutError) {
     return new ModelCallError(`request to ${where} timed out`, { kind: 'timeout', cause: error });
   }

@@ -7,7 +7,7 @@
 import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { ChatCallOptions, ChatModel, ChatRequest, ChatResponse } from '../chat-model.js';
-import { ModelCallError } from '../model-errors.js';
+import { ModelCallError, abortedError } from '../model-errors.js';
 import { checkJsonReply } from '../structured.js';
 import { StreamAccumulator, fromOpenAICompletion, toOpenAIRequest, type BackendReply } from './convert.js';
 import { postChatCompletion } from './completions-http.js';
@@ -92,8 +92,7 @@ export function createOpenAIChatModel(options: OpenAIChatModelOptions): ChatMode
     backend: 'openai',
     async chat(request: ChatRequest, callOptions: ChatCallOptions = {}): Promise<ChatResponse> {
       const { signal } = callOptions;
-      if (signal?.aborted)
-        throw new ModelCallError('the model call was aborted', { kind: 'aborted', cause: signal.reason });
+      if (signal?.aborted) throw abortedError(signal.reason);
       const started = performance.now();
       let reply: BackendReply;
       try {
@@ -102,7 +101,7 @@ export function createOpenAIChatModel(options: OpenAIChatModelOptions): ChatMode
         const classified = classifyOpenAIError(error, context);
         // A signal that fired means the caller (or withRetries' timeout) stopped us, whatever fetch says.
         if (signal?.aborted && classified.kind !== 'aborted') {
-          throw new ModelCallError('the model call was aborted', { kind: 'aborted', cause: error });
+          throw abortedError(error);
         }
         throw classified;
       }
