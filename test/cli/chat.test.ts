@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { closedPort } from '../helpers/net.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import { makeTempDir } from '../helpers/paths.js';
 import { runCli } from '../helpers/cli.js';
@@ -10,15 +10,6 @@ import { runChatCommand, type ChatCommandFlags } from '../../src/cli/chat.js';
 import { downloadProgressPrinter } from '../../src/cli/model-options.js';
 import { InputError } from '../../src/core/errors.js';
 import { ModelCallError } from '../../src/models/model-errors.js';
-
-/** A TCP port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function capture(): { out: string[]; err: string[]; io: Parameters<typeof runChatCommand>[2] } {
   const out: string[] = [];

@@ -1,34 +1,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
+import { closedPort } from '../helpers/net.js';
+import { failure } from '../helpers/model-errors.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import { runChatModelContract } from './contract.js';
 import { createOpenAIChatModel } from '../../src/models/openai-compatible/openai-model.js';
 import { parseRetryAfter, redactSecrets } from '../../src/models/openai-compatible/errors.js';
-import { ModelCallError } from '../../src/models/model-errors.js';
 import type { ChatRequest } from '../../src/models/chat-model.js';
 
 const hello: ChatRequest = { messages: [{ role: 'user', content: 'Say hello' }] };
-
-/** A TCP port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function failure(promise: Promise<unknown>): Promise<ModelCallError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ModelCallError, `expected a ModelCallError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected the call to fail');
-}
 
 for (const stream of [false, true]) {
   runChatModelContract(`openai-compatible (${stream ? 'streaming' : 'plain'})`, async () => {

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { failure } from '../helpers/model-errors.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import { createOpenAIChatModel } from '../../src/models/openai-compatible/openai-model.js';
 import {
@@ -13,16 +14,6 @@ import { ModelCallError } from '../../src/models/model-errors.js';
 import type { ChatModel, ChatRequest } from '../../src/models/chat-model.js';
 
 const hello: ChatRequest = { messages: [{ role: 'user', content: 'Say hello' }] };
-
-async function failure(promise: Promise<unknown>): Promise<ModelCallError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ModelCallError, `expected a ModelCallError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected the call to fail');
-}
 
 describe('withRetries against the fake server', () => {
   let server: FakeOpenAI;
