@@ -8,21 +8,13 @@
  *   response Yes when the final response is not empty.
  * It tells the roles apart by the request's prompt.
  */
-import type { FakeReply, FakeRequestBody } from '../helpers/fake-openai-server.js';
+import { promptText, type FakeReply, type FakeRequestBody } from '../helpers/fake-openai-server.js';
 import type { GoldenAnswerStep } from '../../src/core/run.js';
-
-export function textOf(body: FakeRequestBody): string {
-  return (body.messages ?? [])
-    .map((m) =>
-      typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => p.text ?? '').join(''),
-    )
-    .join('\n');
-}
 
 export type WorldRole = 'judge' | 'executor' | 'assistant' | 'user' | 'other';
 
 export function roleOf(body: FakeRequestBody): WorldRole {
-  const text = textOf(body);
+  const text = promptText(body);
   if (text.includes("## AI Assistant's Solution")) return 'judge';
   if (text.includes('You stand in for a web API')) return 'executor';
   if (/Action Input:/.test(text)) return 'assistant';
@@ -74,7 +66,7 @@ export function evalWorld(options: EvalWorldOptions): (body: FakeRequestBody) =>
   return (body) => {
     const role = roleOf(body);
     options.onRole?.(role);
-    const text = textOf(body);
+    const text = promptText(body);
     if (role === 'judge') {
       if (garbled > 0) {
         garbled--;

@@ -18,10 +18,11 @@ import { loadOpenApi, openApiToTool } from '../../src/formats/openapi.js';
 import { readToolAlpacaFile, recordToTool } from '../../src/formats/toolalpaca-json.js';
 import { createChatModel, type CreatedChatModel } from '../../src/models/create-model.js';
 import {
+  contentText,
+  lastUserText,
   minimalInstance,
   startFakeOpenAI,
   type FakeOpenAI,
-  type FakeRequestBody,
   type FakeWireMessage,
 } from '../helpers/fake-openai-server.js';
 import { sharedData } from '../helpers/paths.js';
@@ -110,17 +111,7 @@ function reply(status: number, body: unknown, explanation = 'Because.'): { text:
   return { text: `Status Code: ${status}\nResponse: ${JSON.stringify(body)}\nExplanation: ${explanation}` };
 }
 
-function textOf(message: FakeWireMessage | undefined): string {
-  const content = message?.content;
-  if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return content.map((part) => part.text ?? '').join('');
-  return '';
-}
-
-function lastUser(body: FakeRequestBody): string {
-  const messages = body.messages ?? [];
-  return textOf([...messages].reverse().find((m) => m.role === 'user'));
-}
+const textOf = (message: FakeWireMessage | undefined): string => contentText(message?.content);
 
 let server: FakeOpenAI;
 let model: CreatedChatModel;
@@ -237,7 +228,7 @@ describe('simulated executor against the fake model server', () => {
     assert.ok(system.includes(`OpenAPI spec: ${JSON.stringify(zoo.openapi)}`), 'the whole spec, compact');
     assert.match(system, /Status Code:/);
     assert.match(system, /API name: Zoo/);
-    assert.equal(lastUser(requests[0]!), "Request:\ncurl -X GET 'https://zoo.example.com/v1/animals/7'");
+    assert.equal(lastUserText(requests[0]!), "Request:\ncurl -X GET 'https://zoo.example.com/v1/animals/7'");
     assert.equal(requests[0]!.temperature, 0.5);
   });
 
@@ -245,7 +236,7 @@ describe('simulated executor against the fake model server', () => {
     server.script(reply(201, { ...AXEL, id: 8, name: 'Bo' }));
     const o = await executor().execute(zoo, 'addAnimal', { name: 'Bo', species: 'axolotl' });
     assert.equal(o.status, 201);
-    const curl = lastUser(server.chatRequests()[0]!);
+    const curl = lastUserText(server.chatRequests()[0]!);
     assert.match(curl, /^Request:\ncurl -X POST 'https:\/\/zoo\.example\.com\/v1\/animals'/);
     assert.ok(curl.includes(`-d '{"name":"Bo","species":"axolotl"}'`), curl);
   });
@@ -304,7 +295,7 @@ describe('simulated executor against the fake model server', () => {
     const o = await executor().execute(zoo, 'getAnimal', { id: 7 });
     const requests = server.chatRequests();
     assert.equal(requests.length, 2);
-    const feedback = lastUser(requests[1]!);
+    const feedback = lastUserText(requests[1]!);
     assert.match(feedback, /does not match the response schema of GET \/animals\/\{id\}/);
     assert.match(feedback, /must have required property 'species'/);
     assert.match(feedback, /Response schema: \{"type":"object"/);
@@ -357,7 +348,7 @@ describe('simulated executor against the fake model server', () => {
     const o = await executor().execute(zoo, 'getAnimal', { id: 7 });
     const requests = server.chatRequests();
     assert.equal(requests.length, 2);
-    assert.match(lastUser(requests[1]!), /could not be read: no "Status Code:" line/);
+    assert.match(lastUserText(requests[1]!), /could not be read: no "Status Code:" line/);
     assert.equal(o.status, 502);
     assert.equal(o.source, 'simulated');
     assert.match(o.error ?? '', /no readable answer after 2 tries/);
@@ -634,7 +625,7 @@ describe('simulated executor end to end on the ToolAlpaca evaluation tools', () 
     server.setDefault((body) => {
       const system = textOf(body.messages?.[0]);
       const tool = byName.get(/^API name: (.*)$/m.exec(system)?.[1] ?? '');
-      const curl = /curl -X (\w+) '([^']*)'/.exec(lastUser(body));
+      const curl = /curl -X (\w+) '([^']*)'/.exec(lastUserText(body));
       if (!tool || !curl) return { text: 'no idea' };
       const url = new URL(curl[2]!);
       const server0 = new URL(tool.servers[0]!);

@@ -11,6 +11,7 @@ import {
 } from '../../src/formats/nl-documentation.js';
 import { parsePythonJson, pythonJsonDumps } from '../../src/formats/python-json.js';
 import { InputError } from '../../src/core/errors.js';
+import { isRecord } from '../../src/core/json-text.js';
 import { sharedData } from '../helpers/paths.js';
 
 interface ReferenceTool {
@@ -49,10 +50,6 @@ function compare(tools: ReferenceTool[], derive: (tool: ReferenceTool) => NlDocu
     }
   }
   return tally;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Whether the spec has a `$ref` as an object property's schema or as a whole request-body schema. */

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { isRecord } from '../../src/core/json-text.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -165,10 +166,16 @@ function tokensOf(chars: number): number {
   return Math.ceil(chars / 4);
 }
 
-function contentText(content: FakeWireMessage['content']): string {
+/** The text of a message's content (a string, or the text parts of a list). */
+export function contentText(content: FakeWireMessage['content']): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) return content.map((part) => part.text ?? '').join('');
   return '';
+}
+
+/** Every message's text of a request, one per line: what a responder matches prompts against. */
+export function promptText(body: FakeRequestBody): string {
+  return (body.messages ?? []).map((message) => contentText(message.content)).join('\n');
 }
 
 function promptTokens(body: FakeRequestBody): number {
@@ -189,10 +196,6 @@ function promptTokens(body: FakeRequestBody): number {
 
 // ---------------------------------------------------------------------------------------------------
 // Minimal valid JSON instances for a JSON Schema (used for json_schema replies and tool arguments).
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function resolveRef(ref: string, root: unknown): unknown {
   if (!ref.startsWith('#')) return {};
@@ -372,7 +375,8 @@ function lastMessage(body: FakeRequestBody): FakeWireMessage | undefined {
   return messages[messages.length - 1];
 }
 
-function lastUserText(body: FakeRequestBody): string {
+/** The text of the last user message of a request ('' when there is none). */
+export function lastUserText(body: FakeRequestBody): string {
   const messages = body.messages ?? [];
   for (let i = messages.length - 1; i >= 0; i--) {
     if (messages[i]!.role === 'user') return contentText(messages[i]!.content);

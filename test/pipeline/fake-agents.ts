@@ -5,7 +5,12 @@
  * function's response schema), the user agent and the instruction generator, telling the roles apart by
  * the request's prompt.
  */
-import { minimalInstance, type FakeRequestBody, type FakeReply } from '../helpers/fake-openai-server.js';
+import {
+  minimalInstance,
+  promptText,
+  type FakeRequestBody,
+  type FakeReply,
+} from '../helpers/fake-openai-server.js';
 import type { Tool, ToolFunction } from '../../src/core/tool.js';
 import { validateArguments } from '../../src/executors/request.js';
 
@@ -44,18 +49,10 @@ export function planCalls(tools: readonly Tool[]): Map<string, CallPlan> {
   return plans;
 }
 
-function textOf(body: FakeRequestBody): string {
-  return (body.messages ?? [])
-    .map((m) =>
-      typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => p.text ?? '').join(''),
-    )
-    .join('\n');
-}
-
 export type Role = 'assistant' | 'executor' | 'user' | 'instructions' | 'other';
 
 export function roleOf(body: FakeRequestBody): Role {
-  const text = textOf(body);
+  const text = promptText(body);
   if (text.includes('You stand in for a web API')) return 'executor';
   if (text.includes('Answer with JSON only: {"instructions"')) return 'instructions';
   if (/Action Input:/.test(text) && /Question:/.test(text)) return 'assistant';
@@ -84,7 +81,7 @@ export function worldResponder(
   return (body) => {
     const role = roleOf(body);
     options.onRole?.(role);
-    const text = textOf(body);
+    const text = promptText(body);
     if (role === 'executor') {
       const plan = [...plans.values()].find((p) => text.includes(p.fn.path) || text.includes(p.fn.name));
       const response =
