@@ -14,6 +14,13 @@ export function machineDescription(): string {
   return `${cpu}, ${availableParallelism()} cores, ${memory}, ${platform()} ${arch()}, Node ${process.version}`;
 }
 
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 const INTRO =
   '# Benchmarks\n\n' +
   'Figures measured by the benchmarks under `bench/`, each runnable on its own. They depend on the\n' +

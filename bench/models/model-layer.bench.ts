@@ -15,11 +15,10 @@
  * Prints tables and (unless --no-write) records them under "Model layer" in docs/benchmarks.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { Agent, request as httpRequest } from 'undici';
 import type { ChatModel, ChatRequest } from '../../src/models/chat-model.js';
@@ -27,9 +26,9 @@ import { createChatModel } from '../../src/models/create-model.js';
 import { CostLedger, withLedger } from '../../src/models/ledger.js';
 import { withRateLimit } from '../../src/models/rate-limit.js';
 import { withRetries } from '../../src/models/retry.js';
-import { machineDescription, recordBenchmarkSection } from '../benchmarks-doc.js';
+import { makeTempDir, repoRoot } from '../../test/helpers/paths.js';
+import { machineDescription, median, recordBenchmarkSection } from '../benchmarks-doc.js';
 
-const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
 const write = !args.has('--no-write');
@@ -116,12 +115,6 @@ function rawSdk(baseUrl: string): (seed?: number) => Promise<unknown> {
     client.chat.completions.create(seed !== undefined ? { ...wireBody, seed } : wireBody);
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 /** CPU ms (user + system) and wall ms per call, over `calls` sequential calls. */
 async function measure(
   call: (i: number) => Promise<unknown>,
@@ -143,7 +136,7 @@ interface CpuRow {
 
 async function cpuBenchmark(): Promise<CpuRow[]> {
   const server = await startServer(0);
-  const cacheDir = mkdtempSync(join(tmpdir(), 'toolalpaca-bench-cache-'));
+  const cacheDir = makeTempDir('toolalpaca-bench-cache-');
   let seed = 0;
   const stack = async (options: Parameters<typeof createChatModel>[1]): Promise<ChatModel> =>
     createChatModel('openai:fake-model', { baseUrl: server.baseUrl, ...options });
@@ -251,7 +244,7 @@ interface ThroughputRow {
 
 async function throughputBenchmark(): Promise<ThroughputRow[]> {
   const server = await startServer(LATENCY_MS);
-  const cacheDir = mkdtempSync(join(tmpdir(), 'toolalpaca-bench-cache-'));
+  const cacheDir = makeTempDir('toolalpaca-bench-cache-');
   const rows: ThroughputRow[] = [];
   let seed = 0;
   for (const concurrency of [1, 8, 32]) {

@@ -9,14 +9,16 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import fastifyFactory from 'fastify';
 import { createSchemaExecutor } from '../../src/executors/schema-executor.js';
 import { createToolServer } from '../../src/executors/server.js';
 import { readToolSource, toolsOfSource } from '../../src/formats/toolalpaca-json.js';
+import { sharedData } from '../../test/helpers/paths.js';
+import { machineDescription, median } from '../benchmarks-doc.js';
 
-const TOOL_FILE = new URL('../../../shared/data/toolalpaca/eval_real.json', import.meta.url);
+const TOOL_FILE = sharedData('toolalpaca/eval_real.json');
 const TOOL_PATH = '/Nager.Date/api/v3/PublicHolidays/2024/DE';
 
 interface AutocannonResult {
@@ -48,7 +50,7 @@ async function serveBoth(): Promise<void> {
   const address = bare.server.address();
   const barePort = typeof address === 'object' && address !== null ? address.port : 0;
 
-  const tools = (await toolsOfSource(await readToolSource(fileURLToPath(TOOL_FILE))))
+  const tools = (await toolsOfSource(await readToolSource(TOOL_FILE)))
     .map((entry) => entry.tool)
     .filter((tool) => tool !== undefined);
   const tool = tools.find((t) => t.name === 'Nager.Date');
@@ -95,11 +97,6 @@ async function main(): Promise<void> {
         throw new Error(`${result.errors} errors, ${result.non2xx} non-2xx answers`);
       }
     }
-    const median = (values: number[]): number => {
-      const sorted = [...values].sort((a, b) => a - b);
-      const mid = Math.floor(sorted.length / 2);
-      return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-    };
     const summary = (results: AutocannonResult[]) => ({
       rps: results.reduce((sum, r) => sum + r.requests.total, 0) / duration,
       p99: median(results.map((r) => r.latency.p99)),
@@ -110,8 +107,7 @@ async function main(): Promise<void> {
     const t = summary(tool);
     const ratios = tool.map((r, i) => r.requests.total / (bare[i]?.requests.total ?? 1));
     const ratio = median(ratios);
-    const cpu = cpus()[0]?.model ?? 'unknown CPU';
-    console.log(`machine: ${cpu}, ${cpus().length} cores, Node ${process.version}`);
+    console.log(`machine: ${machineDescription()}`);
     console.log(
       `load average (1 min) before / after: ${before.toFixed(2)} / ${(loadavg()[0] ?? 0).toFixed(2)}`,
     );
