@@ -79,37 +79,21 @@ function throwawayModel(client: OpenAI, stream: boolean): ChatModel {
       const started = performance.now();
       const body = toWire(request);
       try {
-        let text = '';
-        let finishReason: string | null = null;
-        let usage: OpenAI.CompletionUsage | undefined;
-        let toolCalls: ToolCall[] = [];
-        if (stream) {
-          const runner = client.chat.completions.stream(
-            { ...body, stream: true, stream_options: { include_usage: true } },
-            { signal: options.signal },
-          );
-          const final = await runner.finalChatCompletion();
-          const choice = final.choices[0]!;
-          text = choice.message.content ?? '';
-          finishReason = choice.finish_reason;
-          usage = final.usage;
-          toolCalls = (choice.message.tool_calls ?? []).flatMap((c) =>
-            c.type === 'function'
-              ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }]
-              : [],
-          );
-        } else {
-          const completion = await client.chat.completions.create(body, { signal: options.signal });
-          const choice = completion.choices[0]!;
-          text = choice.message.content ?? '';
-          finishReason = choice.finish_reason;
-          usage = completion.usage;
-          toolCalls = (choice.message.tool_calls ?? []).flatMap((c) =>
-            c.type === 'function'
-              ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }]
-              : [],
-          );
-        }
+        const completion = stream
+          ? await client.chat.completions
+              .stream(
+                { ...body, stream: true, stream_options: { include_usage: true } },
+                { signal: options.signal },
+              )
+              .finalChatCompletion()
+          : await client.chat.completions.create(body, { signal: options.signal });
+        const choice = completion.choices[0]!;
+        const text = choice.message.content ?? '';
+        const finishReason = choice.finish_reason;
+        const usage = completion.usage;
+        const toolCalls: ToolCall[] = (choice.message.tool_calls ?? []).flatMap((c) =>
+          c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : [],
+        );
         return {
           text,
           toolCalls,
