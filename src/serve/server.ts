@@ -23,8 +23,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InputError, messageOf, oneLine } from '../core/errors.js';
 import type { Tool, ToolFunction } from '../core/tool.js';
 import { toolToOpenApi } from '../formats/openapi.js';
-import type { ExecutionContext, Observation, ToolExecutor } from './executor.js';
-import { argumentSlots, bodyIsObject, checkArguments } from './request.js';
+import type { ExecutionContext, Observation, ToolExecutor } from '../executors/executor.js';
+import { argumentSlots, bodyIsObject, checkArguments } from '../executors/request.js';
 import { isRecord } from '../core/json-text.js';
 
 type Json = Record<string, unknown>;
