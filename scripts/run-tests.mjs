@@ -16,13 +16,20 @@ function findTests(dir) {
 }
 
 const filter = process.argv.slice(2);
-execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 let files = findTests('test').sort();
 if (filter.length > 0) files = files.filter((file) => filter.some((f) => file.includes(f)));
-const reporter = process.stdout.isTTY ? 'spec' : 'spec';
+if (files.length === 0) {
+  // Without files, `node --test` would discover tests on its own, compiled files under dist/ included
+  // (dist/agents/prompts/test-v1.js matches its patterns): a filter that matches nothing is a failure.
+  process.stderr.write(
+    `run-tests: no test file under test/ matches ${filter.map((f) => `"${f}"`).join(', ')}\n`,
+  );
+  process.exit(1);
+}
+execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-reporter=${reporter}`, '--test-concurrency=2', ...files],
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
   { stdio: 'inherit', env: { ...process.env, TOOLALPACA_TEST: '1' } },
 );
 process.exit(result.status ?? 1);

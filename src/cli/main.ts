@@ -36,8 +36,9 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help and --version end up here with exit code 0; usage errors were already printed.
-      return error.exitCode;
+      // --help and --version end up here with exit code 0; usage errors (unknown option, missing
+      // argument, bad value) were already printed and exit 2 like every other usage error.
+      return error.exitCode === 0 ? 0 : 2;
     }
     if (debug && error instanceof Error) process.stderr.write(`${error.stack ?? error.message}\n`);
     const message = oneLine(messageOf(error));

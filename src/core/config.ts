@@ -1,13 +1,13 @@
 /**
  * `toolalpaca.config.json`: project defaults for the model flags (any flag given on the command line
  * wins). API keys do not belong here: they come from the environment (OPENAI_API_KEY) only.
- * Unknown keys are kept, so later features can add their own settings.
+ * Unknown keys are refused (a misspelt `baseURL` would otherwise send a run to api.openai.com).
  */
 import { z } from 'zod';
 
 const positiveInt = z.number().int().positive();
 
-export const ToolalpacaConfigSchema = z.looseObject({
+export const ToolalpacaConfigSchema = z.strictObject({
   /** Default model spec, e.g. "openai:gpt-4o-mini". */
   model: z.string().min(1).optional(),
   /** Model spec per pipeline stage, overriding `model` there, e.g. {"user": "openai:gpt-4o-mini"}. */

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { InputError, messageOf, oneLine } from '../core/errors.js';
 import { ToolalpacaConfigSchema, type ToolalpacaConfig } from '../core/config.js';
+import { closestName } from '../core/suggest.js';
 
 export type { ToolalpacaConfig } from '../core/config.js';
 
@@ -37,18 +38,28 @@ export function parseConfig(text: string, file: string): ToolalpacaConfig {
   } catch (error) {
     throw new InputError(oneLine(`config ${file} is not valid JSON: ${messageOf(error)}`), { cause: error });
   }
+  if (typeof data === 'object' && data !== null && 'apiKey' in data) {
+    throw new InputError(
+      `config ${file}: apiKey does not belong in a config file; set OPENAI_API_KEY instead`,
+    );
+  }
   const parsed = ToolalpacaConfigSchema.safeParse(data);
   if (!parsed.success) {
+    const unknown = parsed.error.issues.find((issue) => issue.code === 'unrecognized_keys');
+    if (unknown !== undefined && unknown.code === 'unrecognized_keys') {
+      const key = unknown.keys[0] ?? '';
+      const suggestion = closestName(key, Object.keys(ToolalpacaConfigSchema.shape));
+      throw new InputError(
+        oneLine(
+          `config ${file}: unknown key "${key}"${suggestion !== undefined ? `; did you mean "${suggestion}"?` : ''}`,
+        ),
+      );
+    }
     const issue = parsed.error.issues[0];
     const where = issue === undefined || issue.path.length === 0 ? '' : `${issue.path.join('.')}: `;
     throw new InputError(oneLine(`config ${file}: ${where}${issue?.message ?? 'invalid'}`));
   }
   const config: ToolalpacaConfig = { ...parsed.data };
-  if ('apiKey' in config) {
-    throw new InputError(
-      `config ${file}: apiKey does not belong in a config file; set OPENAI_API_KEY instead`,
-    );
-  }
   const base = dirname(file);
   for (const key of PATH_KEYS) {
     const value = config[key];

@@ -88,7 +88,6 @@ describe('loadConfig', () => {
         concurrency: 4,
         cacheDir: 'cache',
         prices: '/etc/p.json',
-        futureKey: 1,
       }),
     );
     const config = await loadConfig(dir);
@@ -96,7 +95,6 @@ describe('loadConfig', () => {
     assert.equal(config.concurrency, 4);
     assert.equal(config.cacheDir, join(dir, 'cache'));
     assert.equal(config.prices, '/etc/p.json');
-    assert.equal((config as Record<string, unknown>).futureKey, 1);
   });
 
   test('broken JSON, wrong types and API keys are one-line InputErrors naming the file', async () => {
@@ -105,6 +103,12 @@ describe('loadConfig', () => {
       ['{ "concurrency": "four" }', /toolalpaca\.config\.json: concurrency: /],
       ['{ "timeoutMs": -5 }', /timeoutMs: /],
       ['{ "apiKey": "sk-123" }', /apiKey does not belong in a config file; set OPENAI_API_KEY/],
+      // A misspelt key must not be ignored: the run would go to the default endpoint.
+      ['{ "baseURL": "http://localhost:8000/v1" }', /unknown key "baseURL"; did you mean "baseUrl"\?/],
+      ['{ "conurrency": 8 }', /unknown key "conurrency"; did you mean "concurrency"\?/],
+      ['{ "zzzzzzzzzz": 1 }', /unknown key "zzzzzzzzzz"$/],
+      ['[1, 2]', /toolalpaca\.config\.json: /],
+      ['null', /toolalpaca\.config\.json: /],
     ];
     for (const [text, pattern] of cases) {
       const dir = makeTempDir();
