@@ -23,7 +23,14 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ServiceError, messageOf, oneLine } from '../core/errors.js';
-import type { ChatCallOptions, ChatModel, ChatRequest, ChatResponse, FinishReason } from './chat-model.js';
+import {
+  identityOf,
+  type ChatCallOptions,
+  type ChatModel,
+  type ChatRequest,
+  type ChatResponse,
+  type FinishReason,
+} from './chat-model.js';
 import { ModelCallError } from './model-errors.js';
 
 /** File name of the cache database inside the cache folder. */
@@ -548,8 +555,7 @@ export function withCache(
   let misses = 0;
   let warned = false;
   const wrapped: CachedChatModel = {
-    id: model.id,
-    backend: model.backend,
+    ...identityOf(model),
     get hits() {
       return hits;
     },

@@ -70,11 +70,40 @@ export interface ChatResponse {
 
 export type BackendName = 'openai' | 'llama' | 'replay';
 
+export interface ProbeOptions {
+  signal?: AbortSignal;
+  /** Longest wait for the probe, ms (default 10 s). */
+  timeoutMs?: number;
+}
+
 export interface ChatModel {
   /** The model spec string, e.g. "openai:gpt-4o-mini", "llama:/models/x.gguf". */
   readonly id: string;
   readonly backend: BackendName;
+  /**
+   * Where the answers come from, without secrets: the normalised base URL of a server, `llama:<file>`
+   * for a local GGUF file, `replay:<cache file>`. Used in messages and in cache keys.
+   */
+  readonly endpoint?: string;
+  /**
+   * A cheap check that the endpoint answers (see `probeModel` in preflight.ts): throws a one-line
+   * ServiceError naming the endpoint when it is dead. Absent when there is nothing to check.
+   */
+  probe?(options?: ProbeOptions): Promise<void>;
   chat(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResponse>;
   /** Release native resources, sockets, database handles. Idempotent. */
   close?(): Promise<void>;
+}
+
+/**
+ * The identity members of `model` (id, backend, endpoint, probe), for wrappers that add behaviour
+ * around `chat` and must look like the model they wrap.
+ */
+export function identityOf(model: ChatModel): Pick<ChatModel, 'id' | 'backend' | 'endpoint' | 'probe'> {
+  return {
+    id: model.id,
+    backend: model.backend,
+    ...(model.endpoint !== undefined ? { endpoint: model.endpoint } : {}),
+    ...(model.probe !== undefined ? { probe: model.probe.bind(model) } : {}),
+  };
 }

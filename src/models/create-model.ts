@@ -2,7 +2,7 @@
  * Builds a ready-to-use ChatModel from a `--model SPEC` string: the backend adapter, wrapped (inside out)
  * with retries and per-request timeout → rate limits → response cache → cost ledger.
  */
-import type { ChatModel } from './chat-model.js';
+import { identityOf, type ChatModel } from './chat-model.js';
 import { resolveCacheDir, cacheExists, openResponseCache, withCache, type CachedChatModel } from './cache.js';
 import type { CostLedger } from './ledger.js';
 import { withLedger } from './ledger.js';
@@ -134,8 +134,7 @@ function finish(
   const outer = options.ledger !== undefined ? withLedger(model, options.ledger) : model;
   let closed = false;
   return {
-    id: outer.id,
-    backend: outer.backend,
+    ...identityOf(outer),
     chat: (request, callOptions) => outer.chat(request, callOptions),
     cacheStats: () => (cached === undefined ? undefined : { hits: cached.hits, misses: cached.misses }),
     async close() {

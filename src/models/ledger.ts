@@ -7,7 +7,14 @@
  * `costUsd: null` (shown as "?") and is listed in `totals().unpricedModels`, so an unknown price is
  * never silently counted as free.
  */
-import type { ChatCallOptions, ChatModel, ChatRequest, ChatResponse, TokenUsage } from './chat-model.js';
+import {
+  identityOf,
+  type ChatCallOptions,
+  type ChatModel,
+  type ChatRequest,
+  type ChatResponse,
+  type TokenUsage,
+} from './chat-model.js';
 import { DEFAULT_PRICES, costOf, priceOf, type PriceTable } from './prices.js';
 
 /** Stage used when a call does not name one. */
@@ -200,8 +207,7 @@ function formatUsd(value: number | null): string {
  */
 export function withLedger(model: ChatModel, ledger: CostLedger): ChatModel {
   return {
-    id: model.id,
-    backend: model.backend,
+    ...identityOf(model),
     async chat(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResponse> {
       const response = await model.chat(request, options);
       ledger.record(options?.stage ?? DEFAULT_STAGE, model.id, response.usage, response.cached);

@@ -40,3 +40,25 @@ export class ModelCallError extends ServiceError {
 export function abortedError(cause?: unknown): ModelCallError {
   return new ModelCallError('the model call was aborted', { kind: 'aborted', cause });
 }
+
+const INFRASTRUCTURE_KINDS: ReadonlySet<ModelFailureKind> = new Set([
+  'connection',
+  'timeout',
+  'server_error',
+  'rate_limited',
+]);
+
+/**
+ * Whether a failed call says something about the model's infrastructure (server down, overloaded,
+ * wrong key or model name) rather than about the model's answer. Runs retry such failures on resume
+ * and count them towards the circuit breaker; behavioural failures (an unusable reply) are kept.
+ * True for a ModelCallError of kind connection, timeout, server_error, rate_limited (after the retries
+ * gave up) and client_error with status 401/403/404; false for anything else.
+ */
+export function isInfrastructureFailure(error: unknown): boolean {
+  if (!(error instanceof ModelCallError)) return false;
+  if (INFRASTRUCTURE_KINDS.has(error.kind)) return true;
+  return (
+    error.kind === 'client_error' && (error.status === 401 || error.status === 403 || error.status === 404)
+  );
+}

@@ -3,7 +3,13 @@
  * tokens-per-minute budget (each request's tokens estimated before sending, actual usage booked after).
  */
 import PQueue from 'p-queue';
-import type { ChatCallOptions, ChatModel, ChatRequest, ChatResponse } from './chat-model.js';
+import {
+  identityOf,
+  type ChatCallOptions,
+  type ChatModel,
+  type ChatRequest,
+  type ChatResponse,
+} from './chat-model.js';
 import { ModelCallError, abortedError } from './model-errors.js';
 import { sleep } from './retry.js';
 
@@ -132,8 +138,7 @@ export function withRateLimit(model: ChatModel, options: RateLimitOptions): Chat
   }
 
   return {
-    id: model.id,
-    backend: model.backend,
+    ...identityOf(model),
     async chat(request: ChatRequest, callOptions: ChatCallOptions = {}): Promise<ChatResponse> {
       const signal = callOptions.signal;
       if (signal?.aborted) throw abortedError(signal.reason);

@@ -2,7 +2,13 @@
  * The one retry policy for every backend: bounded attempts, exponential backoff with full jitter,
  * the server's Retry-After honoured, a per-attempt timeout, and an abort that stops waiting at once.
  */
-import type { ChatCallOptions, ChatModel, ChatRequest, ChatResponse } from './chat-model.js';
+import {
+  identityOf,
+  type ChatCallOptions,
+  type ChatModel,
+  type ChatRequest,
+  type ChatResponse,
+} from './chat-model.js';
 import { ModelCallError, abortedError } from './model-errors.js';
 
 export interface RetryOptions {
@@ -118,8 +124,7 @@ export function withRetries(model: ChatModel, options: RetryOptions = {}): ChatM
   }
 
   return {
-    id: model.id,
-    backend: model.backend,
+    ...identityOf(model),
     async chat(request: ChatRequest, callOptions: ChatCallOptions = {}): Promise<ChatResponse> {
       const started = performance.now();
       for (let attemptNo = 1; ; attemptNo++) {

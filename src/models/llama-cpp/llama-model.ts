@@ -24,7 +24,7 @@ import {
   type TokenMeterState,
   type Llama,
 } from 'node-llama-cpp';
-import { InputError, messageOf, oneLine } from '../../core/errors.js';
+import { InputError, ServiceError, messageOf, oneLine } from '../../core/errors.js';
 import type {
   ChatCallOptions,
   ChatModel,
@@ -154,6 +154,8 @@ function forcedCallWrapper(base: ChatWrapper): ChatWrapper {
 
 class LlamaCppChatModel implements LlamaChatModel {
   readonly backend = 'llama' as const;
+  /** `llama:<absolute path of the GGUF file>` (a hub model's downloaded file too). */
+  readonly endpoint: string;
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
   private readonly pool: Pool<LlamaContextSequence>;
   private readonly tokenBias: TokenBias | undefined;
@@ -169,11 +171,24 @@ class LlamaCppChatModel implements LlamaChatModel {
     sequences: LlamaContextSequence[],
     asciiOnly: boolean,
   ) {
+    this.endpoint = `llama:${info.modelPath}`;
     this.pool = new Pool(sequences);
     if (asciiOnly) {
       const bias = new TokenBias(model.tokenizer);
       for (const token of highByteTokens(model)) bias.set(token as never, 'never');
       this.tokenBias = bias;
+    }
+  }
+
+  /** The GGUF file is still there and still a GGUF file (a run may start long after the load). */
+  async probe(): Promise<void> {
+    try {
+      await assertGgufFile(this.info.modelPath, this.id);
+    } catch (error) {
+      throw new ServiceError(
+        oneLine(`${this.endpoint}: the model file cannot be opened: ${messageOf(error)}`),
+        { cause: error },
+      );
     }
   }
 

@@ -11,6 +11,7 @@ import { ModelCallError, abortedError } from '../model-errors.js';
 import { checkJsonReply } from '../structured.js';
 import { StreamAccumulator, fromOpenAICompletion, toOpenAIRequest, type BackendReply } from './convert.js';
 import { postChatCompletion } from './completions-http.js';
+import { normaliseBaseUrl, probeOpenAICompatible } from './endpoint.js';
 import { classifyOpenAIError } from './errors.js';
 
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
@@ -49,6 +50,7 @@ export function createOpenAIChatModel(options: OpenAIChatModelOptions): ChatMode
   if (options.model.trim() === '')
     throw new ModelCallError('the OpenAI model name is empty', { kind: 'client_error' });
   const { baseUrl, apiKey } = resolveOpenAIEndpoint(options);
+  const endpoint = normaliseBaseUrl(baseUrl);
   const timeoutMs = options.timeoutMs ?? 600_000;
   // Only streamed answers need the SDK; it is made on first use.
   let sdk: OpenAI | undefined;
@@ -90,6 +92,18 @@ export function createOpenAIChatModel(options: OpenAIChatModelOptions): ChatMode
   return {
     id,
     backend: 'openai',
+    endpoint,
+    probe: (probeOptions) =>
+      probeOpenAICompatible(
+        {
+          baseUrl,
+          endpoint,
+          route: '/chat/completions',
+          ...(apiKey !== undefined ? { apiKey } : {}),
+          ...(options.headers !== undefined ? { headers: options.headers } : {}),
+        },
+        probeOptions,
+      ),
     async chat(request: ChatRequest, callOptions: ChatCallOptions = {}): Promise<ChatResponse> {
       const { signal } = callOptions;
       if (signal?.aborted) throw abortedError(signal.reason);

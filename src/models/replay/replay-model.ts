@@ -56,6 +56,7 @@ export function createReplayChatModel(
   return {
     id,
     backend: 'replay',
+    endpoint: `replay:${cache.path}`,
     async chat(request: ChatRequest, callOptions?: ChatCallOptions): Promise<ChatResponse> {
       if (callOptions?.signal?.aborted) {
         throw new ModelCallError(`${id}: call aborted`, {
