@@ -13,7 +13,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import fastifyFactory from 'fastify';
 import { createSchemaExecutor } from '../../src/executors/schema-executor.js';
-import { createToolServer } from '../../src/serve/server.js';
+import { createToolServer } from '../../src/serve/index.js';
 import { readToolSource, toolsOfSource } from '../../src/formats/toolalpaca-json.js';
 import { sharedData } from '../../test/helpers/paths.js';
 import { machineDescription, median } from '../benchmarks-doc.js';

@@ -10,7 +10,7 @@ import type { Tool } from '../core/tool.js';
 import { createExecutor, type CreateExecutorOptions } from '../executors/create-executor.js';
 import type { ToolExecutor } from '../executors/executor.js';
 import { loadReplayRecords } from '../executors/replay-executor.js';
-import { createToolServer, DEFAULT_BODY_LIMIT, type ToolServer } from '../serve/server.js';
+import { createToolServer, DEFAULT_BODY_LIMIT, type ToolServer } from '../serve/index.js';
 import { readToolSource, toolsOfSource } from '../formats/toolalpaca-json.js';
 import { loadConfig } from '../models/config.js';
 import { MODEL_SPEC_HELP, parseModelSpec } from '../models/model-spec.js';

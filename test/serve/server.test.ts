@@ -13,7 +13,7 @@ import type { Tool, ToolFunction } from '../../src/core/tool.js';
 import type { Observation, ToolExecutor } from '../../src/executors/executor.js';
 import { argumentSlots, compileSchema, schemaErrors } from '../../src/executors/request.js';
 import { createSchemaExecutor, generateFromSchema } from '../../src/executors/schema-executor.js';
-import { createToolServer, type ToolServer } from '../../src/serve/server.js';
+import { createToolServer, type ToolServer } from '../../src/serve/index.js';
 import { loadOpenApi, openApiToTool } from '../../src/formats/openapi.js';
 import { readToolSource, toolsOfSource } from '../../src/formats/toolalpaca-json.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';

@@ -1,0 +1,51 @@
+/**
+ * Request handling shared by every route: body parsers, the per-request log line, the error handler.
+ */
+import type { FastifyInstance } from 'fastify';
+import { messageOf, oneLine } from '../core/errors.js';
+import { formToObject, headerValue, parseMultipart } from './arguments.js';
+import type { ServeContext } from './context.js';
+
+/** Bodies: JSON and text are fastify's; forms are parsed here; anything else arrives as text. */
+export function installBodyParsers(app: FastifyInstance): void {
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (_request, body, done) => done(null, formToObject(new URLSearchParams(String(body)))),
+  );
+  app.addContentTypeParser('multipart/form-data', { parseAs: 'string' }, (request, body, done) =>
+    done(null, parseMultipart(String(body), headerValue(request.headers['content-type']) ?? '')),
+  );
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+}
+
+/** One line per request once answered: `METHOD path status ms source`. */
+export function installRequestLog(
+  app: FastifyInstance,
+  context: ServeContext,
+  log: (line: string) => void,
+): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const path = request.url.split('?')[0] ?? request.url;
+    const source = context.sources.get(request) ?? '-';
+    log(`${request.method} ${path} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms ${source}`);
+  });
+}
+
+/** Errors as JSON: 413 over the body limit, 415, other 4xx as `invalid request`, the rest 500. */
+export function installErrorHandler(app: FastifyInstance, context: ServeContext): void {
+  app.setErrorHandler(async (error: Error & { code?: string; statusCode?: number }, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) {
+      return reply.code(413).send({ error: 'request body too large', limitBytes: context.bodyLimit });
+    }
+    if (status === 415) {
+      return reply.code(415).send({ error: 'unsupported media type', reason: error.message });
+    }
+    if (status >= 400 && status < 500) {
+      return reply.code(status).send({ error: 'invalid request', details: [oneLine(error.message)] });
+    }
+    context.sources.set(request, 'error');
+    return reply.code(500).send({ error: 'internal error', reason: oneLine(messageOf(error)) });
+  });
+}

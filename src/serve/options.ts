@@ -1,0 +1,44 @@
+/**
+ * Options, defaults and header names of the virtual API server (`createToolServer`).
+ */
+import type { FastifyInstance } from 'fastify';
+
+export interface ToolServerOptions {
+  /** Interface to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** Port to listen on; 0 picks a free one. Default 0. */
+  port?: number;
+  /** Largest request body accepted, in bytes (413 above it). Default 1 MiB. */
+  bodyLimit?: number;
+  /** Called with one line per request: `METHOD path status ms source`. Default: no logging. */
+  log?: (line: string) => void;
+  /** Base URL clients use to reach this server (written into openapi.json and ai-plugin.json). Default: the listen URL. */
+  publicUrl?: string;
+}
+
+export interface ToolServer {
+  app: FastifyInstance;
+  /** The listen URL, e.g. `http://127.0.0.1:8000`. */
+  url: string;
+  /** Stop accepting connections, let in-flight requests finish, then resolve. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** 1 MiB: the default request body limit. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/** `ExecutionContext.instanceId` of requests without an `X-Toolalpaca-Instance` header. */
+export const DEFAULT_INSTANCE = 'serve';
+
+/** Response header: where the observation came from (`schema`, `simulated`, `replay`, `real`, `cache`...). */
+export const SOURCE_HEADER = 'x-toolalpaca-source';
+/** Request header: the `ExecutionContext.instanceId` of the call. */
+export const INSTANCE_HEADER = 'x-toolalpaca-instance';
+/** Response header: arguments that were ignored or coerced. */
+export const WARNINGS_HEADER = 'x-toolalpaca-warnings';
+
+/** `http://host:port`, IPv6 hosts in brackets. */
+export function listenUrl(host: string, port: number): string {
+  const shown = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `http://${shown}:${port}`;
+}

@@ -1,0 +1,225 @@
+/**
+ * The server's routes: `/healthz`, `/` (the tool list), each tool's fixed documents and functions as
+ * fastify routes, and the not-found handler, which matches what fastify cannot express (wildcards,
+ * adjacent parameters, tool names with reserved characters...) and answers the 404s and 405s.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isRecord } from '../core/json-text.js';
+import type { ToolFunction } from '../core/tool.js';
+import type { ExecutionContext, Observation } from '../executors/executor.js';
+import { checkArguments } from '../executors/request.js';
+import { collectArguments, headerValue } from './arguments.js';
+import type { ServeContext } from './context.js';
+import { DOCUMENT_PATHS, sendDocument, toolIndex, toolList } from './documents.js';
+import { fastifySafeName, type MountedTool, type RouteCandidate, type RouteGroup } from './mount.js';
+import { DEFAULT_INSTANCE, INSTANCE_HEADER } from './options.js';
+import { matchTemplate, pathSegments } from './path-template.js';
+import { sendObservation } from './reply.js';
+
+type Json = Record<string, unknown>;
+
+interface ChosenCall {
+  fn: ToolFunction;
+  args: Record<string, unknown>;
+  errors: string[];
+  warnings: string[];
+}
+
+/** Among functions sharing the route, the first whose arguments validate (else the first). */
+function chooseFunction(
+  group: RouteGroup,
+  pathValues: (candidate: RouteCandidate) => Record<string, string>,
+  request: FastifyRequest,
+): ChosenCall {
+  let chosen: ChosenCall | undefined;
+  for (const candidate of group.candidates) {
+    const args = collectArguments(candidate.fn, pathValues(candidate), request);
+    const check = checkArguments(candidate.fn, args);
+    const attempt = { fn: candidate.fn, args, errors: check.errors, warnings: check.warnings };
+    chosen ??= attempt;
+    if (check.errors.length === 0) return attempt;
+  }
+  if (chosen === undefined) throw new Error('route without functions');
+  return chosen;
+}
+
+/** Checks the call's arguments, runs it through the executor and sends the observation. */
+async function callFunction(
+  context: ServeContext,
+  m: MountedTool,
+  group: RouteGroup,
+  pathValues: (candidate: RouteCandidate) => Record<string, string>,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  const chosen = chooseFunction(group, pathValues, request);
+  if (chosen.errors.length > 0) {
+    context.sources.set(request, 'validation');
+    return reply
+      .code(400)
+      .send({ error: 'invalid request', function: chosen.fn.name, details: chosen.errors });
+  }
+  // Without the header, every request shares one instance, so a simulated API stays consistent.
+  const instance = headerValue(request.headers[INSTANCE_HEADER]);
+  const call: ExecutionContext = {
+    instanceId: instance !== undefined && instance !== '' ? instance : DEFAULT_INSTANCE,
+  };
+  const controller = new AbortController();
+  const onClose = (): void => {
+    if (!reply.raw.writableFinished) controller.abort(new Error('client closed the connection'));
+  };
+  reply.raw.once('close', onClose);
+  call.signal = controller.signal;
+  let observation: Observation;
+  try {
+    observation = await context.executor.execute(m.tool, chosen.fn.name, chosen.args, call);
+  } finally {
+    reply.raw.off('close', onClose);
+  }
+  return sendObservation(context, observation, chosen.fn, chosen.warnings, request, reply);
+}
+
+/** `/healthz` and `/`. */
+export function registerServiceRoutes(app: FastifyInstance, context: ServeContext): void {
+  app.get('/healthz', async () => ({
+    status: 'ok',
+    tools: context.tools.size,
+    executor: context.executor.kind,
+  }));
+  app.get('/', async () => ({ tools: toolList(context) }));
+}
+
+/** Path values of a candidate from fastify's `p0`, `p1`... parameters. */
+function fastifyValues(candidate: RouteCandidate, params: Json): Record<string, string> {
+  const out: Record<string, string> = {};
+  candidate.template.params.forEach((name, i) => {
+    const value = params[`p${i}`];
+    if (typeof value === 'string') out[name] = value;
+  });
+  return out;
+}
+
+/** A tool's documents and functions as fastify routes, where fastify can express them. */
+function registerToolRoutes(app: FastifyInstance, context: ServeContext, m: MountedTool): void {
+  if (!fastifySafeName(m.tool.name)) return; // served by the not-found handler
+  // find-my-way matches static parts against the decoded path, so the prefix is registered decoded.
+  const base = `/${m.tool.name}`;
+  for (const rest of DOCUMENT_PATHS) {
+    try {
+      app.get(`${base}/${rest.join('/')}`, async (_request, reply) => sendDocument(context, m, rest, reply));
+    } catch {
+      // Cannot happen before the function routes exist; kept so that a clash never stops the server.
+    }
+  }
+  for (const group of m.groups) {
+    const path = group.template.fastifyPath;
+    if (path === undefined) continue;
+    if (!app.supportedMethods.includes(group.method)) {
+      try {
+        app.addHttpMethod(group.method, { hasBody: true });
+      } catch {
+        continue;
+      }
+    }
+    try {
+      app.route({
+        method: group.method,
+        url: `${base}${path === '/' ? '' : path}`,
+        handler: async (request, reply) => {
+          const params = isRecord(request.params) ? request.params : {};
+          return callFunction(
+            context,
+            m,
+            group,
+            (candidate) => fastifyValues(candidate, params),
+            request,
+            reply,
+          );
+        },
+      });
+    } catch {
+      // Left to the not-found handler's own matcher.
+    }
+  }
+}
+
+/** Every mounted tool's routes. */
+export function registerAllToolRoutes(app: FastifyInstance, context: ServeContext): void {
+  for (const m of context.tools.values()) registerToolRoutes(app, context, m);
+}
+
+/** A request for a mounted tool that fastify did not route: matched here, or 405/404 with the routes. */
+async function routeByMatcher(
+  context: ServeContext,
+  m: MountedTool,
+  rawPath: string,
+  rest: string[],
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply | undefined> {
+  if (request.method === 'GET') {
+    const fixed = sendDocument(context, m, rest, reply);
+    if (fixed !== undefined) return fixed;
+  }
+  const allowed = new Set<string>();
+  for (const group of m.groups) {
+    const candidates = group.candidates
+      .map((candidate) => ({ candidate, values: matchTemplate(candidate.template, rest) }))
+      .filter((c) => c.values !== undefined);
+    if (candidates.length === 0) continue;
+    if (group.method !== request.method) {
+      allowed.add(group.method);
+      continue;
+    }
+    const subgroup: RouteGroup = { ...group, candidates: candidates.map((c) => c.candidate) };
+    const byFunction = new Map(candidates.map((c) => [c.candidate.fn, c.values ?? {}]));
+    return callFunction(
+      context,
+      m,
+      subgroup,
+      (candidate) => byFunction.get(candidate.fn) ?? {},
+      request,
+      reply,
+    );
+  }
+  if (allowed.size === 0) return undefined;
+  context.sources.set(request, 'not-found');
+  return reply
+    .code(405)
+    .header('allow', [...allowed].join(', '))
+    .send({
+      error: `method ${request.method} not allowed on ${rawPath}`,
+      allowed: [...allowed],
+      ...toolIndex(context, m),
+    });
+}
+
+/** Anything fastify did not route: tools and paths matched here, or a 404 that lists what exists. */
+export function registerNotFound(app: FastifyInstance, context: ServeContext): void {
+  app.setNotFoundHandler(async (request, reply) => {
+    const rawPath = request.url.split('?')[0] ?? '';
+    const slash = rawPath.indexOf('/', 1);
+    const first = slash < 0 ? rawPath.slice(1) : rawPath.slice(1, slash);
+    let name: string | undefined;
+    try {
+      name = decodeURIComponent(first);
+    } catch {
+      name = undefined;
+    }
+    const m = name === undefined ? undefined : context.tools.get(name);
+    if (m === undefined) {
+      context.sources.set(request, 'not-found');
+      return reply.code(404).send({ error: `unknown tool '${name ?? first}'`, tools: toolList(context) });
+    }
+    const rest = pathSegments(slash < 0 ? '' : rawPath.slice(slash));
+    if (rest !== undefined) {
+      const answered = await routeByMatcher(context, m, rawPath, rest, request, reply);
+      if (answered !== undefined) return answered;
+    }
+    context.sources.set(request, 'not-found');
+    return reply.code(404).send({
+      error: `unknown path '${request.method} ${rawPath}' of tool '${m.tool.name}'`,
+      ...toolIndex(context, m),
+    });
+  });
+}
