@@ -3,11 +3,8 @@
  * the simulated executor's model spec, and the executor options built from the flags.
  */
 import { InputError } from '../core/errors.js';
-import {
-  EXECUTOR_KINDS,
-  type CreateExecutorOptions,
-  type ExecutorKind,
-} from '../executors/create-executor.js';
+import type { CreateExecutorOptions, ExecutorKind } from '../executors/create-executor.js';
+import { executorNames, findExecutor } from '../executors/registry.js';
 import type { ToolalpacaConfig } from '../models/config.js';
 import type { ModelPool } from './generate.js';
 
@@ -19,15 +16,15 @@ export interface ExecutorFlagValues {
   apiBaseUrl?: string;
 }
 
-/** `--executor` (default `fallback`), one-line InputError for an unknown kind. */
+/** `--executor` (default `fallback`), one-line InputError for a kind nobody registered. */
 export function parseExecutorFlag(value: string | undefined, fallback: ExecutorKind): ExecutorKind {
   const kind = value ?? fallback;
-  if (!(EXECUTOR_KINDS as readonly string[]).includes(kind)) {
+  if (findExecutor(kind) === undefined) {
     throw new InputError(
-      `--executor: unknown executor "${kind}"; expected one of: ${EXECUTOR_KINDS.join(', ')}`,
+      `--executor: unknown executor "${kind}"; expected one of: ${executorNames().join(', ')}`,
     );
   }
-  return kind as ExecutorKind;
+  return kind;
 }
 
 /** The replay executor answers from recorded observations only: it needs `--replay-file`. */
