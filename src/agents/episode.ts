@@ -13,7 +13,7 @@
 import { messageOf, oneLine } from '../core/errors.js';
 import type { JsonSchema, Tool, ToolFunction } from '../core/tool.js';
 import type { Instance, IntermediateStep, ToolAlpacaRecord } from '../core/toolalpaca-record.js';
-import { observationText, type ToolExecutor } from '../executors/executor.js';
+import { observationText, type Observation, type ToolExecutor } from '../executors/executor.js';
 import { bodyIsObject, normalizeSchema } from '../executors/request.js';
 import type { ChatMessage, ChatModel, ChatResponse, ToolDefinition } from '../models/chat-model.js';
 import {
@@ -96,6 +96,14 @@ export const DEFAULT_MAX_STEPS = 10;
 export const DEFAULT_MAX_TOKENS = 1024;
 /** Observation length without retrieval (ToolAlpaca's `max_output_len`). */
 const CUT_WITHOUT_RETRIEVAL = 3000;
+/** Calls of a function while it answers 5xx (ToolAlpaca's agent: `while retry_times < 3`). */
+export const SERVER_ERROR_ATTEMPTS = 3;
+
+/** True when the tool record lists ToolAlpaca's retrieval tool among its `external_tools` (the real APIs do). */
+function listsRetrieval(record: ToolAlpacaRecord): boolean {
+  const external = (record as { external_tools?: unknown }).external_tools;
+  return Array.isArray(external) && external.includes('retrieval');
+}
 
 /** The system prompt of function-calling mode (written for this project). */
 export function functionCallingSystemPrompt(tool: Tool): string {
@@ -243,11 +251,13 @@ class EpisodeRun {
   }
 
   /**
-   * Built-ins available now: getDetails always; retrievalDataFromFile once an output was stored. A function
-   * of the tool with a built-in's name shadows the built-in.
+   * Built-ins available now: getDetails always; retrievalDataFromFile from the start when the record
+   * lists it in `external_tools` (ToolAlpaca's real tools, whose agent gets the tool up front), else once
+   * an output was stored. A function of the tool with a built-in's name shadows the built-in.
    */
   builtins(): (typeof GET_DETAILS | typeof RETRIEVAL)[] {
-    const names = this.store.size > 0 ? [GET_DETAILS, RETRIEVAL] : [GET_DETAILS];
+    const retrieval = this.store.size > 0 || listsRetrieval(this.input.record);
+    const names = retrieval ? [GET_DETAILS, RETRIEVAL] : [GET_DETAILS];
     return names.filter((name) => !this.isFunction(name)) as (typeof GET_DETAILS | typeof RETRIEVAL)[];
   }
 
@@ -325,10 +335,16 @@ class EpisodeRun {
     }
     let text: string;
     try {
-      const observation = await this.options.executor.execute(this.input.tool, action, args, {
-        instanceId: this.input.instanceId,
-        ...(signal ? { signal } : {}),
-      });
+      // A 5xx answer is asked again, up to SERVER_ERROR_ATTEMPTS calls in all, as ToolAlpaca's agent does.
+      let observation: Observation;
+      for (let attempt = 1; ; attempt++) {
+        observation = await this.options.executor.execute(this.input.tool, action, args, {
+          instanceId: this.input.instanceId,
+          ...(signal ? { signal } : {}),
+        });
+        if (observation.status < 500 || attempt >= SERVER_ERROR_ATTEMPTS) break;
+        this.checkAborted();
+      }
       text = observationText(observation, { maxChars: Number.POSITIVE_INFINITY });
     } catch (error) {
       this.checkAborted();

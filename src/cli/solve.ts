@@ -124,7 +124,10 @@ export function registerSolveCommand(program: Command): void {
       '--tasks <file>',
       'ToolBench / StableToolBench query file, or a tasks file from `toolbench import`',
     )
-    .requiredOption('--out <dir>', 'answer folder ({queryId}_{solver}.json per query)')
+    .requiredOption(
+      '--out <dir>',
+      'answer folder ({queryId}_DFS_woFilter_w2.json or {queryId}_CoT@1.json per query, ToolBench method names)',
+    )
     .option('--solver <name>', `${SOLVER_NAMES.join(' or ')} (default dfsdt)`)
     .option('--executor <kind>', `who answers tool calls: ${EXECUTOR_KINDS.join(', ')} (default schema)`)
     .option('--executor-model <spec>', 'model of the simulated executor (default --model)')

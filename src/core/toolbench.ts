@@ -85,12 +85,25 @@ export type ToolBenchTasksFile = z.infer<typeof ToolBenchTasksFileSchema>;
 // ---------------------------------------------------------------------------------------------------------
 // Answer files (ToolBench's layout: `answer/G1_answer/10_ChatGPT_DFS_woFilter_w2.json`)
 
-/** A message of `train_messages` / tree node `messages` (OpenAI legacy function-calling shape). */
+/**
+ * A message of `train_messages` / tree node `messages`: OpenAI's legacy function-calling shape
+ * (ToolBench: `function_call`, then a `function` message), or its tool-calls shape for parallel calls
+ * (StableToolBench: `tool_calls`, then one `tool` message per call with `tool_call_id`).
+ */
 export const AnswerMessageSchema = z.looseObject({
   role: z.string(),
   content: z.string().nullable().optional(),
   name: z.string().optional(),
   function_call: z.looseObject({ name: z.string(), arguments: z.string() }).optional(),
+  tool_calls: z
+    .array(
+      z.looseObject({
+        id: z.string(),
+        function: z.looseObject({ name: z.string(), arguments: z.string() }),
+      }),
+    )
+    .optional(),
+  tool_call_id: z.string().optional(),
 });
 export type AnswerMessage = z.infer<typeof AnswerMessageSchema>;
 

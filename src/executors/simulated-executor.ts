@@ -5,9 +5,10 @@
  *
  * What it adds around one model call:
  * - Arguments are checked first (`prepareCall`): a bad call is a 400 observation and the model is not asked.
- * - A non-2xx answer is asked again, as ToolAlpaca does: up to `maxAttempts` answers in all, stopping as
- *   soon as a status code repeats or a 2xx arrives. When every answer is non-2xx the last one is returned:
- *   it is a legitimate API error answer.
+ * - A non-2xx answer is asked again, as ToolAlpaca does: up to `maxAttempts` answers in all (1 + 5
+ *   retries), stopping as soon as a status code repeats or a 2xx arrives (that answer is returned). When
+ *   no status repeats, the first answer is returned, as ToolAlpaca's simulator does: it is a legitimate
+ *   API error answer.
  * - A 2xx body that does not validate against the function's response schema is re-asked with the compact
  *   ajv errors (`maxRepairs` times), then repaired deterministically from schema-generated data, with
  *   `warnings` saying so.
@@ -47,7 +48,7 @@ type Json = Record<string, unknown>;
 
 /** Options shared by both ways of giving the model. */
 export interface SimulatedExecutorBaseOptions extends CheckOptions {
-  /** Answers asked for in all while they are non-2xx (ToolAlpaca: 1 + 5 retries at most). Default 5. */
+  /** Answers asked for in all while they are non-2xx (ToolAlpaca: 1 + 5 retries at most). Default 6. */
   maxAttempts?: number;
   /** Earlier exchanges remembered per (instance, tool). Default 5; 0 disables memory. */
   memoryTurns?: number;
@@ -568,7 +569,7 @@ export function createSimulatedExecutor(options: SimulatedExecutorOptions): Simu
   ) {
     throw new InputError('the simulated executor needs a model: give a model spec (--executor-model SPEC)');
   }
-  const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 6);
   const memoryTurns = Math.max(0, options.memoryTurns ?? 5);
   const maxInstances = Math.max(1, options.maxInstances ?? 100);
   const maxRepairs = Math.max(0, options.maxRepairs ?? 2);
@@ -653,6 +654,7 @@ export function createSimulatedExecutor(options: SimulatedExecutorOptions): Simu
     let statusAnswers = 0;
     let parseFailures = 0;
     let repairs = 0;
+    let firstError: { status: number; body: unknown; json: boolean; explanation?: string } | undefined;
 
     const finish = (status: number, body: unknown, json: boolean, explanation?: string): Observation => {
       remember(instanceId, tool.name, { request, reply: formatSimulatorReply(status, body, explanation) });
@@ -710,7 +712,10 @@ export function createSimulatedExecutor(options: SimulatedExecutorOptions): Simu
       if (!is2xx(status)) {
         // ToolAlpaca's rule: ask again for a non-2xx answer, stop when a status code repeats.
         statusAnswers += 1;
-        if (seen.has(status) || statusAnswers >= maxAttempts) return finish(status, body, json, explanation);
+        if (seen.has(status)) return finish(status, body, json, explanation);
+        firstError ??= { status, body, json, ...(explanation !== undefined ? { explanation } : {}) };
+        if (statusAnswers >= maxAttempts)
+          return finish(firstError.status, firstError.body, firstError.json, firstError.explanation);
         seen.add(status);
         messages = base;
         continue;

@@ -560,7 +560,7 @@ export function answerConversation(record: ToolBenchAnswerRecord): AnswerMessage
   return best;
 }
 
-/** The tool calls of the chosen path as run steps (Finish excluded). */
+/** The tool calls of the chosen path as run steps (Finish excluded); parallel calls give one step each. */
 export function answerSteps(record: ToolBenchAnswerRecord): RunStep[] {
   const messages = answerConversation(record);
   const steps: RunStep[] = [];
@@ -568,21 +568,32 @@ export function answerSteps(record: ToolBenchAnswerRecord): RunStep[] {
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i] as AnswerMessage;
     if (m.role !== 'assistant') continue;
-    if (m.function_call === undefined) {
+    const calls =
+      m.function_call !== undefined
+        ? [{ id: undefined, name: m.function_call.name, arguments: m.function_call.arguments }]
+        : (m.tool_calls ?? []).map((c) => ({ id: c.id, ...c.function }));
+    if (calls.length === 0) {
       if (typeof m.content === 'string' && m.content !== '') thought = m.content;
       continue;
     }
-    const content = typeof m.content === 'string' && m.content !== '' ? m.content : thought;
+    let content = typeof m.content === 'string' && m.content !== '' ? m.content : thought;
     thought = undefined;
-    if (m.function_call.name === FINISH_FUNCTION_NAME) continue;
-    const next = messages[i + 1];
-    const observation = next?.role === 'function' || next?.role === 'tool' ? (next.content ?? '') : '';
-    steps.push({
-      action: m.function_call.name,
-      actionInput: m.function_call.arguments,
-      ...(content !== undefined ? { thought: content } : {}),
-      observation,
-    });
+    for (const call of calls) {
+      if (call.name === FINISH_FUNCTION_NAME) continue;
+      // The result: the `tool` message with the call's id, else the message right after the call.
+      const next =
+        call.id !== undefined
+          ? messages.slice(i + 1).find((r) => r.role === 'tool' && r.tool_call_id === call.id)
+          : messages[i + 1];
+      const observation = next?.role === 'function' || next?.role === 'tool' ? (next.content ?? '') : '';
+      steps.push({
+        action: call.name,
+        actionInput: call.arguments,
+        ...(content !== undefined ? { thought: content } : {}),
+        observation,
+      });
+      content = undefined;
+    }
   }
   return steps;
 }

@@ -1,6 +1,7 @@
 /**
  * `solve`: run a solver over ToolBench tasks and write one answer file per query, in ToolBench's answer
- * layout, as `{queryId}_{solver}.json` (written atomically, so a file that exists is complete). With
+ * layout, as `{queryId}_{method}.json` with ToolBench's method names (`DFS_woFilter_w2`, `CoT@1`), so
+ * StableToolBench's conversion and evaluation scripts read the folder as is (written atomically, so a file that exists is complete). With
  * `resume`, queries whose answer file exists are skipped; a query that fails (model unreachable...)
  * writes nothing, so a resumed run retries it.
  */
@@ -65,10 +66,13 @@ export interface SolveSummary {
   interrupted: boolean;
 }
 
-/** `{queryId}_{solver}.json`; the query id is made safe for a file name. */
-export function answerFileName(queryId: string, solver: string): string {
-  const safe = queryId.replace(/[^A-Za-z0-9._-]/g, '_') || 'query';
-  return `${safe}_${solver}.json`;
+/**
+ * `{queryId}_{method}.json` (`method`: ToolBench's, e.g. `DFS_woFilter_w2`); the query id is made safe
+ * for a file name. ToolBench's scripts take the query id as the text before the first `_`.
+ */
+export function answerFileName(queryId: string, method: string): string {
+  const safe = queryId.replace(/[^A-Za-z0-9.-]/g, '-') || 'query';
+  return `${safe}_${method}.json`;
 }
 
 function aborted(signal: AbortSignal | undefined): boolean {
@@ -111,7 +115,7 @@ export async function runSolve(options: SolveRunOptions): Promise<SolveSummary> 
   for (const task of tasks) {
     if (
       options.resume === true &&
-      (await exists(join(options.out, answerFileName(task.queryId, options.solver.name))))
+      (await exists(join(options.out, answerFileName(task.queryId, options.solver.method))))
     ) {
       summary.skipped++;
     } else {
@@ -146,7 +150,7 @@ export async function runSolve(options: SolveRunOptions): Promise<SolveSummary> 
             ? { maxObservationChars: options.maxObservationChars }
             : {}),
         });
-        const file = join(options.out, answerFileName(task.queryId, options.solver.name));
+        const file = join(options.out, answerFileName(task.queryId, options.solver.method));
         await writeFileAtomic(file, `${JSON.stringify(result.answer, null, 2)}\n`);
         summary.written++;
         if (result.finishType === 'give_answer') summary.answered++;

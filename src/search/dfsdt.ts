@@ -9,7 +9,6 @@
  * and `maxCalls` model calls.
  */
 import type { Solver, SolveOptions, SolveResult, SolverTask, StopReason } from './solver.js';
-import { diversityPrompt } from './prompts.js';
 import { SearchSpace, type TreeNode } from './tree.js';
 
 export interface DfsdtOptions {
@@ -35,6 +34,7 @@ export function createDfsdtSolver(config: DfsdtOptions = {}): Solver {
 
   return {
     name: 'dfsdt',
+    method: `DFS_woFilter_w${width}`,
     async solve(task: SolverTask, options: SolveOptions): Promise<SolveResult> {
       const space = new SearchSpace(task, options);
       let hitDepth = false;
@@ -67,7 +67,7 @@ export function createDfsdtSolver(config: DfsdtOptions = {}): Solver {
             return STOP;
           }
           const earlier = node.children.length > 0 ? space.earlierCandidates(node) : [];
-          const extra = earlier.length > 0 ? diversityPrompt(earlier, node.observation) : undefined;
+          const extra = earlier.length > 0 ? space.prompts.diversity(earlier, node.observation) : undefined;
           const { node: child } = await space.expand(node, extra);
           const result = await dfs(child);
           if (result === STOP) return STOP;
@@ -92,6 +92,7 @@ export function createDfsdtSolver(config: DfsdtOptions = {}): Solver {
                   : 'exhausted';
       const answer = space.answerFile({
         solver: 'dfsdt',
+        method: `DFS_woFilter_w${width}`,
         stopReason,
         model: options.model.id,
         executor: options.executor.kind,

@@ -5,6 +5,8 @@
  */
 import { oneLine } from '../core/errors.js';
 import type { Tool } from '../core/tool.js';
+import type { AnswerFunction } from '../core/toolbench.js';
+import { FINISH_FUNCTION } from '../formats/toolbench.js';
 
 /** One line per tool: `1.name: description` (the category stands in when a tool has no description). */
 export function toolListText(tools: readonly Tool[]): string {
@@ -61,3 +63,25 @@ export function diversityPrompt(candidates: readonly EarlierCandidate[], formerO
   );
   return lines.join('\n');
 }
+
+/**
+ * The texts a solver shows the model: system and user prompts, the diversity prompt, and the `Finish`
+ * function. `PROJECT_PROMPTS` (this project's wording) is the default; `--prompt-set toolbench` reads
+ * ToolBench's own at run time (`loadToolBenchPromptSet` in toolbench-prompts.ts).
+ */
+export interface SolverPromptSet {
+  /** "project" or "toolbench" (recorded in the answer file). */
+  readonly name: string;
+  system(tools: readonly Tool[]): string;
+  user(query: string): string;
+  diversity(candidates: readonly EarlierCandidate[], formerObservation: string): string;
+  readonly finish: AnswerFunction;
+}
+
+export const PROJECT_PROMPTS: SolverPromptSet = {
+  name: 'project',
+  system: solverSystemPrompt,
+  user: solverUserPrompt,
+  diversity: diversityPrompt,
+  finish: FINISH_FUNCTION,
+};

@@ -20,6 +20,7 @@ export function createReactSolver(config: ReactOptions = {}): Solver {
   const maxCalls = Math.max(1, config.maxCalls ?? REACT_DEFAULTS.maxCalls);
   return {
     name: 'react',
+    method: 'CoT@1',
     async solve(task: SolverTask, options: SolveOptions): Promise<SolveResult> {
       const space = new SearchSpace(task, options);
       let node = space.root;
@@ -56,6 +57,8 @@ export function createReactSolver(config: ReactOptions = {}): Solver {
       }
       const answer = space.answerFile({
         solver: 'react',
+        method: 'CoT@1',
+        chain: node,
         stopReason,
         model: options.model.id,
         executor: options.executor.kind,

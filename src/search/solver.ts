@@ -6,6 +6,7 @@
 import type { Tool } from '../core/tool.js';
 import type { ChatModel } from '../models/chat-model.js';
 import type { ToolExecutor } from '../executors/executor.js';
+import type { SolverPromptSet } from './prompts.js';
 
 export type SolverName = 'react' | 'dfsdt';
 export const SOLVER_NAMES: readonly SolverName[] = ['react', 'dfsdt'];
@@ -27,6 +28,8 @@ export interface SolveOptions {
   maxObservationChars?: number;
   /** Ledger stage of the model calls. Default "assistant". */
   stage?: string;
+  /** System, user and diversity prompts and the Finish function. Default `PROJECT_PROMPTS`. */
+  prompts?: SolverPromptSet;
 }
 
 /** Why the search stopped. */
@@ -47,5 +50,10 @@ export interface SolveResult {
 
 export interface Solver {
   readonly name: SolverName;
+  /**
+   * ToolBench's method name, used in answer file names (`{query_id}_{method}.json`) as ToolBench's and
+   * StableToolBench's scripts expect: `DFS_woFilter_w{width}` for DFSDT, `CoT@1` for ReAct.
+   */
+  readonly method: string;
   solve(task: SolverTask, options: SolveOptions): Promise<SolveResult>;
 }

@@ -7,16 +7,20 @@
  * Observation codes (ToolBench's): 0 normal, 1 no such function, 2 bad input, 3 final answer, 4 give up,
  * 6 not found (404), 8 unauthorized, 9 too many requests, 11 the API answered an error, 12 the call could
  * not be made (executor failure).
+ *
+ * A reply with several tool calls (parallel calls) runs every one, in order, as StableToolBench does:
+ * each adds its Action and Action Input nodes under the previous call's, and every result goes back to
+ * the model. A `Finish` that answers or gives up ends the reply (later calls are not run).
  */
 import { messageOf } from '../core/errors.js';
 import type { Tool, ToolFunction } from '../core/tool.js';
 import { FINISH_FUNCTION_NAME, type AnswerMessage, type AnswerTreeNode } from '../core/toolbench.js';
 import { argumentsSchema, wireNames } from '../agents/episode.js';
 import { bodyText, type Observation } from '../executors/executor.js';
-import { FINISH_FUNCTION, finalAnswerText, taskFunctions } from '../formats/toolbench.js';
+import { finalAnswerText, taskFunctions } from '../formats/toolbench.js';
 import type { ChatMessage, ChatResponse, ToolCall, ToolDefinition } from '../models/chat-model.js';
 import type { SolveOptions, SolverTask, StopReason } from './solver.js';
-import { solverSystemPrompt, solverUserPrompt, type EarlierCandidate } from './prompts.js';
+import { PROJECT_PROMPTS, type EarlierCandidate, type SolverPromptSet } from './prompts.js';
 
 export const DEFAULT_MAX_OBSERVATION_CHARS = 1024;
 
@@ -108,6 +112,45 @@ export interface Expansion {
 }
 
 /**
+ * One assistant turn and its results in the answer file's message layout: one call as ToolBench writes
+ * it (`function_call`, then a `function` message), several as StableToolBench does (`tool_calls`, then
+ * one `tool` message per call with its `tool_call_id`).
+ */
+function answerMessagesOf(
+  content: string | null,
+  run: readonly { call: ToolCall; input: TreeNode }[],
+): AnswerMessage[] {
+  const only = run.length === 1 ? run[0] : undefined;
+  if (only !== undefined) {
+    return [
+      {
+        role: 'assistant',
+        content,
+        function_call: { name: only.call.name, arguments: only.call.arguments },
+      },
+      { role: 'function', name: only.call.name, content: only.input.observation },
+    ];
+  }
+  return [
+    {
+      role: 'assistant',
+      content,
+      tool_calls: run.map(({ call }) => ({
+        id: call.id,
+        type: 'function',
+        function: { name: call.name, arguments: call.arguments },
+      })),
+    },
+    ...run.map(({ call, input }) => ({
+      role: 'tool',
+      name: call.name,
+      content: input.observation,
+      tool_call_id: call.id,
+    })),
+  ];
+}
+
+/**
  * The environment of one task: the functions the model sees, their executor, the counters, and the
  * expansion of a node by one model call. Solvers (chain, DFSDT) decide which node to expand next.
  */
@@ -122,12 +165,15 @@ export class SearchSpace {
   private expandCounter = 0;
   private readonly targets = new Map<string, Target>();
   private readonly maxObservationChars: number;
+  readonly prompts: SolverPromptSet;
 
   constructor(
     readonly task: SolverTask,
     readonly options: SolveOptions,
   ) {
     this.maxObservationChars = options.maxObservationChars ?? DEFAULT_MAX_OBSERVATION_CHARS;
+    this.prompts = options.prompts ?? PROJECT_PROMPTS;
+    const finish = this.prompts.finish;
     const all = task.tools.flatMap((tool) => tool.functions.map((fn) => ({ tool, fn })));
     const wire = wireNames([...all.map((t) => t.fn.name), FINISH_FUNCTION_NAME]);
     this.definitions = all.map(({ tool, fn }) => {
@@ -142,12 +188,12 @@ export class SearchSpace {
     });
     this.definitions.push({
       name: FINISH_FUNCTION_NAME,
-      ...(FINISH_FUNCTION.description !== undefined ? { description: FINISH_FUNCTION.description } : {}),
-      parameters: FINISH_FUNCTION.parameters ?? { type: 'object' },
+      ...(finish.description !== undefined ? { description: finish.description } : {}),
+      parameters: finish.parameters ?? { type: 'object' },
     });
     this.root = new TreeNode('Action Input', '');
-    const system = solverSystemPrompt(task.tools);
-    const user = solverUserPrompt(task.query);
+    const system = this.prompts.system(task.tools);
+    const user = this.prompts.user(task.query);
     this.root.chat = [
       { role: 'system', content: system },
       { role: 'user', content: user },
@@ -189,40 +235,55 @@ export class SearchSpace {
     this.completionTokens += response.usage.completionTokens;
 
     const text = response.text.trim();
-    const call: ToolCall | undefined = response.toolCalls[0];
+    const calls = response.toolCalls;
     let last = node;
-    if (text !== '' || call === undefined) {
+    if (text !== '' || calls.length === 0) {
       last = new TreeNode('Thought', text, last);
-      if (call === undefined && text === '') {
+      if (calls.length === 0 && text === '') {
         last.pruned = true;
         last.error = 'empty reply: neither text nor a function call';
       }
     }
-    if (call === undefined) {
+    if (calls.length === 0) {
       const content = response.text;
       last.chat = [...node.chat, { role: 'assistant', content }];
       last.messages = [...node.messages, { role: 'assistant', content }];
       return { node: last, response };
     }
-    const action = new TreeNode('Action', call.name, last);
-    const input = new TreeNode('Action Input', call.arguments, action);
-    await this.runCall(input, call);
-    const assistant: ChatMessage = { role: 'assistant', content: response.text, toolCalls: [call] };
-    input.chat = [
+    // Every call of the reply, in order, each under the previous one's Action Input.
+    const run: { call: ToolCall; input: TreeNode }[] = [];
+    let failure: string | undefined;
+    for (const call of calls) {
+      const action = new TreeNode('Action', call.name, last);
+      const input = new TreeNode('Action Input', call.arguments, action);
+      await this.runCall(input, call);
+      run.push({ call, input });
+      last = input;
+      if (input.isTerminal || input.gaveUp) break;
+      if (input.pruned) failure ??= input.error;
+    }
+    // A call that could not be made prunes the step it belongs to (the last node), as a single failed call does.
+    if (failure !== undefined && !last.isTerminal && !last.gaveUp) {
+      last.pruned = true;
+      last.error ??= failure;
+    }
+    const assistant: ChatMessage = {
+      role: 'assistant',
+      content: response.text,
+      toolCalls: run.map((r) => r.call),
+    };
+    last.chat = [
       ...node.chat,
       assistant,
-      { role: 'tool', content: input.observation, toolCallId: call.id, name: call.name },
+      ...run.map(({ call, input }): ChatMessage => ({
+        role: 'tool',
+        content: input.observation,
+        toolCallId: call.id,
+        name: call.name,
+      })),
     ];
-    input.messages = [
-      ...node.messages,
-      {
-        role: 'assistant',
-        content: text !== '' ? response.text : null,
-        function_call: { name: call.name, arguments: call.arguments },
-      },
-      { role: 'function', name: call.name, content: input.observation },
-    ];
-    return { node: input, response };
+    last.messages = [...node.messages, ...answerMessagesOf(text !== '' ? response.text : null, run)];
+    return { node: last, response };
   }
 
   private async runCall(node: TreeNode, call: ToolCall): Promise<void> {
@@ -365,6 +426,10 @@ export class SearchSpace {
   /** The answer file in ToolBench's layout. */
   answerFile(meta: {
     solver: string;
+    /** ToolBench's method name (`DFS_woFilter_w2`, `CoT@1`). */
+    method: string;
+    /** The last node of a single chain (ReAct): recorded as ToolBench's `trys`. */
+    chain?: TreeNode;
     forwardArgs: Record<string, unknown>;
     stopReason: StopReason;
     model?: string;
@@ -380,7 +445,7 @@ export class SearchSpace {
       total_tokens: this.promptTokens + this.completionTokens,
       final_answer: '',
       finish_type: 'give_answer',
-      function: taskFunctions(this.task),
+      function: [...taskFunctions(this.task).slice(0, -1), this.prompts.finish],
       chain: [],
     };
     if (answerNode !== undefined) {
@@ -396,10 +461,19 @@ export class SearchSpace {
     return {
       query_id: this.task.queryId,
       solver: meta.solver,
+      method: meta.method,
+      prompt_set: this.prompts.name,
       ...(meta.model !== undefined ? { model: meta.model } : {}),
       ...(meta.executor !== undefined ? { executor: meta.executor } : {}),
       stop_reason: meta.stopReason,
       win: answerNode !== undefined,
+      ...(meta.chain !== undefined
+        ? {
+            // CoT@1 files carry the chain as ToolBench's single chain does (StableToolBench converts from it).
+            try_count: 1,
+            trys: [{ chain: meta.chain.path().map((n) => n.toJson(false)), win: answerNode !== undefined }],
+          }
+        : {}),
       tree: { size: treeSize(this.root), max_length: treeLength(this.root), tree: this.root.toJson() },
       forward_args: meta.forwardArgs,
       compare_candidates: this.terminalNodes.map((node) => node.path().map((n) => n.toJson(false))),

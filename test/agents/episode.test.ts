@@ -242,6 +242,74 @@ describe('runEpisode (react)', () => {
     );
   });
 
+  test("a 5xx observation is asked again, up to 3 calls in all, as ToolAlpaca's agent does", async () => {
+    const statuses = [503, 500, 200];
+    let calls = 0;
+    const flaky: ToolExecutor = {
+      kind: 'stub',
+      execute: (): Promise<Observation> => {
+        const status = statuses[calls++] ?? 200;
+        return Promise.resolve({
+          status,
+          body: { attempt: calls },
+          headers: {},
+          source: 'schema',
+          latencyMs: 0,
+        });
+      },
+    };
+    server.script(
+      { text: ' Go.\nAction: getRandomAxolotlImage\nAction Input: {}' },
+      { text: ' Again.\nAction: getRandomAxolotlImage\nAction Input: {}' },
+      { text: 'Final Answer: ok' },
+    );
+    const result = await runEpisode(input, options({ executor: flaky }));
+    assert.equal(result.status, 'completed');
+    const steps = result.instance.intermediate_steps ?? assert.fail();
+    // First action: 503, 500, then 200 on the third call.
+    assert.match(steps[0]?.[1] ?? '', /^Status Code: 200\. Response: \{"attempt":3\}/);
+    // Second action: a 4xx is not retried; an always-5xx function stops after 3 calls.
+    assert.equal(calls, 4);
+    const always: ToolExecutor = {
+      kind: 'stub',
+      execute: (): Promise<Observation> => {
+        calls++;
+        return Promise.resolve({
+          status: 502,
+          body: { down: true },
+          headers: {},
+          source: 'schema',
+          latencyMs: 0,
+        });
+      },
+    };
+    server.reset();
+    calls = 0;
+    server.script(
+      { text: ' Go.\nAction: getRandomAxolotlImage\nAction Input: {}' },
+      { text: 'Final Answer: down' },
+    );
+    const down = await runEpisode(input, options({ executor: always }));
+    assert.equal(calls, 3);
+    assert.match(down.instance.intermediate_steps?.[0]?.[1] ?? '', /^Status Code: 502\./);
+  });
+
+  test('a real tool (external_tools: retrieval) lists retrievalDataFromFile from the first step', async () => {
+    const real = await readToolAlpacaFile(sharedData('toolalpaca/eval_real.json'));
+    const nager = real.find((r) => r.Name === 'Nager.Date') ?? assert.fail('Nager.Date missing');
+    const realInput: EpisodeInput = {
+      instanceId: 'Nager.Date#0',
+      record: nager,
+      tool: await recordToTool(nager),
+      instruction: nager.Instructions?.[0] ?? assert.fail(),
+    };
+    server.script({ text: 'Final Answer: ok' });
+    await runEpisode(realInput, options());
+    const first = text(server.chatRequests()[0]?.messages?.[0]);
+    assert.ok(first.includes('retrievalDataFromFile'), first.slice(0, 400));
+    assert.ok(first.includes('one of [getDetails, retrievalDataFromFile, '), 'listed before the functions');
+  });
+
   test('with retrieval disabled, long observations are cut at 3000 characters', async () => {
     const longExecutor: ToolExecutor = {
       kind: 'stub',

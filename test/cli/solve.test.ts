@@ -97,12 +97,12 @@ describe('solve', () => {
     assert.equal(summary.answered, 3);
     const tasks = (await readToolBenchQueries(TASKS)).slice(0, 3);
     const files = (await readdir(out)).sort();
-    assert.deepEqual(files, tasks.map((t) => `${t.queryId}_dfsdt.json`).sort());
+    // ToolBench's method names, as StableToolBench's conversion script selects files by them.
+    assert.deepEqual(files, tasks.map((t) => `${t.queryId}_DFS_woFilter_w2.json`).sort());
     for (const task of tasks) {
-      const data = JSON.parse(await readFile(join(out, `${task.queryId}_dfsdt.json`), 'utf8')) as Record<
-        string,
-        unknown
-      >;
+      const data = JSON.parse(
+        await readFile(join(out, `${task.queryId}_DFS_woFilter_w2.json`), 'utf8'),
+      ) as Record<string, unknown>;
       const gen = data.answer_generation as Record<string, unknown>;
       for (const key of [
         'valid_data',
@@ -207,6 +207,19 @@ describe('solve', () => {
     assert.equal(printed.written, 2);
     // The cost ledger ends every run's output.
     assert.ok(printed.ledger.totals.calls > 0);
-    assert.equal((await readdir(out)).filter((f) => f.endsWith('_react.json')).length, 2);
+    const names = await readdir(out);
+    assert.equal(names.filter((f) => /^\d+_CoT@1\.json$/.test(f)).length, 2, names.join(', '));
+    // A CoT@1 file carries its chain as ToolBench's `trys`.
+    const cot = JSON.parse(await readFile(join(out, names[0] ?? ''), 'utf8')) as {
+      try_count?: number;
+      trys?: { chain: { node_type: string }[] }[];
+      method?: string;
+    };
+    assert.equal(cot.method, 'CoT@1');
+    assert.equal(cot.try_count, 1);
+    assert.deepEqual(
+      cot.trys?.[0]?.chain.map((n) => n.node_type),
+      ['Thought', 'Action', 'Action Input', 'Action', 'Action Input'],
+    );
   });
 });

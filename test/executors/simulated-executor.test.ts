@@ -259,20 +259,29 @@ describe('simulated executor against the fake model server', () => {
     assert.deepEqual(requests[2]!.messages, requests[0]!.messages);
   });
 
-  test('stops after 5 distinct non-2xx answers and returns the last', async () => {
+  test('stops after 6 distinct non-2xx answers (1 + 5 retries) and returns the first, as ToolAlpaca', async () => {
     server.script(
       reply(400, { e: 400 }),
       reply(401, { e: 401 }),
       reply(403, { e: 403 }),
       reply(404, { e: 404 }),
       reply(429, { e: 429 }),
+      reply(409, { e: 409 }),
       reply(200, AXEL),
     );
     const o = await executor().execute(zoo, 'getAnimal', { id: 7 });
-    assert.equal(server.chatRequests().length, 5);
-    assert.equal(o.status, 429);
-    assert.deepEqual(o.body, { e: 429 });
-    assert.match(observationText(o), /^Status Code: 429\. Response: \{"e":429\}\. You should choose one of/);
+    assert.equal(server.chatRequests().length, 6);
+    assert.equal(o.status, 400);
+    assert.deepEqual(o.body, { e: 400 });
+    assert.match(observationText(o), /^Status Code: 400\. Response: \{"e":400\}\. You should choose one of/);
+  });
+
+  test('maxAttempts: 3 distinct non-2xx answers return the first one', async () => {
+    server.script(reply(404, { e: 'first' }), reply(500, { e: 'second' }), reply(502, { e: 'third' }));
+    const o = await executor({ maxAttempts: 3 }).execute(zoo, 'getAnimal', { id: 7 });
+    assert.equal(server.chatRequests().length, 3);
+    assert.equal(o.status, 404);
+    assert.deepEqual(o.body, { e: 'first' });
   });
 
   test('a 2xx after a non-2xx ends the retries', async () => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { AnswerTreeNode, ToolBenchTask } from '../../src/core/toolbench.js';
 import { ToolBenchAnswerSchema } from '../../src/core/toolbench.js';
 import type { ToolExecutor } from '../../src/executors/executor.js';
-import { readToolBenchQueries } from '../../src/formats/toolbench.js';
+import { answerSteps, readToolBenchQueries } from '../../src/formats/toolbench.js';
 import type { CreatedChatModel } from '../../src/models/create-model.js';
 import { createDfsdtSolver } from '../../src/search/dfsdt.js';
 import { startFakeChatSetup, type FakeChatSetup } from '../helpers/fake-chat-model.js';
@@ -256,5 +256,114 @@ describe('DFSDT', () => {
     assert.equal(gen.valid_data, true);
     assert.equal(gen.finish_type, 'give_up');
     assert.equal(gen.train_messages?.length, 2, 'the first give-up: search call, then Finish');
+  });
+  test('parallel calls: every call of a reply runs, every result goes back and into the answer file', async () => {
+    const executed: string[] = [];
+    const recording: ToolExecutor = {
+      kind: 'recording',
+      async execute(tool, fn, args, context) {
+        executed.push(fn);
+        return schema.execute(tool, fn, args, context);
+      },
+    };
+    server.script(
+      {
+        text: 'Both at once.',
+        toolCalls: [
+          { id: 'call_a', name: SEARCH, arguments: '{"name":"messi"}' },
+          { id: 'call_b', name: CONCERT, arguments: '{"id_conc":"40698227"}' },
+        ],
+      },
+      finish('give_answer', 'Messi; no concert.'),
+    );
+    const result = await createDfsdtSolver().solve(task, { model, executor: recording });
+    assert.equal(result.finishType, 'give_answer');
+    assert.deepEqual(executed, [SEARCH, CONCERT]);
+    const second = server.chatRequests()[1]?.messages ?? [];
+    // The assistant turn with both calls, then one tool message per call, by id.
+    assert.deepEqual(
+      second.at(-3)?.tool_calls?.map((c) => c.function.name),
+      [SEARCH, CONCERT],
+    );
+    assert.deepEqual(
+      second.slice(-2).map((m) => [m.role, m.tool_call_id]),
+      [
+        ['tool', 'call_a'],
+        ['tool', 'call_b'],
+      ],
+    );
+    const answer = ToolBenchAnswerSchema.parse(result.answer);
+    const train = answer.answer_generation.train_messages ?? assert.fail('no train_messages');
+    const first = train[0]?.at(-1);
+    assert.deepEqual(
+      first?.tool_calls?.map((c) => [c.id, c.function.name]),
+      [
+        ['call_a', SEARCH],
+        ['call_b', CONCERT],
+      ],
+    );
+    const full = train.at(-1) ?? [];
+    assert.deepEqual(
+      full.filter((m) => m.role === 'tool').map((m) => m.tool_call_id),
+      ['call_a', 'call_b'],
+    );
+    // Tree: Thought → Action(search) → Action Input → Action(concert) → Action Input → Action(Finish) → ...
+    const path: string[] = [];
+    for (let n = answer.tree?.tree.children[0]; n !== undefined; n = n.children[0]) {
+      path.push(`${n.node_type}:${n.node_type === 'Action' ? n.description : ''}`);
+    }
+    assert.deepEqual(path, [
+      'Thought:',
+      `Action:${SEARCH}`,
+      'Action Input:',
+      `Action:${CONCERT}`,
+      'Action Input:',
+      'Action:Finish',
+      'Action Input:',
+    ]);
+    // Readers see two steps, each with its own observation.
+    const steps = answerSteps({
+      queryId: task.queryId,
+      method: 'DFS_woFilter_w2',
+      path: '',
+      answer,
+      answered: true,
+      finalAnswerText: '',
+    });
+    assert.deepEqual(
+      steps.map((st) => st.action),
+      [SEARCH, CONCERT],
+    );
+    assert.ok(steps.every((st) => st.observation.startsWith('{"error"')));
+  });
+
+  test('parallel calls: one call that cannot be made prunes the step after the others ran', async () => {
+    const executed: string[] = [];
+    const failing = failingFor(SEARCH);
+    const recording: ToolExecutor = {
+      kind: 'recording',
+      async execute(tool, fn, args, context) {
+        executed.push(fn);
+        return failing.execute(tool, fn, args, context);
+      },
+    };
+    server.script(
+      {
+        toolCalls: [
+          { name: SEARCH, arguments: '{"name":"messi"}' },
+          { name: CONCERT, arguments: '{"id_conc":"1"}' },
+        ],
+      },
+      finish('give_answer', 'done'),
+    );
+    const result = await createDfsdtSolver().solve(task, { model, executor: recording });
+    assert.deepEqual(executed, [SEARCH, CONCERT]);
+    assert.equal(result.finishType, 'give_answer');
+    const answer = ToolBenchAnswerSchema.parse(result.answer);
+    const lastOfStep = answer.tree?.tree.children[0]?.children[0]?.children[0]?.children[0];
+    assert.equal(lastOfStep?.node_type, 'Action Input');
+    assert.equal(lastOfStep?.pruned, true);
+    assert.equal(lastOfStep?.children.length, 0, 'the search backed off to a sibling');
+    assert.equal(answer.tree?.tree.children.length, 2);
   });
 });

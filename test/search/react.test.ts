@@ -134,4 +134,39 @@ describe('ReAct (CoT@1)', () => {
     assert.equal(node?.observation_code, 1);
     assert.match(String(node?.observation), /No such function name: made_up_for_theclique/);
   });
+  test('parallel calls: the chain runs every call of a reply and continues with all results', async () => {
+    const executed: string[] = [];
+    const recording: ToolExecutor = {
+      kind: 'recording',
+      async execute(tool, fn, args, context) {
+        executed.push(`${fn}:${JSON.stringify(args)}`);
+        return schema.execute(tool, fn, args, context);
+      },
+    };
+    server.script(
+      {
+        toolCalls: [
+          { id: 'c1', name: SEARCH, arguments: '{"name":"messi"}' },
+          { id: 'c2', name: SEARCH, arguments: '{"name":"ronaldo"}' },
+          { id: 'c3', name: SEARCH, arguments: '{"name":"neymar"}' },
+        ],
+      },
+      { toolCalls: [{ name: 'Finish', arguments: '{"return_type":"give_answer","final_answer":"ok"}' }] },
+    );
+    const result = await createReactSolver().solve(task, { model, executor: recording });
+    assert.equal(result.finishType, 'give_answer');
+    assert.deepEqual(executed, [
+      `${SEARCH}:{"name":"messi"}`,
+      `${SEARCH}:{"name":"ronaldo"}`,
+      `${SEARCH}:{"name":"neymar"}`,
+    ]);
+    const second = server.chatRequests()[1]?.messages ?? [];
+    assert.deepEqual(
+      second.filter((m) => m.role === 'tool').map((m) => m.tool_call_id),
+      ['c1', 'c2', 'c3'],
+    );
+    const answer = ToolBenchAnswerSchema.parse(result.answer);
+    // root + 3 × (Action, Action Input) + Finish (Action, Action Input).
+    assert.equal(chainLength(answer.tree?.tree ?? assert.fail()), 9);
+  });
 });
