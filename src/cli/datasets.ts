@@ -1,10 +1,13 @@
 import type { Command } from 'commander';
+import { defaultDatasetDir } from '../datasets/catalog.js';
 import { fetchDataset, listDatasets } from '../datasets/fetch.js';
 
 export function registerDatasetsCommands(program: Command): void {
   const datasets = program
     .command('datasets')
-    .description('Fetch the public datasets this project reads (ToolAlpaca, public-apis, StableToolBench).');
+    .description(
+      "Fetch the public datasets this project reads (ToolAlpaca, public-apis, StableToolBench queries and ToolEval evaluators, ToolBench's prompts).",
+    );
 
   datasets
     .command('list')
@@ -30,7 +33,10 @@ export function registerDatasetsCommands(program: Command): void {
         .map((d) => d.name)
         .join(', ')})`,
     )
-    .requiredOption('--dir <dir>', 'folder to write the files into')
+    .option(
+      '--dir <dir>',
+      'folder to write the files into (default $TOOLALPACA_DATA_DIR/NAME, else ~/.cache/toolalpaca/datasets/NAME, where other commands look for them)',
+    )
     .option('--from <dir>', 'copy from a local mirror folder instead of downloading')
     .option('--mirror <url>', 'download from this base URL instead of the original hosts')
     .option('--no-verify', 'accept files whose checksum differs from the pinned one')
@@ -38,9 +44,9 @@ export function registerDatasetsCommands(program: Command): void {
     .action(
       async (
         name: string,
-        options: { dir: string; from?: string; mirror?: string; verify: boolean; json?: boolean },
+        options: { dir?: string; from?: string; mirror?: string; verify: boolean; json?: boolean },
       ) => {
-        const files = await fetchDataset(name, options.dir, {
+        const files = await fetchDataset(name, options.dir ?? defaultDatasetDir(name), {
           from: options.from,
           mirror: options.mirror,
           verify: options.verify,

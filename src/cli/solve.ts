@@ -10,6 +10,7 @@ import { readToolBenchQueries } from '../formats/toolbench.js';
 import { loadConfig } from '../models/config.js';
 import { formatSolveSummary, runSolve, type SolveSummary } from '../pipeline/solve.js';
 import { createSolver } from '../search/create-solver.js';
+import { loadToolBenchPromptSet } from '../search/toolbench-prompts.js';
 import { SOLVER_NAMES } from '../search/solver.js';
 import {
   checkReplayFile,
@@ -40,8 +41,12 @@ export interface SolveFlags extends ModelFlagValues, ExecutorFlagValues {
   maxCalls?: string;
   temperature?: string;
   maxObservation?: string;
+  promptSet?: string;
+  toolbenchPrompts?: string;
   json?: boolean;
 }
+
+const PROMPT_SETS = ['project', 'toolbench'] as const;
 
 /** The `solve` action, callable without commander (tests, scripts). */
 export async function runSolveCommand(flags: SolveFlags, io: CommandIo): Promise<SolveSummary> {
@@ -61,6 +66,16 @@ export async function runSolveCommand(flags: SolveFlags, io: CommandIo): Promise
   const maxCalls = parseIntegerFlag('--max-calls', flags.maxCalls);
   const maxObservationChars = parseIntegerFlag('--max-observation', flags.maxObservation);
   const temperature = parseTemperatureFlag(flags.temperature);
+  const promptSet = flags.promptSet ?? 'project';
+  if (!(PROMPT_SETS as readonly string[]).includes(promptSet))
+    throw new InputError(`--prompt-set: expected ${PROMPT_SETS.join(' or ')}, got "${promptSet}"`);
+  // ToolBench's prompts are read from the fetched module before any model is built.
+  const prompts =
+    promptSet === 'toolbench'
+      ? await loadToolBenchPromptSet(
+          flags.toolbenchPrompts !== undefined ? { dir: flags.toolbenchPrompts } : {},
+        )
+      : undefined;
   const tasks = await readToolBenchQueries(flags.tasks);
   const solver = createSolver(solverName, {
     ...(width !== undefined ? { width } : {}),
@@ -100,6 +115,7 @@ export async function runSolveCommand(flags: SolveFlags, io: CommandIo): Promise
       ...(io.signal !== undefined ? { signal: io.signal } : {}),
       ...(temperature !== undefined ? { temperature } : {}),
       ...(maxObservationChars !== undefined ? { maxObservationChars } : {}),
+      ...(prompts !== undefined ? { prompts } : {}),
       onProgress: (p) => progress.report({ ...p, costUsd: ledger.totals().costUsd }),
       onFailure: (queryId, message) => io.stderr.write(`query ${queryId} failed: ${message}\n`),
     });
@@ -142,6 +158,14 @@ export function registerSolveCommand(program: Command): void {
     .option('--max-calls <n>', 'model calls per query at most (default 200, as ToolBench)')
     .option('--max-observation <n>', 'observation characters shown to the model (default 1024)')
     .option('--temperature <t>', 'sampling temperature')
+    .option(
+      '--prompt-set <name>',
+      "project (default) or toolbench: ToolBench's system, user and diversity prompts and Finish function, read from the fetched module (ToolLLaMA's input format)",
+    )
+    .option(
+      '--toolbench-prompts <dir>',
+      'folder of `datasets fetch toolbench-prompts` (default: where that command puts it)',
+    )
     .option('--json', 'print the summary as JSON');
   addModelOptions(command);
   command.action(async (flags: SolveFlags) => {

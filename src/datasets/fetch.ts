@@ -3,7 +3,7 @@
  * checksums, and write each file atomically so an interrupted fetch never leaves a half-written file.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-write.js';
 import { InputError, ServiceError, messageOf } from '../core/errors.js';
@@ -39,7 +39,8 @@ export async function fetchDataset(
   if (!dataset) {
     throw new InputError(`unknown dataset '${name}'; known: ${DATASETS.map((d) => d.name).join(', ')}`);
   }
-  const fetched: FetchedFile[] = [];
+  // Every file is read and checked before any is written: a failed fetch leaves nothing half-done.
+  const checked: { file: DatasetFile; bytes: Buffer; sha256: string; source: string }[] = [];
   for (const file of dataset.files) {
     const { bytes, source } = options.from
       ? await readFromMirrorDir(options.from, file)
@@ -54,6 +55,10 @@ export async function fetchDataset(
         `${file.name} from ${source}: checksum ${sha256.slice(0, 12)}… does not match the expected ${file.sha256.slice(0, 12)}… (use --no-verify to accept it)`,
       );
     }
+    checked.push({ file, bytes, sha256, source });
+  }
+  const fetched: FetchedFile[] = [];
+  for (const { file, bytes, sha256, source } of checked) {
     const path = join(dir, file.name);
     await writeFileAtomic(path, bytes);
     const event = { dataset: dataset.name, file: file.name, path, bytes: bytes.length, sha256, source };
@@ -92,6 +97,7 @@ async function readFromMirrorDir(dir: string, file: DatasetFile): Promise<{ byte
   return { bytes: await readFile(path), source: path };
 }
 
+/** `name` (a file name, or a relative path such as `folder/file`) in `dir` or its subfolders. */
 async function findFileByName(dir: string, name: string, depth: number): Promise<string | undefined> {
   let entries;
   try {
@@ -99,6 +105,12 @@ async function findFileByName(dir: string, name: string, depth: number): Promise
   } catch {
     if (depth === 3) throw new InputError(`${dir}: no such folder`);
     return undefined;
+  }
+  const parts = name.split('/');
+  if (parts.length > 1) {
+    const here = join(dir, ...parts);
+    if (entries.some((entry) => entry.isDirectory() && entry.name === parts[0]) && (await isFile(here)))
+      return here;
   }
   const direct = entries.find((entry) => entry.isFile() && entry.name === name);
   if (direct) return join(dir, name);
@@ -113,4 +125,12 @@ async function findFileByName(dir: string, name: string, depth: number): Promise
 /** Datasets known to `datasets fetch`, for `datasets list`. */
 export function listDatasets(): readonly Dataset[] {
   return DATASETS;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
 }

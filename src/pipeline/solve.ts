@@ -12,6 +12,7 @@ import { writeFileAtomic } from '../core/atomic-write.js';
 import { InputError, messageOf, oneLine } from '../core/errors.js';
 import type { ToolExecutor } from '../executors/executor.js';
 import type { ChatModel } from '../models/chat-model.js';
+import type { SolverPromptSet } from '../search/prompts.js';
 import type { Solver, SolverTask } from '../search/solver.js';
 
 export interface SolveProgress {
@@ -39,6 +40,8 @@ export interface SolveRunOptions {
   temperature?: number;
   maxTokens?: number;
   maxObservationChars?: number;
+  /** Prompts and Finish function (default: the project's; `loadToolBenchPromptSet` for ToolBench's). */
+  prompts?: SolverPromptSet;
   onProgress?: (progress: SolveProgress) => void;
   /** A query failed (nothing written for it). */
   onFailure?: (queryId: string, message: string) => void;
@@ -149,6 +152,7 @@ export async function runSolve(options: SolveRunOptions): Promise<SolveSummary> 
           ...(options.maxObservationChars !== undefined
             ? { maxObservationChars: options.maxObservationChars }
             : {}),
+          ...(options.prompts !== undefined ? { prompts: options.prompts } : {}),
         });
         const file = join(options.out, answerFileName(task.queryId, options.solver.method));
         await writeFileAtomic(file, `${JSON.stringify(result.answer, null, 2)}\n`);

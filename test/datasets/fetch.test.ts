@@ -78,6 +78,61 @@ describe('datasets fetch', () => {
     ]);
   });
 
+  test("StableToolBench's evaluator folders and ToolBench's prompts, pinned, into the default folder", async () => {
+    const home = makeTempDir();
+    const env = { TOOLALPACA_DATA_DIR: home };
+    const evaluators = await runCli(
+      ['datasets', 'fetch', 'stabletoolbench-evaluators', '--from', sharedData('stabletoolbench')],
+      { env },
+    );
+    assert.equal(evaluators.code, 0, evaluators.stderr);
+    const root = join(home, 'stabletoolbench-evaluators');
+    for (const folder of ['default', 'fn', 'normalized']) {
+      for (const file of ['config.yaml', 'template.txt']) {
+        const rel = `tooleval_gpt-3.5-turbo_${folder}/${file}`;
+        assert.deepEqual(
+          readFileSync(join(root, rel)),
+          readFileSync(sharedData(`stabletoolbench/evaluators/${rel}`)),
+          rel,
+        );
+      }
+    }
+    const prompts = await runCli(['datasets', 'fetch', 'toolbench-prompts', '--from', sharedData('.')], {
+      env,
+    });
+    assert.equal(prompts.code, 0, prompts.stderr);
+    assert.deepEqual(readdirSync(join(home, 'toolbench-prompts')).sort(), [
+      '57_ChatGPT_DFS_woFilter_w2.json',
+      'ReAct_prompts.py',
+      'Tree_search_prompts.py',
+    ]);
+  });
+
+  test('a fetch that fails on its last file writes none of them', async () => {
+    const mirror = makeTempDir();
+    for (const folder of ['default', 'fn', 'normalized']) {
+      mkdirSync(join(mirror, `tooleval_gpt-3.5-turbo_${folder}`));
+      for (const file of ['config.yaml', 'template.txt']) {
+        const rel = `tooleval_gpt-3.5-turbo_${folder}/${file}`;
+        writeFileSync(join(mirror, rel), readFileSync(sharedData(`stabletoolbench/evaluators/${rel}`)));
+      }
+    }
+    writeFileSync(join(mirror, 'tooleval_gpt-3.5-turbo_normalized/template.txt'), 'changed');
+    const dir = makeTempDir();
+    const result = await runCli([
+      'datasets',
+      'fetch',
+      'stabletoolbench-evaluators',
+      '--dir',
+      dir,
+      '--from',
+      mirror,
+    ]);
+    assert.equal(result.code, 3);
+    assert.match(result.stderr, /normalized\/template\.txt from .*checksum/);
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
   test('a changed file fails the checksum and is not written; --no-verify accepts it', async () => {
     const mirror = makeTempDir();
     mkdirSync(join(mirror, 'x'));
