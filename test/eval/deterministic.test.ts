@@ -10,6 +10,7 @@ import {
   isCodeOf,
   isMentioned,
   isPlaceholder,
+  isPronoun,
   parseStandardParameters,
   prepareInstruction,
   readStandardSteps,
@@ -98,14 +99,16 @@ describe('standard steps', () => {
       golden('getCast', '{"animeId": ${animeId from searchAnime}}'),
     ];
     assert.deepEqual(readStandardSteps(std)[1]?.dependsOn, [0]);
+    const found = 'Status Code: 200. Response: [{"animeId": 7, "title": "Naruto"}]';
     const inOrder = check('Cast of "Naruto"', std, [
-      call('searchAnime', { query: 'Naruto' }),
+      call('searchAnime', { query: 'Naruto' }, found),
       call('getCast', { animeId: 7 }),
     ]);
-    assert.equal(inOrder.correct, true);
-    const reversed = check('Cast of "Naruto"', std, [
+    assert.equal(inOrder.correct, true, inOrder.reasons.join('; '));
+    // The id is in the instruction too, so only the order is wrong here.
+    const reversed = check('Cast of "Naruto" (anime 7)', std, [
       call('getCast', { animeId: 7 }),
-      call('searchAnime', { query: 'Naruto' }),
+      call('searchAnime', { query: 'Naruto' }, found),
     ]);
     assert.equal(reversed.correct, false);
     assert.match(reversed.reasons.join('\n'), /order/);
@@ -113,21 +116,26 @@ describe('standard steps', () => {
 
   test('two identical standard steps need two calls', () => {
     const std = [
+      golden('listMembers', { serverId: 's1' }),
       golden('generateAvatar', '{"userId": ${userId from listMembers}, "style": "cute"}'),
       golden('generateAvatar', '{"userId": ${userId from listMembers}, "style": "cute"}'),
     ];
+    const instruction = 'Make cute avatars for the two first fans of server "s1"';
+    const members = call(
+      'listMembers',
+      { serverId: 's1' },
+      'Status Code: 200. Response: [{"id": 11}, {"id": 12}]',
+    );
     assert.equal(
-      check('Make cute avatars for two fans', std, [call('generateAvatar', { userId: 1, style: 'cute' })])
-        .correct,
+      check(instruction, std, [members, call('generateAvatar', { userId: 11, style: 'cute' })]).correct,
       false,
     );
-    assert.equal(
-      check('Make cute avatars for two fans', std, [
-        call('generateAvatar', { userId: 1, style: 'cute' }),
-        call('generateAvatar', { userId: 2, style: 'cute' }),
-      ]).correct,
-      true,
-    );
+    const both = check(instruction, std, [
+      members,
+      call('generateAvatar', { userId: 11, style: 'cute' }),
+      call('generateAvatar', { userId: 12, style: 'cute' }),
+    ]);
+    assert.equal(both.correct, true, both.reasons.join('; '));
   });
 });
 
@@ -354,6 +362,109 @@ describe('parameters', () => {
   });
 });
 
+describe('rules added in wave 2 (each hand-made case fails without its rule)', () => {
+  test('rule 7: an extra call that guesses a name the user never gave is random, even if another argument is about the task', () => {
+    const std = [golden('findRecipes', { dish: 'lasagne' })];
+    const instruction = 'Find me recipes for lasagne';
+    const guessed = check(instruction, std, [
+      call('findRecipes', { dish: 'lasagne' }, 'Status Code: 500. Response: {"error":"busy"}'),
+      call('listRecipesByCuisine', { cuisine: 'Portuguese', dish: 'lasagne' }),
+    ]);
+    assert.equal(guessed.correct, false);
+    assert.match(guessed.reasons.join('\n'), /call 2 listRecipesByCuisine: .*unrelated/);
+    // The same call with its name taken from an earlier return is related, and short codes (`en`) or
+    // numbers are formats and defaults, not guesses.
+    const grounded = check(instruction, std, [
+      call(
+        'findRecipes',
+        { dish: 'lasagne' },
+        'Status Code: 200. Response: [{"dish": "lasagne", "cuisine": "Italian"}]',
+      ),
+      call('listRecipesByCuisine', { cuisine: 'Italian', dish: 'lasagne', lang: 'en', limit: 5 }),
+    ]);
+    assert.equal(grounded.correct, true, grounded.reasons.join('; '));
+  });
+
+  test('rule 9: a value the standard answer takes from a return must come from a return, not be made up', () => {
+    const std = [
+      golden('searchBook', { title: 'Dune' }),
+      golden('getReviews', '{"bookId": ${bookId from searchBook}}'),
+    ];
+    const instruction = 'Show me reviews of the book "Dune"';
+    const search = call(
+      'searchBook',
+      { title: 'Dune' },
+      'Status Code: 200. Response: [{"bookId": "bk-881", "title": "Dune"}]',
+    );
+    const madeUp = check(instruction, std, [search, call('getReviews', { bookId: 'bk-001' })]);
+    assert.equal(madeUp.correct, false);
+    assert.match(madeUp.reasons.join('\n'), /bookId: "bk-001" is not the value searchBook returned/);
+    const taken = check(instruction, std, [search, call('getReviews', { bookId: 'bk-881' })]);
+    assert.equal(taken.correct, true, taken.reasons.join('; '));
+    // A value from getDetails is the user's reply in their own words: it is not held to a literal match.
+    const asked = check(
+      'Give my account a new theme',
+      [
+        golden('getDetails', { Question: 'Which account and theme?' }),
+        golden('setTheme', '{"account": ${account from getDetails}, "theme": "dark"}'),
+      ],
+      [
+        call('getDetails', { Question: 'Which account and theme?' }, 'It is my work account, dark please.'),
+        call('setTheme', { account: 'work-account', theme: 'dark' }),
+      ],
+    );
+    assert.equal(asked.correct, true, asked.reasons.join('; '));
+  });
+
+  test('rule 4: a standard value that is only a pronoun is not a necessary parameter', () => {
+    const text = prepareInstruction('Share the board with me and my design group');
+    assert.equal(isPronoun('Me'), true);
+    assert.equal(isPronoun('design group'), false);
+    assert.equal(isMentioned('me', text), false);
+    assert.equal(isMentioned('design group', text), true);
+    const std = [golden('shareBoard', { boardId: 'b7', members: ['me', 'design group'] })];
+    const r = check('Share board b7 with me and my design group', std, [
+      call('shareBoard', { boardId: 'b7', members: ['alice', 'design_group'] }),
+    ]);
+    assert.equal(r.correct, true, r.reasons.join('; '));
+    const without = check('Share board b7 with me and my design group', std, [
+      call('shareBoard', { boardId: 'b7', members: ['alice'] }),
+    ]);
+    assert.equal(without.correct, false);
+  });
+
+  test("rule 10: a value in the form an earlier return gave it, containing the user's value, performs the step", () => {
+    const std = [
+      golden('validateParcel', { street: '9 Birch Lane', unit: 'Unit 5', postcode: 'K1A 0B1' }),
+      golden('bookPickup', { street: '9 Birch Lane', unit: 'Unit 5', postcode: 'K1A 0B1' }),
+    ];
+    const instruction = 'Check the parcel address 9 Birch Lane, Unit 5, K1A 0B1 and then book a pickup there';
+    const validated = call(
+      'validateParcel',
+      { street: '9 Birch Lane', unit: 'Unit 5', postcode: 'K1A 0B1' },
+      'Status Code: 200. Response: {"street": "9 BIRCH LANE UNIT 5", "postcode": "K1A 0B1"}',
+    );
+    const returnedForm = check(instruction, std, [
+      validated,
+      call('bookPickup', { street: '9 BIRCH LANE UNIT 5', unit: '', postcode: 'K1A 0B1' }),
+    ]);
+    assert.equal(returnedForm.correct, true, returnedForm.reasons.join('; '));
+    // The same merged form that no return gave is the assistant's own rewriting: not accepted.
+    const ownForm = check(instruction, std, [
+      call('validateParcel', { street: '9 Birch Lane', unit: 'Unit 5', postcode: 'K1A 0B1' }),
+      call('bookPickup', { street: '9 BIRCH LANE UNIT 5', unit: '', postcode: 'K1A 0B1' }),
+    ]);
+    assert.equal(ownForm.correct, false);
+    // Leaving a value out is not an adjustment just because the word occurs in another argument.
+    const dropped = check(
+      'Create a postgres connection named "Orders" with postgres://db/orders',
+      [golden('createConnection', { name: 'Orders', url: 'postgres://db/orders', engine: 'postgres' })],
+      [call('createConnection', { name: 'Orders', url: 'postgres://db/orders' })],
+    );
+    assert.equal(dropped.correct, false);
+  });
+});
+
 describe('reading standard parameters', () => {
   test('placeholders written in every way ToolAlpaca wrote them', () => {
     const cases: [string, Record<string, unknown>][] = [
@@ -400,9 +511,14 @@ describe('reading standard parameters', () => {
           const std = record.Golden_Answers?.[i] ?? [];
           const steps = readStandardSteps(std);
           for (const step of steps) assert.ok(step.params.ok, `${file} ${record.Name}#${i} ${step.action}`);
-          // The standard answer itself, placeholders filled with a value, as the solution.
+          // The standard answer itself, placeholders filled with a value that the returns carry, as the
+          // solution.
           const solution = steps.map((step) =>
-            call(step.action, JSON.stringify(step.params.ok ? fill(step.params.params) : {})),
+            call(
+              step.action,
+              JSON.stringify(step.params.ok ? fill(step.params.params) : {}),
+              'Status Code: 200. Response: {"value": "some value"}',
+            ),
           );
           const r = check(instruction, std, solution);
           assert.equal(r.correct, true, `${file} ${record.Name}#${i}: ${r.reasons.join('; ')}`);

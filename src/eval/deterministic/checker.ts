@@ -3,20 +3,18 @@
  * instruction, judged against the standard answer (`Golden_Answers`) with ToolAlpaca's judging
  * guidelines, without an LLM?
  *
- * Rules (docs/evaluation-agreement.md explains each one and how it was measured):
- * 1. Every standard step must be performed by a call of the same function whose necessary parameters
- *    agree; steps marked `[Optional]` may be skipped.
- * 2. A call rejected for its input (type error, invalid JSON, unknown action) performs nothing; a call the
- *    API answered with an HTTP error still counts as performed.
- * 3. Necessary parameters are the standard values the instruction mentions; they are compared after
- *    normalisation (case, accents, punctuation, "3" = 3, lists as sets). Values the instruction does not
- *    mention, empty/null values and `${…}` placeholders may differ.
- * 4. Order matters only between dependent steps: a step whose parameters hold `${x from f}` must come
- *    after the step calling `f`.
- * 5. Other calls are allowed when they are built-ins (getDetails, retrievalDataFromFile), failed calls
- *    followed by another call of the same function (retries), or calls of a function the standard answer
- *    uses; a call of any other function is a random call to an unrelated function and makes the process
- *    wrong.
+ * Rules, numbered as in docs/evaluation-agreement.md (which explains each one and how it was measured):
+ * 1. Every standard step must be performed by its own call of the same function; 2. `[Optional]` steps
+ *    may be skipped; 3. order matters only between dependent steps (`${x from f}` after the call of f).
+ * 4-5. Necessary parameters are the standard values the instruction mentions (never a bare pronoun such
+ *    as "me"), compared after normalisation.
+ * 6. A call rejected for its input performs nothing, unless the assistant adjusted it to what the API
+ *    accepts; a call the API answered with an HTTP error was made as written.
+ * 7. Other calls are allowed when they are built-ins, retries, calls of a standard function, or calls
+ *    related to the task whose names all come from the instruction or earlier returns.
+ * 8. No calls, or only rejected calls, fail a standard answer that has steps.
+ * 9. A value the standard answer takes from an API function's return must be one a return gave.
+ * 10. A value may take the form an earlier return gave it (the user's value inside it, nothing lost).
  */
 import type { CheckableItem, GoldenAnswerStep, RunStep } from '../../core/run.js';
 import type { Tool } from '../../core/tool.js';
@@ -24,6 +22,9 @@ import { canonicalJson } from '../../executors/executor.js';
 import {
   isMentioned,
   isPlaceholder,
+  isPronoun,
+  normalizeText,
+  numberOf,
   parseSolutionParameters,
   parseStandardParameters,
   prepareInstruction,
@@ -168,21 +169,107 @@ function markRetries(calls: SolutionCall[]): void {
   }
 }
 
-/** Why `call` does not perform `step`, or undefined when it does. */
+/**
+ * Why `call` does not perform `step`, or undefined when it does. `earlier`, when given, is what the
+ * returns before the call said: it lets a value taken from a return count (rules 9 and 10).
+ */
 export function stepMismatch(
   step: StandardStep,
   call: SolutionCall,
   instruction: InstructionText,
+  earlier?: InstructionText,
 ): string | undefined {
   if (functionKey(step.action) !== functionKey(call.action)) return `calls ${call.action}`;
   if (call.outcome === 'rejected' && call.retry === undefined) return 'the call was rejected';
   if (!step.params.ok) return undefined; // unreadable standard parameters: the function name decides
   const given: Record<string, unknown> = call.params.ok ? call.params.params : {};
+  const mismatches: { name: string; why: string }[] = [];
   for (const [name, value] of Object.entries(step.params.params)) {
     const why = valueMismatch(value, given[name], instruction);
-    if (why !== undefined) return `${name}: ${why}`;
+    if (why !== undefined) mismatches.push({ name, why });
+  }
+  const first = mismatches[0];
+  if (first !== undefined) {
+    if (
+      earlier === undefined ||
+      !adjustedToReturns(step.params.params, given, mismatches, instruction, earlier)
+    ) {
+      return `${first.name}: ${first.why}`;
+    }
+  }
+  if (earlier !== undefined) return unsourcedPlaceholder(step.params.params, given, instruction, earlier);
+  return undefined;
+}
+
+/**
+ * Rule 9: a value the standard answer takes from an API function's return (`${symbol from
+ * getExchangeRates}`) must be one the returns (or the instruction) gave, not one the assistant made up.
+ * Values taken from `getDetails` are the user's own words, which the assistant has to interpret, so they
+ * are not held to a literal match.
+ */
+function unsourcedPlaceholder(
+  standard: Record<string, unknown>,
+  given: Record<string, unknown>,
+  instruction: InstructionText,
+  earlier: InstructionText,
+): string | undefined {
+  for (const [name, value] of Object.entries(standard)) {
+    const got = given[name];
+    if (isPlaceholder(value)) {
+      if (value.from === undefined || isBuiltin(value.from)) continue;
+      if (typeof got !== 'string' && typeof got !== 'number') continue;
+      if (normalizeText(String(got)) === '') continue;
+      if (!isMentioned(got, earlier) && !isMentioned(got, instruction)) {
+        return `${name}: ${JSON.stringify(got)} is not the value ${value.from} returned`;
+      }
+    } else if (isObject(value) && isObject(got)) {
+      const why = unsourcedPlaceholder(value, got, instruction, earlier);
+      if (why !== undefined) return `${name}.${why}`;
+    }
   }
   return undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Normalised text as whole words, padded so that `includes(' x ')` tests for a word sequence. */
+function words(value: unknown): string {
+  return ` ${normalizeText(String(value))} `;
+}
+
+/**
+ * Rule 10: the call used the form an earlier return gave to the user's values (an address verified as
+ * `321 MAPLE DR APT 12C`, for `321 Maple Dr` + `Apt 12C`). Each differing parameter either holds a value
+ * seen in an earlier return that contains the standard value, or is left empty while its standard value
+ * is inside one of those returned values: nothing the user gave is lost, it only took the API's form.
+ */
+function adjustedToReturns(
+  standard: Record<string, unknown>,
+  given: Record<string, unknown>,
+  mismatches: readonly { name: string }[],
+  instruction: InstructionText,
+  earlier: InstructionText,
+): boolean {
+  const returned: string[] = [];
+  const emptied: unknown[] = [];
+  for (const { name } of mismatches) {
+    const wanted = standard[name];
+    const got = given[name];
+    if (typeof wanted !== 'string' && typeof wanted !== 'number') return false;
+    if (!isMentioned(wanted, instruction)) return false;
+    if (got === undefined || got === null || (typeof got === 'string' && normalizeText(got) === '')) {
+      emptied.push(wanted);
+    } else if (typeof got === 'string' && isMentioned(got, earlier) && words(got).includes(words(wanted))) {
+      returned.push(words(got));
+    } else {
+      return false;
+    }
+  }
+  return (
+    returned.length > 0 && emptied.every((wanted) => returned.some((got) => got.includes(words(wanted))))
+  );
 }
 
 function describe(step: StandardStep): string {
@@ -214,10 +301,11 @@ export function checkProcess(
   // call with the standard's parameters that the assistant then adjusted to what the API accepts
   // performs the step through its retry (ToolAlpaca's guideline: adjusting calls to their returns, such
   // as retrying when a function errors, is acceptable).
+  const earlier = calls.map((call) => returnsBefore(calls, call.index));
   const candidates = standard.map((step) => [
     ...new Set(
       calls
-        .filter((call) => stepMismatch(step, call, instruction) === undefined)
+        .filter((call) => stepMismatch(step, call, instruction, earlier[call.index]) === undefined)
         .map((call) => (call.outcome === 'rejected' ? (call.retry as number) : call.index)),
     ),
   ]);
@@ -226,7 +314,7 @@ export function checkProcess(
     for (const step of standard) {
       if (step.optional) continue;
       if ((candidates[step.index] ?? []).length > 0) continue;
-      reasons.push(`${describe(step)}: ${missingReason(step, calls, instruction)}`);
+      reasons.push(`${describe(step)}: ${missingReason(step, calls, instruction, earlier)}`);
     }
     if (reasons.length === 0) {
       reasons.push(
@@ -297,13 +385,32 @@ export function isGrounded(
   instruction: InstructionText,
 ): boolean {
   if (!call.params.ok) return false;
-  const earlier = calls
-    .filter((other) => other.index < call.index)
-    .map((other) => other.observation)
-    .join('\n');
-  const seen = prepareInstruction(earlier);
-  return scalars(call.params.params).some(
-    (value) => isMentioned(value, instruction) || isMentioned(value, seen),
+  const seen = returnsBefore(calls, call.index);
+  const known = (value: unknown): boolean => isMentioned(value, instruction) || isMentioned(value, seen);
+  const values = scalars(call.params.params);
+  if (!values.some(known)) return false;
+  // Rule 7: a name the user never gave and no return supplied is a guess, which makes the call random
+  // even when another of its arguments is about the task (`{"country": "India", "keywords": "Diwali"}`).
+  return values.filter(isName).every(known);
+}
+
+/**
+ * A string argument that names something: not a number, a boolean word, a pronoun or a short code of
+ * three characters or fewer (`en`, `png`, `USD`), which are formats and units more than subjects.
+ */
+function isName(value: unknown): boolean {
+  if (typeof value !== 'string' || numberOf(value) !== undefined || isPronoun(value)) return false;
+  const text = normalizeText(value);
+  return text.replace(/ /g, '').length > 3 && !/^(true|false|yes|no|null|none)$/.test(text);
+}
+
+/** What the returns of the calls before `index` said, prepared for "is this value in them?" questions. */
+function returnsBefore(calls: readonly SolutionCall[], index: number): InstructionText {
+  return prepareInstruction(
+    calls
+      .filter((other) => other.index < index)
+      .map((other) => other.observation)
+      .join('\n'),
   );
 }
 
@@ -322,10 +429,13 @@ function missingReason(
   step: StandardStep,
   calls: readonly SolutionCall[],
   instruction: InstructionText,
+  earlier: readonly InstructionText[],
 ): string {
   const same = calls.filter((call) => functionKey(call.action) === functionKey(step.action));
   if (same.length === 0) return 'never called';
-  const why = same.map((call) => `call ${call.index + 1}: ${stepMismatch(step, call, instruction) ?? '?'}`);
+  const why = same.map(
+    (call) => `call ${call.index + 1}: ${stepMismatch(step, call, instruction, earlier[call.index]) ?? '?'}`,
+  );
   return `no call with the necessary parameters (${why.join('; ')})`;
 }
 

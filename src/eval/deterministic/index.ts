@@ -16,6 +16,7 @@ export {
   isCodeOf,
   isMentioned,
   isPlaceholder,
+  isPronoun,
   normalizeText,
   parseSolutionParameters,
   parseStandardParameters,

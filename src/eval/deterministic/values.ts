@@ -208,6 +208,17 @@ function mentionsText(text: string, value: string): boolean {
   return false;
 }
 
+// A standard value that is only a pronoun ("me", "us") stands for someone the instruction does not
+// identify: the user says "me", but the API needs their user name, which the instruction does not give.
+const PRONOUNS: ReadonlySet<string> = new Set([
+  'i', 'me', 'myself', 'my', 'mine', 'we', 'us', 'our', 'ourselves', 'you', 'your', 'yourself',
+]); // prettier-ignore
+
+/** Is the value only a personal pronoun (`"me"`, `"Us"`)? */
+export function isPronoun(value: unknown): boolean {
+  return typeof value === 'string' && PRONOUNS.has(normalizeText(value));
+}
+
 /** Is there something to require at all? Empty strings, null and placeholders are "not required". */
 function isUnspecified(value: unknown): boolean {
   if (value === null || value === undefined) return true;
@@ -222,13 +233,14 @@ function isUnspecified(value: unknown): boolean {
  * Does the instruction mention this standard value? Only mentioned values are "necessary" parameters:
  * ToolAlpaca's guideline lets parameters the instruction does not mention differ from the standard.
  * Numbers (and numeric strings) must appear as numbers (digits or words); strings must appear as whole
- * words after normalisation; lists and objects are mentioned when any member is.
+ * words after normalisation (a pronoun such as "me" never is: it names no one the API knows); lists
+ * and objects are mentioned when any member is.
  */
 export function isMentioned(value: unknown, instruction: InstructionText): boolean {
   if (isUnspecified(value)) return false;
   const n = numberOf(value);
   if (n !== undefined) return instruction.numbers.has(n);
-  if (typeof value === 'string') return mentionsText(instruction.literal, value);
+  if (typeof value === 'string') return !isPronoun(value) && mentionsText(instruction.literal, value);
   if (typeof value === 'boolean') return false;
   if (Array.isArray(value)) return value.some((item) => isMentioned(item, instruction));
   if (typeof value === 'object' && value !== null) {
