@@ -77,7 +77,7 @@ describe('agreement figures', () => {
 });
 
 describe('the checker against GPT-4 on the shared ToolAlpaca-7B judged file', () => {
-  test('agreement is at or above the recorded floor, and the figures are consistent', async () => {
+  test('agreement is the recorded figure, with the recorded disagreements, and the figures are consistent', async () => {
     const results = await readResultsFile(sharedData('toolalpaca/judged_ToolAlpaca-7B_simulated.json'));
     assert.equal(results.kind, 'judged');
     if (results.kind !== 'judged') return;
@@ -92,11 +92,26 @@ describe('the checker against GPT-4 on the shared ToolAlpaca-7B judged file', ()
     assert.equal(c.No.Yes + c.No.No, 36);
     assert.equal(a.accuracy, (c.Yes.Yes + c.No.No) / a.n);
     assert.equal(disagreements(a).length, c.Yes.No + c.No.Yes);
-    // docs/evaluation-agreement.md records 91/99 (91.9 %), kappa 0.82. The floor is 0.90: the 8 remaining
-    // disagreements are judge or data defects we chose not to fit; a rule change that loses more than one
-    // further case should be looked at rather than accepted.
-    assert.ok(a.accuracy >= 0.9, `accuracy ${a.accuracy}`);
-    assert.ok(a.kappa >= 0.75, `kappa ${a.kappa}`);
+    // docs/evaluation-agreement.md records 91/99 (91.9 %), kappa 0.821, and names the 8 disagreements:
+    // 3 items whose identical process GPT-4 judged the other way on ToolAlpaca-13B's file, 2 items whose
+    // judge prompt shows the wrong instruction, 3 judgment calls. Any rule change that moves a verdict on
+    // this file changes these figures and must be recorded there.
+    assert.deepEqual(c, { Yes: { Yes: 61, No: 2 }, No: { Yes: 6, No: 30 } });
+    assert.equal(a.accuracy, 91 / 99);
+    assert.ok(Math.abs(a.kappa - 0.821) < 0.001, `kappa ${a.kappa}`);
+    assert.deepEqual(
+      disagreements(a).map((d) => `${d.tool}#${d.index}`),
+      [
+        'Axolotl#2',
+        'Axolotl#3',
+        'Auth0#11',
+        'Abstract Public Holidays#6',
+        'Apache Superset#0',
+        'Apache Superset#1',
+        'Apache Superset#2',
+        'Lob.com#3',
+      ],
+    );
     // Each disagreement names the item and, when the checker says No, why.
     for (const d of disagreements(a)) {
       assert.ok(d.tool !== '' && d.instruction !== '');
