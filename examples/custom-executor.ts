@@ -8,7 +8,7 @@
  *   npx tsc --strict --module nodenext --moduleResolution nodenext --outDir /tmp/example examples/custom-executor.ts
  *   node /tmp/example/custom-executor.js
  */
-import type { Tool } from 'toolalpaca';
+import { httpFunction, type Tool } from 'toolalpaca';
 import {
   createExecutor,
   prepareCall,
@@ -52,7 +52,7 @@ const weather: Tool = {
   auth: [],
   servers: ['https://weather.example.com'],
   functions: [
-    {
+    httpFunction({
       name: 'current',
       nameDerived: false,
       method: 'get',
@@ -66,8 +66,8 @@ const weather: Tool = {
           required: ['temperature'],
         },
       },
-    },
-    {
+    }),
+    httpFunction({
       name: 'forecast',
       nameDerived: false,
       method: 'get',
@@ -77,7 +77,7 @@ const weather: Tool = {
         status: '200',
         schema: { type: 'array', items: { type: 'number' }, maxItems: 3 },
       },
-    },
+    }),
   ],
 };
 

@@ -11,10 +11,9 @@
  * `[[action, action_input, full assistant text], observation]`.
  */
 import { messageOf, oneLine } from '../core/errors.js';
-import type { JsonSchema, Tool, ToolFunction } from '../core/tool.js';
+import type { Tool } from '../core/tool.js';
 import type { Instance, IntermediateStep, ToolAlpacaRecord } from '../core/toolalpaca-record.js';
 import { observationText, type Observation, type ToolExecutor } from '../executors/executor.js';
-import { bodyIsObject, normalizeSchema } from '../executors/request.js';
 import type { ChatMessage, ChatModel, ChatResponse, ToolDefinition } from '../models/chat-model.js';
 import {
   BUILTIN_PROMPT_FUNCTIONS,
@@ -116,39 +115,6 @@ export function functionCallingSystemPrompt(tool: Tool): string {
   ].join(' ');
 }
 
-/** JSON schema of a function's arguments: its parameters, then the properties of an object body. */
-export function argumentsSchema(fn: ToolFunction): JsonSchema {
-  const properties: Record<string, JsonSchema> = {};
-  const required: string[] = [];
-  const withDescription = (schema: JsonSchema, description?: string): JsonSchema => {
-    const out = { ...normalizeSchema(schema) };
-    if (description !== undefined && out.description === undefined) out.description = description;
-    return out;
-  };
-  for (const p of fn.parameters) {
-    if (p.name in properties) continue;
-    properties[p.name] = withDescription(p.schema, p.description);
-    if (p.required) required.push(p.name);
-  }
-  const body = fn.requestBody;
-  if (body !== undefined) {
-    const schema = normalizeSchema(body.schema);
-    if (bodyIsObject(fn)) {
-      const props = (schema.properties ?? {}) as Record<string, unknown>;
-      const bodyRequired = Array.isArray(schema.required) ? (schema.required as unknown[]) : [];
-      for (const [name, sub] of Object.entries(props)) {
-        if (name in properties || typeof sub !== 'object' || sub === null) continue;
-        properties[name] = sub as JsonSchema;
-        if (body.required && bodyRequired.includes(name)) required.push(name);
-      }
-    } else if (!('body' in properties)) {
-      properties.body = withDescription(body.schema, body.description);
-      if (body.required) required.push('body');
-    }
-  }
-  return { type: 'object', properties, ...(required.length > 0 ? { required } : {}) };
-}
-
 /**
  * Function names as function-calling APIs accept them (`^[A-Za-z0-9_-]{1,64}$`), by real name. Names
  * that already fit are kept; others are rewritten, with a numeric suffix on a clash.
@@ -180,7 +146,7 @@ export function toolDefinitions(tool: Tool): ToolDefinition[] {
       ...(description !== undefined && description.trim() !== ''
         ? { description: oneLine(description, 1000) }
         : {}),
-      parameters: argumentsSchema(fn),
+      parameters: fn.inputSchema,
     };
   });
 }

@@ -8,14 +8,14 @@ import { InputError, messageOf } from '../core/errors.js';
 import type { Tool } from '../core/tool.js';
 import {
   elapsedMs,
-  requestKey,
+  callKey,
   type ExecutionContext,
   type Observation,
   type ObservationSource,
   type ToolExecutor,
 } from './executor.js';
 import { loadReplayRecords, recordObservations, replayKey, type ReplayRecord } from './replay-executor.js';
-import { prepareCall, type CheckOptions } from './request.js';
+import { prepareCall, type CheckOptions } from './arguments.js';
 
 /** Observations stored by call (tool name, function name, checked arguments). */
 export interface ObservationCache {
@@ -37,7 +37,7 @@ export function createMemoryCache(
   return {
     size: () => map.size,
     async get(tool, functionName, args) {
-      const key = requestKey(tool, functionName, args);
+      const key = callKey(tool, functionName, args);
       const found = map.get(key);
       if (found !== undefined) {
         map.delete(key);
@@ -46,7 +46,7 @@ export function createMemoryCache(
       return found === undefined ? undefined : structuredClone(found);
     },
     async set(tool, functionName, args, observation) {
-      const key = requestKey(tool, functionName, args);
+      const key = callKey(tool, functionName, args);
       map.delete(key);
       map.set(key, structuredClone(observation));
       if (map.size > maxEntries) {

@@ -3,6 +3,7 @@
  * Every executor (schema, simulated, replay, real, cache, chain) implements `ToolExecutor`.
  */
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../core/json-schema.js';
 import type { Tool, ToolFunction } from '../core/tool.js';
 
 export type ObservationSource = 'real' | 'simulated' | 'schema' | 'cache' | 'replay';
@@ -91,42 +92,21 @@ export function observationText(o: Observation, options: ObservationTextOptions 
   return text.length > maxChars ? text.slice(0, maxChars) : text;
 }
 
-/**
- * JSON with object keys sorted at every level, so that equal values give equal text whatever the key
- * order. `undefined` members are dropped as JSON.stringify drops them.
- */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value)) ?? 'null';
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map((item) => sortKeys(item));
-  if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const item = (value as Record<string, unknown>)[key];
-      if (item !== undefined) out[key] = sortKeys(item);
-    }
-    return out;
-  }
-  return value;
-}
-
-/** The canonical key of a call: canonical JSON of `[tool, function, args]`. */
-export function requestKey(toolName: string, functionName: string, args: Record<string, unknown>): string {
+/** The canonical key of a tool call: canonical JSON of `[tool, function, args]`. */
+export function callKey(toolName: string, functionName: string, args: Record<string, unknown>): string {
   return canonicalJson([toolName, functionName, args]);
+}
+
+/** sha256 (hex) of a tool call's canonical key (`callKey`). */
+export function callHash(toolName: string, functionName: string, args: Record<string, unknown>): string {
+  return createHash('sha256')
+    .update(callKey(toolName, functionName, args))
+    .digest('hex');
 }
 
 /** A 32-bit seed from a call's hash: the same call gets the same generated answer. */
 export function callSeed(toolName: string, functionName: string, args: Record<string, unknown>): number {
-  return Number.parseInt(requestHash(toolName, functionName, args).slice(0, 8), 16);
-}
-
-/** sha256 (hex) of the canonical key of a call. */
-export function requestHash(toolName: string, functionName: string, args: Record<string, unknown>): string {
-  return createHash('sha256')
-    .update(requestKey(toolName, functionName, args))
-    .digest('hex');
+  return Number.parseInt(callHash(toolName, functionName, args).slice(0, 8), 16);
 }
 
 /** The function called `name` in `tool`, or undefined. */

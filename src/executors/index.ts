@@ -1,9 +1,9 @@
 /** Tool executors: the `ToolExecutor` port, the built-in kinds, caches and chains, and the registry. */
 export {
   bodyText,
-  canonicalJson,
+  callHash,
+  callKey,
   observationText,
-  requestKey,
   type ExecutionContext,
   type Observation,
   type ObservationSource,
@@ -24,7 +24,21 @@ export type {
   BuiltinExecutorOptions,
   ChainExecutorOptions,
 } from './builtin-executors.js';
-export { prepareCall, type CheckOptions, type PreparedCall } from './request.js';
+export {
+  checkArguments,
+  prepareCall,
+  validateArguments,
+  type ArgumentCheck,
+  type CheckOptions,
+  type PreparedCall,
+} from './arguments.js';
+export {
+  argumentSlots,
+  buildHttpRequest,
+  toCurl,
+  type ArgumentSlot,
+  type HttpRequest,
+} from './http-request.js';
 export { createSchemaExecutor, type SchemaExecutorOptions } from './schema-executor.js';
 export { createSimulatedExecutor, type SimulatedExecutorOptions } from './simulated-executor.js';
 export {

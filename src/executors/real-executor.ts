@@ -23,15 +23,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { InputError, messageOf, oneLine } from '../core/errors.js';
+import { httpBindingOf } from '../core/http-binding.js';
 import type { Tool, ToolFunction } from '../core/tool.js';
 import { elapsedMs, type ExecutionContext, type Observation, type ToolExecutor } from './executor.js';
-import {
-  buildHttpRequest,
-  cookieHeader,
-  prepareCall,
-  type CheckOptions,
-  type HttpRequest,
-} from './request.js';
+import { prepareCall, type CheckOptions } from './arguments.js';
+import { buildHttpRequest, cookieHeader, type HttpRequest } from './http-request.js';
 import { isRecord } from '../core/json-text.js';
 
 export interface ToolSecret {
@@ -263,7 +259,7 @@ export function injectAuth(
   }
   if (!placed && apiKey !== undefined) {
     // No usable scheme: fill key-like parameters (ToolAlpaca's eval_real passes keys as plain parameters).
-    for (const param of fn.parameters) {
+    for (const param of httpBindingOf(fn)?.parameters ?? []) {
       if (!KEY_PARAMETER.test(param.name)) continue;
       if (param.in === 'query') setQuery(url, param.name, apiKey);
       else if (param.in === 'header') headers[param.name] = apiKey;
@@ -377,8 +373,17 @@ export function createRealExecutor(options: RealExecutorOptions = {}): ToolExecu
         ...(prepared.warnings.length > 0 ? { warnings: prepared.warnings } : {}),
       };
     };
-    let method = fn.method.toUpperCase();
-    let shownUrl = fn.path;
+    const binding = httpBindingOf(fn);
+    if (binding === undefined) {
+      return fail(
+        501,
+        `tool '${tool.name}' function '${fn.name}' has no HTTP binding; the real executor calls HTTP APIs only`,
+        'CALL',
+        fn.name,
+      );
+    }
+    let method = binding.method.toUpperCase();
+    let shownUrl = binding.path;
     try {
       if (options.secretsFile !== undefined) fileSecrets ??= loadSecretsFile(options.secretsFile);
       const secret = resolveSecret(tool.name, {
@@ -397,7 +402,7 @@ export function createRealExecutor(options: RealExecutorOptions = {}): ToolExecu
         );
       }
       const allowed = allowedHostsFor(tool, options);
-      let req = buildHttpRequest(tool, fn, prepared.args, base);
+      let req = buildHttpRequest(tool, binding, prepared.args, base);
       shownUrl = req.url;
       const host = hostOf(req.url);
       if (host === undefined || !allowed.has(host)) {

@@ -10,12 +10,12 @@ import { dirname } from 'node:path';
 import { InputError, messageOf, oneLine } from '../core/errors.js';
 import {
   elapsedMs,
-  requestKey,
+  callKey,
   type ExecutionContext,
   type Observation,
   type ToolExecutor,
 } from './executor.js';
-import { prepareCall, type CheckOptions } from './request.js';
+import { prepareCall, type CheckOptions } from './arguments.js';
 import { isRecord } from '../core/json-text.js';
 
 export interface ReplayRecord {
@@ -97,7 +97,7 @@ export async function recordObservations(path: string, records: readonly ReplayR
 
 /** A replay key for a record or a call. */
 export function replayKey(tool: string, functionName: string, args: Record<string, unknown>): string {
-  return requestKey(tool, functionName, args);
+  return callKey(tool, functionName, args);
 }
 
 export interface ReplayExecutor extends ToolExecutor {

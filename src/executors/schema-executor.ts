@@ -14,16 +14,18 @@
  */
 import { JSONSchemaFaker } from 'json-schema-faker';
 import { seededRandom } from '../core/random.js';
-import type { JsonSchema, Tool, ToolFunction } from '../core/tool.js';
+import { httpBindingOf } from '../core/http-binding.js';
+import { compileSchema, normalizeSchema, type JsonSchema } from '../core/json-schema.js';
+import type { Tool, ToolFunction } from '../core/tool.js';
 import {
   elapsedMs,
   callSeed,
-  requestKey,
+  callKey,
   type ExecutionContext,
   type Observation,
   type ToolExecutor,
 } from './executor.js';
-import { compileSchema, normalizeSchema, prepareCall, type CheckOptions } from './request.js';
+import { prepareCall, type CheckOptions } from './arguments.js';
 import { isRecord } from '../core/json-text.js';
 
 type Json = Record<string, unknown>;
@@ -311,12 +313,17 @@ export function generateFromSchema(schema: JsonSchema, seed: number, options: Ge
 }
 
 function statusOf(fn: ToolFunction): number {
-  const status = Number(fn.response?.status);
+  const status = Number(httpBindingOf(fn)?.response?.status);
   return Number.isInteger(status) && status >= 200 && status < 300 ? status : 200;
 }
 
+/** The response's content type: the HTTP binding's, else JSON. */
+function contentTypeOf(fn: ToolFunction): string {
+  return httpBindingOf(fn)?.response?.contentType ?? 'application/json';
+}
+
 function bodyWithoutSchema(fn: ToolFunction): { body: unknown; contentType: string } {
-  const contentType = fn.response?.contentType ?? 'application/json';
+  const contentType = contentTypeOf(fn);
   if (/json/i.test(contentType)) return { body: {}, contentType };
   return { body: `(${contentType} content, not generated offline)`, contentType };
 }
@@ -341,14 +348,14 @@ export function createSchemaExecutor(options: SchemaExecutorOptions = {}): ToolE
     fn: ToolFunction,
     args: Record<string, unknown>,
   ): Omit<Observation, 'latencyMs'> {
-    const schema = fn.response?.schema;
+    const schema = fn.outputSchema;
     if (schema === undefined) {
       const { body, contentType } = bodyWithoutSchema(fn);
       return { status: statusOf(fn), body, headers: { 'content-type': contentType }, source: 'schema' };
     }
     const seed = callSeed(tool.name, fn.name, args);
     const body = deepFreeze(generateFromSchema(schema, seed, generateOptions));
-    const contentType = fn.response?.contentType ?? 'application/json';
+    const contentType = contentTypeOf(fn);
     return { status: statusOf(fn), body, headers: { 'content-type': contentType }, source: 'schema' };
   }
 
@@ -364,7 +371,7 @@ export function createSchemaExecutor(options: SchemaExecutorOptions = {}): ToolE
       const start = performance.now();
       const prepared = prepareCall(tool, functionName, args, 'schema', options);
       if (!prepared.ok) return prepared.observation;
-      const key = requestKey(tool.name, prepared.fn.name, prepared.args);
+      const key = callKey(tool.name, prepared.fn.name, prepared.args);
       let result = cache.get(key);
       if (result !== undefined) {
         cache.delete(key); // move to the most recent end

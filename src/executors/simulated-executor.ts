@@ -2,6 +2,8 @@
  * Simulated executor: a language model plays the API from its OpenAPI spec, following ToolAlpaca's
  * simulator protocol (the prompt carries the tool's spec and the request rendered as a curl command; the
  * reply reads `Status Code: N` / `Response: {json}` / `Explanation: ...`). The prompt text is our own.
+ * A function without an HTTP binding (an MCP tool, a hand-made function) is played from its input and
+ * output schemas instead, the call written as JSON (`{"function": ..., "arguments": {...}}`).
  *
  * What it adds around one model call:
  * - Arguments are checked first (`prepareCall`): a bad call is a 400 observation and the model is not asked.
@@ -21,7 +23,9 @@
  * model layer caches responses (the cache key includes the seed).
  */
 import { InputError, oneLine } from '../core/errors.js';
-import type { JsonSchema, Tool, ToolFunction } from '../core/tool.js';
+import { httpBindingOf, httpViewOf } from '../core/http-binding.js';
+import { compileSchema, schemaErrors, type JsonSchema } from '../core/json-schema.js';
+import type { Tool, ToolFunction } from '../core/tool.js';
 import type { ChatMessage, ChatModel } from '../models/chat-model.js';
 import type { ModelOptions } from '../models/create-model.js';
 import { ModelCallError } from '../models/model-errors.js';
@@ -34,14 +38,8 @@ import {
   type Observation,
   type ToolExecutor,
 } from './executor.js';
-import {
-  buildHttpRequest,
-  compileSchema,
-  prepareCall,
-  schemaErrors,
-  toCurl,
-  type CheckOptions,
-} from './request.js';
+import { prepareCall, type CheckOptions } from './arguments.js';
+import { buildHttpRequest, toCurl } from './http-request.js';
 import { generateFromSchema } from './schema-executor.js';
 
 type Json = Record<string, unknown>;
@@ -292,9 +290,10 @@ function pointerSet(doc: Json, ref: string, value: unknown): void {
  * transitively.
  */
 export function operationDocument(doc: Json, fn: ToolFunction): Json | undefined {
+  const { path, method } = httpViewOf(fn);
   const paths = isRecord(doc.paths) ? doc.paths : {};
-  const item = paths[fn.path];
-  if (!isRecord(item) || !isRecord(item[fn.method])) return undefined;
+  const item = paths[path];
+  if (!isRecord(item) || !isRecord(item[method])) return undefined;
   const out: Json = {};
   for (const key of ['openapi', 'swagger', 'host', 'basePath', 'schemes', 'servers']) {
     if (doc[key] !== undefined) out[key] = doc[key];
@@ -306,9 +305,9 @@ export function operationDocument(doc: Json, fn: ToolFunction): Json | undefined
   };
   const pathItem: Json = {};
   for (const [key, value] of Object.entries(item)) {
-    if (!HTTP_METHODS.includes(key.toLowerCase()) || key.toLowerCase() === fn.method) pathItem[key] = value;
+    if (!HTTP_METHODS.includes(key.toLowerCase()) || key.toLowerCase() === method) pathItem[key] = value;
   }
-  out.paths = { [fn.path]: pathItem };
+  out.paths = { [path]: pathItem };
   const refs = new Set<string>();
   collectRefs(out.paths, refs);
   const done = new Set<string>();
@@ -329,18 +328,20 @@ export function operationDocument(doc: Json, fn: ToolFunction): Json | undefined
 
 /** An example response the tool carries for the function (ToolBench-style tools), when there is one. */
 export function exampleResponseOf(tool: Tool, fn: ToolFunction): unknown {
-  const response = fn.response as (Json & { example?: unknown }) | undefined;
-  if (response?.example !== undefined) return response.example;
+  const binding = httpBindingOf(fn);
+  const response = binding?.response;
+  const responseExample = (response as { example?: unknown } | undefined)?.example;
+  if (responseExample !== undefined) return responseExample;
   const fnExtra = (fn as Json)['x-template-response'];
   if (fnExtra !== undefined) return fnExtra;
   const doc = tool.openapi;
   if (doc === undefined) return undefined;
-  const item = isRecord(doc.paths) ? doc.paths[fn.path] : undefined;
-  const op = isRecord(item) ? item[fn.method] : undefined;
+  const item = binding !== undefined && isRecord(doc.paths) ? doc.paths[binding.path] : undefined;
+  const op = isRecord(item) && binding !== undefined ? item[binding.method] : undefined;
   if (isRecord(op)) {
     if (op['x-template-response'] !== undefined) return op['x-template-response'];
     const responses = isRecord(op.responses) ? op.responses : {};
-    const ok = fn.response !== undefined ? responses[fn.response.status] : undefined;
+    const ok = response !== undefined ? responses[response.status] : undefined;
     if (isRecord(ok)) {
       if (ok.example !== undefined) return ok.example;
       const content = isRecord(ok.content) ? Object.values(ok.content) : [];
@@ -366,7 +367,8 @@ export function specForPrompt(tool: Tool, fn: ToolFunction, maxChars = 8000): st
     perTool = new Map();
     specCache.set(tool, perTool);
   }
-  const key = `${maxChars}\u0000${fn.method}\u0000${fn.path}`;
+  const { method, path } = httpViewOf(fn);
+  const key = `${maxChars}\u0000${method}\u0000${path}`;
   const cached = perTool.get(key);
   if (cached !== undefined) return cached;
   const doc = tool.openapi ?? toolToOpenApi(tool);
@@ -388,7 +390,13 @@ const FORMAT_LINES = [
   'Explanation: <one short sentence on why the API answers this way>',
 ];
 
+/**
+ * The simulator's system prompt for a call of `fn`: the OpenAPI spec for a function with an HTTP binding,
+ * the function's input and output schemas for any other.
+ */
 export function simulatorSystemPrompt(tool: Tool, fn: ToolFunction, maxSpecChars?: number): string {
+  const binding = httpBindingOf(fn);
+  if (binding === undefined) return toolCallSystemPrompt(tool, fn, maxSpecChars);
   const lines = [
     'You stand in for a web API. Each user message is an HTTP request to this API, written as a curl command; you answer it exactly as the real service would.',
     '',
@@ -410,10 +418,55 @@ export function simulatorSystemPrompt(tool: Tool, fn: ToolFunction, maxSpecChars
   if (example !== undefined) {
     const text = typeof example === 'string' ? example : safeJson(example);
     lines.push(
-      `Example of a successful response of ${fn.method.toUpperCase()} ${fn.path}: ${text.slice(0, 3000)}`,
+      `Example of a successful response of ${binding.method.toUpperCase()} ${binding.path}: ${text.slice(0, 3000)}`,
     );
   }
   return lines.join('\n');
+}
+
+/** The system prompt for a function without an HTTP binding: the call is JSON, the contract its schemas. */
+function toolCallSystemPrompt(tool: Tool, fn: ToolFunction, maxSpecChars = 8000): string {
+  const lines = [
+    'You stand in for a software tool. Each user message is a call of one of its functions, written as JSON with the function name and its arguments; you answer it exactly as the real tool would.',
+    '',
+    'Rules:',
+    '1. Check the arguments against the input schema below. A call the tool would reject gets a fitting error answer: status 400 for bad arguments, 404 for something that does not exist.',
+    '2. A valid call gets status 200 and a JSON result that follows the output schema below exactly, when there is one: every required field, the declared types, no extra wrapping.',
+    '3. Use realistic, specific data (names, numbers, dates, identifiers); never placeholders such as "string" or "example".',
+    '4. When the call does not limit the number of results, return at least 3 items.',
+    '5. Stay consistent with your earlier answers in this conversation: the same entities keep the same identifiers and values.',
+    '',
+    'Answer in exactly this format, with nothing before or after it:',
+    ...FORMAT_LINES,
+    '',
+    `Tool name: ${tool.name}`,
+  ];
+  if (tool.description !== '') lines.push(`Tool description: ${oneLine(tool.description, 600)}`);
+  lines.push(`Function: ${fn.name}`);
+  const about = fn.description ?? fn.summary;
+  if (about !== undefined && about !== '') lines.push(`Function description: ${oneLine(about, 1000)}`);
+  const half = Math.max(200, Math.floor(maxSpecChars / 2));
+  lines.push(`Input schema: ${safeJson(fn.inputSchema).slice(0, half)}`);
+  if (fn.outputSchema !== undefined) lines.push(`Output schema: ${safeJson(fn.outputSchema).slice(0, half)}`);
+  const example = exampleResponseOf(tool, fn);
+  if (example !== undefined) {
+    const text = typeof example === 'string' ? example : safeJson(example);
+    lines.push(`Example of a successful result of ${fn.name}: ${text.slice(0, 3000)}`);
+  }
+  return lines.join('\n');
+}
+
+/** The user message of one call: a curl command for an HTTP function, the call as JSON for any other. */
+export function simulatorRequest(tool: Tool, fn: ToolFunction, args: Record<string, unknown>): string {
+  const binding = httpBindingOf(fn);
+  if (binding !== undefined) return requestMessage(toCurl(buildHttpRequest(tool, binding, args)));
+  return `Call:\n${JSON.stringify({ function: fn.name, arguments: args })}`;
+}
+
+/** How feedback names the called operation: `GET /path`, or `function name`. */
+function operationLabel(fn: ToolFunction): string {
+  const binding = httpBindingOf(fn);
+  return binding !== undefined ? `${binding.method.toUpperCase()} ${binding.path}` : `function ${fn.name}`;
 }
 
 function requestMessage(curl: string): string {
@@ -430,7 +483,7 @@ function formatReminder(problem: string): string {
 
 function schemaFeedback(fn: ToolFunction, errors: string[], schema: JsonSchema | undefined): string {
   const lines = [
-    `The Response of your 2xx answer does not match the response schema of ${fn.method.toUpperCase()} ${fn.path}:`,
+    `The Response of your 2xx answer does not match the response schema of ${operationLabel(fn)}:`,
     ...errors.slice(0, 10).map((e) => `- ${oneLine(e, 200)}`),
   ];
   if (schema !== undefined) {
@@ -555,8 +608,8 @@ function is2xx(status: number): boolean {
 }
 
 function expectsJson(fn: ToolFunction): boolean {
-  const type = fn.response?.contentType;
-  return fn.response?.schema !== undefined || type === undefined || /json/i.test(type);
+  const type = httpBindingOf(fn)?.response?.contentType;
+  return fn.outputSchema !== undefined || type === undefined || /json/i.test(type);
 }
 
 /** The simulated executor (`kind` and observation `source` are `simulated`). */
@@ -633,8 +686,7 @@ export function createSimulatedExecutor(options: SimulatedExecutorOptions): Simu
     start: number,
   ): Promise<Observation> {
     const model = await getModel();
-    const curl = toCurl(buildHttpRequest(tool, fn, args));
-    const request = requestMessage(curl);
+    const request = simulatorRequest(tool, fn, args);
     const instanceId = context?.instanceId;
     const base: ChatMessage[] = [
       { role: 'system', content: simulatorSystemPrompt(tool, fn, options.maxSpecChars) },
@@ -644,7 +696,7 @@ export function createSimulatedExecutor(options: SimulatedExecutorOptions): Simu
     }
     base.push({ role: 'user', content: request });
 
-    const schema = fn.response?.schema;
+    const schema = fn.outputSchema;
     const validate = schema !== undefined ? compileSchema(schema) : undefined;
     const where = `tool '${tool.name}' function '${fn.name}'`;
     const warnings = [...argWarnings];

@@ -3,7 +3,6 @@
  * SftExamples. Failed instances (`status: 'failed'`) are kept, marked not completed, so that filters and
  * the dataset card can count them.
  */
-import { argumentsSchema } from '../agents/episode.js';
 import {
   BUILTIN_PROMPT_FUNCTIONS,
   BUILTIN_TOOL_DEFINITIONS,
@@ -56,7 +55,7 @@ async function functionsOf(record: ToolAlpacaRecord): Promise<SftFunction[]> {
       return {
         name: fn.name,
         description: fn.description,
-        parameters: source ? argumentsSchema(source) : { type: 'object', properties: {} },
+        parameters: source ? source.inputSchema : { type: 'object', properties: {} },
       };
     }),
   ];

@@ -10,6 +10,7 @@ import { dereference, validate } from '@readme/openapi-parser';
 import type { ParserOptions } from '@readme/openapi-parser';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { InputError, messageOf, oneLine } from '../core/errors.js';
+import { httpFunction, httpViewOf } from '../core/http-binding.js';
 import { ToolSchema } from '../core/tool.js';
 import type {
   AuthScheme,
@@ -665,25 +666,26 @@ export function openApiToTool(spec: LoadedSpec, meta: ToolMeta = {}): Tool {
       if (method === undefined || !isRecord(op)) continue;
       const params = mergeParameters(item.parameters, op.parameters);
       const operationId = nonEmpty(op.operationId);
-      const fn: ToolFunction = {
-        name: operationId ?? deriveFunctionName(method, path),
-        nameDerived: operationId === undefined,
-        method,
-        path,
-        parameters: params
-          .map((p) => toParameter(p, root))
-          .filter((p): p is ToolParameter => p !== undefined),
-      };
-      if (nonEmpty(op.summary)) fn.summary = String(op.summary);
-      if (nonEmpty(op.description)) fn.description = String(op.description);
       // Swagger 2 style body/formData parameters are honoured in any version (some 3.x specs still use them).
       const body =
         openApi3Body(swagger ? undefined : op.requestBody, root) ??
         swaggerBody(params, op.consumes ?? doc.consumes, root);
-      if (body) fn.requestBody = body;
       const response = firstSuccess(op.responses, swagger, op.produces ?? doc.produces, root);
-      if (response) fn.response = response;
-      functions.push(fn);
+      functions.push(
+        httpFunction({
+          name: operationId ?? deriveFunctionName(method, path),
+          nameDerived: operationId === undefined,
+          ...(nonEmpty(op.summary) ? { summary: String(op.summary) } : {}),
+          ...(nonEmpty(op.description) ? { description: String(op.description) } : {}),
+          method,
+          path,
+          parameters: params
+            .map((p) => toParameter(p, root))
+            .filter((p): p is ToolParameter => p !== undefined),
+          ...(body ? { requestBody: body } : {}),
+          ...(response ? { response } : {}),
+        }),
+      );
     }
   }
   const category = meta.category ?? nonEmpty(info['x-category']);
@@ -733,14 +735,17 @@ function securitySchemeOf(auth: AuthScheme, original: Json | undefined): Json | 
   }
 }
 
+/** The OpenAPI operation of a function (a function without an HTTP binding as `POST /{name}`). */
 function operationOf(fn: ToolFunction): Json {
+  const http = httpViewOf(fn);
   const op: Json = {};
   // A derived name is re-derived identically on reading, so leave it out and keep `nameDerived` on a round trip.
-  if (!fn.nameDerived || fn.name !== deriveFunctionName(fn.method, fn.path)) op.operationId = fn.name;
+  if (fn.nameDerived !== true || fn.name !== deriveFunctionName(http.method, http.path))
+    op.operationId = fn.name;
   if (fn.summary !== undefined) op.summary = fn.summary;
   if (fn.description !== undefined) op.description = fn.description;
-  if (fn.parameters.length > 0) {
-    op.parameters = fn.parameters.map((p) => ({
+  if (http.parameters.length > 0) {
+    op.parameters = http.parameters.map((p) => ({
       name: p.name,
       in: p.in,
       required: p.required,
@@ -748,21 +753,23 @@ function operationOf(fn: ToolFunction): Json {
       schema: p.schema,
     }));
   }
-  if (fn.requestBody) {
+  const body = http.requestBody;
+  if (body) {
     op.requestBody = {
-      required: fn.requestBody.required,
-      ...(fn.requestBody.description !== undefined ? { description: fn.requestBody.description } : {}),
-      content: { [fn.requestBody.contentType]: { schema: fn.requestBody.schema } },
+      required: body.required,
+      ...(body.description !== undefined ? { description: body.description } : {}),
+      content: { [body.contentType]: { schema: body.schema } },
     };
   }
-  if (fn.response) {
-    const response: Json = { description: fn.response.description ?? 'Success' };
-    if (fn.response.schema !== undefined) {
-      response.content = { [fn.response.contentType ?? 'application/json']: { schema: fn.response.schema } };
-    } else if (fn.response.contentType !== undefined) {
-      response.content = { [fn.response.contentType]: {} };
+  const success = http.response;
+  if (success) {
+    const response: Json = { description: success.description ?? 'Success' };
+    if (success.schema !== undefined) {
+      response.content = { [success.contentType ?? 'application/json']: { schema: success.schema } };
+    } else if (success.contentType !== undefined) {
+      response.content = { [success.contentType]: {} };
     }
-    op.responses = { [fn.response.status]: response };
+    op.responses = { [success.status]: response };
   } else {
     // `default` is not a 2xx, so a function without a success response reads back without one.
     op.responses = { default: { description: 'Response' } };
@@ -780,10 +787,11 @@ export function toolToOpenApi(tool: Tool): Record<string, unknown> {
 
   const paths: Json = {};
   for (const fn of tool.functions) {
-    const existing = paths[fn.path];
+    const { path, method } = httpViewOf(fn);
+    const existing = paths[path];
     const item: Json = isRecord(existing) ? existing : {};
-    item[fn.method] = operationOf(fn);
-    paths[fn.path] = item;
+    item[method] = operationOf(fn);
+    paths[path] = item;
   }
 
   const doc: Json = { openapi: '3.0.3', info };

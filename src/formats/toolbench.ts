@@ -15,6 +15,8 @@ import { InputError, oneLine } from '../core/errors.js';
 import type { RunFile, RunItem, RunStep } from '../core/run.js';
 import { openApiToTool, readOpenApiPath } from './openapi.js';
 import { RUN_FORMAT_VERSION, RUN_KIND } from '../core/run.js';
+import { httpBindingOf, httpFunction, httpViewOf } from '../core/http-binding.js';
+import { isRecord } from '../core/json-text.js';
 import type { HttpMethod, JsonSchema, Tool, ToolFunction, ToolParameter } from '../core/tool.js';
 import { HttpMethodSchema, ToolSchema } from '../core/tool.js';
 import {
@@ -209,7 +211,7 @@ export function rawQueryToTask(raw: RawToolBenchQuery, options: ConvertOptions =
     const method = methodOf(api.method);
     const { params, original } = parametersOf(api);
     const description = functionDescription(api, standardToolName, functionName);
-    const fn: ToolFunction = {
+    const fn = httpFunction({
       name: functionName,
       nameDerived: false,
       summary: api.api_name,
@@ -218,7 +220,7 @@ export function rawQueryToTask(raw: RawToolBenchQuery, options: ConvertOptions =
       path,
       parameters: params,
       response: { status: '200', description: 'OK', contentType: 'application/json' },
-    };
+    });
     draft.tool.functions.push(fn);
     // The operation keeps what the tool model has no field for: the template response (the simulated
     // executor's example), the original names and the raw description.
@@ -372,13 +374,19 @@ export function mergeTaskTools(tasks: readonly ToolBenchTask[]): Tool[] {
         const name = names.has(fn.name)
           ? uniqueFunctionName(fn.summary ?? fn.name, existing.name, names)
           : fn.name;
-        let path = fn.path;
-        for (let n = 2; paths[path] !== undefined; n++) path = `${fn.path}_${n}`;
-        const op = structuredClone(sourcePaths[fn.path]) as
-          Record<string, Record<string, unknown>> | undefined;
-        if (op?.[fn.method] !== undefined) op[fn.method] = { ...op[fn.method], operationId: name };
-        paths[path] = op ?? {};
-        existing.functions.push({ ...fn, name, path });
+        const binding = httpBindingOf(fn);
+        if (binding === undefined) {
+          existing.functions.push({ ...fn, name });
+        } else {
+          let path = binding.path;
+          for (let n = 2; paths[path] !== undefined; n++) path = `${binding.path}_${n}`;
+          const op = structuredClone(sourcePaths[binding.path]) as
+            Record<string, Record<string, unknown>> | undefined;
+          if (op?.[binding.method] !== undefined)
+            op[binding.method] = { ...op[binding.method], operationId: name };
+          paths[path] = op ?? {};
+          existing.functions.push({ ...fn, name, binding: { ...binding, path } });
+        }
         names.add(name);
         apiNames.add(fn.summary ?? fn.name);
       }
@@ -432,7 +440,27 @@ export function answerFunctionOf(fn: ToolFunction): AnswerFunction {
   const properties: Record<string, unknown> = {};
   const required: string[] = [];
   const optional: string[] = [];
-  for (const p of fn.parameters) {
+  const binding = httpBindingOf(fn);
+  if (binding === undefined) {
+    // Any other function: its input schema's properties, in ToolBench's per-parameter shape.
+    const given = isRecord(fn.inputSchema.properties) ? fn.inputSchema.properties : {};
+    const needed = Array.isArray(fn.inputSchema.required) ? fn.inputSchema.required : [];
+    for (const [name, sub] of Object.entries(given)) {
+      const schema = isRecord(sub) ? sub : {};
+      properties[name] = {
+        type: typeof schema.type === 'string' ? schema.type : 'string',
+        description: typeof schema.description === 'string' ? schema.description : '',
+        ...(schema.example !== undefined ? { example_value: schema.example } : {}),
+      };
+      (needed.includes(name) ? required : optional).push(name);
+    }
+    return {
+      name: fn.name,
+      description: fn.description ?? fn.summary ?? '',
+      parameters: { type: 'object', properties, required, optional },
+    };
+  }
+  for (const p of binding.parameters) {
     const schema = p.schema as { type?: unknown; example?: unknown };
     properties[p.name] = {
       type: typeof schema.type === 'string' ? schema.type : 'string',
@@ -441,7 +469,7 @@ export function answerFunctionOf(fn: ToolFunction): AnswerFunction {
     };
     (p.required ? required : optional).push(p.name);
   }
-  const body = fn.requestBody?.schema as
+  const body = binding.requestBody?.schema as
     { properties?: Record<string, unknown>; required?: unknown } | undefined;
   if (body?.properties !== undefined) {
     const bodyRequired = Array.isArray(body.required) ? (body.required as string[]) : [];
@@ -683,8 +711,10 @@ export function collectionsOf(tool: Tool): string[] {
 }
 
 function operationOf(tool: Tool, fn: ToolFunction): Record<string, unknown> | undefined {
+  const binding = httpBindingOf(fn);
+  if (binding === undefined) return undefined;
   const paths = (tool.openapi?.paths ?? {}) as Record<string, Record<string, unknown> | undefined>;
-  const op = paths[fn.path]?.[fn.method];
+  const op = paths[binding.path]?.[binding.method];
   return typeof op === 'object' && op !== null ? (op as Record<string, unknown>) : undefined;
 }
 
@@ -692,6 +722,23 @@ function rawType(schema: JsonSchema): string {
   if (schema.type === 'integer' || schema.type === 'number') return 'NUMBER';
   if (schema.type === 'boolean') return 'BOOLEAN';
   return 'STRING';
+}
+
+/** The input schema's properties as query parameters (for functions without an HTTP binding). */
+function inputParameters(fn: ToolFunction): ToolParameter[] {
+  const given = isRecord(fn.inputSchema.properties) ? fn.inputSchema.properties : {};
+  const needed = Array.isArray(fn.inputSchema.required) ? fn.inputSchema.required : [];
+  return Object.entries(given).map(([name, sub]) => {
+    const schema = isRecord(sub) ? sub : {};
+    const description = typeof schema.description === 'string' ? schema.description : undefined;
+    return {
+      name,
+      in: 'query',
+      required: needed.includes(name),
+      ...(description !== undefined ? { description } : {}),
+      schema,
+    };
+  });
 }
 
 /** One function of a tool as a ToolBench `api_list` entry (original names when the tool was imported). */
@@ -711,14 +758,15 @@ export function functionToRawApi(tool: Tool, fn: ToolFunction): RawToolBenchApi 
     default: (p.schema as { example?: unknown }).example ?? '',
   });
   const template = op?.['x-template-response'];
+  const parameters = httpBindingOf(fn)?.parameters ?? inputParameters(fn);
   return {
     category_name: tool.category ?? '',
     tool_name: originalToolName(tool),
     api_name: meta.apiName ?? fn.summary ?? fn.name,
     api_description: meta.apiDescription ?? fn.description ?? '',
-    required_parameters: fn.parameters.filter((p) => p.required).map(param),
-    optional_parameters: fn.parameters.filter((p) => !p.required).map(param),
-    method: fn.method.toUpperCase(),
+    required_parameters: parameters.filter((p) => p.required).map(param),
+    optional_parameters: parameters.filter((p) => !p.required).map(param),
+    method: httpViewOf(fn).method.toUpperCase(),
     ...(template !== undefined ? { template_response: template } : {}),
   };
 }

@@ -7,7 +7,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError, messageOf } from '../core/errors.js';
-import type { Tool } from '../core/tool.js';
+import type { Tool, ToolFunction } from '../core/tool.js';
 import { readToolSource, toolsOfSource } from '../formats/toolalpaca-json.js';
 import { isRecord } from '../core/json-text.js';
 
@@ -121,6 +121,15 @@ export function documentsFromToolBenchTool(data: Json, category = ''): ApiDocume
   return [...docs.values()];
 }
 
+/** A function's arguments (its input schema's properties) with their descriptions. */
+function argumentDocs(fn: ToolFunction): ApiParameterDoc[] {
+  const properties = isRecord(fn.inputSchema.properties) ? fn.inputSchema.properties : {};
+  return Object.entries(properties).map(([name, schema]) => {
+    const description = isRecord(schema) ? schema.description : undefined;
+    return { name, ...(typeof description === 'string' ? { description } : {}) };
+  });
+}
+
 /** One document per function of a project tool. */
 export function documentsFromTool(tool: Tool): ApiDocument[] {
   return tool.functions.map((fn) => ({
@@ -130,10 +139,7 @@ export function documentsFromTool(tool: Tool): ApiDocument[] {
     api: fn.name,
     description: [fn.summary, fn.description].filter((s) => s !== undefined && s !== '').join('. '),
     ...(tool.description !== '' ? { toolDescription: tool.description } : {}),
-    parameters: fn.parameters.map((p) => ({
-      name: p.name,
-      ...(p.description !== undefined ? { description: p.description } : {}),
-    })),
+    parameters: argumentDocs(fn),
   }));
 }
 

@@ -15,7 +15,7 @@
 import { messageOf } from '../core/errors.js';
 import type { Tool, ToolFunction } from '../core/tool.js';
 import { FINISH_FUNCTION_NAME, type AnswerMessage, type AnswerTreeNode } from '../core/toolbench.js';
-import { argumentsSchema, wireNames } from '../agents/episode.js';
+import { wireNames } from '../agents/episode.js';
 import { bodyText, type Observation } from '../executors/executor.js';
 import { finalAnswerText, taskFunctions } from '../formats/toolbench.js';
 import type { ChatMessage, ChatResponse, ToolCall, ToolDefinition } from '../models/chat-model.js';
@@ -183,7 +183,7 @@ export class SearchSpace {
       return {
         name,
         ...(description !== undefined && description !== '' ? { description } : {}),
-        parameters: argumentsSchema(fn),
+        parameters: fn.inputSchema,
       };
     });
     this.definitions.push({

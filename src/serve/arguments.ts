@@ -6,7 +6,8 @@
 import type { FastifyRequest } from 'fastify';
 import { isRecord } from '../core/json-text.js';
 import type { ToolFunction } from '../core/tool.js';
-import { argumentSlots, bodyIsObject } from '../executors/request.js';
+import { bodyIsObject, httpViewOf } from '../core/http-binding.js';
+import { argumentSlots } from '../executors/http-request.js';
 
 type Json = Record<string, unknown>;
 
@@ -72,15 +73,17 @@ export function collectArguments(
   const args: Record<string, unknown> = {};
   const query = isRecord(request.query) ? request.query : {};
   let cookies: Record<string, string> | undefined;
+  // Functions without an HTTP binding are served as POST /{name} with the arguments as a JSON body.
+  const binding = httpViewOf(fn);
   let body: unknown = request.body;
-  if (typeof body === 'string' && fn.requestBody && bodyIsObject(fn) && /^\s*\{/.test(body)) {
+  if (typeof body === 'string' && binding.requestBody && bodyIsObject(binding) && /^\s*\{/.test(body)) {
     try {
       body = JSON.parse(body) as unknown;
     } catch {
       // left as text; validation says what is wrong
     }
   }
-  const slots = argumentSlots(fn);
+  const slots = argumentSlots(binding);
   for (const [name, slot] of slots) {
     let value: unknown;
     switch (slot) {
@@ -108,7 +111,7 @@ export function collectArguments(
   }
   // Undeclared query keys and body properties are passed on so that the check reports them (as warnings).
   for (const [name, value] of Object.entries(query)) if (!(name in args)) args[name] = value;
-  if (fn.requestBody && bodyIsObject(fn) && isRecord(body)) {
+  if (binding.requestBody && bodyIsObject(binding) && isRecord(body)) {
     for (const [name, value] of Object.entries(body)) if (!(name in args)) args[name] = value;
   }
   return args;

@@ -3,6 +3,7 @@
  * path shape (functions whose paths differ only in parameter names share one route).
  */
 import { InputError } from '../core/errors.js';
+import { httpViewOf } from '../core/http-binding.js';
 import type { Tool, ToolFunction } from '../core/tool.js';
 import { parseTemplate, type PathTemplate } from './path-template.js';
 
@@ -33,8 +34,10 @@ function mountTool(tool: Tool): MountedTool {
   const prefix = `/${encodeURIComponent(tool.name)}`;
   const routes: MountedTool['routes'] = [];
   for (const fn of tool.functions) {
-    const template = parseTemplate(fn.path);
-    const method = fn.method.toUpperCase();
+    // Functions without an HTTP binding are served as POST /{name} with a JSON body.
+    const view = httpViewOf(fn);
+    const template = parseTemplate(view.path);
+    const method = view.method.toUpperCase();
     const key = `${method} ${template.shape}`;
     let group = byKey.get(key);
     if (group === undefined) {

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isRecord } from '../core/json-text.js';
 import type { ToolFunction } from '../core/tool.js';
 import type { ExecutionContext, Observation } from '../executors/executor.js';
-import { checkArguments } from '../executors/request.js';
+import { checkArguments } from '../executors/arguments.js';
 import { collectArguments, headerValue } from './arguments.js';
 import type { ServeContext } from './context.js';
 import { DOCUMENT_PATHS, sendDocument, toolIndex, toolList } from './documents.js';

@@ -4,6 +4,7 @@
  */
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { httpBindingOf } from '../../src/core/http-binding.js';
 import { INVALID_JSON_OBSERVATION } from '../../src/agents/builtin-tools.js';
 import { NO_FURTHER_DETAILS } from '../../src/agents/user-agent.js';
 import {
@@ -483,7 +484,7 @@ describe('runEpisode (function-calling)', () => {
       ?.function.parameters;
     const fn = auth0Tool.functions.find((f) => f.name === 'createRole') ?? assert.fail();
     const bodyProps = Object.keys(
-      (fn.requestBody?.schema.properties as Record<string, unknown> | undefined) ?? {},
+      (httpBindingOf(fn)?.requestBody?.schema.properties as Record<string, unknown> | undefined) ?? {},
     );
     assert.ok(bodyProps.length > 0);
     for (const name of bodyProps)

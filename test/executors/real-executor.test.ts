@@ -4,7 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AuthScheme, Tool, ToolFunction } from '../../src/core/tool.js';
+import { httpFunction } from '../../src/core/http-binding.js';
+import type { AuthScheme, Tool, ToolFunction, ToolParameter } from '../../src/core/tool.js';
 import { observationText, type Observation } from '../../src/executors/executor.js';
 import {
   allowedHostsFor,
@@ -100,8 +101,8 @@ function makeTool(auth: AuthScheme[], functions: ToolFunction[], name = 'Echo To
   return { name, description: '', auth, servers: [`http://127.0.0.1:${portOf(api)}`], functions };
 }
 
-function get(name: string, path: string, parameters: ToolFunction['parameters'] = []): ToolFunction {
-  return { name, nameDerived: false, method: 'get', path, parameters };
+function get(name: string, path: string, parameters: ToolParameter[] = []): ToolFunction {
+  return httpFunction({ name, nameDerived: false, method: 'get', path, parameters });
 }
 
 const echo = get('echo', '/echo', [{ name: 'q', in: 'query', required: false, schema: { type: 'string' } }]);

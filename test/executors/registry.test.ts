@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { httpFunction } from '../../src/core/http-binding.js';
 import type { Tool } from '../../src/core/tool.js';
 import type { Observation, ToolExecutor } from '../../src/executors/executor.js';
 import {
@@ -29,14 +30,14 @@ const tool: Tool = {
   auth: [],
   servers: ['https://clock.example.com'],
   functions: [
-    {
+    httpFunction({
       name: 'now',
       nameDerived: false,
       method: 'get',
       path: '/now',
       parameters: [],
       response: { status: '200', schema: { type: 'object', properties: { t: { type: 'integer' } } } },
-    },
+    }),
   ],
 };
 

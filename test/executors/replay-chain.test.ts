@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { httpFunction } from '../../src/core/http-binding.js';
 import { InputError } from '../../src/core/errors.js';
 import type { Tool } from '../../src/core/tool.js';
 import { createExecutorChain, createJsonlCache, createMemoryCache } from '../../src/executors/chain.js';
@@ -20,7 +21,7 @@ const tool: Tool = {
   auth: [],
   servers: ['https://weather.example.com'],
   functions: [
-    {
+    httpFunction({
       name: 'current',
       nameDerived: false,
       method: 'get',
@@ -34,7 +35,7 @@ const tool: Tool = {
         contentType: 'application/json',
         schema: { type: 'object', properties: { temp: { type: 'number' } }, required: ['temp'] },
       },
-    },
+    }),
   ],
 };
 

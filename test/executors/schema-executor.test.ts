@@ -2,13 +2,15 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { JsonSchema, Tool, ToolFunction } from '../../src/core/tool.js';
+import { httpBindingOf } from '../../src/core/http-binding.js';
+import { normalizeSchema, type JsonSchema } from '../../src/core/json-schema.js';
+import type { Tool, ToolFunction } from '../../src/core/tool.js';
 import {
   createSchemaExecutor,
   generateFromSchema,
   isCyclePlaceholder,
 } from '../../src/executors/schema-executor.js';
-import { normalizeSchema, validateArguments } from '../../src/executors/request.js';
+import { validateArguments } from '../../src/executors/arguments.js';
 import { loadOpenApi, openApiToTool } from '../../src/formats/openapi.js';
 import { readToolAlpacaFile, recordToTool } from '../../src/formats/toolalpaca-json.js';
 import { sharedData } from '../helpers/paths.js';
@@ -60,8 +62,10 @@ function sampleFor(schema: Json, variant: number): unknown {
 /** Minimal valid arguments: every required parameter and required body property. */
 function minimalArgs(fn: ToolFunction, variant = 0): Json {
   const args: Json = {};
-  for (const p of fn.parameters) if (p.required) args[p.name] = sampleFor(normalizeSchema(p.schema), variant);
-  const body = fn.requestBody ? normalizeSchema(fn.requestBody.schema) : undefined;
+  const binding = httpBindingOf(fn)!;
+  for (const p of binding.parameters)
+    if (p.required) args[p.name] = sampleFor(normalizeSchema(p.schema), variant);
+  const body = binding.requestBody ? normalizeSchema(binding.requestBody.schema) : undefined;
   if (body && (body.type === 'object' || body.properties !== undefined)) {
     Object.assign(args, sampleFor({ ...body, type: 'object' }, variant));
   }
@@ -73,7 +77,7 @@ function variants(fn: ToolFunction): [Json, Json] | undefined {
   const a = minimalArgs(fn, 0);
   const b = minimalArgs(fn, 1);
   if (JSON.stringify(a) !== JSON.stringify(b)) return [a, b];
-  const optional = fn.parameters.find((p) => !p.required);
+  const optional = httpBindingOf(fn)!.parameters.find((p) => !p.required);
   if (optional) return [a, { ...a, [optional.name]: sampleFor(normalizeSchema(optional.schema), 1) }];
   return undefined;
 }
@@ -110,7 +114,7 @@ describe('schema executor on the 21 ToolAlpaca evaluation tools', () => {
         assert.equal(o.status, 200, `${tool.name}.${fn.name}`);
         assert.equal(o.source, 'schema');
         assert.equal(o.validationErrors, undefined);
-        const schema = fn.response?.schema;
+        const schema = fn.outputSchema;
         if (schema) {
           withSchema++;
           assert.equal(
@@ -136,12 +140,12 @@ describe('schema executor on the 21 ToolAlpaca evaluation tools', () => {
     for (const tool of tools) {
       for (const fn of tool.functions) {
         const pair = variants(fn);
-        if (!pair || !fn.response?.schema) continue;
+        if (!pair || !fn.outputSchema) continue;
         const [a, b] = pair;
         const oa = await first.execute(tool, fn.name, a);
         const oa2 = await second.execute(tool, fn.name, { ...a });
         assert.deepEqual(oa2.body, oa.body, `${tool.name}.${fn.name}: same call, same body`);
-        if (!allowsVariety(fn.response.schema)) continue;
+        if (!allowsVariety(fn.outputSchema)) continue;
         const ob = await first.execute(tool, fn.name, b);
         assert.equal(ob.status, 200);
         assert.notDeepEqual(ob.body, oa.body, `${tool.name}.${fn.name}: different args gave the same body`);
@@ -228,7 +232,7 @@ describe('recursive schemas', () => {
       'tree',
     );
     const tool = openApiToTool(spec);
-    const schema = tool.functions[0]?.response?.schema as JsonSchema;
+    const schema = tool.functions[0]?.outputSchema as JsonSchema;
     // The tool model holds a finite schema with placeholders where the cycle was cut.
     assert.ok(JSON.stringify(schema).includes('recursive: Node'));
     const executor = createSchemaExecutor({ cacheSize: 0 });

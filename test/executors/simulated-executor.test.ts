@@ -2,10 +2,12 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { JsonSchema, Tool, ToolFunction } from '../../src/core/tool.js';
+import { httpBindingOf, httpFunction } from '../../src/core/http-binding.js';
+import { normalizeSchema, type JsonSchema } from '../../src/core/json-schema.js';
+import type { Tool, ToolFunction } from '../../src/core/tool.js';
 import { createExecutor } from '../../src/executors/create-executor.js';
 import { observationText } from '../../src/executors/executor.js';
-import { normalizeSchema, validateArguments } from '../../src/executors/request.js';
+import { validateArguments } from '../../src/executors/arguments.js';
 import {
   createSimulatedExecutor,
   formatSimulatorReply,
@@ -324,7 +326,7 @@ describe('simulated executor against the fake model server', () => {
     const o = await executor({ maxRepairs: 2 }).execute(zoo, 'getAnimal', { id: 7 });
     assert.equal(server.chatRequests().length, 3);
     assert.equal(o.status, 200);
-    assert.equal(validationError(fn.response!.schema!, o.body), undefined);
+    assert.equal(validationError(fn.outputSchema!, o.body), undefined);
     const body = o.body as Json;
     // What the model got right is kept; the rest comes from the schema.
     assert.equal(body.id, 7);
@@ -344,7 +346,7 @@ describe('simulated executor against the fake model server', () => {
     const fn = zoo.functions.find((f) => f.name === 'listAnimals')!;
     const o = await executor({ maxRepairs: 0 }).execute(zoo, 'listAnimals', {});
     assert.equal(server.chatRequests().length, 1);
-    assert.equal(validationError(fn.response!.schema!, o.body), undefined);
+    assert.equal(validationError(fn.outputSchema!, o.body), undefined);
     const animals = (o.body as { animals: Json[] }).animals;
     assert.equal(animals.length, 2);
     assert.equal(animals[0]!.name, 'A');
@@ -502,7 +504,7 @@ describe('simulated executor against the fake model server', () => {
         },
       },
     };
-    const fn = { name: 'getA', method: 'get', path: '/a' } as ToolFunction;
+    const fn = httpFunction({ name: 'getA', method: 'get', path: '/a', parameters: [] });
     const out = operationDocument(doc, fn)!;
     assert.deepEqual(Object.keys(out.paths as Json), ['/a']);
     assert.deepEqual(out.components, {
@@ -513,10 +515,9 @@ describe('simulated executor against the fake model server', () => {
 
   test('a function without a response schema: an example response is shown and nothing is validated', async () => {
     const base = zoo.functions.find((f) => f.name === 'getAnimal')!;
-    const fn = {
-      ...base,
-      response: { status: '200', contentType: 'application/json', example: { pet: 'Rex' } },
-    } as ToolFunction;
+    const response = { status: '200', contentType: 'application/json', example: { pet: 'Rex' } };
+    const { outputSchema: _dropped, ...rest } = base;
+    const fn = { ...rest, binding: { ...httpBindingOf(base)!, response } } as ToolFunction;
     const tool: Tool = { ...zoo, name: 'Pets', functions: [fn], openapi: undefined };
     server.script(reply(200, { anything: ['goes'] }));
     const o = await executor().execute(tool, 'getAnimal', { id: 1 });
@@ -560,6 +561,77 @@ describe('simulated executor against the fake model server', () => {
     assert.equal(created.kind, 'simulated');
     const o = await created.execute(zoo, 'getAnimal', { id: 7 });
     assert.deepEqual(o.body, AXEL);
+  });
+});
+
+/** A hand-made tool whose function has no HTTP binding (as an MCP tool, or a function only ever simulated). */
+const NOTEBOOK: Tool = {
+  name: 'Notebook',
+  description: 'Keeps notes.',
+  auth: [],
+  servers: [],
+  functions: [
+    {
+      name: 'add_note',
+      description: 'Add a note and get its id.',
+      inputSchema: {
+        type: 'object',
+        properties: {
+          title: { type: 'string', description: 'The title' },
+          tags: { type: 'array', items: { type: 'string' } },
+          pinned: { type: 'boolean' },
+        },
+        required: ['title'],
+      },
+      outputSchema: { type: 'object', properties: { id: { type: 'integer' } }, required: ['id'] },
+    },
+  ],
+};
+
+describe('simulated executor on functions without an HTTP binding', () => {
+  test('the call is JSON and the prompt carries the input and output schemas, not a spec or curl', async () => {
+    server.script(reply(200, { id: 3 }, 'Stored.'));
+    const o = await executor().execute(NOTEBOOK, 'add_note', { title: 'Milk', pinned: 'true' });
+    assert.equal(o.status, 200);
+    assert.deepEqual(o.body, { id: 3 });
+    assert.equal(o.source, 'simulated');
+    const request = server.chatRequests()[0]!;
+    const system = textOf(request.messages![0]);
+    assert.match(system, /^You stand in for a software tool\./);
+    assert.match(system, /^Tool name: Notebook$/m);
+    assert.match(system, /^Function: add_note$/m);
+    assert.ok(system.includes(`Input schema: ${JSON.stringify(NOTEBOOK.functions[0]!.inputSchema)}`));
+    assert.ok(system.includes(`Output schema: ${JSON.stringify(NOTEBOOK.functions[0]!.outputSchema)}`));
+    assert.doesNotMatch(system, /OpenAPI|curl/);
+    // Arguments are checked and coerced first ("true" → true), then shown as the call.
+    assert.equal(
+      lastUserText(request),
+      'Call:\n{"function":"add_note","arguments":{"title":"Milk","pinned":true}}',
+    );
+  });
+
+  test('arguments do not travel as text: a comma list is not an array; the output schema is enforced', async () => {
+    const bad = await executor().execute(NOTEBOOK, 'add_note', { title: 'x', tags: 'a,b' });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.validationErrors, [`Parameter 'tags' must be array, got "a,b"`]);
+    assert.equal(server.chatRequests().length, 0);
+
+    server.script(reply(200, { note: 'no id' }), reply(200, { id: 9 }));
+    const o = await executor({ maxRepairs: 1 }).execute(NOTEBOOK, 'add_note', { title: 'x' });
+    assert.deepEqual(o.body, { id: 9 });
+    const feedback = lastUserText(server.chatRequests()[1]!);
+    assert.match(feedback, /does not match the response schema of function add_note:/);
+  });
+
+  test('an mcp binding is simulated the same way', async () => {
+    const fn = {
+      ...NOTEBOOK.functions[0]!,
+      binding: { kind: 'mcp' as const, server: 'notes', tool: 'add_note' },
+    };
+    server.script(reply(200, { id: 4 }));
+    const o = await executor().execute({ ...NOTEBOOK, functions: [fn] }, 'add_note', { title: 'y' });
+    assert.equal(o.status, 200);
+    assert.match(lastUserText(server.chatRequests()[0]!), /^Call:\n/);
   });
 });
 
@@ -607,8 +679,9 @@ function sampleFor(schema: Json): unknown {
 
 function minimalArgs(fn: ToolFunction): Json {
   const args: Json = {};
-  for (const p of fn.parameters) if (p.required) args[p.name] = sampleFor(normalizeSchema(p.schema));
-  const body = fn.requestBody ? normalizeSchema(fn.requestBody.schema) : undefined;
+  const binding = httpBindingOf(fn)!;
+  for (const p of binding.parameters) if (p.required) args[p.name] = sampleFor(normalizeSchema(p.schema));
+  const body = binding.requestBody ? normalizeSchema(binding.requestBody.schema) : undefined;
   if (body && (body.type === 'object' || body.properties !== undefined)) {
     Object.assign(args, sampleFor({ ...body, type: 'object' }));
   }
@@ -641,10 +714,15 @@ describe('simulated executor end to end on the ToolAlpaca evaluation tools', () 
       const path = url.pathname.slice(server0.pathname.replace(/\/$/, '').length) || '/';
       // A literal path (/anime/search) wins over a template (/anime/{id}).
       const fn = tool.functions
-        .filter((f) => f.method === curl[1]!.toLowerCase() && pathPattern(f.path).test(path))
-        .sort((a, b) => a.path.split('{').length - b.path.split('{').length)[0];
+        .filter((f) => {
+          const b = httpBindingOf(f)!;
+          return b.method === curl[1]!.toLowerCase() && pathPattern(b.path).test(path);
+        })
+        .sort(
+          (a, b) => httpBindingOf(a)!.path.split('{').length - httpBindingOf(b)!.path.split('{').length,
+        )[0];
       if (!fn) return { text: `no function for ${curl[1]} ${path}` };
-      const value = fn.response?.schema ? minimalInstance(normalizeSchema(fn.response.schema)) : {};
+      const value = fn.outputSchema ? minimalInstance(normalizeSchema(fn.outputSchema)) : {};
       bodies.set(`${tool.name}.${fn.name}`, value);
       return reply(200, value, `Simulated ${fn.name}.`);
     });
@@ -661,7 +739,7 @@ describe('simulated executor end to end on the ToolAlpaca evaluation tools', () 
         assert.equal(o.source, 'simulated');
         assert.equal(o.warnings, undefined, `${label}: ${o.warnings?.join('; ')}`);
         assert.deepEqual(o.body, bodies.get(label), label);
-        if (fn.response?.schema) assert.equal(validationError(fn.response.schema, o.body), undefined, label);
+        if (fn.outputSchema) assert.equal(validationError(fn.outputSchema, o.body), undefined, label);
         calls++;
       }
     }

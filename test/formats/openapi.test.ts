@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../../src/core/errors.js';
 import { ToolSchema } from '../../src/core/tool.js';
-import type { Tool, ToolFunction } from '../../src/core/tool.js';
+import { httpBindingOf } from '../../src/core/http-binding.js';
+import type { HttpBinding, Tool, ToolFunction } from '../../src/core/tool.js';
 import {
   deriveFunctionName,
   loadOpenApi,
@@ -36,10 +37,15 @@ async function readOne(name: string): Promise<LoadedSpec> {
   return specs[0]!;
 }
 
-function fn(tool: Tool, name: string): ToolFunction {
+/** The function called `name`, with its HTTP binding's fields beside its own (every function here has one). */
+function fn(tool: Tool, name: string): ToolFunction & HttpBinding {
   const found = tool.functions.find((f) => f.name === name);
   assert.ok(found, `function ${name} in ${tool.functions.map((f) => f.name).join(', ')}`);
-  return found;
+  return { ...found, ...http(found) };
+}
+
+function http(f: ToolFunction | undefined): HttpBinding {
+  return (f !== undefined ? httpBindingOf(f) : undefined) ?? assert.fail('no HTTP binding');
 }
 
 /** Assert that `action` rejects with a one-line InputError whose message names `where` and matches `pattern`. */
@@ -66,7 +72,7 @@ describe('ToolAlpaca evaluation specs', () => {
         const tool = openApiToTool(spec, { name: record.Name });
         assert.equal(tool.name, record.Name);
         ToolSchema.parse(tool);
-        const mapped = tool.functions.map((f) => [f.name, [f.path, f.method]]);
+        const mapped = tool.functions.map((f) => [f.name, [http(f).path, http(f).method]]);
         assert.deepEqual(mapped, Object.entries(record.Function_Projection), label);
         // Everything stored must serialise.
         assert.ok(JSON.stringify(tool).length > 100);
@@ -107,7 +113,7 @@ describe('ToolAlpaca evaluation specs', () => {
       problems.join(' | '),
     );
     assert.ok(problems.every((p) => !p.includes('\n')));
-    assert.equal(openApiToTool(fruitySpec).functions[0]?.path, 'api/fruit/{name}');
+    assert.equal(http(openApiToTool(fruitySpec).functions[0]).path, 'api/fruit/{name}');
   });
 
   test('derived names follow ToolAlpaca: path segments joined by _, braces dropped, method appended', () => {
@@ -133,7 +139,7 @@ describe('Swagger 2.0 (YAML)', () => {
       { name: 'basicAuth', type: 'http', scheme: 'basic' },
     ]);
     assert.deepEqual(
-      tool.functions.map((f) => `${f.method} ${f.path} ${f.name}`),
+      tool.functions.map((f) => `${http(f).method} ${http(f).path} ${f.name}`),
       [
         'get /pets listPets',
         'post /pets createPet',
@@ -336,7 +342,7 @@ describe('recursive schemas', () => {
     assert.ok(performance.now() - started < 10_000);
     assert.ok(size < 60_000_000, `size ${size}`);
     assert.equal(tool.functions.length, n);
-    assert.match(JSON.stringify(tool.functions[0]?.response?.schema), /recursive: S0|truncated/);
+    assert.match(JSON.stringify(tool.functions[0]?.outputSchema), /recursive: S0|truncated/);
   });
 });
 

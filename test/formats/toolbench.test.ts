@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { httpBindingOf } from '../../src/core/http-binding.js';
 import { RunFileSchema } from '../../src/core/run.js';
 import type { RawToolBenchQuery } from '../../src/core/toolbench.js';
 import { exampleResponseOf } from '../../src/executors/simulated-executor.js';
@@ -159,7 +160,7 @@ describe('query files → tasks', () => {
       fn.description,
       'This is the subfunction for tool "theclique", you can use this tool.The description of this function is: "Concert info"',
     );
-    assert.deepEqual(fn.parameters, [
+    assert.deepEqual(httpBindingOf(fn)?.parameters, [
       {
         name: 'id_conc',
         in: 'query',
@@ -211,8 +212,9 @@ describe('query files → tasks', () => {
             const mine = answerFunctionOf(fn);
             assert.equal(mine.description, ref.description);
             // ToolBench drops optional parameters of a function without required ones (a quirk we do not copy).
-            const hasRequired = fn.parameters.some((p) => p.required);
-            if (hasRequired || fn.parameters.length === 0) assert.deepEqual(mine.parameters, ref.parameters);
+            const parameters = httpBindingOf(fn)?.parameters ?? [];
+            const hasRequired = parameters.some((p) => p.required);
+            if (hasRequired || parameters.length === 0) assert.deepEqual(mine.parameters, ref.parameters);
           }
         }
       }

@@ -11,8 +11,9 @@ import {
   type FakeRequestBody,
   type FakeReply,
 } from '../helpers/fake-openai-server.js';
+import { httpBindingOf } from '../../src/core/http-binding.js';
 import type { Tool, ToolFunction } from '../../src/core/tool.js';
-import { validateArguments } from '../../src/executors/request.js';
+import { validateArguments } from '../../src/executors/arguments.js';
 
 export interface CallPlan {
   tool: string;
@@ -22,8 +23,9 @@ export interface CallPlan {
 
 function candidateArgs(fn: ToolFunction): Record<string, unknown> {
   const args: Record<string, unknown> = {};
-  for (const p of fn.parameters) if (p.required) args[p.name] = minimalInstance(p.schema);
-  const body = fn.requestBody?.schema as
+  const binding = httpBindingOf(fn)!;
+  for (const p of binding.parameters) if (p.required) args[p.name] = minimalInstance(p.schema);
+  const body = binding.requestBody?.schema as
     { properties?: Record<string, unknown>; required?: string[] } | undefined;
   if (body?.properties !== undefined) {
     for (const name of body.required ?? []) args[name] = minimalInstance(body.properties[name] ?? {});
@@ -83,9 +85,10 @@ export function worldResponder(
     options.onRole?.(role);
     const text = promptText(body);
     if (role === 'executor') {
-      const plan = [...plans.values()].find((p) => text.includes(p.fn.path) || text.includes(p.fn.name));
-      const response =
-        plan?.fn.response?.schema !== undefined ? minimalInstance(plan.fn.response.schema) : {};
+      const plan = [...plans.values()].find(
+        (p) => text.includes(httpBindingOf(p.fn)!.path) || text.includes(p.fn.name),
+      );
+      const response = plan?.fn.outputSchema !== undefined ? minimalInstance(plan.fn.outputSchema) : {};
       return {
         text: `Status Code: 200\nResponse: ${JSON.stringify(response)}\nExplanation: The request is valid.`,
       };

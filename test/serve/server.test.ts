@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import assert from 'node:assert/strict';
-import type { Tool, ToolFunction } from '../../src/core/tool.js';
+import { httpBindingOf } from '../../src/core/http-binding.js';
+import { compileSchema, schemaErrors } from '../../src/core/json-schema.js';
+import type { HttpBinding, Tool, ToolFunction } from '../../src/core/tool.js';
 import type { Observation, ToolExecutor } from '../../src/executors/executor.js';
-import { argumentSlots, compileSchema, schemaErrors } from '../../src/executors/request.js';
+import { argumentSlots } from '../../src/executors/http-request.js';
 import { createSchemaExecutor, generateFromSchema } from '../../src/executors/schema-executor.js';
 import { createToolServer, type ToolServer } from '../../src/serve/index.js';
 import { loadOpenApi, openApiToTool } from '../../src/formats/openapi.js';
@@ -20,6 +22,11 @@ import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.
 import { makeTempDir, repoRoot, sharedData } from '../helpers/paths.js';
 
 type Json = Record<string, unknown>;
+
+/** The function's HTTP binding (every function of the shared tools has one). */
+function http(fn: ToolFunction): HttpBinding {
+  return httpBindingOf(fn) ?? assert.fail(`${fn.name} has no HTTP binding`);
+}
 
 async function loadEvalTools(): Promise<Tool[]> {
   const tools: Tool[] = [];
@@ -35,12 +42,12 @@ async function loadEvalTools(): Promise<Tool[]> {
 /** Arguments valid for `fn`: required ones only, or every parameter and body property. */
 function validArgs(fn: ToolFunction, all: boolean, seed: number): Json {
   const args: Json = {};
-  const params = new Map(fn.parameters.map((p) => [p.name, p]));
-  const body = fn.requestBody?.schema;
+  const params = new Map(http(fn).parameters.map((p) => [p.name, p]));
+  const body = http(fn).requestBody?.schema;
   const bodyProps = (body?.properties ?? {}) as Record<string, Json>;
   const bodyRequired = Array.isArray(body?.required) ? (body.required as string[]) : [];
   let n = seed;
-  for (const [name, slot] of argumentSlots(fn)) {
+  for (const [name, slot] of argumentSlots(http(fn))) {
     const param = params.get(name);
     const schema = param?.schema ?? (slot === 'body' ? body : bodyProps[name]) ?? {};
     const required = param?.required ?? (slot === 'body' ? true : bodyRequired.includes(name));
@@ -63,9 +70,11 @@ function httpCall(
   fn: ToolFunction,
   args: Json,
 ): { method: string; url: string; headers: Record<string, string>; payload?: string } {
-  const slots = argumentSlots(fn);
-  let path = (fn.path.startsWith('/') ? fn.path : `/${fn.path}`).replace(/\{([^}]+)\}/g, (_, name: string) =>
-    encodeURIComponent(text(args[name])),
+  const binding = http(fn);
+  const slots = argumentSlots(binding);
+  let path = (binding.path.startsWith('/') ? binding.path : `/${binding.path}`).replace(
+    /\{([^}]+)\}/g,
+    (_, name: string) => encodeURIComponent(text(args[name])),
   );
   path = `/${encodeURIComponent(tool.name)}${path}`;
   const query = new URLSearchParams();
@@ -97,20 +106,20 @@ function httpCall(
   }
   if (cookies.length > 0) headers.cookie = cookies.join('; ');
   if (
-    fn.requestBody &&
+    binding.requestBody &&
     body === undefined &&
-    (Object.keys(bodyProps).length > 0 || fn.requestBody.required)
+    (Object.keys(bodyProps).length > 0 || binding.requestBody.required)
   ) {
     body = bodyProps;
   }
   const q = query.toString();
   const call: { method: string; url: string; headers: Record<string, string>; payload?: string } = {
-    method: fn.method.toUpperCase(),
+    method: binding.method.toUpperCase(),
     url: q === '' ? path : `${path}?${q}`,
     headers,
   };
   if (body !== undefined) {
-    headers['content-type'] = fn.requestBody?.contentType ?? 'application/json';
+    headers['content-type'] = binding.requestBody?.contentType ?? 'application/json';
     call.payload = JSON.stringify(body);
   }
   return call;
@@ -150,7 +159,7 @@ describe('virtual API server on the 21 shared evaluation tools', () => {
           assert.equal(response.headers['x-toolalpaca-source'], 'schema', where);
           const contentType = String(response.headers['content-type']);
           const body: unknown = /json/.test(contentType) ? JSON.parse(response.body) : response.body;
-          const schema = fn.response?.schema;
+          const schema = fn.outputSchema;
           if (schema !== undefined) {
             const validate = compileSchema(schema);
             assert.ok(validate(body), `${where}: ${schemaErrors(validate, 'body').join('; ')}`);
@@ -174,7 +183,7 @@ describe('virtual API server on the 21 shared evaluation tools', () => {
     let checked = 0;
     for (const tool of tools) {
       for (const fn of tool.functions) {
-        const required = fn.parameters.find((p) => p.required && p.in === 'query');
+        const required = http(fn).parameters.find((p) => p.required && p.in === 'query');
         if (required === undefined) continue;
         const args = validArgs(fn, false, 7);
         delete args[required.name];
@@ -268,8 +277,8 @@ describe('virtual API server on the 21 shared evaluation tools', () => {
       );
       const loaded = openApiToTool(await loadOpenApi(doc, `${tool.name} openapi.json`));
       assert.deepEqual(
-        loaded.functions.map((f) => `${f.method} ${f.path} ${f.name}`),
-        tool.functions.map((f) => `${f.method} ${f.path} ${f.name}`),
+        loaded.functions.map((f) => `${http(f).method} ${http(f).path} ${f.name}`),
+        tool.functions.map((f) => `${http(f).method} ${http(f).path} ${f.name}`),
       );
     }
   });

@@ -2,9 +2,10 @@
  * The functions a prompt lists, built from a tool's record (ToolAlpaca's NL documentation) and the tool
  * itself (parameter names and types for compact layouts).
  */
-import type { JsonSchema, Tool, ToolFunction } from '../../core/tool.js';
+import { normalizeSchema, type JsonSchema } from '../../core/json-schema.js';
+import { isRecord } from '../../core/json-text.js';
+import type { Tool, ToolFunction } from '../../core/tool.js';
 import type { ToolAlpacaRecord } from '../../core/toolalpaca-record.js';
-import { bodyIsObject, normalizeSchema } from '../../executors/request.js';
 import { recomputeDerivedFields, toolToRecord } from '../../formats/toolalpaca-json.js';
 import type { PromptFunction, PromptParameter } from './layout.js';
 
@@ -33,31 +34,13 @@ function parameterOf(name: string, schema: JsonSchema, required: boolean): Promp
   };
 }
 
-/** Parameters of a function as the assistant passes them: path/query/header/cookie, then body properties. */
+/** Parameters of a function as the assistant passes them: the properties of its input schema, in order. */
 export function parametersOf(fn: ToolFunction): PromptParameter[] {
-  const out: PromptParameter[] = [];
-  const seen = new Set<string>();
-  for (const p of fn.parameters) {
-    if (seen.has(p.name)) continue;
-    seen.add(p.name);
-    out.push(parameterOf(p.name, p.schema, p.required));
-  }
-  const body = fn.requestBody;
-  if (body !== undefined) {
-    if (bodyIsObject(fn)) {
-      const schema = normalizeSchema(body.schema);
-      const props = (schema.properties ?? {}) as Record<string, JsonSchema>;
-      const required = Array.isArray(schema.required) ? (schema.required as unknown[]) : [];
-      for (const [name, sub] of Object.entries(props)) {
-        if (seen.has(name) || typeof sub !== 'object' || sub === null) continue;
-        seen.add(name);
-        out.push(parameterOf(name, sub, body.required && required.includes(name)));
-      }
-    } else if (!seen.has('body')) {
-      out.push(parameterOf('body', body.schema, body.required));
-    }
-  }
-  return out;
+  const properties = isRecord(fn.inputSchema.properties) ? fn.inputSchema.properties : {};
+  const required = Array.isArray(fn.inputSchema.required) ? (fn.inputSchema.required as unknown[]) : [];
+  return Object.entries(properties)
+    .filter((entry): entry is [string, JsonSchema] => isRecord(entry[1]))
+    .map(([name, schema]) => parameterOf(name, schema, required.includes(name)));
 }
 
 /** First sentence of a text, on one line, bounded. */

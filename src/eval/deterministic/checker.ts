@@ -18,7 +18,7 @@
  */
 import type { CheckableItem, GoldenAnswerStep, RunStep } from '../../core/run.js';
 import type { Tool } from '../../core/tool.js';
-import { canonicalJson } from '../../executors/executor.js';
+import { canonicalJson } from '../../core/json-schema.js';
 import {
   isMentioned,
   isPlaceholder,

@@ -7,6 +7,8 @@
  * similarity (ROUGE-L over words) and function-name similarity (Jaccard over normalised names); a pair at
  * or above the threshold, or with the same normalised name, is flagged.
  */
+import { httpBindingOf } from '../../core/http-binding.js';
+import { isRecord } from '../../core/json-text.js';
 import type { Tool } from '../../core/tool.js';
 import type { ToolAlpacaRecord } from '../../core/toolalpaca-record.js';
 import { instructionSimilarity, normalizeInstruction } from '../similarity.js';
@@ -194,13 +196,25 @@ export function toolsetStats(tools: readonly StatsTool[], options: StatsOptions 
     for (const fn of item.tool.functions) {
       functions++;
       functionNames.add(fn.name.toLowerCase());
-      increment(methods, fn.method.toUpperCase());
-      let count = fn.parameters.length;
-      for (const param of fn.parameters) {
+      const binding = httpBindingOf(fn);
+      if (binding === undefined) {
+        // Not called over HTTP: the binding's kind stands for the method, arguments for locations.
+        increment(methods, (fn.binding?.kind ?? 'none').toUpperCase());
+        const properties = isRecord(fn.inputSchema.properties) ? fn.inputSchema.properties : {};
+        for (const schema of Object.values(properties)) {
+          increment(parameterLocations, 'argument');
+          increment(parameterTypes, isRecord(schema) ? schemaType(schema) : 'unspecified');
+        }
+        parametersPerFunction.push(Object.keys(properties).length);
+        continue;
+      }
+      increment(methods, binding.method.toUpperCase());
+      let count = binding.parameters.length;
+      for (const param of binding.parameters) {
         increment(parameterTypes, schemaType(param.schema));
         increment(parameterLocations, param.in);
       }
-      const body = fn.requestBody?.schema;
+      const body = binding.requestBody?.schema;
       if (body !== undefined) {
         const properties = body.properties;
         if (typeof properties === 'object' && properties !== null) {

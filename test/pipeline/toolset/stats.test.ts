@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { httpBindingOf } from '../../../src/core/http-binding.js';
 import { readToolSource, toolsOfSource } from '../../../src/formats/toolalpaca-json.js';
 import {
   nearDuplicatePairs,
@@ -33,7 +34,9 @@ describe('toolset stats', () => {
       Object.values(stats.functionsPerTool.histogram).reduce((a, b) => a + b, 0),
       10,
     );
-    const methods = tools.flatMap((t) => t.tool?.functions.map((f) => f.method.toUpperCase()) ?? []);
+    const methods = tools.flatMap(
+      (t) => t.tool?.functions.map((f) => httpBindingOf(f)!.method.toUpperCase()) ?? [],
+    );
     assert.equal(stats.methods.GET, methods.filter((m) => m === 'GET').length);
     assert.ok((stats.parameterTypes.string ?? 0) > (stats.parameterTypes.integer ?? 0));
     assert.deepEqual(stats.nearDuplicates, []);

@@ -1,25 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { httpFunction, type HttpFunctionFields } from '../../src/core/http-binding.js';
+import { canonicalJson, compileSchema, normalizeSchema } from '../../src/core/json-schema.js';
 import type { Tool, ToolFunction } from '../../src/core/tool.js';
-import {
-  observationText,
-  canonicalJson,
-  requestKey,
-  type Observation,
-} from '../../src/executors/executor.js';
-import {
-  buildHttpRequest,
-  checkArguments,
-  compileSchema,
-  normalizeSchema,
-  prepareCall,
-  toCurl,
-  validateArguments,
-} from '../../src/executors/request.js';
-import { loadOpenApi, openApiToTool } from '../../src/formats/openapi.js';
+import { checkArguments, prepareCall, validateArguments } from '../../src/executors/arguments.js';
+import { callKey, observationText, type Observation } from '../../src/executors/executor.js';
 
-function fn(partial: Partial<ToolFunction> & Pick<ToolFunction, 'name' | 'path'>): ToolFunction {
-  return { nameDerived: false, method: 'get', parameters: [], ...partial };
+function fn(partial: Partial<HttpFunctionFields> & Pick<HttpFunctionFields, 'name' | 'path'>): ToolFunction {
+  return httpFunction({ nameDerived: false, method: 'get', parameters: [], ...partial });
 }
 
 function tool(functions: ToolFunction[], servers = ['https://api.example.com/v1/']): Tool {
@@ -55,134 +43,6 @@ const everyLocation = fn({
       required: ['color'],
     },
   },
-});
-
-describe('buildHttpRequest', () => {
-  test('places path, query, header, cookie and JSON body arguments', () => {
-    const t = tool([everyLocation]);
-    const args = {
-      thingId: 42,
-      part: 'a b/c?',
-      limit: 5,
-      tags: ['x', 'y z'],
-      'X-Trace': 'trace-1',
-      session: 's1',
-      color: 'wild',
-      owner: { name: 'Ann' },
-    };
-    assert.deepEqual(validateArguments(everyLocation, args), []);
-    const req = buildHttpRequest(t, everyLocation, args);
-    assert.equal(req.method, 'POST');
-    const url = new URL(req.url);
-    assert.equal(url.origin, 'https://api.example.com');
-    // Path parameters are URL-encoded, so '/' and '?' in a value stay inside the segment.
-    assert.equal(url.pathname, '/v1/things/42/parts/a%20b%2Fc%3F');
-    assert.equal(url.searchParams.get('limit'), '5');
-    assert.deepEqual(url.searchParams.getAll('tags'), ['x', 'y z']);
-    assert.equal(req.headers['X-Trace'], 'trace-1');
-    assert.equal(req.headers['Content-Type'], 'application/json');
-    assert.deepEqual(req.cookies, { session: 's1' });
-    assert.deepEqual(JSON.parse(req.body ?? ''), { color: 'wild', owner: { name: 'Ann' } });
-    assert.deepEqual(req.bodyValue, { color: 'wild', owner: { name: 'Ann' } });
-  });
-
-  test('a base URL override replaces the server; paths without a leading slash are joined', () => {
-    const f = fn({
-      name: 'getFruit',
-      path: 'api/fruit/{name}',
-      parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
-    });
-    const req = buildHttpRequest(tool([f], ['https://www.fruityvice.com']), f, { name: 'apple' });
-    assert.equal(req.url, 'https://www.fruityvice.com/api/fruit/apple');
-    const local = buildHttpRequest(tool([f]), f, { name: 'kiwi' }, 'http://127.0.0.1:9999/base');
-    assert.equal(local.url, 'http://127.0.0.1:9999/base/api/fruit/kiwi');
-    assert.equal(local.body, undefined);
-  });
-
-  test('Swagger formData maps to an urlencoded form body', async () => {
-    const spec = await loadOpenApi(
-      {
-        swagger: '2.0',
-        info: { title: 'Forms', version: '1' },
-        host: 'forms.example.com',
-        paths: {
-          '/submit': {
-            post: {
-              operationId: 'submit',
-              consumes: ['application/x-www-form-urlencoded'],
-              parameters: [
-                { name: 'name', in: 'formData', type: 'string', required: true },
-                { name: 'age', in: 'formData', type: 'integer' },
-                { name: 'verbose', in: 'query', type: 'boolean' },
-              ],
-              responses: { 200: { description: 'ok' } },
-            },
-          },
-        },
-      },
-      'forms',
-    );
-    const t = openApiToTool(spec);
-    const f = t.functions[0] as ToolFunction;
-    const check = checkArguments(f, { name: 'Zoë & co', age: '30', verbose: 'true' });
-    assert.deepEqual(check.errors, []);
-    assert.deepEqual(check.args, { name: 'Zoë & co', age: 30, verbose: true });
-    const req = buildHttpRequest(t, f, check.args);
-    assert.equal(req.url, 'https://forms.example.com/submit?verbose=true');
-    assert.equal(req.headers['Content-Type'], 'application/x-www-form-urlencoded');
-    assert.deepEqual(Object.fromEntries(new URLSearchParams(req.body ?? '')), {
-      name: 'Zoë & co',
-      age: '30',
-    });
-  });
-
-  test('multipart bodies use a fixed boundary; a non-object body is the `body` argument', () => {
-    const multipart = fn({
-      name: 'upload',
-      method: 'post',
-      path: '/upload',
-      requestBody: {
-        required: true,
-        contentType: 'multipart/form-data',
-        schema: { type: 'object', properties: { title: { type: 'string' } } },
-      },
-    });
-    const req = buildHttpRequest(tool([multipart]), multipart, { title: 'hello' });
-    assert.match(req.headers['Content-Type'] ?? '', /^multipart\/form-data; boundary=/);
-    assert.match(req.body ?? '', /name="title"\r\n\r\nhello\r\n/);
-
-    const list = fn({
-      name: 'bulk',
-      method: 'post',
-      path: '/bulk',
-      requestBody: {
-        required: true,
-        contentType: 'application/json',
-        schema: { type: 'array', items: { type: 'integer' } },
-      },
-    });
-    assert.deepEqual(validateArguments(list, {}), ["Missing required parameter 'body'"]);
-    assert.deepEqual(validateArguments(list, { body: [1, 'x'] }), [
-      `Parameter 'body[1]' must be integer, got "x"`,
-    ]);
-    assert.equal(buildHttpRequest(tool([list]), list, { body: [1, 2] }).body, '[1,2]');
-  });
-
-  test('toCurl renders method, URL, headers, cookies and body, shell-quoted', () => {
-    const t = tool([everyLocation]);
-    const req = buildHttpRequest(t, everyLocation, {
-      thingId: 1,
-      part: "it's",
-      'X-Trace': 'abc',
-      session: 's',
-      color: 'albino',
-    });
-    const curl = toCurl(req);
-    assert.equal(
-      curl,
-      `curl -X POST 'https://api.example.com/v1/things/1/parts/it'\\''s' -H 'Content-Type: application/json' -H 'X-Trace: abc' -b 'session=s' -d '{"color":"albino"}'`,
-    );
-  });
 });
 
 describe('validateArguments', () => {
@@ -376,7 +236,7 @@ describe('schemas and observations', () => {
       canonicalJson({ b: 1, a: { d: 2, c: [1, { f: 1, e: 2 }] } }),
       '{"a":{"c":[1,{"e":2,"f":1}],"d":2},"b":1}',
     );
-    assert.equal(requestKey('t', 'f', { x: 1, y: 2 }), requestKey('t', 'f', { y: 2, x: 1 }));
-    assert.notEqual(requestKey('t', 'f', { x: 1 }), requestKey('t', 'f', { x: '1' }));
+    assert.equal(callKey('t', 'f', { x: 1, y: 2 }), callKey('t', 'f', { y: 2, x: 1 }));
+    assert.notEqual(callKey('t', 'f', { x: 1 }), callKey('t', 'f', { x: '1' }));
   });
 });
