@@ -74,8 +74,7 @@ async function run(
 ): Promise<RunFigures> {
   const ledger = new CostLedger();
   const model = await createChatModel('openai:fake-model', {
-    baseUrl: server.baseUrl,
-    apiKey: 'bench',
+    openai: { baseUrl: server.baseUrl, apiKey: 'bench' },
     noCache: true,
     concurrency: options.concurrency,
     ledger,

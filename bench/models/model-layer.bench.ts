@@ -139,7 +139,7 @@ async function cpuBenchmark(): Promise<CpuRow[]> {
   const cacheDir = makeTempDir('toolalpaca-bench-cache-');
   let seed = 0;
   const stack = async (options: Parameters<typeof createChatModel>[1]): Promise<ChatModel> =>
-    createChatModel('openai:fake-model', { baseUrl: server.baseUrl, ...options });
+    createChatModel('openai:fake-model', { openai: { baseUrl: server.baseUrl }, ...options });
   const raw = rawHttp(server.baseUrl);
   const sdk = rawSdk(server.baseUrl);
   const layer = await stack({ noCache: true });
@@ -253,13 +253,13 @@ async function throughputBenchmark(): Promise<ThroughputRow[]> {
     const raw = rawHttp(server.baseUrl);
     const sdk = rawSdk(server.baseUrl);
     const full = await createChatModel('openai:fake-model', {
-      baseUrl: server.baseUrl,
+      openai: { baseUrl: server.baseUrl },
       noCache: true,
       concurrency,
       ledger: new CostLedger(),
     });
     const cached = await createChatModel('openai:fake-model', {
-      baseUrl: server.baseUrl,
+      openai: { baseUrl: server.baseUrl },
       cacheDir,
       concurrency,
       ledger: new CostLedger(),

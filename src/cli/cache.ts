@@ -67,6 +67,7 @@ function statsJson(dir: string, cache: ResponseCache | undefined): StatsJson {
       rows: 0,
       bytes: 0,
       responseBytes: 0,
+      legacyRows: 0,
       oldest: null,
       newest: null,
       byModel: [],
@@ -84,6 +85,9 @@ function formatStats(stats: StatsJson): string {
     `rows    ${stats.rows}\n` +
     `size    ${humanBytes(stats.bytes)} on disk, ${humanBytes(stats.responseBytes)} of responses\n`;
   if (stats.oldest !== null) text += `oldest  ${stats.oldest}\nnewest  ${stats.newest}\n`;
+  if (stats.legacyRows > 0) {
+    text += `older   ${stats.legacyRows} rows recorded before answers were keyed by endpoint: only replay: reads them\n`;
+  }
   if (stats.byModel.length > 0) {
     text +=
       '\n' +
@@ -132,9 +136,10 @@ export function registerCacheCommands(program: Command): void {
     .addHelpText(
       'after',
       `
-The cache holds every model answer keyed by backend, model and the exact request (messages, sampling
+The cache holds every model answer keyed by backend, model, the endpoint that gave it (the server's
+normalised base URL, or the GGUF file's content hash) and the exact request (messages, sampling
 parameters, seed). It lives in --cache-dir, else TOOLALPACA_CACHE_DIR, else .toolalpaca-cache in the
-working directory. API keys and base URLs are never stored.`,
+working directory. API keys and credentials in URLs are never stored.`,
     );
 
   cache

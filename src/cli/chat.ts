@@ -91,8 +91,10 @@ export async function runChatCommand(
     ...(schema !== undefined ? { jsonSchema: { name: 'response', schema } } : {}),
   };
 
+  // A quick check of a live server: the cache answers only when asked to (--cache).
   const model = await createChatModel(resolved.spec, {
     ...resolved.options,
+    noCache: flags.cache !== true,
     ledger,
     onDownloadProgress: downloadProgressPrinter(io.stderr),
   });
@@ -136,7 +138,7 @@ export function registerChatCommand(program: Command): void {
     .option('--temperature <t>', 'sampling temperature (0 to 2)')
     .option('--max-tokens <n>', 'longest reply in tokens')
     .option('--json', 'print {text, toolCalls, usage, latencyMs, cached} as JSON');
-  addModelOptions(command);
+  addModelOptions(command, { cacheOptIn: true });
   command
     .addHelpText(
       'after',
@@ -146,7 +148,8 @@ Examples:
   OPENAI_BASE_URL=http://127.0.0.1:8080/v1 toolalpaca chat --model openai:local --json "2+2?"
   toolalpaca chat --model llama:./models/qwen.gguf --threads 2 --json-schema answer.schema.json "Name a colour"
 
-The cost ledger (tokens and USD per model) is printed on stderr after the reply.
+The reply always comes from the model itself unless --cache is given (then a cached answer may be
+shown, and the reply is stored). The cost ledger (tokens and USD per model) is printed on stderr.
 `,
     )
     .action(async (message: string, flags: ChatCommandFlags) => {

@@ -24,19 +24,31 @@ export interface ModelFlagValues {
   prices?: string;
 }
 
-export function addModelOptions(command: Command): Command {
-  return command
+/**
+ * Adds the model flags. With `cacheOptIn` (for `chat`, a quick check of a live server) the response
+ * cache is off unless `--cache` is given; elsewhere it is on unless `--no-cache` is.
+ */
+export function addModelOptions(command: Command, options: { cacheOptIn?: boolean } = {}): Command {
+  command
     .option('--model <spec>', `model to call: ${MODEL_SPEC_HELP}`)
-    .option('--base-url <url>', 'OpenAI-compatible server URL ending in /v1 (default OPENAI_BASE_URL)')
-    .option('--no-cache', 'neither read nor write the response cache')
+    .option('--base-url <url>', 'OpenAI-compatible server URL ending in /v1 (default OPENAI_BASE_URL)');
+  if (options.cacheOptIn === true) {
+    command.option(
+      '--cache',
+      'read and write the response cache (off by default here: ask the model itself)',
+    );
+  }
+  command.option('--no-cache', 'neither read nor write the response cache');
+  return command
     .option('--cache-dir <dir>', 'response cache folder (default .toolalpaca-cache)')
     .option('--timeout <seconds>', 'per-request timeout in seconds (default 120)')
     .option('--max-retries <n>', 'retries on 429, 5xx, timeouts and dropped connections (default 3)')
     .option('--concurrency <n>', 'requests in flight at once')
     .option('--rpm <n>', 'requests per minute')
     .option('--tpm <n>', 'tokens per minute')
-    .option('--threads <n>', 'llama: CPU threads')
+    .option('--threads <n>', 'llama: CPU threads (default: the cores available, shared by the models in use)')
     .option('--lora <file>', 'llama: LoRA adapter (.gguf)')
+
     .option('--prices <file>', 'JSON price table overriding the built-in USD prices per 1M tokens');
 }
 
@@ -113,7 +125,6 @@ export function modelOptionsFrom(
     min: Number.MIN_VALUE,
   });
   const entries: ModelOptions = {
-    baseUrl: flags.baseUrl ?? config.baseUrl,
     timeoutMs: timeoutSeconds !== undefined ? Math.round(timeoutSeconds * 1000) : config.timeoutMs,
     maxRetries:
       parseNumberFlag('--max-retries', flags.maxRetries, { integer: true, min: 0 }) ?? config.maxRetries,
@@ -124,20 +135,26 @@ export function modelOptionsFrom(
     tokensPerMinute: parseNumberFlag('--tpm', flags.tpm, { integer: true, min: 1 }) ?? config.tokensPerMinute,
     cacheDir: flags.cacheDir ?? config.cacheDir,
     noCache: flags.cache === false || config.cache === false ? true : undefined,
-    threads: parseNumberFlag('--threads', flags.threads, { integer: true, min: 1 }) ?? config.threads,
-    lora: flags.lora ?? config.lora,
-    contextSize: config.contextSize,
-    sequences: config.sequences,
-    modelsDir: config.modelsDir,
+    openai: defined({ baseUrl: flags.baseUrl ?? config.baseUrl }),
+    llama: defined({
+      threads: parseNumberFlag('--threads', flags.threads, { integer: true, min: 1 }) ?? config.threads,
+      lora: flags.lora ?? config.lora,
+      contextSize: config.contextSize,
+      sequences: config.sequences,
+      modelsDir: config.modelsDir,
+    }),
   };
-  // Drop unset keys so that the library's defaults apply.
-  const options = Object.fromEntries(
-    Object.entries(entries).filter(([, value]) => value !== undefined),
-  ) as ModelOptions;
+  const options = defined(entries) ?? {};
   const pricesFile = flags.prices ?? config.prices;
   return pricesFile !== undefined
     ? { spec: spec.trim(), options, pricesFile }
     : { spec: spec.trim(), options };
+}
+
+/** `record` without its undefined members, or undefined when none is left (so library defaults apply). */
+function defined<T extends object>(record: T): T | undefined {
+  const entries = Object.entries(record).filter(([, value]) => value !== undefined);
+  return entries.length === 0 ? undefined : (Object.fromEntries(entries) as T);
 }
 
 /**

@@ -8,8 +8,14 @@
  * the row being written. `synchronous = NORMAL` keeps every committed row through a process crash (only
  * an OS crash / power loss can drop the last commits, which a cache can afford).
  *
- * Secrets: the key material is backend + model id + request only. Base URLs and API keys never reach
- * this file, and responses hold no credentials.
+ * Identity: the key is backend + model id + the endpoint's identity + request. The identity is the
+ * normalised base URL of a server, or the GGUF file's content hash for llama (see the backends'
+ * `cacheIdentity`), so a new checkpoint served under the same model name at another URL, or written over
+ * the same file, never gets the old answers. Rows written before the identity was part of the key
+ * (schema 1, `identity` NULL) are kept: `replay:` still reads them by request, live models never match them.
+ *
+ * Secrets: base URLs are stored without credentials, query or fragment; API keys never reach this file,
+ * and responses hold no credentials.
  *
  * What is cached: every successful response whose finishReason is 'stop', 'tool_calls' or 'length'
  * (all three are what the request deterministically asked for: 'length' follows from maxTokens).
@@ -18,7 +24,8 @@
  * to draw several samples of one request, vary the seed (or run with --no-cache).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -49,8 +56,9 @@ export function resolveCacheDir(explicit?: string, env: NodeJS.ProcessEnv = proc
 /** How long a writer waits for another process's lock before giving up (ms). */
 const BUSY_TIMEOUT_MS = 30_000;
 /** Bumped when the key derivation changes, so old rows simply stop matching. */
-const KEY_VERSION = 1;
-const SCHEMA_VERSION = 1;
+const KEY_VERSION = 2;
+/** 1: responses without `identity`; 2: `identity` column and the `file_hashes` table. */
+const SCHEMA_VERSION = 2;
 
 const CACHEABLE_FINISH_REASONS: ReadonlySet<FinishReason> = new Set(['stop', 'tool_calls', 'length']);
 
@@ -96,21 +104,23 @@ export function requestHash(request: ChatRequest): string {
 }
 
 /**
- * The cache key (sha256 hex) of a request to one model. `model` is the model's id, i.e. its spec
- * (e.g. "openai:gpt-4o-mini"), as `ChatModel.id` gives it. The request includes sampling parameters and
- * seed; call options (abort signal, stage) are not part of it.
+ * The cache key (sha256 hex) of a request to one model at one endpoint. `model` is the model's id, i.e.
+ * its spec (e.g. "openai:gpt-4o-mini"), as `ChatModel.id` gives it; `identity` what tells its answers
+ * apart from another server's or file's (the normalised base URL, a GGUF content hash). The request
+ * includes sampling parameters and seed; call options (abort signal, stage) are not part of it.
  */
-export function cacheKey(backend: string, model: string, request: ChatRequest): string {
-  return keyOfCanonical(backend, model, canonicalJson(request));
+export function cacheKey(backend: string, model: string, request: ChatRequest, identity: string): string {
+  return keyOfCanonical(backend, model, identity, canonicalJson(request));
 }
 
 /**
- * `sha256(canonicalJson({v, backend, model, request}))` from the request's canonical JSON, written out in
- * sorted key order so that a call canonicalises its request once for both the key and `requestHash`.
+ * `sha256(canonicalJson({backend, identity, model, request, v}))` from the request's canonical JSON,
+ * written out in sorted key order so that a call canonicalises its request once for both the key and
+ * `requestHash`.
  */
-function keyOfCanonical(backend: string, model: string, canonicalRequest: string): string {
+function keyOfCanonical(backend: string, model: string, identity: string, canonicalRequest: string): string {
   return sha256(
-    `{"backend":${JSON.stringify(backend)},"model":${JSON.stringify(model)},"request":${canonicalRequest},"v":${KEY_VERSION}}`,
+    `{"backend":${JSON.stringify(backend)},"identity":${JSON.stringify(identity)},"model":${JSON.stringify(model)},"request":${canonicalRequest},"v":${KEY_VERSION}}`,
   );
 }
 
@@ -163,6 +173,8 @@ export interface CacheEntry {
   requestHash: string;
   backend: string;
   model: string;
+  /** The endpoint identity the answer came from; null for rows written before it was recorded. */
+  identity: string | null;
   stage: string | null;
   /** ISO 8601 time the row was written. */
   createdAt: string;
@@ -187,6 +199,8 @@ export interface CacheStats {
   bytes: number;
   /** Bytes of stored response JSON (the payload, without SQLite overhead). */
   responseBytes: number;
+  /** Rows written before the endpoint identity was part of the key: only `replay:` reads them. */
+  legacyRows: number;
   oldest: string | null;
   newest: string | null;
   byModel: CacheModelStats[];
@@ -210,6 +224,8 @@ export interface PutMeta {
   /** Backend and model id of the row; by default taken from `response.model` ("backend:..."). */
   backend?: string;
   model?: string;
+  /** The endpoint identity that is part of the key. */
+  identity?: string;
 }
 
 export interface ResponseCache {
@@ -219,8 +235,16 @@ export interface ResponseCache {
   get(key: string): ChatResponse | undefined;
   /** Stores a response; false when the key was already there (the first write wins). */
   put(key: string, requestHash: string, response: ChatResponse, meta?: PutMeta): boolean;
-  /** The most recently stored entry for a request hash, whatever the model (for `replay:`). */
-  findByRequest(requestHash: string): CacheEntry | undefined;
+  /**
+   * The most recently stored entry for a request hash, whatever the model (or only `model`'s), for
+   * `replay:`. Rows of every schema version are read.
+   */
+  findByRequest(requestHash: string, filter?: { model?: string }): CacheEntry | undefined;
+  /**
+   * sha256 (hex) of a file's content, remembered in the cache per absolute path, size and mtime, so a
+   * multi-gigabyte model file is hashed once, not per run (and never per call).
+   */
+  fileHash(path: string): Promise<string>;
   stats(): CacheStats;
   /** Writes every row as one JSON line (`CacheEntry`) in insertion order; resolves to the rows written. */
   export(stream: Writable, filter?: { model?: string }): Promise<number>;
@@ -237,6 +261,7 @@ interface Row {
   request_hash: string;
   backend: string;
   model: string;
+  identity: string | null;
   stage: string | null;
   created_at: number;
   response: string;
@@ -304,12 +329,23 @@ export function openResponseCache(dir: string): ResponseCache {
 
   const getStmt = db.prepare<{ response: string }>('SELECT response FROM responses WHERE key = ?');
   const putStmt = db.prepare(
-    `INSERT OR IGNORE INTO responses (key, request_hash, backend, model, stage, created_at, response)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT OR IGNORE INTO responses (key, request_hash, backend, model, identity, stage, created_at, response)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const byRequestStmt = db.prepare<Row>(
     'SELECT * FROM responses WHERE request_hash = ? ORDER BY created_at DESC, rowid DESC LIMIT 1',
   );
+  const byRequestAndModelStmt = db.prepare<Row>(
+    `SELECT * FROM responses WHERE request_hash = ? AND model = ?
+     ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+  );
+  const hashGetStmt = db.prepare<{ sha256: string }>(
+    'SELECT sha256 FROM file_hashes WHERE path = ? AND size = ? AND mtime_ms = ?',
+  );
+  const hashPutStmt = db.prepare(
+    'INSERT OR REPLACE INTO file_hashes (path, size, mtime_ms, sha256) VALUES (?, ?, ?, ?)',
+  );
+  const hashesInFlight = new Map<string, Promise<string>>();
   let hits = 0;
   let misses = 0;
 
@@ -337,6 +373,7 @@ export function openResponseCache(dir: string): ResponseCache {
     requestHash: row.request_hash,
     backend: row.backend,
     model: row.model,
+    identity: row.identity,
     stage: row.stage,
     createdAt: new Date(row.created_at).toISOString(),
     response: JSON.parse(row.response) as ChatResponse,
@@ -373,22 +410,46 @@ export function openResponseCache(dir: string): ResponseCache {
       const backend = meta.backend ?? backendOf(model);
       const json = JSON.stringify(response);
       const result = withBusyRetry('write', () =>
-        putStmt.run(key, hash, backend, model, meta.stage ?? null, Date.now(), json),
+        putStmt.run(key, hash, backend, model, meta.identity ?? null, meta.stage ?? null, Date.now(), json),
       );
       return result.changes > 0;
     },
-    findByRequest(hash) {
-      const row = withBusyRetry('read', () => byRequestStmt.get(hash));
+    findByRequest(hash, filter = {}) {
+      const row = withBusyRetry('read', () =>
+        filter.model === undefined ? byRequestStmt.get(hash) : byRequestAndModelStmt.get(hash, filter.model),
+      );
       return row === undefined ? undefined : toEntry(row);
+    },
+    fileHash(file) {
+      const path = resolve(file);
+      let pending = hashesInFlight.get(path);
+      if (pending === undefined) {
+        pending = (async () => {
+          const info = await stat(path);
+          const remembered = withBusyRetry('read', () => hashGetStmt.get(path, info.size, info.mtimeMs));
+          if (remembered !== undefined) return remembered.sha256;
+          const digest = await hashFile(path);
+          withBusyRetry('write', () => hashPutStmt.run(path, info.size, info.mtimeMs, digest));
+          return digest;
+        })().finally(() => hashesInFlight.delete(path));
+        hashesInFlight.set(path, pending);
+      }
+      return pending;
     },
     stats() {
       return withBusyRetry('stats', () => {
         const total = db
-          .prepare<{ rows: number; bytes: number | null; oldest: number | null; newest: number | null }>(
-            `SELECT count(*) AS rows, sum(length(response)) AS bytes, min(created_at) AS oldest,
-                    max(created_at) AS newest FROM responses`,
+          .prepare<{
+            rows: number;
+            bytes: number | null;
+            legacy: number | null;
+            oldest: number | null;
+            newest: number | null;
+          }>(
+            `SELECT count(*) AS rows, sum(length(response)) AS bytes, sum(identity IS NULL) AS legacy,
+                    min(created_at) AS oldest, max(created_at) AS newest FROM responses`,
           )
-          .get() ?? { rows: 0, bytes: 0, oldest: null, newest: null };
+          .get() ?? { rows: 0, bytes: 0, legacy: 0, oldest: null, newest: null };
         const byModel = db
           .prepare<{
             model: string;
@@ -408,6 +469,7 @@ export function openResponseCache(dir: string): ResponseCache {
           rows: total.rows,
           bytes: fileSize(path) + fileSize(`${path}-wal`) + fileSize(`${path}-shm`),
           responseBytes: total.bytes ?? 0,
+          legacyRows: total.legacy ?? 0,
           oldest: iso(total.oldest),
           newest: iso(total.newest),
           byModel: byModel.map((row) => ({
@@ -498,6 +560,34 @@ function openDatabase(path: string): Database {
       if (String(mode).toLowerCase() !== 'wal')
         throw new Error(`could not switch to WAL (journal_mode=${String(mode)})`);
       db.pragma('synchronous = NORMAL');
+      migrate(db);
+      return db;
+    } catch (error) {
+      db?.close();
+      if (!isBusy(error) || Date.now() > deadline) throw error;
+      sleepSync(Math.min(10 * 2 ** attempt, 200));
+    }
+  }
+}
+
+/**
+ * Creates the tables, or brings a schema-1 cache to schema 2 (one added column, one added table: old
+ * rows stay, marked by their NULL identity), in one write transaction so that concurrent openers agree.
+ */
+function migrate(db: Database): void {
+  const version = Number(db.pragma('user_version', { simple: true }));
+  if (version === SCHEMA_VERSION) return;
+  if (version > SCHEMA_VERSION) {
+    throw new Error(
+      `written by a newer toolalpaca (schema ${version}, this version reads ${SCHEMA_VERSION})`,
+    );
+  }
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    // (BEGIN is outside the try: when it fails there is no transaction to roll back.)
+    // Read again under the lock: another process may have migrated meanwhile.
+    const current = Number(db.pragma('user_version', { simple: true }));
+    if (current < SCHEMA_VERSION) {
       db.exec(`
         CREATE TABLE IF NOT EXISTS responses (
           key TEXT PRIMARY KEY,
@@ -511,21 +601,35 @@ function openDatabase(path: string): Database {
         CREATE INDEX IF NOT EXISTS responses_request_hash ON responses (request_hash);
         CREATE INDEX IF NOT EXISTS responses_model ON responses (model);
         CREATE INDEX IF NOT EXISTS responses_created_at ON responses (created_at);
-      `);
-      const version = Number(db.pragma('user_version', { simple: true }));
-      if (version === 0) db.pragma(`user_version = ${SCHEMA_VERSION}`);
-      else if (version > SCHEMA_VERSION) {
-        throw new Error(
-          `written by a newer toolalpaca (schema ${version}, this version reads ${SCHEMA_VERSION})`,
+        CREATE TABLE IF NOT EXISTS file_hashes (
+          path TEXT PRIMARY KEY,
+          size INTEGER NOT NULL,
+          mtime_ms REAL NOT NULL,
+          sha256 TEXT NOT NULL
         );
+      `);
+      const columns = db.prepare<{ name: string }>('PRAGMA table_info(responses)').all();
+      if (!columns.some((column) => column.name === 'identity')) {
+        db.exec('ALTER TABLE responses ADD COLUMN identity TEXT');
       }
-      return db;
-    } catch (error) {
-      db?.close();
-      if (!isBusy(error) || Date.now() > deadline) throw error;
-      sleepSync(Math.min(10 * 2 ** attempt, 200));
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }
+    db.exec('COMMIT');
+  } catch (error) {
+    db.exec('ROLLBACK');
+    throw error;
   }
+}
+
+/** sha256 (hex) of a file's content, read as a stream. */
+function hashFile(path: string): Promise<string> {
+  return new Promise((resolveHash, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolveHash(hash.digest('hex')));
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -549,11 +653,14 @@ export function withCache(
   wrapOptions: {
     /** Close the cache when the wrapped model is closed (when the caller opened it for this model). */
     closeCache?: boolean;
+    /** The endpoint identity in the key (see `cacheKey`); default `endpointOf(model)`. */
+    identity?: string;
   } = {},
 ): CachedChatModel {
   let hits = 0;
   let misses = 0;
   let warned = false;
+  const identity = wrapOptions.identity ?? model.endpoint ?? model.id;
   const wrapped: CachedChatModel = {
     ...identityOf(model),
     get hits() {
@@ -566,7 +673,7 @@ export function withCache(
       if (options?.signal?.aborted) throw abortError(model.id, options.signal);
       const started = performance.now();
       const canonicalRequest = canonicalJson(request);
-      const key = keyOfCanonical(model.backend, model.id, canonicalRequest);
+      const key = keyOfCanonical(model.backend, model.id, identity, canonicalRequest);
       const stored = cache.get(key);
       if (stored !== undefined) {
         hits++;
@@ -585,6 +692,7 @@ export function withCache(
             stage: options?.stage,
             backend: model.backend,
             model: model.id,
+            identity,
           });
         } catch (error) {
           if (!warned) {

@@ -68,7 +68,8 @@ export interface ChatResponse {
   originalLatencyMs?: number;
 }
 
-export type BackendName = 'openai' | 'llama' | 'replay';
+/** The prefix of the backend a model runs on ("openai", "llama", "replay", "text", or a registered one). */
+export type BackendName = string;
 
 export interface ProbeOptions {
   signal?: AbortSignal;

@@ -1,129 +1,91 @@
 /**
- * Builds a ready-to-use ChatModel from a `--model SPEC` string: the backend adapter, wrapped (inside out)
- * with retries and per-request timeout → rate limits → response cache → cost ledger.
+ * Builds a ready-to-use ChatModel from a `--model SPEC` string: the registered backend's model, wrapped
+ * (inside out) with the reply checks (size cap, JSON re-validation) → retries and per-request timeout →
+ * rate limits → response cache → cost ledger. Every backend, built-in or registered, gets the same stack.
  */
 import { identityOf, type ChatModel } from './chat-model.js';
-import { resolveCacheDir, cacheExists, openResponseCache, withCache, type CachedChatModel } from './cache.js';
-import type { CostLedger } from './ledger.js';
+import { resolveCacheDir, openResponseCache, withCache, type CachedChatModel } from './cache.js';
 import { withLedger } from './ledger.js';
-import { parseModelSpec } from './model-spec.js';
-import { createOpenAIChatModel } from './openai-compatible/openai-model.js';
+import { backendOptionsOf, type ModelOptions } from './options.js';
+import { endpointOf } from './preflight.js';
 import { withRateLimit } from './rate-limit.js';
-import { createReplayChatModel } from './replay/replay-model.js';
+import { resolveModelSpec } from './registry.js';
+import { withReplyChecks } from './reply-checks.js';
 import { withRetries } from './retry.js';
-import { InputError } from '../core/errors.js';
 
-export interface ModelOptions {
-  /** OpenAI-compatible base URL; default OPENAI_BASE_URL, else the OpenAI API. */
-  baseUrl?: string;
-  /** API key; default OPENAI_API_KEY (may be absent for local servers). */
-  apiKey?: string;
-  /** Per-request timeout in ms (default 120 s). */
-  timeoutMs?: number;
-  /** Retries after a failed attempt on 429/5xx/timeouts/dropped connections (default 3). */
-  maxRetries?: number;
-  /** First backoff step in ms (default 500); the wait doubles per retry, with full jitter. */
-  retryBaseDelayMs?: number;
-  /** Longest backoff wait in ms (default 30 s). */
-  retryMaxDelayMs?: number;
-  concurrency?: number;
-  requestsPerMinute?: number;
-  tokensPerMinute?: number;
-  /** Length of the rate-limit "minute" in ms (default 60 000; for tests). */
-  rateWindowMs?: number;
-  /** Response cache folder (default `.toolalpaca-cache` in the working directory). */
-  cacheDir?: string;
-  noCache?: boolean;
-  /** When given, every call's tokens are recorded in it. */
-  ledger?: CostLedger;
-  /** openai backend: stream answers (SSE). */
-  stream?: boolean;
-  /** llama backend options. */
-  lora?: string;
-  threads?: number;
-  contextSize?: number;
-  sequences?: number;
-  modelsDir?: string;
-  /** llama hub downloads: called as bytes arrive (the CLI draws a progress bar from it). */
-  onDownloadProgress?: (progress: { downloadedBytes: number; totalBytes: number }) => void;
-}
+export type {
+  CommonModelOptions,
+  LlamaBackendOptions,
+  ModelOptions,
+  OpenAIBackendOptions,
+  TextBackendOptions,
+} from './options.js';
 
 /** A model built by `createChatModel`: `cacheStats()` reports this model's cache hits and misses. */
 export type CreatedChatModel = ChatModel & {
+  /** Cache lookups of this model in this process; undefined when the cache is off. */
   cacheStats(): { hits: number; misses: number } | undefined;
   close(): Promise<void>;
 };
 
 export async function createChatModel(spec: string, options: ModelOptions = {}): Promise<CreatedChatModel> {
-  const parsed = parseModelSpec(spec);
+  const parsed = resolveModelSpec(spec);
+  const { backend } = parsed;
   const cacheDir = resolveCacheDir(options.cacheDir);
-  let model: ChatModel;
-  switch (parsed.backend) {
-    case 'openai': {
-      const base = createOpenAIChatModel({
-        model: parsed.model,
-        ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}),
-        ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
-        ...(options.stream !== undefined ? { stream: options.stream } : {}),
+  const bare = await backend.create(parsed.spec, {
+    id: parsed.id,
+    options: backendOptionsOf(options, backend.prefix),
+    common: options,
+    cacheDir,
+  });
+  try {
+    const kind = backend.kind ?? 'remote';
+    let model: ChatModel = withReplyChecks(
+      bare,
+      options.maxReplyBytes !== undefined ? { maxReplyBytes: options.maxReplyBytes } : {},
+    );
+    if (kind === 'recorded') return finish(model, undefined, options);
+    model =
+      kind === 'remote'
+        ? withRetries(model, {
+            ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
+            ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+            ...(options.retryBaseDelayMs !== undefined ? { baseDelayMs: options.retryBaseDelayMs } : {}),
+            ...(options.retryMaxDelayMs !== undefined ? { maxDelayMs: options.retryMaxDelayMs } : {}),
+          })
+        : // A local engine does not fail transiently; only the per-request timeout applies.
+          withRetries(model, { maxRetries: 0, timeoutMs: options.timeoutMs ?? 0 });
+    if (
+      options.concurrency !== undefined ||
+      options.requestsPerMinute !== undefined ||
+      options.tokensPerMinute !== undefined
+    ) {
+      model = withRateLimit(model, {
+        ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+        ...(options.requestsPerMinute !== undefined ? { requestsPerMinute: options.requestsPerMinute } : {}),
+        ...(options.tokensPerMinute !== undefined ? { tokensPerMinute: options.tokensPerMinute } : {}),
+        ...(options.rateWindowMs !== undefined ? { windowMs: options.rateWindowMs } : {}),
       });
-      model = withRetries(base, {
-        ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
-        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-        ...(options.retryBaseDelayMs !== undefined ? { baseDelayMs: options.retryBaseDelayMs } : {}),
-        ...(options.retryMaxDelayMs !== undefined ? { maxDelayMs: options.retryMaxDelayMs } : {}),
-      });
-      break;
     }
-    case 'llama': {
-      // Loaded on demand: node-llama-cpp is heavy and only this backend needs it.
-      const { createLlamaChatModel } = await import('./llama-cpp/llama-model.js');
-      const base = await createLlamaChatModel('path' in parsed ? { path: parsed.path } : { hf: parsed.hf }, {
-        ...(options.threads !== undefined ? { threads: options.threads } : {}),
-        ...(options.contextSize !== undefined ? { contextSize: options.contextSize } : {}),
-        ...(options.sequences !== undefined ? { sequences: options.sequences } : {}),
-        ...(options.lora !== undefined ? { lora: options.lora } : {}),
-        ...(options.modelsDir !== undefined ? { modelsDir: options.modelsDir } : {}),
-        ...(options.onDownloadProgress !== undefined
-          ? { onDownloadProgress: options.onDownloadProgress }
-          : {}),
-      });
-      // A local engine does not fail transiently; only the per-request timeout applies.
-      model = withRetries(base, { maxRetries: 0, timeoutMs: options.timeoutMs ?? 0 });
-      break;
-    }
-    case 'replay': {
-      if (!cacheExists(cacheDir)) {
-        throw new InputError(
-          `${spec}: no response cache in ${cacheDir}; replay answers only from a cache recorded by an earlier run (set --cache-dir)`,
-        );
+    let cached: CachedChatModel | undefined;
+    if (options.noCache !== true) {
+      const cache = openResponseCache(cacheDir);
+      try {
+        const identity =
+          (await backend.cacheIdentity?.(bare, { fileHash: (path) => cache.fileHash(path) })) ??
+          endpointOf(bare);
+        cached = withCache(model, cache, { closeCache: true, identity });
+      } catch (error) {
+        cache.close();
+        throw error;
       }
-      const replay = createReplayChatModel(openResponseCache(cacheDir), parsed.of, { closeCache: true });
-      return finish(replay, undefined, options);
+      model = cached;
     }
+    return finish(model, cached, options);
+  } catch (error) {
+    await bare.close?.();
+    throw error;
   }
-  if (
-    options.concurrency !== undefined ||
-    options.requestsPerMinute !== undefined ||
-    options.tokensPerMinute !== undefined
-  ) {
-    model = withRateLimit(model, {
-      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
-      ...(options.requestsPerMinute !== undefined ? { requestsPerMinute: options.requestsPerMinute } : {}),
-      ...(options.tokensPerMinute !== undefined ? { tokensPerMinute: options.tokensPerMinute } : {}),
-      ...(options.rateWindowMs !== undefined ? { windowMs: options.rateWindowMs } : {}),
-    });
-  }
-  let cached: CachedChatModel | undefined;
-  if (options.noCache !== true) {
-    try {
-      cached = withCache(model, openResponseCache(cacheDir), { closeCache: true });
-    } catch (error) {
-      await model.close?.();
-      throw error;
-    }
-    model = cached;
-  }
-  return finish(model, cached, options);
 }
 
 function finish(

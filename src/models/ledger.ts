@@ -171,7 +171,7 @@ export class CostLedger {
       String(totals.cachedCalls),
       String(totals.promptTokens),
       String(totals.completionTokens),
-      formatUsd(totals.costUsd) + (totals.unpricedModels.length > 0 ? '+?' : ''),
+      formatTotalUsd(totals),
     ];
     const all = [header, ...body, total];
     const widths = header.map((_, column) => Math.max(...all.map((row) => (row[column] ?? '').length)));
@@ -190,15 +190,31 @@ export class CostLedger {
     return text;
   }
 
+  /** The total cost for summaries and progress lines (see `formatTotalUsd`), e.g. "0.0123", "?", "0.0123+?". */
+  formatCost(): string {
+    return formatTotalUsd(this.totals());
+  }
+
   toJSON(): LedgerJson {
     return { rows: this.rows(), totals: this.totals() };
   }
 }
 
-function formatUsd(value: number | null): string {
+/** A USD amount as the ledger prints it; "?" for an unknown (unpriced) cost. */
+export function formatUsd(value: number | null): string {
   if (value === null) return '?';
   if (value === 0) return '0';
   return value < 0.01 ? value.toFixed(6) : value.toFixed(4);
+}
+
+/**
+ * The total cost of a run as every summary and progress line should show it: the known amount, "?"
+ * when only unpriced models spent tokens, "AMOUNT+?" when some did (an unknown price is never shown as
+ * free).
+ */
+export function formatTotalUsd(totals: Pick<LedgerTotals, 'costUsd' | 'unpricedModels'>): string {
+  if (totals.unpricedModels.length === 0) return formatUsd(totals.costUsd);
+  return totals.costUsd === 0 ? '?' : `${formatUsd(totals.costUsd)}+?`;
 }
 
 /**

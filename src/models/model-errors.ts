@@ -19,20 +19,32 @@ export class ModelCallError extends ServiceError {
   readonly status?: number;
   /** Server's Retry-After, in milliseconds, when it sent one. */
   readonly retryAfterMs?: number;
+  private readonly retryOverride?: boolean;
 
   constructor(
     message: string,
-    options: { kind: ModelFailureKind; status?: number; retryAfterMs?: number; cause?: unknown },
+    options: {
+      kind: ModelFailureKind;
+      status?: number;
+      retryAfterMs?: number;
+      cause?: unknown;
+      /** Overrides whether the kind is retried (e.g. an oversized reply would only come again). */
+      retryable?: boolean;
+    },
   ) {
     super(message, { cause: options.cause });
     this.name = 'ModelCallError';
     this.kind = options.kind;
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
+    this.retryOverride = options.retryable;
   }
 
   get retryable(): boolean {
-    return ['rate_limited', 'server_error', 'timeout', 'connection', 'bad_response'].includes(this.kind);
+    return (
+      this.retryOverride ??
+      ['rate_limited', 'server_error', 'timeout', 'connection', 'bad_response'].includes(this.kind)
+    );
   }
 }
 

@@ -21,7 +21,7 @@ function fillCache(dir: string, counts: Record<string, number>): void {
         seed: i,
       };
       cache.put(
-        cacheKey(model.slice(0, model.indexOf(':')), model, request),
+        cacheKey(model.slice(0, model.indexOf(':')), model, request, 'http://s.example/v1'),
         requestHash(request),
         {
           text: `answer ${i}`,

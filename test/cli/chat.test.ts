@@ -32,7 +32,7 @@ describe('chat command (action)', () => {
   });
   after(() => server.close());
 
-  test('prints the reply and the ledger; the second identical call is a cache hit', async () => {
+  test('prints the reply and the ledger; with --cache the second identical call is a cache hit', async () => {
     server.reset();
     server.script({ text: 'Hello there!', usage: { prompt_tokens: 12, completion_tokens: 4 } });
     const cacheDir = makeTempDir();
@@ -40,6 +40,7 @@ describe('chat command (action)', () => {
       model: 'openai:fake-model',
       baseUrl: server.baseUrl,
       cacheDir,
+      cache: true,
       system: 'Be brief.',
       temperature: '0',
     };
@@ -181,7 +182,7 @@ describe('toolalpaca chat (compiled CLI)', () => {
       join(cwd, 'toolalpaca.config.json'),
       JSON.stringify({ model: 'openai:fake-model', baseUrl: server.baseUrl }),
     );
-    const first = await runCli(['chat', '--json', '--temperature', '0', 'What is 2+2?'], { cwd });
+    const first = await runCli(['chat', '--json', '--cache', '--temperature', '0', 'What is 2+2?'], { cwd });
     assert.equal(first.code, 0, first.stderr);
     const printed = JSON.parse(first.stdout) as {
       text: string;
@@ -190,9 +191,37 @@ describe('toolalpaca chat (compiled CLI)', () => {
     };
     assert.equal(printed.cached, false);
     assert.ok(printed.usage.promptTokens > 0);
-    const second = await runCli(['chat', '--json', '--temperature', '0', 'What is 2+2?'], { cwd });
+    const second = await runCli(['chat', '--json', '--cache', '--temperature', '0', 'What is 2+2?'], { cwd });
     assert.equal(second.code, 0, second.stderr);
     assert.equal((JSON.parse(second.stdout) as { cached: boolean }).cached, true);
+    assert.equal(server.requests.length, 1);
+    // Without --cache, chat asks the server itself.
+    const third = await runCli(['chat', '--json', '--temperature', '0', 'What is 2+2?'], { cwd });
+    assert.equal(third.code, 0, third.stderr);
+    assert.equal((JSON.parse(third.stdout) as { cached: boolean }).cached, false);
+    assert.equal(server.requests.length, 2);
+  });
+
+  test('a cached answer never hides a dead server: chat fails against a closed port, with or without --cache', async () => {
+    server.reset();
+    const cwd = makeTempDir();
+    const ask = (baseUrl: string, ...flags: string[]) =>
+      runCli(
+        ['chat', '--model', 'openai:fake-model', '--base-url', baseUrl, '--max-retries', '0', ...flags, 'hi'],
+        { cwd },
+      );
+    const recorded = await ask(server.baseUrl, '--cache', '--temperature', '0');
+    assert.equal(recorded.code, 0, recorded.stderr);
+    const dead = `http://127.0.0.1:${await closedPort()}/v1`;
+    for (const flags of [
+      ['--temperature', '0'],
+      ['--cache', '--temperature', '0'],
+    ]) {
+      const result = await ask(dead, ...flags);
+      assert.equal(result.code, 3, `${flags.join(' ')}: ${result.stdout}${result.stderr}`);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, /cannot reach .* \(ECONNREFUSED\)/);
+    }
     assert.equal(server.requests.length, 1);
   });
 

@@ -170,7 +170,7 @@ describe('judgeRun', () => {
   before(async () => {
     server = await startFakeOpenAI();
     model = await createChatModel('openai:fake-model', {
-      baseUrl: server.baseUrl,
+      openai: { baseUrl: server.baseUrl },
       noCache: true,
       maxRetries: 0,
     });

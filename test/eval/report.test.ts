@@ -110,7 +110,10 @@ describe('reports', () => {
   before(async () => {
     server = await startFakeOpenAI();
     server.setDefault(evalWorld({ golden: new Map() }));
-    model = await createChatModel('openai:fake-model', { baseUrl: server.baseUrl, noCache: true });
+    model = await createChatModel('openai:fake-model', {
+      openai: { baseUrl: server.baseUrl },
+      noCache: true,
+    });
     dir = makeTempDir();
     const runA = await replayRun('openai:model-a');
     const runB = await replayRun('openai:model-b');

@@ -30,7 +30,10 @@ describe('runEvaluation', () => {
       ...(await readToolAlpacaFile(REAL)),
     ]);
     server.setDefault(evalWorld({ golden, onRole: (role) => roles.push(role) }));
-    model = await createChatModel('openai:fake-model', { baseUrl: server.baseUrl, noCache: true });
+    model = await createChatModel('openai:fake-model', {
+      openai: { baseUrl: server.baseUrl },
+      noCache: true,
+    });
   });
   after(async () => {
     await model.close();

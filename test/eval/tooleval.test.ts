@@ -110,7 +110,7 @@ describe('ToolEval against the fake server', () => {
   before(async () => {
     server = await startFakeOpenAI();
     judge = await createChatModel('openai:fake-model', {
-      baseUrl: server.baseUrl,
+      openai: { baseUrl: server.baseUrl },
       noCache: true,
       maxRetries: 0,
     });

@@ -122,8 +122,7 @@ let zoo: Tool;
 before(async () => {
   server = await startFakeOpenAI();
   model = await createChatModel('openai:fake', {
-    baseUrl: server.baseUrl,
-    apiKey: 'test',
+    openai: { baseUrl: server.baseUrl, apiKey: 'test' },
     noCache: true,
     retryBaseDelayMs: 1,
   });
@@ -552,7 +551,7 @@ describe('simulated executor against the fake model server', () => {
     server.script(reply(200, AXEL), reply(200, AXEL));
     const own = createSimulatedExecutor({
       modelSpec: 'openai:fake',
-      modelOptions: { baseUrl: server.baseUrl, apiKey: 'test', noCache: true },
+      modelOptions: { openai: { baseUrl: server.baseUrl, apiKey: 'test' }, noCache: true },
       stage: 'executor',
     });
     assert.equal((await own.execute(zoo, 'getAnimal', { id: 7 })).status, 200);

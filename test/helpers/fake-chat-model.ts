@@ -19,8 +19,7 @@ export interface FakeChatSetup {
 export async function startFakeChatSetup(): Promise<FakeChatSetup> {
   const server = await startFakeOpenAI();
   const model = await createChatModel('openai:fake-model', {
-    baseUrl: server.baseUrl,
-    apiKey: 'k',
+    openai: { baseUrl: server.baseUrl, apiKey: 'k' },
     noCache: true,
     maxRetries: 0,
   });

@@ -73,35 +73,43 @@ describe('cache keys', () => {
       topP: undefined,
     };
     assert.equal(requestHash(one), requestHash(two));
-    assert.equal(cacheKey('openai', 'openai:m', one), cacheKey('openai', 'openai:m', two));
+    assert.equal(
+      cacheKey('openai', 'openai:m', one, 'http://s.example/v1'),
+      cacheKey('openai', 'openai:m', two, 'http://s.example/v1'),
+    );
   });
 
-  test('the key changes with backend, model, sampling parameters, seed and messages', () => {
+  test('the key changes with backend, model, endpoint identity, sampling parameters, seed and messages', () => {
     const base = ask('hello', { seed: 1 });
     const keys = new Set([
-      cacheKey('openai', 'openai:m', base),
-      cacheKey('llama', 'openai:m', base),
-      cacheKey('openai', 'openai:other', base),
-      cacheKey('openai', 'openai:m', { ...base, seed: 2 }),
-      cacheKey('openai', 'openai:m', { ...base, temperature: 0.7 }),
-      cacheKey('openai', 'openai:m', { ...base, topP: 0.9 }),
-      cacheKey('openai', 'openai:m', { ...base, maxTokens: 10 }),
-      cacheKey('openai', 'openai:m', { ...base, stop: ['\n'] }),
-      cacheKey('openai', 'openai:m', ask('hello!', { seed: 1 })),
+      cacheKey('openai', 'openai:m', base, 'http://other.example/v1'),
+      cacheKey('llama', 'llama:/m.gguf', base, 'gguf:sha256:aa'),
+      cacheKey('llama', 'llama:/m.gguf', base, 'gguf:sha256:bb'),
+      cacheKey('openai', 'openai:m', base, 'http://s.example/v1'),
+      cacheKey('llama', 'openai:m', base, 'http://s.example/v1'),
+      cacheKey('openai', 'openai:other', base, 'http://s.example/v1'),
+      cacheKey('openai', 'openai:m', { ...base, seed: 2 }, 'http://s.example/v1'),
+      cacheKey('openai', 'openai:m', { ...base, temperature: 0.7 }, 'http://s.example/v1'),
+      cacheKey('openai', 'openai:m', { ...base, topP: 0.9 }, 'http://s.example/v1'),
+      cacheKey('openai', 'openai:m', { ...base, maxTokens: 10 }, 'http://s.example/v1'),
+      cacheKey('openai', 'openai:m', { ...base, stop: ['\n'] }, 'http://s.example/v1'),
+      cacheKey('openai', 'openai:m', ask('hello!', { seed: 1 }), 'http://s.example/v1'),
     ]);
-    assert.equal(keys.size, 9);
-    assert.match(cacheKey('openai', 'openai:m', base), /^[0-9a-f]{64}$/);
-    // The key's formula is fixed (caches written by earlier versions stay readable): sha256 of the
-    // canonical JSON of {v: 1, backend, model, request}.
+    assert.equal(keys.size, 12);
+    assert.match(cacheKey('openai', 'openai:m', base, 'http://s.example/v1'), /^[0-9a-f]{64}$/);
+    // The key's formula is fixed (caches written by this version stay readable by later ones): sha256
+    // of the canonical JSON of {v: 2, backend, identity, model, request}.
     const withTools: ChatRequest = {
       ...base,
       tools: [{ name: 'f "q"', parameters: { type: 'object', properties: { b: {}, a: {} } } }],
     };
     for (const request of [base, withTools]) {
       const expected = createHash('sha256')
-        .update(canonicalJson({ v: 1, backend: 'openai', model: 'openai:m"x', request }))
+        .update(
+          canonicalJson({ v: 2, backend: 'openai', identity: 'http://s"x/v1', model: 'openai:m"x', request }),
+        )
         .digest('hex');
-      assert.equal(cacheKey('openai', 'openai:m"x', request), expected);
+      assert.equal(cacheKey('openai', 'openai:m"x', request, 'http://s"x/v1'), expected);
       assert.equal(requestHash(request), createHash('sha256').update(canonicalJson(request)).digest('hex'));
     }
     // The request hash ignores backend and model (that is what `replay:` matches on).
@@ -123,7 +131,7 @@ describe('response cache store', () => {
   test('persists across close and reopen; first write wins; findByRequest', () => {
     const dir = makeTempDir();
     const request = ask('persist me');
-    const key = cacheKey('openai', 'openai:test-model', request);
+    const key = cacheKey('openai', 'openai:test-model', request, 'http://s.example/v1');
     const first = openResponseCache(dir);
     assert.equal(first.get(key), undefined);
     assert.equal(first.put(key, requestHash(request), response('one'), { stage: 'instructions' }), true);
@@ -149,7 +157,7 @@ describe('response cache store', () => {
     const put = (model: string, content: string): void => {
       const request = ask(content);
       cache.put(
-        cacheKey(model.split(':')[0] ?? '', model, request),
+        cacheKey(model.split(':')[0] ?? '', model, request, 'http://s.example/v1'),
         requestHash(request),
         response(content, { model }),
       );
@@ -216,7 +224,7 @@ describe('response cache store', () => {
       const request = ask(`row ${i}`);
       const model = i % 2 === 0 ? 'openai:even' : 'llama:/odd.gguf';
       cache.put(
-        cacheKey(model.slice(0, model.indexOf(':')), model, request),
+        cacheKey(model.slice(0, model.indexOf(':')), model, request, 'http://s.example/v1'),
         requestHash(request),
         response(`row ${i}`, { model }),
       );
@@ -362,7 +370,8 @@ describe('withCache over the fake OpenAI server', () => {
     const out = sink();
     assert.ok((await cache.export(out.stream)) >= 5);
     assert.ok(!out.text().includes(secret));
-    assert.ok(!out.text().includes(fake.baseUrl), 'the base URL is not key material');
+    // The endpoint identity is stored (normalised: no credentials, query or trailing slash).
+    assert.ok(out.text().includes(`"identity":"${fake.baseUrl}"`), 'each row names its endpoint');
   });
 });
 

@@ -12,6 +12,8 @@ import addFormatsModule from 'ajv-formats';
 import { resolveModelFile } from 'node-llama-cpp';
 import type { ChatMessage, ChatResponse, ToolDefinition } from '../../src/models/chat-model.js';
 import { ModelCallError } from '../../src/models/model-errors.js';
+import { withReplyChecks } from '../../src/models/reply-checks.js';
+import { chatJson } from '../../src/models/structured.js';
 import { InputError, ServiceError } from '../../src/core/errors.js';
 import { createLlamaChatModel, type LlamaChatModel } from '../../src/models/llama-cpp/llama-model.js';
 import { hubFileName } from '../../src/models/llama-cpp/model-file.js';
@@ -186,39 +188,49 @@ describe('llama.cpp backend', () => {
     const validate = addFormats(new Ajv({ strict: false })).compile(schema);
     let valid = 0;
     const failures: string[] = [];
+    // Through the reply checks every backend shares: `json` is set exactly when the reply validates.
+    const checked = withReplyChecks(model);
     for (let seed = 0; seed < 5; seed++) {
-      try {
-        const reply = await model.chat({
-          messages,
-          maxTokens: 300,
-          temperature: 0.8,
-          seed,
-          jsonSchema: { name: 'thing', schema },
-        });
-        assert.ok(validate(JSON.parse(reply.text)), `seed ${seed}: ${reply.text}`);
-        assert.deepEqual(reply.json, JSON.parse(reply.text));
-        valid++;
-      } catch (error) {
-        // A reply cut by maxTokens is the only acceptable failure, and it must be reported as such.
-        assert.ok(error instanceof ModelCallError && error.kind === 'bad_response', String(error));
-        failures.push((error as Error).message);
+      const reply = await checked.chat({
+        messages,
+        maxTokens: 300,
+        temperature: 0.8,
+        seed,
+        jsonSchema: { name: 'thing', schema },
+      });
+      if (reply.json === undefined) {
+        // A reply cut by maxTokens is the only acceptable failure.
+        assert.equal(reply.finishReason, 'length', reply.text);
+        failures.push(reply.text);
+        continue;
       }
+      assert.ok(validate(JSON.parse(reply.text)), `seed ${seed}: ${reply.text}`);
+      assert.deepEqual(reply.json, JSON.parse(reply.text));
+      valid++;
     }
     assert.ok(valid >= 4, `valid ${valid}/5: ${failures.join(' | ')}`);
   });
 
-  test('a reply the grammar cannot constrain is re-validated and rejected as bad_response', async () => {
+  test('a reply the grammar cannot constrain is re-validated: no json, and chatJson rejects it', async () => {
     const schema = {
       type: 'object',
       properties: { n: { type: 'integer', minimum: 1e15, maximum: 1e15 + 1 } },
       required: ['n'],
     };
+    const checked = withReplyChecks(model);
+    const reply = await checked.chat({
+      messages,
+      maxTokens: 60,
+      temperature: 0,
+      jsonSchema: { name: 'huge', schema },
+    });
+    assert.equal(reply.json, undefined, reply.text);
     await assert.rejects(
-      model.chat({ messages, maxTokens: 60, temperature: 0, jsonSchema: { name: 'huge', schema } }),
+      chatJson(checked, { messages, maxTokens: 60, temperature: 0 }, schema, { name: 'huge', maxReasks: 0 }),
       (error: unknown) =>
         error instanceof ModelCallError &&
         error.kind === 'bad_response' &&
-        /JSON schema "huge"/.test(error.message) &&
+        /did not return valid JSON/.test(error.message) &&
         !error.message.includes('\n'),
     );
   });

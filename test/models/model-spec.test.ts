@@ -159,6 +159,16 @@ describe('model options (CLI flags over the config file)', () => {
       cacheDir: '/c',
       noCache: true,
     });
+    const grouped = modelOptionsFrom(
+      parse(['--model', 'llama:x.gguf', '--threads', '2', '--base-url', 'http://h/v1']),
+      {
+        lora: '/l.gguf',
+      },
+    );
+    assert.deepEqual(grouped.options, {
+      openai: { baseUrl: 'http://h/v1' },
+      llama: { threads: 2, lora: '/l.gguf' },
+    });
     assert.equal(resolved.pricesFile, '/p.json');
   });
 
@@ -195,7 +205,7 @@ describe('createChatModel', () => {
     const ledger = new CostLedger();
     const cacheDir = makeTempDir();
     const model = await createChatModel('openai:fake-model', {
-      baseUrl: server.baseUrl,
+      openai: { baseUrl: server.baseUrl },
       cacheDir,
       ledger,
       retryBaseDelayMs: 1,
@@ -228,7 +238,7 @@ describe('createChatModel', () => {
   test('noCache: every call reaches the server', async () => {
     server.reset();
     const model = await createChatModel('openai:fake-model', {
-      baseUrl: server.baseUrl,
+      openai: { baseUrl: server.baseUrl },
       noCache: true,
       cacheDir: makeTempDir(),
     });
@@ -243,7 +253,10 @@ describe('createChatModel', () => {
   test('replay: answers what was recorded and names a miss', async () => {
     server.reset();
     const cacheDir = makeTempDir();
-    const live = await createChatModel('openai:fake-model', { baseUrl: server.baseUrl, cacheDir });
+    const live = await createChatModel('openai:fake-model', {
+      openai: { baseUrl: server.baseUrl },
+      cacheDir,
+    });
     const request = { messages: [{ role: 'user' as const, content: 'recorded question' }], temperature: 0 };
     const recorded = await live.chat(request);
     await live.close();

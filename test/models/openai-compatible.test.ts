@@ -8,6 +8,7 @@ import { runChatModelContract } from './contract.js';
 import { createOpenAIChatModel } from '../../src/models/openai-compatible/openai-model.js';
 import { parseRetryAfter, redactSecrets } from '../../src/models/openai-compatible/errors.js';
 import type { ChatRequest } from '../../src/models/chat-model.js';
+import { withReplyChecks } from '../../src/models/reply-checks.js';
 
 const hello: ChatRequest = { messages: [{ role: 'user', content: 'Say hello' }] };
 
@@ -139,9 +140,9 @@ describe('openai-compatible adapter: translation', () => {
     });
   }
 
-  test('sets `json` only when the reply validates against the schema', async () => {
+  test('behind the reply checks, `json` is set only when the reply validates against the schema', async () => {
     server.reset();
-    const model = createOpenAIChatModel({ model: 'fake-model', baseUrl: server.baseUrl });
+    const model = withReplyChecks(createOpenAIChatModel({ model: 'fake-model', baseUrl: server.baseUrl }));
     const schema = { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] };
     server.script({ text: '{"n": 4}' }, { text: '{"n": "four"}' });
     const good = await model.chat({ ...hello, jsonSchema: { schema } });

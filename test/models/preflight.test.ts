@@ -90,7 +90,7 @@ describe('endpointOf', () => {
 
   test('a created model names its endpoint through every wrapper', async () => {
     const model = await createChatModel('openai:m', {
-      baseUrl: 'http://user:pw@127.0.0.1:8000/v1/',
+      openai: { baseUrl: 'http://user:pw@127.0.0.1:8000/v1/' },
       noCache: true,
       concurrency: 2,
     });
@@ -111,7 +111,9 @@ describe('probeModel: openai-compatible', () => {
 
   test('a live server passes with one GET /models and no generation', async () => {
     server.reset();
-    const model = await createChatModel('openai:fake-model', { baseUrl: server.baseUrl, apiKey: KEY });
+    const model = await createChatModel('openai:fake-model', {
+      openai: { baseUrl: server.baseUrl, apiKey: KEY },
+    });
     try {
       await probeModel(model);
       assert.deepEqual(
@@ -125,7 +127,9 @@ describe('probeModel: openai-compatible', () => {
 
   test('a refused key is one line naming the endpoint, exit 3, and never the key', async () => {
     const wrong = 'sk-wrong-key-abcdefghijklmnop';
-    const model = await createChatModel('openai:fake-model', { baseUrl: server.baseUrl, apiKey: wrong });
+    const model = await createChatModel('openai:fake-model', {
+      openai: { baseUrl: server.baseUrl, apiKey: wrong },
+    });
     try {
       const error = await serviceFailure(probeModel(model));
       assert.equal(error.exitCode, 3);
@@ -141,8 +145,7 @@ describe('probeModel: openai-compatible', () => {
   test('a closed port is one line naming the endpoint, exit 3', async () => {
     const port = await closedPort();
     const model = await createChatModel('openai:m', {
-      baseUrl: `http://127.0.0.1:${port}/v1`,
-      apiKey: KEY,
+      openai: { baseUrl: `http://127.0.0.1:${port}/v1`, apiKey: KEY },
     });
     try {
       const error = await serviceFailure(probeModel(model, { timeoutMs: 5_000 }));
@@ -164,7 +167,7 @@ describe('probeModel: servers without /models', () => {
     const server = await statusServer((method, path) =>
       method === 'POST' && path === '/v1/chat/completions' ? 400 : 404,
     );
-    const model = await createChatModel('openai:m', { baseUrl: server.baseUrl, noCache: true });
+    const model = await createChatModel('openai:m', { openai: { baseUrl: server.baseUrl }, noCache: true });
     try {
       await probeModel(model);
     } finally {
@@ -175,7 +178,7 @@ describe('probeModel: servers without /models', () => {
 
   test('404 on /models and on the chat route: a wrong base URL', async () => {
     const server = await statusServer(() => 404);
-    const model = await createChatModel('openai:m', { baseUrl: server.baseUrl, noCache: true });
+    const model = await createChatModel('openai:m', { openai: { baseUrl: server.baseUrl }, noCache: true });
     try {
       const error = await serviceFailure(probeModel(model));
       assert.match(error.message, /no OpenAI-compatible API at http:\/\/127\.0\.0\.1:\d+\/v1 .*--base-url/);
@@ -188,8 +191,8 @@ describe('probeModel: servers without /models', () => {
   test('5xx fails; a hang fails at the probe timeout', async () => {
     const failing = await statusServer(() => 503);
     const hanging = await statusServer(() => 0);
-    const a = await createChatModel('openai:m', { baseUrl: failing.baseUrl, noCache: true });
-    const b = await createChatModel('openai:m', { baseUrl: hanging.baseUrl, noCache: true });
+    const a = await createChatModel('openai:m', { openai: { baseUrl: failing.baseUrl }, noCache: true });
+    const b = await createChatModel('openai:m', { openai: { baseUrl: hanging.baseUrl }, noCache: true });
     try {
       assert.match((await serviceFailure(probeModel(a))).message, /is failing \(HTTP 503/);
       assert.match(
@@ -210,7 +213,7 @@ describe('probeModel: llama and replay', () => {
     const dir = makeTempDir('toolalpaca-preflight-');
     const file = join(dir, 'tiny.gguf');
     await writeTinyGguf(file, { seed: 3 });
-    const model = await createChatModel(`llama:${file}`, { threads: 1, noCache: true });
+    const model = await createChatModel(`llama:${file}`, { llama: { threads: 1 }, noCache: true });
     try {
       assert.equal(endpointOf(model), `llama:${file}`);
       await probeModel(model);
@@ -221,7 +224,10 @@ describe('probeModel: llama and replay', () => {
     } finally {
       await model.close();
     }
-    const cached = await createChatModel('openai:m', { cacheDir: dir, baseUrl: 'http://127.0.0.1:9/v1' });
+    const cached = await createChatModel('openai:m', {
+      cacheDir: dir,
+      openai: { baseUrl: 'http://127.0.0.1:9/v1' },
+    });
     await cached.close();
     const replay = await createChatModel('replay:', { cacheDir: dir });
     try {

@@ -110,9 +110,17 @@ describe('withRateLimit against the fake server', () => {
     });
     const request = { ...ask('hi'), maxTokens: 10 };
     assert.ok(estimateRequestTokens(request) < 20);
-    for (let i = 0; i < 3; i++) await model.chat(request);
-    const gaps = arrivals.slice(1).map((at, i) => at - (arrivals[i] as number));
-    for (const gap of gaps) assert.ok(gap >= 380 && gap < 1500, `gaps ${gaps.join(', ')}`);
+    // A call's tokens are booked after it starts; the next call may go out only when that booking has
+    // left the window, so it arrives at least one window after the previous call started (less 2 ms
+    // for the budget's whole-millisecond clock). Measured from the call's start, not its arrival, which
+    // a loaded machine can delay.
+    const started: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      started.push(performance.now());
+      await model.chat(request);
+    }
+    const gaps = arrivals.slice(1).map((at, i) => at - (started[i] as number));
+    for (const gap of gaps) assert.ok(gap >= 398, `gaps ${gaps.join(', ')}`);
   });
 
   test('an abort while queued rejects at once and the request is never sent', async () => {

@@ -31,9 +31,12 @@ function recorded(text: string, model: string, extra: Partial<ChatResponse> = {}
 }
 
 function record(cache: ResponseCache, model: string, request: ChatRequest, response: ChatResponse): void {
-  cache.put(cacheKey(model.slice(0, model.indexOf(':')), model, request), requestHash(request), response, {
-    stage: 'recorded',
-  });
+  cache.put(
+    cacheKey(model.slice(0, model.indexOf(':')), model, request, 'http://server.example/v1'),
+    requestHash(request),
+    response,
+    { stage: 'recorded', identity: 'http://server.example/v1' },
+  );
 }
 
 const question: ChatRequest = {
@@ -89,7 +92,7 @@ describe('replay model', () => {
       assert.match(error.message, /model openai:gpt-x/);
       assert.match(error.message, /stage instructions/);
       assert.match(error.message, /last user message "Which planets have rings/);
-      assert.ok(error.message.includes(`key ${cacheKey('openai', 'openai:gpt-x', miss).slice(0, 12)}`));
+      assert.ok(error.message.includes(`request hash ${requestHash(miss).slice(0, 12)}`));
       return true;
     });
     await assert.rejects(createReplayChatModel(cache).chat(miss), (error: unknown) => {
@@ -112,7 +115,7 @@ describe('replay model', () => {
     const fake = await startFakeOpenAI();
     const cacheDir = makeTempDir();
     const live = await createChatModel('openai:fake-model', {
-      baseUrl: fake.baseUrl,
+      openai: { baseUrl: fake.baseUrl },
       cacheDir,
       maxRetries: 0,
     });

@@ -265,8 +265,7 @@ describe('runGeneration with a scripted episode runner', () => {
         }),
       );
       const model = await createChatModel('openai:fake-model', {
-        baseUrl: server.baseUrl,
-        apiKey: 'k',
+        openai: { baseUrl: server.baseUrl, apiKey: 'k' },
         noCache: true,
       });
       const dir = makeTempDir();
@@ -293,8 +292,7 @@ describe('runGeneration with a scripted episode runner', () => {
       }
       // Resume with a larger limit: instructions come from the log (no new instruction request).
       const model2 = await createChatModel('openai:fake-model', {
-        baseUrl: server.baseUrl,
-        apiKey: 'k',
+        openai: { baseUrl: server.baseUrl, apiKey: 'k' },
         noCache: true,
       });
       const again = fakeEpisodes();
@@ -337,8 +335,7 @@ describe('runGeneration with the real agents against the fake server (10 tools o
       }),
     );
     model = await createChatModel('openai:fake-model', {
-      baseUrl: server.baseUrl,
-      apiKey: 'k',
+      openai: { baseUrl: server.baseUrl, apiKey: 'k' },
       noCache: true,
     });
   });

@@ -78,8 +78,7 @@ describe('generateInstructions against the fake server', () => {
   before(async () => {
     server = await startFakeOpenAI();
     model = await createChatModel('openai:fake-model', {
-      baseUrl: server.baseUrl,
-      apiKey: 'k',
+      openai: { baseUrl: server.baseUrl, apiKey: 'k' },
       noCache: true,
       maxRetries: 0,
     });

@@ -57,8 +57,7 @@ function writer(body: FakeRequestBody): FakeReply {
 before(async () => {
   server = await startFakeOpenAI();
   model = await createChatModel('openai:fake-model', {
-    baseUrl: server.baseUrl,
-    apiKey: 'k',
+    openai: { baseUrl: server.baseUrl, apiKey: 'k' },
     noCache: true,
     maxRetries: 0,
   });

@@ -35,7 +35,6 @@ import type {
   ToolCall,
 } from '../chat-model.js';
 import { ModelCallError, abortedError } from '../model-errors.js';
-import { checkJsonReply } from '../structured.js';
 import { toGbnfJsonSchema } from './gbnf-schema.js';
 import { toLlamaFunctions, toLlamaHistory } from './history.js';
 import {
@@ -72,6 +71,9 @@ export interface LlamaChatModelOptions {
 /** What the engine actually runs with, read back from the context. */
 export interface LlamaRuntimeInfo {
   modelPath: string;
+  /** The LoRA adapter applied, if any (absolute path). */
+  loraPath?: string;
+  /** The context's ideal thread count (the engine may run fewer while other contexts evaluate). */
   threads: number;
   contextSize: number;
   sequences: number;
@@ -290,17 +292,8 @@ class LlamaCppChatModel implements LlamaChatModel {
         cached: false,
         model: this.id,
       };
-      if (request.jsonSchema !== undefined) {
-        const check = checkJsonReply(result.text, request.jsonSchema.schema);
-        if (!check.ok) {
-          const name = request.jsonSchema.name !== undefined ? ` "${request.jsonSchema.name}"` : '';
-          throw this.fail(
-            `the reply does not satisfy the JSON schema${name}: ${check.error}`,
-            'bad_response',
-          );
-        }
-        result.json = check.value;
-      }
+      // The grammar constrains the reply; whether it validates is checked for every backend alike
+      // (reply-checks.ts).
       return result;
     } catch (error) {
       if (error instanceof ModelCallError) throw error;
@@ -404,6 +397,7 @@ export async function createLlamaChatModel(
   for (let i = 0; i < sequences; i++) all.push(context.getSequence());
   const info: LlamaRuntimeInfo = {
     modelPath,
+    ...(lora !== undefined ? { loraPath: lora } : {}),
     threads: context.idealThreads,
     contextSize: context.contextSize,
     sequences: context.totalSequences,

@@ -43,6 +43,39 @@ export interface CompletionPost {
   headers?: Record<string, string>;
   /** Longest wait for the answer's headers and between body chunks, ms. */
   timeoutMs: number;
+  /** Largest body read, in bytes; a longer one fails the call without being held in memory. */
+  maxBodyBytes?: number;
+}
+
+/** Thrown when a body is larger than `CompletionPost.maxBodyBytes` (mapped to a ModelCallError by the caller). */
+export class BodyTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`the reply body is larger than the ${limit}-byte limit`);
+    this.name = 'BodyTooLargeError';
+  }
+}
+
+/** Reads a body as text, up to `limit` bytes: a larger one is dropped and BodyTooLargeError thrown. */
+async function readBody(answer: Dispatcher.ResponseData, limit: number | undefined): Promise<string> {
+  if (limit === undefined) return answer.body.text();
+  // Dropping an oversized body destroys the stream, which then reports an abort nobody else listens to.
+  answer.body.on('error', () => undefined);
+  const declared = Number(answer.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    answer.body.destroy();
+    throw new BodyTooLargeError(limit);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of answer.body) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      answer.body.destroy();
+      throw new BodyTooLargeError(limit);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**
@@ -73,8 +106,9 @@ export async function postChatCompletion(
       dispatcher: sharedHttpDispatcher(),
       ...(signal !== undefined ? { signal } : {}),
     });
-    text = await answer.body.text();
+    text = await readBody(answer, target.maxBodyBytes);
   } catch (error) {
+    if (error instanceof BodyTooLargeError) throw error;
     throw asSdkError(error, signal);
   }
   if (answer.statusCode < 200 || answer.statusCode >= 300) {

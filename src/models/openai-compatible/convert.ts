@@ -175,6 +175,8 @@ export class StreamAccumulator {
   private usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
   private readonly calls = new Map<number, { id: string; name: string; arguments: string }>();
   private sawChunk = false;
+  /** Characters of text and tool-call fragments received so far (a bound on the reply's size). */
+  bytes = 0;
 
   add(chunk: ChatCompletionChunk): void {
     if (typeof chunk !== 'object' || chunk === null) badResponseThrow('a stream chunk is not a JSON object');
@@ -183,13 +185,19 @@ export class StreamAccumulator {
     for (const choice of chunk.choices ?? []) {
       if (choice.index !== undefined && choice.index !== 0) continue;
       const delta = choice.delta;
-      if (typeof delta?.content === 'string') this.text += delta.content;
+      if (typeof delta?.content === 'string') {
+        this.text += delta.content;
+        this.bytes += delta.content.length;
+      }
       for (const fragment of delta?.tool_calls ?? []) {
         const index = fragment.index ?? 0;
         const call = this.calls.get(index) ?? { id: '', name: '', arguments: '' };
         if (fragment.id) call.id = fragment.id;
         if (fragment.function?.name) call.name += fragment.function.name;
-        if (fragment.function?.arguments) call.arguments += fragment.function.arguments;
+        if (fragment.function?.arguments) {
+          call.arguments += fragment.function.arguments;
+          this.bytes += fragment.function.arguments.length;
+        }
         this.calls.set(index, call);
       }
       if (choice.finish_reason) this.finish = choice.finish_reason;

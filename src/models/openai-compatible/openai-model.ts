@@ -8,9 +8,9 @@ import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { ChatCallOptions, ChatModel, ChatRequest, ChatResponse } from '../chat-model.js';
 import { ModelCallError, abortedError } from '../model-errors.js';
-import { checkJsonReply } from '../structured.js';
+import { DEFAULT_MAX_REPLY_BYTES, replyTooLarge } from '../reply-checks.js';
 import { StreamAccumulator, fromOpenAICompletion, toOpenAIRequest, type BackendReply } from './convert.js';
-import { postChatCompletion } from './completions-http.js';
+import { BodyTooLargeError, postChatCompletion } from './completions-http.js';
 import { normaliseBaseUrl, probeOpenAICompatible } from './endpoint.js';
 import { classifyOpenAIError } from './errors.js';
 
@@ -31,6 +31,8 @@ export interface OpenAIChatModelOptions {
   headers?: Record<string, string>;
   /** Replaces the global fetch under the SDK for streamed answers (tests, proxies). */
   fetch?: typeof fetch;
+  /** Largest HTTP body (or streamed text) accepted, in bytes (default 8 MiB). */
+  maxReplyBytes?: number;
 }
 
 /** Resolves base URL and key from options, then the environment. */
@@ -67,8 +69,10 @@ export function createOpenAIChatModel(options: OpenAIChatModelOptions): ChatMode
       ...(options.headers !== undefined ? { defaultHeaders: options.headers } : {}),
       ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
     }));
+  const maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
   const post = {
     baseUrl,
+    maxBodyBytes: maxReplyBytes,
     ...(apiKey !== undefined ? { apiKey } : {}),
     ...(options.headers !== undefined ? { headers: options.headers } : {}),
     timeoutMs,
@@ -85,7 +89,13 @@ export function createOpenAIChatModel(options: OpenAIChatModelOptions): ChatMode
       signal !== undefined ? { signal } : {},
     );
     const accumulator = new StreamAccumulator();
-    for await (const chunk of chunks as AsyncIterable<ChatCompletionChunk>) accumulator.add(chunk);
+    for await (const chunk of chunks as AsyncIterable<ChatCompletionChunk>) {
+      accumulator.add(chunk);
+      if (accumulator.bytes > maxReplyBytes) {
+        chunks.controller.abort();
+        throw replyTooLarge(id, maxReplyBytes, 'the streamed reply');
+      }
+    }
     return accumulator.result();
   }
 
@@ -112,6 +122,7 @@ export function createOpenAIChatModel(options: OpenAIChatModelOptions): ChatMode
       try {
         reply = await callOnce(request, signal);
       } catch (error) {
+        if (error instanceof BodyTooLargeError) throw replyTooLarge(id, error.limit, 'the HTTP body');
         const classified = classifyOpenAIError(error, context);
         // A signal that fired means the caller (or withRetries' timeout) stopped us, whatever fetch says.
         if (signal?.aborted && classified.kind !== 'aborted') {
@@ -119,17 +130,7 @@ export function createOpenAIChatModel(options: OpenAIChatModelOptions): ChatMode
         }
         throw classified;
       }
-      const response: ChatResponse = {
-        ...reply,
-        latencyMs: performance.now() - started,
-        cached: false,
-        model: id,
-      };
-      if (request.jsonSchema !== undefined) {
-        const check = checkJsonReply(reply.text, request.jsonSchema.schema);
-        if (check.ok) response.json = check.value;
-      }
-      return response;
+      return { ...reply, latencyMs: performance.now() - started, cached: false, model: id };
     },
     async close(): Promise<void> {
       // fetch keeps no per-client sockets we own; nothing to release.

@@ -9,11 +9,9 @@
  * A miss is a ModelCallError of kind 'cache_miss' whose one-line message names the request.
  */
 import { InputError, oneLine } from '../../core/errors.js';
-import { cacheKey, requestHash, type ResponseCache } from '../cache.js';
+import { requestHash, type ResponseCache } from '../cache.js';
 import type { ChatCallOptions, ChatModel, ChatRequest, ChatResponse } from '../chat-model.js';
 import { ModelCallError } from '../model-errors.js';
-
-const REPLAYABLE_BACKENDS = new Set(['openai', 'llama']);
 
 /** First words of the last user message (for error messages). */
 function lastUserWords(request: ChatRequest, maxChars = 60): string {
@@ -27,9 +25,10 @@ function lastUserWords(request: ChatRequest, maxChars = 60): string {
 }
 
 /**
- * A model that replays recorded responses. `of` is the recorded model's spec ("openai:gpt-4o-mini",
- * "llama:/models/x.gguf"); without it, any recorded model's answer to the same request is used.
- * The cache stays owned by the caller unless `closeCache` is set.
+ * A model that replays recorded responses. `of` is the recorded model's canonical spec
+ * ("openai:gpt-4o-mini", "llama:/models/x.gguf"); without it, any recorded model's answer to the same
+ * request is used. Answers are matched by request (and model), whatever endpoint gave them: replaying is
+ * choosing a recording, not asking a server. The cache stays owned by the caller unless `closeCache` is set.
  */
 export function createReplayChatModel(
   cache: ResponseCache,
@@ -37,18 +36,10 @@ export function createReplayChatModel(
   options: { closeCache?: boolean } = {},
 ): ChatModel {
   const target = of === undefined || of === '' ? undefined : of;
-  let targetBackend: string | undefined;
   if (target !== undefined) {
     const colon = target.indexOf(':');
-    targetBackend = colon > 0 ? target.slice(0, colon) : undefined;
-    if (
-      targetBackend === undefined ||
-      !REPLAYABLE_BACKENDS.has(targetBackend) ||
-      colon === target.length - 1
-    ) {
-      throw new InputError(
-        `model spec replay:${target}: expected replay: or replay:BACKEND:MODEL with BACKEND openai or llama`,
-      );
+    if (colon <= 0 || colon === target.length - 1 || target.startsWith('replay:')) {
+      throw new InputError(`model spec replay:${target}: expected replay: or replay:BACKEND:MODEL`);
     }
   }
   const id = `replay:${target ?? ''}`;
@@ -65,22 +56,15 @@ export function createReplayChatModel(
         });
       }
       const started = performance.now();
-      let stored: ChatResponse | undefined;
-      let key: string;
-      if (target !== undefined && targetBackend !== undefined) {
-        key = cacheKey(targetBackend, target, request);
-        stored = cache.get(key);
-      } else {
-        key = requestHash(request);
-        stored = cache.findByRequest(key)?.response;
-      }
+      const key = requestHash(request);
+      const stored = cache.findByRequest(key, target !== undefined ? { model: target } : {})?.response;
       if (stored === undefined) {
         const words = lastUserWords(request);
         const what = [
           `model ${target ?? 'any'}`,
           `stage ${callOptions?.stage ?? 'default'}`,
           words === '' ? 'no user message' : `last user message "${words}"`,
-          `${target === undefined ? 'request hash' : 'key'} ${key.slice(0, 12)}`,
+          `request hash ${key.slice(0, 12)}`,
         ].join(', ');
         throw new ModelCallError(oneLine(`${id}: no recorded response in ${cache.path} for ${what}`), {
           kind: 'cache_miss',

@@ -42,8 +42,7 @@ describe('toolset build against the fake server', () => {
   before(async () => {
     server = await startFakeOpenAI();
     model = await createChatModel('openai:fake-model', {
-      baseUrl: server.baseUrl,
-      apiKey: 'test',
+      openai: { baseUrl: server.baseUrl, apiKey: 'test' },
       noCache: true,
       maxRetries: 0,
     });
