@@ -1,5 +1,5 @@
 /**
- * A durable append-only JSONL log for resumable runs (generation runs, toolset builds, judge runs).
+ * A durable append-only JSONL file, the storage of run journals (`./journal.ts`).
  * Every line is written with one `write` on a file opened for appending and fsynced before `append`
  * resolves, so after a crash (kill -9, power loss) each line is whole except possibly the last, which
  * `readJsonlLog` ignores and `openJsonlLog` cuts off (given `validBytes`) before appending again.

@@ -1,6 +1,6 @@
 /**
  * The metadata file written beside a run's output (`OUT.json.meta.json`): what was asked, what came out,
- * what it cost, and which versions produced it. Shared by generation runs and toolset builds.
+ * what it cost, and which versions produced it. Written atomically when a run assembles its files.
  */
 import { writeFileAtomic } from '../core/atomic-write.js';
 import { VERSION } from '../core/version.js';

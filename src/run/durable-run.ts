@@ -1,0 +1,73 @@
+/**
+ * A durable run from start to end: take the output's lock, open the journal (checked on resume),
+ * execute the plan, assemble the final files, journal the end, close the journal and release the
+ * lock — on success, on error and on interruption alike.
+ */
+import { executeTasks, type ExecuteOptions, type ExecutionOutcome } from './engine.js';
+import { memoryJournal, openJournal, type Journal, type OpenJournalOptions } from './journal.js';
+import { acquireRunLock, type RunLock } from './lock.js';
+
+/** The files a run writes beside its output `out`. */
+export interface RunFiles {
+  journal: string;
+  meta: string;
+  lock: string;
+}
+
+export function runFiles(out: string): RunFiles {
+  return { journal: `${out}.log.jsonl`, meta: `${out}.meta.json`, lock: `${out}.lock` };
+}
+
+export interface StartRunOptions<P> extends Omit<OpenJournalOptions<P>, 'path'> {
+  /** The run's output; its journal and lock go beside it. Without one the run is kept in memory only. */
+  out?: string;
+}
+
+export interface DurableRun<O, P> {
+  readonly files?: RunFiles;
+  readonly journal: Journal<O, P>;
+  /** Runs the plan (see `executeTasks`). */
+  execute<I>(options: Omit<ExecuteOptions<I, O>, 'journal'>): Promise<ExecutionOutcome<I, O>>;
+  /** Journals a value kept beside the tasks (last one of a key wins). */
+  note(key: string, value: unknown): Promise<void>;
+  /** Journals the end of the run once its final files are written. */
+  end(outcome: Pick<ExecutionOutcome<unknown, O>, 'finished' | 'total'>): Promise<void>;
+}
+
+/**
+ * Runs `body` inside a durable run on `options.out`: the lock is held and the journal open for its
+ * whole length, and both are closed whatever happens.
+ */
+export async function withDurableRun<O, P extends object, R>(
+  options: StartRunOptions<P>,
+  body: (run: DurableRun<O, P>) => Promise<R>,
+): Promise<R> {
+  const files = options.out !== undefined ? runFiles(options.out) : undefined;
+  let lock: RunLock | undefined;
+  let journal: Journal<O, P> | undefined;
+  try {
+    if (files !== undefined) {
+      lock = await acquireRunLock(files.lock);
+      journal = await openJournal<O, P>({ ...options, path: files.journal });
+    } else {
+      journal = memoryJournal<O, P>(options.kind, options.parameters);
+    }
+    const opened = journal;
+    return await body({
+      ...(files !== undefined ? { files } : {}),
+      journal: opened,
+      execute: (execute) => executeTasks({ ...execute, journal: opened }),
+      note: (key, value) => opened.append({ type: 'note', key, value }),
+      end: (outcome) =>
+        opened.append({
+          type: 'end',
+          complete: outcome.finished.length === outcome.total,
+          tasks: outcome.finished.length,
+          finishedAt: new Date().toISOString(),
+        }),
+    });
+  } finally {
+    await journal?.close();
+    await lock?.release();
+  }
+}
