@@ -11,6 +11,7 @@
  * `[[action, action_input, full assistant text], observation]`.
  */
 import { messageOf, oneLine } from '../core/errors.js';
+import { isInfrastructureFailure } from '../models/model-errors.js';
 import type { Tool } from '../core/tool.js';
 import type { Instance, IntermediateStep, ToolAlpacaRecord } from '../core/toolalpaca-record.js';
 import { observationText, type Observation, type ToolExecutor } from '../executors/executor.js';
@@ -57,7 +58,7 @@ export interface EpisodeOptions {
   executor: ToolExecutor;
   prompt: PromptLayoutName;
   mode: AgentMode;
-  /** Most actions (intermediate steps) per episode; one more action request ends it as `step_limit`. Default 10. */
+  /** Most actions (intermediate steps) per episode; one more action request ends it as `step_limit`. Default 15 (ToolAlpaca's). */
   maxSteps?: number;
   /**
    * Observations longer than this (characters) are stored and replaced by a notice naming the file for
@@ -84,14 +85,16 @@ export interface EpisodeResult {
   /** ToolAlpaca's shape: input, output, 'Final Thought', intermediate_steps. */
   instance: Instance;
   status: 'completed' | 'failed';
-  failure?: { reason: FailureReason; message: string };
+  /** `infrastructure`: a model call failed for the service (connection, auth, 5xx after retries). */
+  failure?: { reason: FailureReason; message: string; infrastructure?: boolean };
   /** Number of intermediate steps recorded. */
   steps: number;
   /** Every model call of the episode: assistant, user agent, retrieval model. */
   usage: { promptTokens: number; completionTokens: number; calls: number };
 }
 
-export const DEFAULT_MAX_STEPS = 10;
+/** ToolAlpaca's step limit. */
+export const DEFAULT_MAX_STEPS = 15;
 export const DEFAULT_MAX_TOKENS = 1024;
 /** Observation length without retrieval (ToolAlpaca's `max_output_len`). */
 const CUT_WITHOUT_RETRIEVAL = 3000;
@@ -180,6 +183,8 @@ class EpisodeFailure extends Error {
   constructor(
     readonly reason: FailureReason,
     message: string,
+    /** Set when a model call failed for the service rather than for the model's answer. */
+    readonly infrastructure = false,
   ) {
     super(message);
   }
@@ -267,7 +272,11 @@ class EpisodeRun {
       return response;
     } catch (error) {
       this.checkAborted();
-      throw new EpisodeFailure('model_error', `assistant model: ${oneLine(messageOf(error))}`);
+      throw new EpisodeFailure(
+        'model_error',
+        `assistant model: ${oneLine(messageOf(error))}`,
+        isInfrastructureFailure(error),
+      );
     }
   }
 
@@ -296,7 +305,11 @@ class EpisodeRun {
       } catch (error) {
         this.checkAborted();
         const who = action === GET_DETAILS ? 'user model' : 'retrieval model';
-        throw new EpisodeFailure('model_error', `${who}: ${oneLine(messageOf(error))}`);
+        throw new EpisodeFailure(
+          'model_error',
+          `${who}: ${oneLine(messageOf(error))}`,
+          isInfrastructureFailure(error),
+        );
       }
     }
     let text: string;
@@ -433,7 +446,11 @@ export async function runEpisode(input: EpisodeInput, options: EpisodeOptions): 
     return result('completed');
   } catch (error) {
     if (error instanceof EpisodeFailure)
-      return result('failed', { reason: error.reason, message: error.message });
+      return result('failed', {
+        reason: error.reason,
+        message: error.message,
+        ...(error.infrastructure ? { infrastructure: true } : {}),
+      });
     if (options.signal?.aborted === true)
       return result('failed', { reason: 'aborted', message: messageOf(error) });
     throw error;

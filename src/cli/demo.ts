@@ -14,17 +14,21 @@ import { createExecutor } from '../executors/create-executor.js';
 import { loadConfig } from '../models/config.js';
 import { loadGenerationTools, runGeneration, type GenerationSummary } from '../pipeline/generate.js';
 import { generateInstructions } from '../pipeline/instructions.js';
-import { createModelPool, type CommandIo } from './generate.js';
+import { createModelPool, type CommandIo } from './context.js';
 import {
   addModelOptions,
   modelOptionsFrom,
   type ModelFlagValues,
   parseIntegerFlag,
 } from './model-options.js';
-import { createRunProgress, runInterruptible } from './run-helpers.js';
+import { createRunProgress, exitCodeOf, runInterruptible, withRunErrors } from './run-helpers.js';
 
 /** The embedded engine's default model: a small instruct model, downloaded on first use. */
 export const DEMO_DEFAULT_MODEL = 'llama:hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M';
+
+/** What the demo's tool calls are answered by, said in its output and report. */
+export const DEMO_EXECUTOR_NOTE =
+  'tool calls are answered by the offline schema executor (fake data shaped by each response schema); `generate` uses the LLM-simulated executor by default';
 
 /** The project's example specs (examples/specs beside src/ or dist/). */
 export const DEMO_SPECS_DIR: string = fileURLToPath(new URL('../../examples/specs', import.meta.url));
@@ -68,6 +72,7 @@ function buildReport(model: string, summary: GenerationSummary, corpus: ToolAlpa
     '# toolalpaca demo',
     '',
     `- model: ${model}`,
+    '- executor: schema (offline fake data shaped by each response schema; `generate` uses the LLM-simulated executor by default)',
     `- tools: ${summary.tools}`,
     `- instances: ${summary.done}/${summary.total} done, ${summary.completed} completed, ${summary.failed} failed${reasons !== '' ? ` (${reasons})` : ''}`,
     `- steps per instance: ${summary.meanSteps.toFixed(2)}`,
@@ -112,6 +117,7 @@ export async function runDemoCommand(flags: DemoFlags, io: CommandIo): Promise<D
     let model;
     try {
       model = await pool.get(resolved.spec);
+      await pool.probe(io.signal);
     } catch (error) {
       if (!usingDefault) throw error;
       throw new ToolalpacaError(
@@ -145,29 +151,32 @@ export async function runDemoCommand(flags: DemoFlags, io: CommandIo): Promise<D
     await writeToolAlpacaFile(files.instructions, generated.records);
     const instructionCount = generated.records.reduce((sum, r) => sum + (r.Instructions?.length ?? 0), 0);
 
-    // 3. Generation with the offline schema executor.
+    // 3. Generation with the offline schema executor (generate's default is the simulated one).
+    io.stderr.write(`demo: ${DEMO_EXECUTOR_NOTE}\n`);
     const executor = await createExecutor('schema');
-    const progress = createRunProgress('demo', io);
+    const progress = createRunProgress('demo', io, { ledger });
     let summary: GenerationSummary;
     try {
-      summary = await runGeneration({
-        toolsPath: files.instructions,
-        out: files.corpus,
-        assistant: model,
-        user: model,
-        executor,
-        prompt: 'train_v1',
-        mode: 'react',
-        perTool,
-        maxSteps,
-        seed: 1,
-        concurrency: resolved.options.concurrency ?? 2,
-        force: true,
-        ledger,
-        cacheHits: () => pool.cacheHits(),
-        ...(io.signal !== undefined ? { signal: io.signal } : {}),
-        onProgress: progress.report,
-      });
+      summary = await withRunErrors(() =>
+        runGeneration({
+          toolsPath: files.instructions,
+          out: files.corpus,
+          assistant: model,
+          user: model,
+          executor,
+          prompt: 'train_v1',
+          mode: 'react',
+          perTool,
+          maxSteps,
+          seed: 1,
+          concurrency: resolved.options.concurrency ?? 2,
+          force: true,
+          ledger,
+          cacheHits: () => pool.cacheHits(),
+          ...(io.signal !== undefined ? { signal: io.signal } : {}),
+          onProgress: progress.report,
+        }),
+      );
     } finally {
       progress.finish();
       await executor.close?.();
@@ -201,7 +210,7 @@ export function registerDemoCommand(program: Command): void {
   const command = program
     .command('demo')
     .description(
-      "The main job in one command: the project's example OpenAPI specs → NL docs → instructions → simulated episodes (schema executor) → a short report.",
+      "The main job in one command: the project's example OpenAPI specs → NL docs → instructions → episodes with the offline schema executor (generate defaults to the LLM-simulated one) → a short report.",
     )
     .option('--out <dir>', 'output folder (default ./demo-output)')
     .option('--specs <dir>', 'OpenAPI specs to use instead of the bundled examples')
@@ -212,7 +221,7 @@ export function registerDemoCommand(program: Command): void {
   command.action(async (flags: DemoFlags) => {
     await runInterruptible(
       (io) => runDemoCommand(flags, io),
-      (result) => result.summary.interrupted,
+      (result) => exitCodeOf(result.summary),
     );
   });
 }

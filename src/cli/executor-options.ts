@@ -6,7 +6,7 @@ import { InputError } from '../core/errors.js';
 import type { CreateExecutorOptions, ExecutorKind } from '../executors/create-executor.js';
 import { executorNames, findExecutor } from '../executors/registry.js';
 import type { ToolalpacaConfig } from '../models/config.js';
-import type { ModelPool } from './generate.js';
+import type { ModelPool } from './context.js';
 
 export interface ExecutorFlagValues {
   executor?: string;
@@ -46,6 +46,18 @@ export function executorModelSpec(
 ): string | undefined {
   if (kind !== 'simulated' && kind !== 'chain') return undefined;
   return flags.executorModel ?? config.stageModels?.executor ?? spec;
+}
+
+/**
+ * The executor flags that change observations, for a run's parameters (compared on resume). Paths are
+ * recorded, never the secrets themselves.
+ */
+export function executorParameters(flags: ExecutorFlagValues): Record<string, string | null> {
+  return {
+    replayFile: flags.replayFile ?? null,
+    secretsFile: flags.secrets ?? null,
+    apiBaseUrl: flags.apiBaseUrl ?? null,
+  };
 }
 
 /** `createExecutor`'s options from the flags; the simulated executor gets `pool`'s model `executorSpec`. */

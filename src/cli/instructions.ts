@@ -6,9 +6,13 @@ import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import { writeToolAlpacaFile } from '../formats/toolalpaca-json.js';
 import { loadConfig } from '../models/config.js';
-import { loadGenerationTools } from '../pipeline/generate.js';
+import {
+  instructionShortfall,
+  loadGenerationTools,
+  type InstructionShortfall,
+} from '../pipeline/generate.js';
 import { generateInstructions, type ToolInstructionReport } from '../pipeline/instructions.js';
-import { createModelPool, type CommandIo } from './generate.js';
+import { createModelPool, type CommandIo } from './context.js';
 import {
   addModelOptions,
   modelOptionsFrom,
@@ -16,6 +20,7 @@ import {
   parseIntegerFlag,
   parseFractionFlag,
 } from './model-options.js';
+import { formatShortfall } from './generate.js';
 import { createRunProgress, printRunSummary, withInterrupt } from './run-helpers.js';
 
 export interface InstructionsFlags extends ModelFlagValues {
@@ -34,6 +39,9 @@ export interface InstructionsCommandResult {
   tools: ToolInstructionReport[];
   kept: number;
   dropped: number;
+  /** Tools left below `--per-tool` (duplicates, model errors, too few rounds). */
+  shortfall: InstructionShortfall[];
+  cacheHits: number;
 }
 
 /** The per-tool report (kept, dropped, now) and the totals, as human lines. */
@@ -42,8 +50,9 @@ function formatInstructionsResult(result: InstructionsCommandResult): string {
     (r) =>
       `${r.tool}: kept ${r.kept}, dropped ${r.dropped}, now ${r.total}${r.error !== undefined ? ` (error: ${r.error})` : ''}\n`,
   );
+  if (result.shortfall.length > 0) lines.push(`${formatShortfall(result.shortfall)}\n`);
   lines.push(
-    `kept ${result.kept}, dropped ${result.dropped} over ${result.tools.length} tools; wrote ${result.out}\n`,
+    `kept ${result.kept}, dropped ${result.dropped} over ${result.tools.length} tools; cache hits ${result.cacheHits}; wrote ${result.out}\n`,
   );
   return lines.join('');
 }
@@ -69,6 +78,7 @@ export async function runInstructionsCommand(
   const progress = createRunProgress('instructions', io);
   try {
     const model = await pool.get(config.stageModels?.instructions ?? resolved.spec);
+    await pool.probe(io.signal);
     const update = (finished: number): void => {
       const totals = ledger.totals();
       progress.update({
@@ -77,6 +87,7 @@ export async function runInstructionsCommand(
         tokensIn: totals.promptTokens,
         tokensOut: totals.completionTokens,
         costUsd: totals.costUsd,
+        ...(totals.unpricedModels.length > 0 ? { costUnknown: true } : {}),
       });
     };
     update(0);
@@ -98,7 +109,14 @@ export async function runInstructionsCommand(
     await writeToolAlpacaFile(flags.out, result.records);
     const kept = result.reports.reduce((sum, r) => sum + r.kept, 0);
     const dropped = result.reports.reduce((sum, r) => sum + r.dropped, 0);
-    const out: InstructionsCommandResult = { out: flags.out, tools: result.reports, kept, dropped };
+    const out: InstructionsCommandResult = {
+      out: flags.out,
+      tools: result.reports,
+      kept,
+      dropped,
+      shortfall: instructionShortfall(result.reports, perTool),
+      cacheHits: pool.cacheHits(),
+    };
     printRunSummary(io, flags.json === true, out, formatInstructionsResult, ledger);
     return out;
   } finally {

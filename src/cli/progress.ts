@@ -12,6 +12,8 @@ export interface ProgressState {
   tokensIn?: number;
   tokensOut?: number;
   costUsd?: number;
+  /** Some model has no price: the cost shows `?` (or `$x+?` when the priced ones cost something), as the ledger does. */
+  costUnknown?: boolean;
 }
 
 export interface ProgressReporter {
@@ -61,6 +63,14 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(minutes / 60)}h${minutes % 60}m`;
 }
 
+/** `$0.0400`, `$12.34`; `?` when no model is priced, `$0.0400+?` when some are not. */
+function formatCost(state: ProgressState): string {
+  const cost = state.costUsd ?? 0;
+  if (state.costUnknown === true && cost === 0) return '?';
+  const text = `$${cost < 1 ? cost.toFixed(4) : cost.toFixed(2)}`;
+  return state.costUnknown === true ? `${text}+?` : text;
+}
+
 /**
  * The figures after the count: rate per minute (of the work done since `startDone`), ETA, tokens, cost.
  */
@@ -77,8 +87,7 @@ export function progressFigures(
   if (state.failed !== undefined && state.failed > 0) parts.push(`failed ${state.failed}`);
   const tokens = (state.tokensIn ?? 0) + (state.tokensOut ?? 0);
   parts.push(`tokens ${formatCount(tokens)}`);
-  if (state.costUsd !== undefined)
-    parts.push(`cost $${state.costUsd < 1 ? state.costUsd.toFixed(4) : state.costUsd.toFixed(2)}`);
+  if (state.costUsd !== undefined || state.costUnknown === true) parts.push(`cost ${formatCost(state)}`);
   return { rate, etaMs, text: parts.join(' ') };
 }
 

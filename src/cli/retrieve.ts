@@ -4,7 +4,7 @@ import { InputError } from '../core/errors.js';
 import { loadApiDocuments } from '../retrieval/documents.js';
 import { createEmbedder, DenseRetriever, HybridRetriever } from '../retrieval/embeddings.js';
 import { LexicalRetriever, rankTop, type ScoredApi } from '../retrieval/lexical.js';
-import { type CommandIo } from './generate.js';
+import { type CommandIo } from './context.js';
 import { parseIntegerFlag } from './model-options.js';
 
 export interface RetrieveFlags {

@@ -1,25 +1,28 @@
 /**
  * `toolalpaca solve`: run ReAct (CoT@1) or DFSDT over ToolBench tasks and write one answer file per
- * query in ToolBench's answer layout.
+ * query in ToolBench's answer layout. A durable run (journal `OUT.log.jsonl` beside the answer folder):
+ * `--resume`, `--retry-failed`, `--circuit-breaker`, Ctrl-C and the exit codes are those of every run.
  */
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
-import { createExecutor, EXECUTOR_KINDS } from '../executors/create-executor.js';
+import { createExecutor, EXECUTOR_KINDS, type ExecutorKind } from '../executors/create-executor.js';
 import type { ToolExecutor } from '../executors/executor.js';
 import { readToolBenchQueries } from '../formats/toolbench.js';
 import { loadConfig } from '../models/config.js';
-import { formatSolveSummary, runSolve, type SolveSummary } from '../pipeline/solve.js';
-import { createSolver } from '../search/create-solver.js';
+import { runSolve, type SolveRunOptions, type SolveSummary } from '../pipeline/solve.js';
+import { createSolver, type SolverConfig } from '../search/create-solver.js';
+import type { SolverPromptSet } from '../search/prompts.js';
 import { loadToolBenchPromptSet } from '../search/toolbench-prompts.js';
-import { SOLVER_NAMES } from '../search/solver.js';
+import { SOLVER_NAMES, type SolverName } from '../search/solver.js';
+import { createModelPool, type CommandIo } from './context.js';
 import {
   checkReplayFile,
   executorModelSpec,
   executorOptionsFrom,
+  executorParameters,
   parseExecutorFlag,
   type ExecutorFlagValues,
 } from './executor-options.js';
-import { createModelPool, type CommandIo } from './generate.js';
 import {
   addModelOptions,
   modelOptionsFrom,
@@ -27,15 +30,25 @@ import {
   parseIntegerFlag,
   parseTemperatureFlag,
 } from './model-options.js';
-import { createRunProgress, printRunSummary, withInterrupt } from './run-helpers.js';
+import {
+  addRunOptions,
+  createRunProgress,
+  exitCodeOf,
+  parseRunFlags,
+  printRunSummary,
+  reportRunStatus,
+  runInterruptible,
+  withRunErrors,
+  type RunFlagOptions,
+  type RunFlagValues,
+} from './run-helpers.js';
 
-export interface SolveFlags extends ModelFlagValues, ExecutorFlagValues {
+export interface SolveFlags extends ModelFlagValues, ExecutorFlagValues, RunFlagValues {
   tasks?: string;
   solver?: string;
   executorCache?: string;
   out?: string;
   limit?: string;
-  resume?: boolean;
   width?: string;
   maxDepth?: string;
   maxCalls?: string;
@@ -48,15 +61,30 @@ export interface SolveFlags extends ModelFlagValues, ExecutorFlagValues {
 
 const PROMPT_SETS = ['project', 'toolbench'] as const;
 
-/** The `solve` action, callable without commander (tests, scripts). */
-export async function runSolveCommand(flags: SolveFlags, io: CommandIo): Promise<SolveSummary> {
+/** The summary `solve` prints: the library's, with the models' cache hits. */
+export type SolveCommandSummary = SolveSummary & { cacheHits: number };
+
+/** The `solve` flags, checked. Add a flag here, in `registerSolveCommand` and where it is used. */
+export interface SolveSettings {
+  tasks: string;
+  out: string;
+  solver: SolverName;
+  /** The solver's settings (recorded in the run's parameters). */
+  solverConfig: SolverConfig;
+  executorKind: ExecutorKind;
+  limit?: number;
+  temperature?: number;
+  maxObservationChars?: number;
+  promptSet: (typeof PROMPT_SETS)[number];
+  run: RunFlagOptions;
+}
+
+export function parseSolveFlags(flags: SolveFlags): SolveSettings {
   if (flags.tasks === undefined) throw new InputError('--tasks FILE is required');
   if (flags.out === undefined) throw new InputError('--out DIR is required');
-  const solverName = flags.solver ?? 'dfsdt';
-  if (!(SOLVER_NAMES as readonly string[]).includes(solverName)) {
-    throw new InputError(
-      `--solver: unknown solver "${solverName}"; expected one of: ${SOLVER_NAMES.join(', ')}`,
-    );
+  const solver = flags.solver ?? 'dfsdt';
+  if (!(SOLVER_NAMES as readonly string[]).includes(solver)) {
+    throw new InputError(`--solver: unknown solver "${solver}"; expected one of: ${SOLVER_NAMES.join(', ')}`);
   }
   const executorKind = parseExecutorFlag(flags.executor, 'schema');
   checkReplayFile(executorKind, flags.replayFile);
@@ -69,59 +97,96 @@ export async function runSolveCommand(flags: SolveFlags, io: CommandIo): Promise
   const promptSet = flags.promptSet ?? 'project';
   if (!(PROMPT_SETS as readonly string[]).includes(promptSet))
     throw new InputError(`--prompt-set: expected ${PROMPT_SETS.join(' or ')}, got "${promptSet}"`);
+  return {
+    tasks: flags.tasks,
+    out: flags.out,
+    solver: solver as SolverName,
+    solverConfig: {
+      ...(width !== undefined ? { width } : {}),
+      ...(maxDepth !== undefined ? { maxDepth } : {}),
+      ...(maxCalls !== undefined ? { maxCalls } : {}),
+    },
+    executorKind,
+    ...(limit !== undefined ? { limit } : {}),
+    ...(temperature !== undefined ? { temperature } : {}),
+    ...(maxObservationChars !== undefined ? { maxObservationChars } : {}),
+    promptSet: promptSet as SolveSettings['promptSet'],
+    run: parseRunFlags(flags),
+  };
+}
+
+/** The summary as a few lines for a terminal. */
+export function formatSolveSummary(summary: SolveCommandSummary): string {
+  const lines = [
+    `solved ${summary.written} of ${summary.total} queries with ${summary.solver} → ${summary.out}`,
+    `  answered ${summary.answered}, gave up ${summary.gaveUp}, no answer ${summary.noAnswer}, failed ${summary.failed}, skipped (existing) ${summary.skipped}`,
+    `  model calls ${summary.queryCount}, tokens ${summary.promptTokens + summary.completionTokens}, cache hits ${summary.cacheHits}`,
+  ];
+  if (summary.retried > 0) lines.push(`  failed queries solved again: ${summary.retried}`);
+  if (summary.interrupted) lines.push('  interrupted: run again with --resume to finish');
+  for (const failure of summary.failures.slice(0, 10))
+    lines.push(`  failed ${failure.queryId}: ${failure.message}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** The `solve` action, callable without commander (tests, scripts). */
+export async function runSolveCommand(flags: SolveFlags, io: CommandIo): Promise<SolveCommandSummary> {
+  const settings = parseSolveFlags(flags);
   // ToolBench's prompts are read from the fetched module before any model is built.
-  const prompts =
-    promptSet === 'toolbench'
+  const prompts: SolverPromptSet | undefined =
+    settings.promptSet === 'toolbench'
       ? await loadToolBenchPromptSet(
           flags.toolbenchPrompts !== undefined ? { dir: flags.toolbenchPrompts } : {},
         )
       : undefined;
-  const tasks = await readToolBenchQueries(flags.tasks);
-  const solver = createSolver(solverName, {
-    ...(width !== undefined ? { width } : {}),
-    ...(maxDepth !== undefined ? { maxDepth } : {}),
-    ...(maxCalls !== undefined ? { maxCalls } : {}),
-  });
-
+  const tasks = await readToolBenchQueries(settings.tasks);
   const config = await loadConfig(io.cwd);
   const resolved = modelOptionsFrom(flags, config);
   const { ledger, pool } = await createModelPool(resolved, io);
-  const progress = createRunProgress('solve', io);
+  const progress = createRunProgress('solve', io, { ledger });
   let executor: ToolExecutor | undefined;
   try {
     const model = await pool.get(resolved.spec);
-    const executorOptions = await executorOptionsFrom(
-      flags,
-      pool,
-      executorModelSpec(executorKind, flags, config, resolved.spec),
-    );
+    const executorSpec = executorModelSpec(settings.executorKind, flags, config, resolved.spec);
+    const executorOptions = await executorOptionsFrom(flags, pool, executorSpec);
     if (flags.executorCache !== undefined) {
       // Any executor behind a JSONL cache: a call answered once is answered the same way again (StableToolBench's cache).
-      const order = executorKind === 'chain' ? undefined : [executorKind];
+      const order = settings.executorKind === 'chain' ? undefined : [settings.executorKind];
       executorOptions.chain = { ...(order !== undefined ? { order } : {}), cacheFile: flags.executorCache };
       executor = await createExecutor('chain', executorOptions);
     } else {
-      executor = await createExecutor(executorKind, executorOptions);
+      executor = await createExecutor(settings.executorKind, executorOptions);
     }
-    const summary = await runSolve({
+    await pool.probe(io.signal);
+    const options: SolveRunOptions = {
       tasks,
-      solver,
+      solver: createSolver(settings.solver, settings.solverConfig),
+      solverParameters: { ...settings.solverConfig },
       model,
       executor,
-      out: flags.out,
-      ...(limit !== undefined ? { limit } : {}),
+      ...(executorSpec !== undefined ? { executorModel: await pool.get(executorSpec) } : {}),
+      executorOptions: { ...executorParameters(flags), cacheFile: flags.executorCache ?? null },
+      out: settings.out,
+      ...(settings.limit !== undefined ? { limit: settings.limit } : {}),
       concurrency: resolved.options.concurrency ?? 2,
-      resume: flags.resume === true,
+      ...settings.run,
       ...(io.signal !== undefined ? { signal: io.signal } : {}),
-      ...(temperature !== undefined ? { temperature } : {}),
-      ...(maxObservationChars !== undefined ? { maxObservationChars } : {}),
+      ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
+      ...(settings.maxObservationChars !== undefined
+        ? { maxObservationChars: settings.maxObservationChars }
+        : {}),
       ...(prompts !== undefined ? { prompts } : {}),
-      onProgress: (p) => progress.report({ ...p, costUsd: ledger.totals().costUsd }),
+      onProgress: (p) => progress.report({ ...p, costUsd: 0 }),
       onFailure: (queryId, message) => io.stderr.write(`query ${queryId} failed: ${message}\n`),
-    });
+    };
+    const summary: SolveCommandSummary = {
+      ...(await withRunErrors(() => runSolve(options))),
+      cacheHits: pool.cacheHits(),
+    };
     progress.finish();
     // Like every run, the cost ledger ends the output (in the JSON, or on stderr).
-    printRunSummary(io, flags.json === true, summary, formatSolveSummary, ledger);
+    printRunSummary(io, flags.json === true || io.json === true, summary, formatSolveSummary, ledger);
+    reportRunStatus(io, summary, pool.endpoints(), 'queries');
     return summary;
   } finally {
     progress.finish();
@@ -134,7 +199,7 @@ export function registerSolveCommand(program: Command): void {
   const command = program
     .command('solve')
     .description(
-      "Solve ToolBench tasks with ReAct (CoT@1) or DFSDT; one answer file per query, in ToolBench's answer layout",
+      "Solve ToolBench tasks with ReAct (CoT@1) or DFSDT; one answer file per query, in ToolBench's answer layout; resumable",
     )
     .requiredOption(
       '--tasks <file>',
@@ -142,7 +207,7 @@ export function registerSolveCommand(program: Command): void {
     )
     .requiredOption(
       '--out <dir>',
-      'answer folder ({queryId}_DFS_woFilter_w2.json or {queryId}_CoT@1.json per query, ToolBench method names)',
+      'answer folder ({queryId}_DFS_woFilter_w2.json or {queryId}_CoT@1.json per query, ToolBench method names; the journal OUT.log.jsonl and the lock OUT.lock beside it)',
     )
     .option('--solver <name>', `${SOLVER_NAMES.join(' or ')} (default dfsdt)`)
     .option('--executor <kind>', `who answers tool calls: ${EXECUTOR_KINDS.join(', ')} (default schema)`)
@@ -152,7 +217,6 @@ export function registerSolveCommand(program: Command): void {
     .option('--secrets <file>', 'secrets file for --executor real')
     .option('--api-base-url <url>', 'base URL of the real API for --executor real')
     .option('--limit <n>', 'solve the first N queries only')
-    .option('--resume', 'skip queries whose answer file exists')
     .option('--width <n>', 'DFSDT: children per node (default 2)')
     .option('--max-depth <n>', 'tree levels at most (default 12, as ToolBench)')
     .option('--max-calls <n>', 'model calls per query at most (default 200, as ToolBench)')
@@ -167,12 +231,9 @@ export function registerSolveCommand(program: Command): void {
       'folder of `datasets fetch toolbench-prompts` (default: where that command puts it)',
     )
     .option('--json', 'print the summary as JSON');
+  addRunOptions(command, 'queries');
   addModelOptions(command);
   command.action(async (flags: SolveFlags) => {
-    const { value, interrupted } = await withInterrupt((signal) =>
-      runSolveCommand(flags, { stdout: process.stdout, stderr: process.stderr, signal }),
-    );
-    if (interrupted || value.interrupted) process.exitCode = 130;
-    else if (value.failed > 0) process.exitCode = 1;
+    await runInterruptible((io) => runSolveCommand(flags, io), exitCodeOf);
   });
 }

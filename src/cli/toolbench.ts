@@ -12,7 +12,7 @@ import {
   type MultiToolMode,
   type MultiToolResult,
 } from '../pipeline/multi-tool-instructions.js';
-import { createModelPool, type CommandIo } from './generate.js';
+import { createModelPool, type CommandIo } from './context.js';
 import { printLedger } from './run-helpers.js';
 import {
   addModelOptions,

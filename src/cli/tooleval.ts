@@ -20,7 +20,7 @@ import { readRetrievalQueries } from '../retrieval/documents.js';
 import { evaluateRetrieval, type CorpusScorer } from '../retrieval/evaluate.js';
 import { createEmbedder, DenseRetriever, HybridRetriever } from '../retrieval/embeddings.js';
 import { DEFAULT_LEXICAL, LexicalRetriever, PLAIN_BM25 } from '../retrieval/lexical.js';
-import { createModelPool, type CommandIo } from './generate.js';
+import { createModelPool, type CommandIo } from './context.js';
 import {
   addModelOptions,
   modelOptionsFrom,

@@ -7,11 +7,8 @@ import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import { readToolSource, toolsOfSource } from '../formats/toolalpaca-json.js';
 import { loadConfig } from '../models/config.js';
-import { createChatModel } from '../models/create-model.js';
-import { CostLedger } from '../models/ledger.js';
-import { loadPriceTable } from '../models/prices.js';
 import { readCatalog, type CatalogFormat } from '../pipeline/toolset/catalog-readers.js';
-import { buildToolset, formatBuildSummary, type BuildSummary } from '../pipeline/toolset/build.js';
+import { buildToolset, type BuildSummary } from '../pipeline/toolset/build.js';
 import {
   formatCatalogSummary,
   selectEntries,
@@ -25,16 +22,25 @@ import {
   toolsetStats,
   type ToolsetStats,
 } from '../pipeline/toolset/stats.js';
-import { type CommandIo } from './generate.js';
+import { createModelPool, type CommandIo } from './context.js';
 import {
   addModelOptions,
-  downloadProgressPrinter,
   modelOptionsFrom,
   type ModelFlagValues,
   parseIntegerFlag,
   parseFractionFlag,
 } from './model-options.js';
-import { createRunProgress, printRunSummary, runInterruptible } from './run-helpers.js';
+import {
+  addRunOptions,
+  createRunProgress,
+  exitCodeOf,
+  parseRunFlags,
+  printRunSummary,
+  reportRunStatus,
+  runInterruptible,
+  withRunErrors,
+  type RunFlagValues,
+} from './run-helpers.js';
 
 export interface SelectionFlags {
   category?: string[];
@@ -46,14 +52,11 @@ export interface SelectionFlags {
   format?: string;
 }
 
-export interface BuildFlags extends ModelFlagValues, SelectionFlags {
+export interface BuildFlags extends ModelFlagValues, SelectionFlags, RunFlagValues {
   catalog?: string;
   out?: string;
   maxRepairs?: string;
   maxTokens?: string;
-  resume?: boolean;
-  force?: boolean;
-  grace?: string;
   json?: boolean;
 }
 
@@ -111,54 +114,79 @@ export async function runCatalogCommand(
   return summary;
 }
 
+/** The summary as a few human lines. */
+export function formatBuildSummary(summary: BuildSummary): string {
+  const lines: string[] = [];
+  const stages = Object.entries(summary.failedByStage)
+    .map(([stage, n]) => `${stage} ${n}`)
+    .join(', ');
+  lines.push(
+    `${summary.interrupted ? 'interrupted: ' : ''}${summary.built + summary.failed}/${summary.selected} APIs: ${summary.built} built, ${summary.failed} failed${stages !== '' ? ` (at ${stages})` : ''}`,
+  );
+  if (summary.resumed > 0 || summary.retried > 0) {
+    lines.push(
+      `resumed: ${summary.resumed} tools read from ${summary.log}${summary.retried > 0 ? `, ${summary.retried} failed ones built again` : ''}`,
+    );
+  }
+  if (summary.notFinished > 0) lines.push(`not finished: ${summary.notFinished} (rerun with --resume)`);
+  const fixes = Object.entries(summary.localFixes)
+    .map(([fix, n]) => `${fix} ${n}`)
+    .join(', ');
+  lines.push(
+    `repairs: ${summary.repaired} tools repaired, ${summary.repairRounds} repair rounds${fixes !== '' ? `; local fixes: ${fixes}` : ''}`,
+  );
+  lines.push(
+    `tokens in ${summary.promptTokens}, out ${summary.completionTokens}; cost $${summary.costUsd.toFixed(4)}; cache hits ${summary.cacheHits}`,
+  );
+  lines.push(`wrote ${summary.out} (failed tools ${summary.failedFile}, log ${summary.log})`);
+  return `${lines.join('\n')}\n`;
+}
+
 /** `toolset build`, callable without commander (tests, scripts). */
 export async function runBuildCommand(flags: BuildFlags, io: CommandIo): Promise<BuildSummary> {
   if (flags.catalog === undefined) throw new InputError('--catalog FILE is required');
   if (flags.out === undefined) throw new InputError('--out FILE is required');
-  if (flags.resume === true && flags.force === true)
-    throw new InputError('--resume and --force exclude each other');
+  const run = parseRunFlags(flags);
   const selection = selectionFromFlags(flags);
   const maxRepairs = parseIntegerFlag('--max-repairs', flags.maxRepairs, 0);
   const maxTokens = parseIntegerFlag('--max-tokens', flags.maxTokens);
-  const graceSeconds = parseIntegerFlag('--grace', flags.grace, 0);
   const entries = await readCatalog(flags.catalog, parseFormat(flags.format));
 
   const config = await loadConfig(io.cwd);
   const resolved = modelOptionsFrom(flags, config);
-  const ledger = new CostLedger({ prices: await loadPriceTable(resolved.pricesFile) });
-  const model = await createChatModel(resolved.spec, {
-    ...resolved.options,
-    ledger,
-    onDownloadProgress: downloadProgressPrinter(io.stderr),
-  });
-  const progress = createRunProgress('toolset build', io);
+  const { ledger, pool } = await createModelPool(resolved, io);
+  const progress = createRunProgress('toolset build', io, { ledger });
   try {
-    const summary = await buildToolset({
-      catalogPath: flags.catalog,
-      entries,
-      out: flags.out,
-      model,
-      selection,
-      ...(maxRepairs !== undefined ? { maxRepairs } : {}),
-      concurrency: resolved.options.concurrency ?? 4,
-      ...(selection.seed !== undefined ? { seed: selection.seed } : {}),
-      ...(maxTokens !== undefined ? { maxTokens } : {}),
-      resume: flags.resume === true,
-      force: flags.force === true,
-      ...(io.signal !== undefined ? { signal: io.signal } : {}),
-      ...(graceSeconds !== undefined ? { graceMs: graceSeconds * 1000 } : {}),
-      ledger,
-      onProgress: progress.report,
-      onTool: (line) => {
-        if (line.status === 'failed') io.stderr.write(`failed: ${line.name}: ${line.error ?? ''}\n`);
-      },
-    });
+    const model = await pool.get(resolved.spec);
+    await pool.probe(io.signal);
+    const summary = await withRunErrors(() =>
+      buildToolset({
+        catalogPath: flags.catalog as string,
+        entries,
+        out: flags.out as string,
+        model,
+        selection,
+        ...(maxRepairs !== undefined ? { maxRepairs } : {}),
+        concurrency: resolved.options.concurrency ?? 4,
+        ...(selection.seed !== undefined ? { seed: selection.seed } : {}),
+        ...(maxTokens !== undefined ? { maxTokens } : {}),
+        ...run,
+        ...(io.signal !== undefined ? { signal: io.signal } : {}),
+        ledger,
+        cacheHits: () => pool.cacheHits(),
+        onProgress: progress.report,
+        onTool: (line) => {
+          if (line.status === 'failed') io.stderr.write(`failed: ${line.name}: ${line.error ?? ''}\n`);
+        },
+      }),
+    );
     progress.finish();
-    printRunSummary(io, flags.json === true, summary, formatBuildSummary, ledger);
+    printRunSummary(io, flags.json === true || io.json === true, summary, formatBuildSummary, ledger);
+    reportRunStatus(io, summary, pool.endpoints(), 'tools');
     return summary;
   } finally {
     progress.finish();
-    await model.close();
+    await pool.close();
   }
 }
 
@@ -232,24 +260,19 @@ export function registerToolsetCommands(program: Command): void {
       .requiredOption('--catalog <file>', 'catalogue: JSON, README markdown or CSV')
       .requiredOption(
         '--out <file>',
-        'output ToolAlpaca JSON (OUT.log.jsonl, OUT.failed.json, OUT.meta.json beside it)',
+        'output ToolAlpaca JSON (the journal OUT.log.jsonl, OUT.failed.json, OUT.meta.json and the lock OUT.lock beside it)',
       )
       .option('--max-repairs <k>', 'repair rounds per stage after a failed check (default 3)')
       .option('--max-tokens <n>', 'reply token limit per call')
-      .option('--resume', 'continue the build recorded in the log (same parameters), skipping finished tools')
-      .option('--force', 'discard an existing log and start over')
-      .option('--grace <seconds>', 'after Ctrl-C, how long tools in flight may finish (default 30)')
       .option('--json', 'print the summary as JSON'),
   ).addHelpText(
     'after',
     `${CATALOG_HELP}\n\nExample:\n  $ toolalpaca toolset build --catalog public_apis.json --model openai:gpt-4o-mini \\\n      --out toolset.json --per-category 2 --seed 1 --concurrency 8`,
   );
+  addRunOptions(build, 'tools');
   addModelOptions(build);
   build.action(async (flags: BuildFlags) => {
-    await runInterruptible(
-      (io) => runBuildCommand(flags, io),
-      (summary) => summary.interrupted,
-    );
+    await runInterruptible((io) => runBuildCommand(flags, io), exitCodeOf);
   });
 
   toolset

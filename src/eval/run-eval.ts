@@ -3,12 +3,11 @@
  * evaluation set (ToolAlpaca's `eval_simulated.json` / `eval_real.json` shape: tools with `Instructions`
  * and `Golden_Answers`), and the trajectories are written as a run file (`RUN.json`, see core/run.ts).
  *
- * The episodes, the queue, the durable append-only log, resume, Ctrl-C and progress are the generation
- * run's (`runGeneration`): this module calls it with `out` = RUN.json, so the log is
- * `RUN.json.log.jsonl` and the metadata `RUN.json.meta.json`, exactly as for `generate`. When the
- * generation finishes (or is interrupted) the ToolAlpaca corpus it wrote at `out` is replaced, atomically,
- * by the run file built from the log: every logged item with its golden answer, the tool's NL
- * documentation, status, steps, final answer and token usage, and the run's metadata.
+ * It is a run of episodes on the durable-run engine, as a generation run is (`./../pipeline/episode-run.ts`:
+ * the same tasks, journal `RUN.json.log.jsonl`, resume, retries, Ctrl-C, circuit breaker and
+ * progress), with its own kind (`eval-run`) and its own final file: every finished item with its golden
+ * answer, the tool's NL documentation, status, steps, final answer and token usage, and the run's
+ * metadata.
  */
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/atomic-write.js';
@@ -25,33 +24,42 @@ import {
 } from '../core/run.js';
 import type { Instance, ToolAlpacaRecord } from '../core/toolalpaca-record.js';
 import { VERSION } from '../core/version.js';
-import type { AgentMode, PromptLayoutName } from '../agents/episode.js';
+import type { PromptLayoutName } from '../agents/episode.js';
+import { loadRunTools } from '../pipeline/generate.js';
 import {
-  loadGenerationTools,
-  runFiles,
-  runGeneration,
-  type GenerationOptions,
-  type GenerationSummary,
-} from '../pipeline/generate.js';
-import { readRunLog, type RunLogInstance } from '../pipeline/run-log.js';
+  episodeParameters,
+  episodeProgressReporter,
+  episodeRunFigures,
+  episodeTaskRunner,
+  executionOptions,
+  planEpisodeTasks,
+  type EpisodeRecord,
+  type EpisodeRunFigures,
+  type EpisodeRunOptions,
+  type EpisodeTaskInput,
+  type EpisodeTaskOutput,
+  type LoadedTool,
+} from '../pipeline/episode-run.js';
+import { withDurableRun, writeRunMeta, type ExecutionOutcome, type JournalHeader } from '../run/index.js';
 
 /** ToolAlpaca evaluates with its test prompt. */
 export const DEFAULT_EVAL_PROMPT: PromptLayoutName = 'test_v1';
 
-export type EvaluationOptions = Omit<
-  GenerationOptions,
-  'instructionModel' | 'perTool' | 'onInstructions' | 'prompt' | 'mode'
-> & {
-  /** Default test_v1 (ToolAlpaca's evaluation prompt). */
-  prompt?: PromptLayoutName;
-  mode?: AgentMode;
-};
+/** An evaluation set brings its own instructions: no `perTool`. */
+export type EvaluationOptions = Omit<EpisodeRunOptions, 'perTool'>;
+
+/** The episode figures of an evaluation run and the files it wrote. */
+export interface EvaluationFigures extends EpisodeRunFigures {
+  tools: number;
+  log: string;
+  meta: string;
+}
 
 export interface EvaluationSummary {
   /** The run file written. */
   out: string;
   run: RunFile;
-  generation: GenerationSummary;
+  generation: EvaluationFigures;
 }
 
 /** A run file read from disk; one-line InputError naming the file and the first problem. */
@@ -70,7 +78,7 @@ export async function readRunFile(path: string): Promise<RunFile> {
   }
   if (Array.isArray(data)) {
     throw new InputError(
-      `${path}: this is a ToolAlpaca corpus, not a run file (an interrupted \`eval run\` leaves one: rerun it with --resume)`,
+      `${path}: this is a ToolAlpaca corpus, not a run file (\`eval run\` writes run files; \`generate\` writes corpora)`,
     );
   }
   const parsed = parseRunFile(data);
@@ -87,21 +95,21 @@ export function stepsOfInstance(instance: Pick<Instance, 'intermediate_steps'>):
   });
 }
 
-/** One logged episode as a run item, with the golden answer and documentation of its tool. */
-export function runItemOf(entry: RunLogInstance, record: ToolAlpacaRecord): RunItem {
-  const instance = entry.instance;
-  const goldenAnswers: GoldenAnswerStep[] = record.Golden_Answers?.[entry.index] ?? [];
+/** One journaled episode as a run item, with the golden answer and documentation of its tool. */
+export function runItemOf(entry: EpisodeRecord, record: ToolAlpacaRecord): RunItem {
+  const { instance, index, usage } = entry.output;
+  const goldenAnswers: GoldenAnswerStep[] = record.Golden_Answers?.[index] ?? [];
   const item: RunItem = {
     tool: record.Name,
-    index: entry.index,
-    instruction: record.Instructions?.[entry.index] ?? instance.input,
+    index,
+    instruction: record.Instructions?.[index] ?? instance.input,
     goldenAnswers,
     nlDocumentation: record.NLDocumentation ?? '',
     status: entry.status,
     steps: stepsOfInstance(instance),
-    usage: entry.usage,
+    usage,
   };
-  if (entry.failure !== undefined) item.failure = entry.failure;
+  if (entry.failure !== undefined) item.failure = { ...entry.failure };
   if (typeof instance.output === 'string' && (entry.status === 'completed' || instance.output !== '')) {
     item.finalAnswer = instance.output;
   }
@@ -120,53 +128,57 @@ async function previousCost(path: string): Promise<number> {
 }
 
 /**
- * Runs the evaluation and writes the run file. Tools without instructions are refused (an evaluation set
- * brings its own); a tool without `Golden_Answers` is evaluated with an empty standard answer and a
- * warning.
+ * Tools without instructions are refused (an evaluation set brings its own); a tool without
+ * `Golden_Answers` is evaluated with an empty standard answer and a warning.
  */
-export async function runEvaluation(options: EvaluationOptions): Promise<EvaluationSummary> {
-  const { tools } = await loadGenerationTools(options.toolsPath);
+function checkEvaluationSet(tools: readonly LoadedTool[], options: EvaluationOptions): void {
   for (const { record } of tools) {
-    if ((record.Instructions ?? []).length === 0) {
+    const instructions = (record.Instructions ?? []).length;
+    if (instructions === 0) {
       throw new InputError(
         `${options.toolsPath}: tool "${record.Name}" has no Instructions; an evaluation set needs instructions with Golden_Answers`,
       );
     }
-    if ((record.Golden_Answers ?? []).length < (record.Instructions ?? []).length) {
+    const golden = (record.Golden_Answers ?? []).length;
+    if (golden < instructions) {
       options.onWarning?.(
-        `tool "${record.Name}": ${(record.Golden_Answers ?? []).length} golden answers for ${(record.Instructions ?? []).length} instructions; the missing ones are empty`,
+        `tool "${record.Name}": ${golden} golden answers for ${instructions} instructions; the missing ones are empty`,
       );
     }
   }
-  const prompt = options.prompt ?? DEFAULT_EVAL_PROMPT;
-  const mode = options.mode ?? 'react';
-  // A resumed run keeps the cost of the process(es) that wrote the previous run file.
-  const carriedCost = options.resume === true ? await previousCost(options.out) : 0;
+}
 
-  const generation = await runGeneration({ ...options, prompt, mode });
-
-  const log = await readRunLog(runFiles(options.out).log);
+/** The run file's items (tool order, then instruction order) from the finished records. */
+function runItemsOf(records: readonly EpisodeRecord[], tools: readonly LoadedTool[]): RunItem[] {
   const byName = new Map(tools.map(({ record }, order) => [record.Name, { record, order }]));
   const items: RunItem[] = [];
-  for (const entry of log.instances.values()) {
-    const tool = byName.get(entry.tool);
-    if (tool === undefined) continue;
-    items.push(runItemOf(entry, tool.record));
+  for (const record of records) {
+    const tool = byName.get(record.output.tool);
+    if (tool !== undefined) items.push(runItemOf(record, tool.record));
   }
-  items.sort(
+  return items.sort(
     (a, b) => (byName.get(a.tool)?.order ?? 0) - (byName.get(b.tool)?.order ?? 0) || a.index - b.index,
   );
+}
+
+function runMetaOf(
+  options: EvaluationOptions,
+  header: JournalHeader<Record<string, unknown>>,
+  items: readonly RunItem[],
+  outcome: ExecutionOutcome<EpisodeTaskInput, EpisodeTaskOutput>,
+  carriedCost: number,
+): RunMeta {
+  const parameters = header.parameters;
   const ledgerTotals = options.ledger?.totals();
-  const parameters = log.header?.parameters;
-  const meta: RunMeta = {
+  return {
     model: options.assistant.id,
-    prompt,
-    mode,
+    prompt: String(parameters.prompt),
+    mode: String(parameters.mode),
     executor: options.executor.kind,
-    ...(options.executorModel !== undefined ? { executorModel: options.executorModel } : {}),
+    ...(typeof parameters.executorModel === 'string' ? { executorModel: parameters.executorModel } : {}),
     ...(options.user !== undefined ? { userModel: options.user.id } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
-    createdAt: log.header?.startedAt ?? new Date().toISOString(),
+    createdAt: header.startedAt,
     finishedAt: new Date().toISOString(),
     toolalpacaVersion: VERSION,
     nodeVersion: process.version,
@@ -177,31 +189,56 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
     costUsd: carriedCost + (ledgerTotals?.costUsd ?? 0),
     ...(options.ledger !== undefined ? { ledger: options.ledger.toJSON() } : {}),
     tools: options.toolsPath,
-    ...(parameters?.toolsHash !== undefined ? { toolsHash: parameters.toolsHash } : {}),
-    total: generation.total,
-    complete: !generation.interrupted && items.length >= generation.total,
+    toolsHash: String(parameters.toolsHash),
+    total: outcome.total,
+    complete: !outcome.interrupted && outcome.circuitOpen === undefined && items.length >= outcome.total,
     ...(options.maxSteps !== undefined ? { maxSteps: options.maxSteps } : {}),
     ...(options.limit !== undefined ? { limit: options.limit } : {}),
   };
-  const run: RunFile = { kind: RUN_KIND, version: RUN_FORMAT_VERSION, meta, items };
-  await writeFileAtomic(options.out, `${JSON.stringify(run, null, 2)}\n`);
-  return { out: options.out, run, generation };
 }
 
-/** A few human lines: items, failures, steps, tokens, cost, files. */
-export function formatEvaluationSummary(summary: EvaluationSummary): string {
-  const { run, generation } = summary;
-  const failed = run.items.filter((item) => item.status === 'failed').length;
-  const reasons = Object.entries(generation.failedByReason)
-    .map(([reason, count]) => `${reason} ${count}`)
-    .join(', ');
-  const steps = run.items.reduce((sum, item) => sum + item.steps.length, 0);
-  const lines = [
-    `${generation.interrupted ? 'interrupted: ' : ''}${run.items.length}/${generation.total} instructions over ${generation.tools} tools: ${run.items.length - failed} completed, ${failed} failed${reasons !== '' ? ` (${reasons})` : ''}`,
-    `steps per instruction: ${run.items.length === 0 ? '0.00' : (steps / run.items.length).toFixed(2)}; tokens in ${run.meta.tokens.prompt}, out ${run.meta.tokens.completion}; cost $${run.meta.costUsd.toFixed(4)}`,
-  ];
-  if (generation.resumed > 0) lines.push(`resumed: ${generation.resumed} items read from ${generation.log}`);
-  if (generation.interrupted) lines.push('not finished: rerun with --resume to complete the run');
-  lines.push(`wrote ${summary.out} (log ${generation.log})`);
-  return `${lines.join('\n')}\n`;
+/** Runs the evaluation and writes the run file (see the module comment). */
+export async function runEvaluation(options: EvaluationOptions): Promise<EvaluationSummary> {
+  const { toolsHash, tools } = await loadRunTools(options);
+  checkEvaluationSet(tools, options);
+  const prompt = options.prompt ?? DEFAULT_EVAL_PROMPT;
+  const parameters = episodeParameters(options, { prompt: DEFAULT_EVAL_PROMPT }, toolsHash);
+  // A resumed run keeps the cost of the process(es) that wrote the previous run file.
+  const carriedCost = options.resume === true ? await previousCost(options.out) : 0;
+  return withDurableRun<EpisodeTaskOutput, Record<string, unknown>, EvaluationSummary>(
+    {
+      kind: 'eval-run',
+      out: options.out,
+      parameters,
+      context: { tools: options.toolsPath, out: options.out },
+      ...(options.resume !== undefined ? { resume: options.resume } : {}),
+      ...(options.force !== undefined ? { force: options.force } : {}),
+    },
+    async (durable) => {
+      const outcome = await durable.execute({
+        tasks: planEpisodeTasks(tools, options),
+        runTask: episodeTaskRunner(tools, options, prompt),
+        ...executionOptions(options),
+        ...episodeProgressReporter(options),
+      });
+      const items = runItemsOf(outcome.finished, tools);
+      const meta = runMetaOf(options, durable.journal.header, items, outcome, carriedCost);
+      const run: RunFile = { kind: RUN_KIND, version: RUN_FORMAT_VERSION, meta, items };
+      await writeFileAtomic(options.out, `${JSON.stringify(run, null, 2)}\n`);
+      const generation: EvaluationFigures = {
+        ...episodeRunFigures(outcome, options),
+        tools: tools.length,
+        log: durable.files?.journal ?? '',
+        meta: durable.files?.meta ?? '',
+      };
+      await writeRunMeta(generation.meta, {
+        parameters,
+        options: { concurrency: options.concurrency ?? 4, limit: options.limit ?? null },
+        summary: generation,
+        ledger: options.ledger,
+      });
+      await durable.end(outcome);
+      return { out: options.out, run, generation };
+    },
+  );
 }

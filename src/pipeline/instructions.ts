@@ -4,7 +4,8 @@
  * multi-call requests preferred) from the tool's name, description and NL documentation. Replies are
  * asked as JSON `{instructions: string[]}`; a reply that is not JSON is read as a numbered list.
  * Near-duplicates (of each other and of the tool's existing instructions) are dropped, and the model is
- * asked again, a bounded number of rounds, until the tool has `perTool` instructions.
+ * asked again, a bounded number of rounds, until the tool has `perTool` instructions; every round is a
+ * new request (its own seed). A tool that still has fewer is reported (`total` below `perTool`).
  */
 import PQueue from 'p-queue';
 import { messageOf, oneLine } from '../core/errors.js';
@@ -164,7 +165,9 @@ async function generateForTool(
           messages: [{ role: 'user', content: instructionPrompt(record, missing, [...existing, ...kept]) }],
           temperature: options.temperature ?? 0.7,
           jsonSchema: { name: 'instructions', schema: INSTRUCTIONS_SCHEMA },
-          ...(options.seed !== undefined ? { seed: options.seed + toolIndex * 101 + round } : {}),
+          // A seed per tool and round: a later round is never the same request as an earlier one
+          // (the response cache would answer it with the same duplicates).
+          seed: (options.seed ?? 0) + toolIndex * 101 + round,
         },
         { stage: 'instructions', ...(options.signal !== undefined ? { signal: options.signal } : {}) },
       );
@@ -208,7 +211,10 @@ function withInstructions(record: ToolAlpacaRecord, instructions: string[]): Too
   return out as ToolAlpacaRecord;
 }
 
-/** Fills every record's `Instructions` up to `perTool`; one report per record, in input order. */
+/**
+ * Fills every record's `Instructions` up to `perTool`; one report per record, in input order. Tools
+ * are worked on concurrently (a small in-memory queue: this is a step of a run, not a durable run).
+ */
 export async function generateInstructions(
   records: readonly ToolAlpacaRecord[],
   options: InstructionGenerationOptions,

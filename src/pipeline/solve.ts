@@ -1,19 +1,35 @@
 /**
  * `solve`: run a solver over ToolBench tasks and write one answer file per query, in ToolBench's answer
  * layout, as `{queryId}_{method}.json` with ToolBench's method names (`DFS_woFilter_w2`, `CoT@1`), so
- * StableToolBench's conversion and evaluation scripts read the folder as is (written atomically, so a file that exists is complete). With
- * `resume`, queries whose answer file exists are skipped; a query that fails (model unreachable...)
- * writes nothing, so a resumed run retries it.
+ * StableToolBench's conversion and evaluation scripts read the folder as is (written atomically, so a
+ * file that exists is complete).
+ *
+ * It runs on the durable-run engine (`src/run`), one task per query: every solved (or failed) query is
+ * journaled in `OUT.log.jsonl` beside the answer folder before it counts, and the answer files are
+ * written from the journal. `resume` skips the queries already journaled and solves again those that
+ * failed for an infrastructure reason (model unreachable...); a journal made with other parameters is
+ * refused.
  */
+import { createHash } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import PQueue from 'p-queue';
 import { writeFileAtomic } from '../core/atomic-write.js';
-import { InputError, messageOf, oneLine } from '../core/errors.js';
+import { InputError } from '../core/errors.js';
 import type { ToolExecutor } from '../executors/executor.js';
 import type { ChatModel } from '../models/chat-model.js';
+import { endpointOf } from '../models/preflight.js';
 import type { SolverPromptSet } from '../search/prompts.js';
-import type { Solver, SolverTask } from '../search/solver.js';
+import type { Solver, SolverTask, SolveResult } from '../search/solver.js';
+import {
+  failureOf,
+  withDurableRun,
+  type CircuitOpen,
+  type ExecutionOutcome,
+  type JournalTask,
+  type RetryPolicy,
+  type SchedulerFactory,
+  type TaskRunner,
+} from '../run/index.js';
 
 export interface SolveProgress {
   done: number;
@@ -26,22 +42,39 @@ export interface SolveProgress {
 export interface SolveRunOptions {
   tasks: readonly SolverTask[];
   solver: Solver;
+  /** The solver's settings that change answers (width, depth, call limit...), recorded in the parameters. */
+  solverParameters?: Record<string, unknown>;
   model: ChatModel;
   executor: ToolExecutor;
-  /** Answer folder. */
+  /** The simulated executor's model (or its spec), recorded in the parameters. */
+  executorModel?: ChatModel | string;
+  /** Executor settings that change observations (cache file, replay file...), recorded in the parameters. */
+  executorOptions?: Record<string, unknown>;
+  /** Answer folder; the journal and the lock go beside it (`OUT.log.jsonl`, `OUT.lock`). */
   out: string;
   /** Solve the first N tasks only. */
   limit?: number;
   /** Queries solved at once. Default 2. */
   concurrency?: number;
-  /** Skip queries whose answer file exists. */
+  /** Continue the run in the journal (same parameters). */
   resume?: boolean;
+  /** Discard an existing journal and start over. */
+  force?: boolean;
+  /** On resume, which failed queries are solved again (default `infrastructure`). */
+  retryFailed?: RetryPolicy;
+  /** Consecutive infrastructure failures that stop the run (default 5; 0 never stops). */
+  breakerThreshold?: number;
   signal?: AbortSignal;
+  /** After `signal` aborts, how long queries in flight may finish (default 30 s). */
+  graceMs?: number;
+  scheduler?: SchedulerFactory;
   temperature?: number;
   maxTokens?: number;
   maxObservationChars?: number;
   /** Prompts and Finish function (default: the project's; `loadToolBenchPromptSet` for ToolBench's). */
   prompts?: SolverPromptSet;
+  /** The answer file name of a query (default `answerFileName`). */
+  answerFile?: (queryId: string, method: string) => string;
   onProgress?: (progress: SolveProgress) => void;
   /** A query failed (nothing written for it). */
   onFailure?: (queryId: string, message: string) => void;
@@ -51,9 +84,11 @@ export interface SolveSummary {
   out: string;
   solver: string;
   total: number;
-  /** Skipped because their answer file existed (`resume`). */
+  /** Read back from the journal (`resume`). */
   skipped: number;
-  /** Answer files written. */
+  /** Failed queries from the journal solved again. */
+  retried: number;
+  /** Answer files written for queries solved by this run. */
   written: number;
   /** ...of which ended with Finish → give_answer. */
   answered: number;
@@ -67,6 +102,10 @@ export interface SolveSummary {
   promptTokens: number;
   completionTokens: number;
   interrupted: boolean;
+  /** Set when the circuit breaker stopped the run. */
+  circuitOpen?: CircuitOpen;
+  /** Queries that failed for an infrastructure reason (a resume solves them again). */
+  infrastructureFailed: number;
 }
 
 /**
@@ -78,9 +117,12 @@ export function answerFileName(queryId: string, method: string): string {
   return `${safe}_${method}.json`;
 }
 
-function aborted(signal: AbortSignal | undefined): boolean {
-  return signal?.aborted === true;
-}
+/** A solve task's output (plain JSON): the answer file's content and its figures. */
+export type SolveTaskOutput = Omit<SolveResult, 'finalAnswer' | 'stopReason'> & {
+  stopReason: string;
+};
+
+type SolveRecord = JournalTask<SolveTaskOutput | null>;
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -91,19 +133,99 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-export async function runSolve(options: SolveRunOptions): Promise<SolveSummary> {
+function checkTasks(tasks: readonly SolverTask[]): void {
   const seen = new Set<string>();
-  for (const task of options.tasks) {
+  for (const task of tasks) {
     if (seen.has(task.queryId)) throw new InputError(`tasks: query id ${task.queryId} appears twice`);
     seen.add(task.queryId);
   }
-  const tasks = options.limit !== undefined ? options.tasks.slice(0, options.limit) : [...options.tasks];
+}
+
+/** Every parameter that changes an answer, for the journal's header. */
+function solveParameters(options: SolveRunOptions): Record<string, unknown> {
+  const executorModel = options.executorModel;
+  return {
+    solver: options.solver.name,
+    solverOptions: options.solverParameters ?? {},
+    prompts: options.prompts?.name ?? 'project',
+    model: options.model.id,
+    endpoint: endpointOf(options.model),
+    executor: options.executor.kind,
+    executorModel:
+      executorModel === undefined
+        ? null
+        : typeof executorModel === 'string'
+          ? executorModel
+          : executorModel.id,
+    executorEndpoint:
+      executorModel === undefined || typeof executorModel === 'string' ? null : endpointOf(executorModel),
+    executorOptions: options.executorOptions ?? {},
+    temperature: options.temperature ?? null,
+    maxTokens: options.maxTokens ?? null,
+    maxObservationChars: options.maxObservationChars ?? null,
+    tasksHash: `sha256:${createHash('sha256').update(JSON.stringify(options.tasks)).digest('hex')}`,
+  };
+}
+
+/** The task runner: one query through the solver; a throw (model unreachable...) is a failed result. */
+function solveTaskRunner(options: SolveRunOptions): TaskRunner<SolverTask, SolveTaskOutput | null> {
+  return async (task, { signal }) => {
+    let result: SolveResult;
+    try {
+      result = await options.solver.solve(task, {
+        model: options.model,
+        executor: options.executor,
+        signal,
+        ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+        ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
+        ...(options.maxObservationChars !== undefined
+          ? { maxObservationChars: options.maxObservationChars }
+          : {}),
+        ...(options.prompts !== undefined ? { prompts: options.prompts } : {}),
+      });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      return { status: 'failed', output: null, failure: failureOf(error, 'solver_error') };
+    }
+    const { finalAnswer: _answer, ...output } = result;
+    return { status: 'completed', output };
+  };
+}
+
+/**
+ * Writes the answer file of every solved query: those solved by this run, and those of the journal
+ * whose file is missing (the process that solved them was killed before writing it).
+ */
+async function writeAnswerFiles(
+  options: SolveRunOptions,
+  records: readonly SolveRecord[],
+  ranHere: ReadonlySet<string>,
+): Promise<number> {
+  const fileName = options.answerFile ?? answerFileName;
+  let written = 0;
+  for (const record of records) {
+    if (record.status !== 'completed' || record.output === null) continue;
+    const file = join(options.out, fileName(record.id, options.solver.method));
+    if (!ranHere.has(record.id) && (await exists(file))) continue;
+    await writeFileAtomic(file, `${JSON.stringify(record.output.answer, null, 2)}\n`);
+    if (ranHere.has(record.id)) written++;
+  }
+  return written;
+}
+
+function solveSummary(
+  options: SolveRunOptions,
+  outcome: ExecutionOutcome<SolverTask, SolveTaskOutput | null>,
+  ranHere: ReadonlySet<string>,
+  written: number,
+): SolveSummary {
   const summary: SolveSummary = {
     out: options.out,
     solver: options.solver.name,
-    total: tasks.length,
-    skipped: 0,
-    written: 0,
+    total: outcome.total,
+    skipped: outcome.resumed,
+    retried: outcome.retried,
+    written,
     answered: 0,
     gaveUp: 0,
     noAnswer: 0,
@@ -112,86 +234,69 @@ export async function runSolve(options: SolveRunOptions): Promise<SolveSummary> 
     queryCount: 0,
     promptTokens: 0,
     completionTokens: 0,
-    interrupted: false,
+    interrupted: outcome.interrupted,
+    ...(outcome.circuitOpen !== undefined ? { circuitOpen: outcome.circuitOpen } : {}),
+    infrastructureFailed: outcome.infrastructureFailed,
   };
-  const pending: SolverTask[] = [];
-  for (const task of tasks) {
-    if (
-      options.resume === true &&
-      (await exists(join(options.out, answerFileName(task.queryId, options.solver.method))))
-    ) {
-      summary.skipped++;
-    } else {
-      pending.push(task);
+  for (const record of outcome.finished) {
+    if (record.status === 'failed' || record.output === null) {
+      summary.failed++;
+      summary.failures.push({ queryId: record.id, message: record.failure?.message ?? 'failed' });
+      continue;
     }
+    if (!ranHere.has(record.id)) continue;
+    const output = record.output;
+    if (output.finishType === 'give_answer') summary.answered++;
+    else if (output.finishType === 'give_up') summary.gaveUp++;
+    else summary.noAnswer++;
+    summary.queryCount += output.queryCount;
+    summary.promptTokens += output.promptTokens;
+    summary.completionTokens += output.completionTokens;
   }
-  let done = summary.skipped;
-  const report = (): void =>
-    options.onProgress?.({
-      done,
-      total: summary.total,
-      failed: summary.failed,
-      promptTokens: summary.promptTokens,
-      completionTokens: summary.completionTokens,
-    });
-  report();
-  const queue = new PQueue({ concurrency: Math.max(1, options.concurrency ?? 2) });
-  for (const task of pending) {
-    void queue.add(async () => {
-      if (options.signal?.aborted === true) {
-        summary.interrupted = true;
-        return;
-      }
-      try {
-        const result = await options.solver.solve(task, {
-          model: options.model,
-          executor: options.executor,
-          ...(options.signal !== undefined ? { signal: options.signal } : {}),
-          ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
-          ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
-          ...(options.maxObservationChars !== undefined
-            ? { maxObservationChars: options.maxObservationChars }
-            : {}),
-          ...(options.prompts !== undefined ? { prompts: options.prompts } : {}),
-        });
-        const file = join(options.out, answerFileName(task.queryId, options.solver.method));
-        await writeFileAtomic(file, `${JSON.stringify(result.answer, null, 2)}\n`);
-        summary.written++;
-        if (result.finishType === 'give_answer') summary.answered++;
-        else if (result.finishType === 'give_up') summary.gaveUp++;
-        else summary.noAnswer++;
-        summary.queryCount += result.queryCount;
-        summary.promptTokens += result.promptTokens;
-        summary.completionTokens += result.completionTokens;
-      } catch (error) {
-        if (aborted(options.signal)) {
-          summary.interrupted = true;
-          return;
-        }
-        const message = oneLine(messageOf(error));
-        summary.failed++;
-        summary.failures.push({ queryId: task.queryId, message });
-        options.onFailure?.(task.queryId, message);
-      } finally {
-        done++;
-        report();
-      }
-    });
-  }
-  await queue.onIdle();
-  if (aborted(options.signal)) summary.interrupted = true;
   return summary;
 }
 
-/** The summary as a few lines for a terminal. */
-export function formatSolveSummary(summary: SolveSummary): string {
-  const lines = [
-    `solved ${summary.written} of ${summary.total} queries with ${summary.solver} → ${summary.out}`,
-    `  answered ${summary.answered}, gave up ${summary.gaveUp}, no answer ${summary.noAnswer}, failed ${summary.failed}, skipped (existing) ${summary.skipped}`,
-    `  model calls ${summary.queryCount}, tokens ${summary.promptTokens + summary.completionTokens}`,
-  ];
-  if (summary.interrupted) lines.push('  interrupted: run again with --resume to finish');
-  for (const failure of summary.failures.slice(0, 10))
-    lines.push(`  failed ${failure.queryId}: ${failure.message}`);
-  return `${lines.join('\n')}\n`;
+export async function runSolve(options: SolveRunOptions): Promise<SolveSummary> {
+  checkTasks(options.tasks);
+  const tasks = options.limit !== undefined ? options.tasks.slice(0, options.limit) : [...options.tasks];
+  return withDurableRun<SolveTaskOutput | null, Record<string, unknown>, SolveSummary>(
+    {
+      kind: 'solve',
+      out: options.out,
+      parameters: solveParameters(options),
+      context: { out: options.out },
+      ...(options.resume !== undefined ? { resume: options.resume } : {}),
+      ...(options.force !== undefined ? { force: options.force } : {}),
+    },
+    async (run) => {
+      const ranHere = new Set<string>();
+      const tokens = { promptTokens: 0, completionTokens: 0 };
+      const outcome = await run.execute({
+        tasks: tasks.map((task) => ({ id: task.queryId, input: task })),
+        runTask: solveTaskRunner(options),
+        concurrency: Math.max(1, options.concurrency ?? 2),
+        ...(options.retryFailed !== undefined ? { retryFailed: options.retryFailed } : {}),
+        ...(options.breakerThreshold !== undefined ? { breakerThreshold: options.breakerThreshold } : {}),
+        ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}),
+        ...(options.signal !== undefined ? { signal: options.signal } : {}),
+        ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
+        onFinished: (record) => {
+          ranHere.add(record.id);
+          tokens.promptTokens += record.output?.promptTokens ?? 0;
+          tokens.completionTokens += record.output?.completionTokens ?? 0;
+          if (record.status === 'failed') options.onFailure?.(record.id, record.failure?.message ?? 'failed');
+        },
+        onProgress: (progress) =>
+          options.onProgress?.({
+            done: progress.done,
+            total: progress.total,
+            failed: progress.failed,
+            ...tokens,
+          }),
+      });
+      const written = await writeAnswerFiles(options, outcome.finished, ranHere);
+      await run.end(outcome);
+      return solveSummary(options, outcome, ranHere, written);
+    },
+  );
 }

@@ -25,7 +25,7 @@ function cli(args: string[], cwd: string, timeoutMs = 90_000): Promise<RunCliRes
 }
 
 function logInstanceIds(path: string): string[] {
-  return loggedValues(path, 'instance', 'instanceId');
+  return loggedValues(path, 'task', 'id');
 }
 
 describe('generate CLI against the fake server', () => {
@@ -138,7 +138,7 @@ describe('generate CLI against the fake server', () => {
       // Resuming with other parameters is refused with one line.
       const refused = await cli([...args, '--resume', '--prompt', 'lean'], dir);
       assert.equal(refused.code, 2);
-      assert.match(refused.stderr, /^toolalpaca: cannot resume .*prompt "train_v1" → "lean"/);
+      assert.match(refused.stderr, /^toolalpaca: cannot resume .*prompt "train_v2" → "lean"/);
       assert.equal(refused.stderr.trim().split('\n').length, 1);
       // Starting again without --resume is refused too.
       const again = await cli(args, dir);

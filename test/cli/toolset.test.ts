@@ -30,7 +30,7 @@ function cli(args: string[], cwd: string, timeoutMs = 20_000): Promise<RunCliRes
 }
 
 function loggedToolIds(path: string): string[] {
-  return loggedValues(path, 'tool', 'id');
+  return loggedValues(path, 'task', 'id');
 }
 
 /** Registered when a custom launcher is given, or when commands.ts registers the group. */

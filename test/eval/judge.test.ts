@@ -8,10 +8,11 @@ import { createChatModel, type CreatedChatModel } from '../../src/models/create-
 import { createExecutor } from '../../src/executors/create-executor.js';
 import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
 import { InputError } from '../../src/core/errors.js';
+import { RunError } from '../../src/run/index.js';
 import { JudgedFileSchema, type RunFile, type RunItem } from '../../src/core/run.js';
 import { parseJudgeReply } from '../../src/eval/judge/parse.js';
 import { judgePrompt, solutionText, standardAnswerText } from '../../src/eval/judge/prompt.js';
-import { judgeRun, readJudgedFile } from '../../src/eval/judge/judge-run.js';
+import { judgeRun, readJudgedFile, runJudge } from '../../src/eval/judge/judge-run.js';
 import { runEvaluation } from '../../src/eval/run-eval.js';
 import { checkProcess } from '../../src/eval/deterministic/checker.js';
 import { parseJudgePrompt } from '../../src/eval/import/judge-prompt.js';
@@ -308,11 +309,14 @@ describe('judgeRun', () => {
     // The same run grew (as after a resumed eval run): the log is resumed only with --resume.
     await assert.rejects(
       judgeRun(runOf(items), { judge: model, out }),
-      (e: unknown) => e instanceof InputError && /--resume/.test(e.message),
+      (e: unknown) => e instanceof RunError && e.reason === 'log-exists',
     );
     await assert.rejects(
       judgeRun(runOf(items.slice(0, 2)), { judge: model, out, resume: true, runs: 2 }),
-      (e: unknown) => e instanceof InputError && /runs/.test(e.message),
+      (e: unknown) =>
+        e instanceof RunError &&
+        e.details.reason === 'parameters-differ' &&
+        e.details.changes.map((c) => c.name).join() === 'runs',
     );
     const before1 = server.requests.length;
     const resumed = await judgeRun(runOf(items.slice(0, 2)), { judge: model, out, resume: true });
@@ -323,14 +327,19 @@ describe('judgeRun', () => {
     assert.equal((await readJudgedFile(out)).items.length, 3);
   });
 
-  test('a judge model that fails stops the run with one line', async () => {
+  test('a judge call refused for a behavioural reason (400) is kept as an error item, not retried by default', async () => {
     server.setDefault(() => ({ fault: 'client_error', status: 400, message: 'bad request here' }));
-    await assert.rejects(judgeRun(runOf([item()]), { judge: model }), (e: unknown) => {
-      return (
-        e instanceof Error &&
-        /judge openai:fake-model failed|bad request/.test(e.message) &&
-        !e.message.includes('\n')
-      );
-    });
+    const out = join(makeTempDir(), 'judged.json');
+    const first = await runJudge(runOf([item()]), { judge: model, out });
+    assert.equal(first.status.infrastructureFailed, 0);
+    assert.equal(first.judged.items.length, 1);
+    assert.match(first.judged.items[0]?.error ?? '', /judge openai:fake-model failed: .*bad request here/);
+    assert.ok(!(first.judged.items[0]?.error ?? '').includes('\n'));
+    assert.equal(first.judged.statistics.error_num, 1);
+    const before = server.requests.length;
+    await runJudge(runOf([item()]), { judge: model, out, resume: true });
+    assert.equal(server.requests.length, before, 'kept on resume');
+    await runJudge(runOf([item()]), { judge: model, out, resume: true, retryFailed: 'all' });
+    assert.equal(server.requests.length, before + 1, 'judged again with retryFailed all');
   });
 });

@@ -11,6 +11,7 @@ import { createExecutor } from '../../src/executors/create-executor.js';
 import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
 import { RunFileSchema } from '../../src/core/run.js';
 import { InputError } from '../../src/core/errors.js';
+import { RunError } from '../../src/run/index.js';
 import { readRunFile, runEvaluation, stepsOfInstance } from '../../src/eval/run-eval.js';
 import { judgeRun } from '../../src/eval/judge/judge-run.js';
 import { evalWorld, goldenByInstruction, plainAction, roleOf, type WorldRole } from './eval-world.js';
@@ -197,7 +198,7 @@ describe('runEvaluation', () => {
     const firstCalls = count() - before1;
     await assert.rejects(
       runEvaluation({ toolsPath: SIMULATED, out, assistant: model, executor, limit: 12 }),
-      (error: unknown) => error instanceof InputError && /--resume/.test(error.message),
+      (error: unknown) => error instanceof RunError && error.reason === 'log-exists',
     );
     const before2 = count();
     const summary = await runEvaluation({
@@ -309,6 +310,6 @@ test('readRunFile names the file and the problem on one line', async () => {
   writeFileSync(corpus, '[]');
   await assert.rejects(
     readRunFile(corpus),
-    (e: unknown) => e instanceof InputError && /--resume/.test(e.message),
+    (e: unknown) => e instanceof InputError && /ToolAlpaca corpus, not a run file/.test(e.message),
   );
 });

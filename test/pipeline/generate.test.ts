@@ -9,10 +9,9 @@ import { createExecutor } from '../../src/executors/create-executor.js';
 import type { ToolExecutor } from '../../src/executors/executor.js';
 import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
 import { InstanceSchema, type ToolAlpacaRecord } from '../../src/core/toolalpaca-record.js';
-import { InputError } from '../../src/core/errors.js';
+import { RunError, readJournal } from '../../src/run/index.js';
 import type { EpisodeInput, EpisodeOptions, EpisodeResult } from '../../src/agents/episode.js';
 import { loadGenerationTools, runGeneration, type GenerationOptions } from '../../src/pipeline/generate.js';
-import { readRunLog } from '../../src/pipeline/run-log.js';
 import { planCalls, worldResponder } from './fake-agents.js';
 
 const EVAL = sharedData('toolalpaca/eval_simulated.json');
@@ -27,8 +26,8 @@ function logLines(path: string): Record<string, unknown>[] {
 
 function instanceIds(path: string): string[] {
   return logLines(path)
-    .filter((l) => l.type === 'instance')
-    .map((l) => String(l.instanceId));
+    .filter((l) => l.type === 'task')
+    .map((l) => String(l.id));
 }
 
 /** A deterministic episode runner: one step, fails for instruction indexes in `failFor`. */
@@ -147,7 +146,7 @@ describe('runGeneration with a scripted episode runner', () => {
     };
     assert.equal(meta.parameters.model, 'openai:fake-model');
     assert.equal(meta.parameters.executor, 'schema');
-    assert.equal(meta.parameters.prompt, 'train_v1');
+    assert.equal(meta.parameters.prompt, 'train_v2');
     assert.match(meta.parameters.toolsHash ?? '', /^sha256:[0-9a-f]{64}$/);
     assert.equal(meta.summary.done, 12);
     assert.ok(typeof meta.versions.toolalpaca === 'string');
@@ -160,8 +159,8 @@ describe('runGeneration with a scripted episode runner', () => {
     await runGeneration(base(out, { limit: 5, runEpisode: firstRun.run }));
     // A crash in the middle of a write leaves half a line.
     appendFileSync(`${out}.log.jsonl`, '{"type":"instance","instanceId":"Axol');
-    const contents = await readRunLog(`${out}.log.jsonl`);
-    assert.equal(contents.instances.size, 5);
+    const contents = await readJournal(`${out}.log.jsonl`);
+    assert.equal(contents.tasks.size, 5);
     assert.ok(contents.tornBytes > 0);
 
     const second = fakeEpisodes();
@@ -189,15 +188,15 @@ describe('runGeneration with a scripted episode runner', () => {
     await runGeneration(base(out, { limit: 2, runEpisode: fakeEpisodes().run }));
     await assert.rejects(
       runGeneration(base(out, { limit: 2, runEpisode: fakeEpisodes().run })),
-      (error: unknown) =>
-        error instanceof InputError && /pass --resume to continue it or --force/.test(error.message),
+      (error: unknown) => error instanceof RunError && error.reason === 'log-exists' && error.exitCode === 2,
     );
     await assert.rejects(
       runGeneration(base(out, { limit: 2, resume: true, prompt: 'lean', runEpisode: fakeEpisodes().run })),
       (error: unknown) =>
-        error instanceof InputError &&
-        /cannot resume .*other parameters \(prompt "train_v1" → "lean"\)/.test(error.message) &&
-        !error.message.includes('\n'),
+        error instanceof RunError &&
+        /cannot resume .*other parameters \(prompt "train_v2" → "lean"\)/.test(error.message) &&
+        !error.message.includes('\n') &&
+        !error.message.includes('--'),
     );
     await assert.rejects(
       runGeneration(

@@ -12,14 +12,16 @@
  *   response is not judged: it is recorded as Uncertain with `responseJudged: false`, so the response
  *   and overall percentages are 0 and only the procedure percentage is meaningful.
  *
- * Durable: with `out`, every judged item is appended to `OUT.log.jsonl` (one fsynced line) before it
- * counts; `resume` skips the items already there (same judge, K, prompt and run required).
+ * Durable: a judge run is a run of the durable-run engine (`src/run`), one task per item. With `out`,
+ * every judged item is journaled in `OUT.log.jsonl` (one fsynced line) before it counts; `resume` skips
+ * the items already there (same judge, endpoint, K, prompt, sampling and run required) and judges again
+ * those whose judge call failed for an infrastructure reason. An item whose judge call failed for
+ * another reason (a refused request) is kept with its error and counts in `error_num`.
  */
 import { createHash } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
-import PQueue from 'p-queue';
+import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../../core/atomic-write.js';
-import { InputError, ToolalpacaError, messageOf, oneLine } from '../../core/errors.js';
+import { InputError, messageOf, oneLine } from '../../core/errors.js';
 import {
   JUDGED_KIND,
   parseJudgedFile,
@@ -32,7 +34,19 @@ import {
 } from '../../core/run.js';
 import type { ChatMessage, ChatModel } from '../../models/chat-model.js';
 import type { CostLedger } from '../../models/ledger.js';
-import { openJsonlLog, readJsonlLog } from '../../pipeline/jsonl-log.js';
+import { endpointOf } from '../../models/preflight.js';
+import {
+  failureOf,
+  runStatusOf,
+  shouldRetry,
+  withDurableRun,
+  type ExecutionOutcome,
+  type JournalTask,
+  type RetryPolicy,
+  type RunStatus,
+  type SchedulerFactory,
+  type TaskRunner,
+} from '../../run/index.js';
 import { checkProcess } from '../deterministic/checker.js';
 import { combineVerdicts, computeStatistics, runSpread } from '../statistics.js';
 import { parseJudgeReply } from './parse.js';
@@ -68,12 +82,20 @@ export interface JudgeOptions {
   maxTokens?: number;
   /** Also run the deterministic checker beside an LLM judge (default true). */
   withDeterministic?: boolean;
-  /** Where the judged file goes; enables the durable log `OUT.log.jsonl` and resume. */
+  /** Where the judged file goes; enables the journal `OUT.log.jsonl`, the lock and resume. */
   out?: string;
   resume?: boolean;
   force?: boolean;
-  /** Aborting stops starting new items; items in flight are cut and judged again on resume. */
+  /** On resume, which failed items are judged again (default `infrastructure`). */
+  retryFailed?: RetryPolicy;
+  /** Consecutive infrastructure failures that stop the run (default 5; 0 never stops). */
+  breakerThreshold?: number;
+  /** Aborting stops starting new items; items in flight get `graceMs` to finish, then are cut. */
   signal?: AbortSignal;
+  /** Default 30 s. */
+  graceMs?: number;
+  /** Where items are judged (default: this process). */
+  scheduler?: SchedulerFactory;
   ledger?: CostLedger;
   onProgress?: (progress: JudgeProgress) => void;
 }
@@ -159,28 +181,153 @@ function runHash(run: RunFile): string {
   return `sha256:${createHash('sha256').update(JSON.stringify(run.items)).digest('hex')}`;
 }
 
-interface JudgeLogHeader {
-  type: 'header';
-  judge: string;
-  runs: number;
-  prompt: string;
-  temperature: number;
-  seed: number;
-  runHash: string;
-  startedAt: string;
-}
-
-interface JudgeLogItem {
-  type: 'item';
-  key: string;
+/** A judge task's output: the verdicts of one item and what they cost (plain JSON). */
+interface JudgeTaskOutput {
   verdicts: Verdict[];
   promptTokens: number;
   completionTokens: number;
 }
 
-function sameHeader(a: JudgeLogHeader, b: JudgeLogHeader): string[] {
-  const keys = ['judge', 'runs', 'prompt', 'temperature', 'seed', 'runHash'] as const;
-  return keys.filter((key) => a[key] !== b[key]);
+/** The judge's settings, defaults resolved; `parameters` go into the journal's header. */
+interface JudgeSettings {
+  deterministic: boolean;
+  judgeId: string;
+  runs: number;
+  temperature: number;
+  reasks: number;
+  seed: number;
+  withDeterministic: boolean;
+  parameters: Record<string, unknown>;
+}
+
+function judgeSettings(run: RunFile, options: JudgeOptions): JudgeSettings {
+  const deterministic = options.judge === DETERMINISTIC_JUDGE;
+  const runs = deterministic ? 1 : (options.runs ?? 1);
+  if (!Number.isInteger(runs) || runs < 1)
+    throw new InputError(`runs must be a positive integer, got ${runs}`);
+  const temperature = options.temperature ?? DEFAULT_JUDGE_TEMPERATURE;
+  const reasks = options.reasks ?? DEFAULT_REASKS;
+  const seed = options.seed ?? 0;
+  const judgeId = options.judge === DETERMINISTIC_JUDGE ? DETERMINISTIC_JUDGE : options.judge.id;
+  return {
+    deterministic,
+    judgeId,
+    runs,
+    temperature,
+    reasks,
+    seed,
+    withDeterministic: options.withDeterministic ?? true,
+    parameters: {
+      judge: judgeId,
+      endpoint: options.judge === DETERMINISTIC_JUDGE ? null : endpointOf(options.judge),
+      runs,
+      prompt: deterministic ? DETERMINISTIC_JUDGE : JUDGE_PROMPT_NAME,
+      temperature,
+      reasks,
+      seed,
+      maxTokens: options.maxTokens ?? null,
+      runHash: runHash(run),
+    },
+  };
+}
+
+/** The task runner: K verdicts for one item (none for an item without steps). */
+function judgeTaskRunner(
+  options: JudgeOptions,
+  settings: JudgeSettings,
+): TaskRunner<RunItem, JudgeTaskOutput> {
+  return async (item, { signal }) => {
+    const output: JudgeTaskOutput = { verdicts: [], promptTokens: 0, completionTokens: 0 };
+    if (item.steps.length === 0) return { status: 'completed', output };
+    if (options.judge === DETERMINISTIC_JUDGE) {
+      output.verdicts.push(deterministicVerdict(item));
+      return { status: 'completed', output };
+    }
+    for (let k = 0; k < settings.runs; k++) {
+      let asked: AskResult;
+      try {
+        asked = await askJudge(item, options.judge, {
+          temperature: settings.temperature,
+          reasks: settings.reasks,
+          seed: settings.seed + k,
+          signal,
+          ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
+        });
+      } catch (error) {
+        // Cut by a stop: judged again on resume.
+        if (signal.aborted) throw error;
+        const failure = failureOf(error, 'model_error');
+        failure.message = oneLine(`judge ${settings.judgeId} failed: ${failure.message}`, 300);
+        return { status: 'failed', output, failure };
+      }
+      output.verdicts.push(asked.verdict);
+      output.promptTokens += asked.promptTokens;
+      output.completionTokens += asked.completionTokens;
+    }
+    return { status: 'completed', output };
+  };
+}
+
+/**
+ * The judged items, in run order: every finished item except those whose judge failed for an
+ * infrastructure reason (judged again on resume); another failure is kept as an item with its error.
+ */
+function judgedItems(
+  run: RunFile,
+  records: readonly JournalTask<JudgeTaskOutput>[],
+  withDeterministic: boolean,
+): JudgedItem[] {
+  const byKey = new Map(records.map((record) => [record.id, record]));
+  const items: JudgedItem[] = [];
+  for (const item of run.items) {
+    const record = byKey.get(itemKey(item));
+    if (record === undefined || record.failure?.infrastructure === true) continue;
+    const judged = judgedItemOf(item, record.output.verdicts, withDeterministic);
+    if (record.status === 'failed' && item.steps.length > 0) {
+      delete judged.majority;
+      delete judged.spread;
+      judged.error = record.failure?.message ?? 'the judge failed';
+    }
+    items.push(judged);
+  }
+  return items;
+}
+
+function judgedFileOf(
+  run: RunFile,
+  options: JudgeOptions,
+  settings: JudgeSettings,
+  outcome: ExecutionOutcome<RunItem, JudgeTaskOutput>,
+  startedAt: string,
+): JudgedFile {
+  const items = judgedItems(run, outcome.finished, settings.withDeterministic);
+  const promptTokens = outcome.finished.reduce((sum, r) => sum + r.output.promptTokens, 0);
+  const completionTokens = outcome.finished.reduce((sum, r) => sum + r.output.completionTokens, 0);
+  const costUsd = options.ledger?.totals().costUsd;
+  const { deterministic, runs, temperature, seed, reasks } = settings;
+  const judged: JudgedFile = {
+    kind: JUDGED_KIND,
+    version: RUN_FORMAT_VERSION,
+    run: run.meta,
+    judge: {
+      model: settings.judgeId,
+      runs,
+      prompt: String(settings.parameters.prompt),
+      ...(deterministic ? {} : { temperature, seed, reasks }),
+      createdAt: startedAt,
+      tokens: { prompt: promptTokens, completion: completionTokens },
+      ...(costUsd !== undefined ? { costUsd } : {}),
+      complete: items.length === run.items.length,
+    },
+    items,
+    statistics: statisticsOf(items),
+  };
+  if (runs > 1)
+    judged.spread = runSpread(
+      items.map((item) => (item.steps.length > 0 ? item.verdicts : [])),
+      runs,
+    );
+  return judged;
 }
 
 /** A judged item from an item and its verdicts. */
@@ -208,194 +355,73 @@ export function statisticsOf(items: readonly JudgedItem[]): JudgedFile['statisti
   return computeStatistics(items.map((item) => item.majority));
 }
 
-/** Judges every item of `run`; writes `out` (atomically) when given. */
-export async function judgeRun(run: RunFile, options: JudgeOptions): Promise<JudgedFile> {
-  const deterministic = options.judge === DETERMINISTIC_JUDGE;
-  const runs = deterministic ? 1 : (options.runs ?? 1);
-  if (!Number.isInteger(runs) || runs < 1)
-    throw new InputError(`--runs must be a positive integer, got ${runs}`);
-  const temperature = options.temperature ?? DEFAULT_JUDGE_TEMPERATURE;
-  const reasks = options.reasks ?? DEFAULT_REASKS;
-  const seed = options.seed ?? 0;
-  const judgeId = options.judge === DETERMINISTIC_JUDGE ? DETERMINISTIC_JUDGE : options.judge.id;
-  const withDeterministic = options.withDeterministic ?? true;
-  const createdAt = new Date().toISOString();
+/** A judge run's judged file and how the run ended. */
+export interface JudgeRunResult {
+  judged: JudgedFile;
+  status: RunStatus;
+  /** Items read back from the journal (resume). */
+  resumed: number;
+  /** Failed items from the journal judged again. */
+  retried: number;
+}
 
-  const header: JudgeLogHeader = {
-    type: 'header',
-    judge: judgeId,
-    runs,
-    prompt: deterministic ? DETERMINISTIC_JUDGE : JUDGE_PROMPT_NAME,
-    temperature,
-    seed,
-    runHash: runHash(run),
-    startedAt: createdAt,
-  };
-  const done = new Map<string, JudgeLogItem>();
-  const logPath = options.out !== undefined ? `${options.out}.log.jsonl` : undefined;
-  let writer: Awaited<ReturnType<typeof openJsonlLog>> | undefined;
-  if (logPath !== undefined) {
-    let existing = await readJsonlLog(logPath);
-    const hasContent = existing.validBytes > 0 || existing.tornBytes > 0;
-    if (hasContent && options.force === true) {
-      await rm(logPath, { force: true });
-      existing = await readJsonlLog(logPath);
-    } else if (hasContent && options.resume !== true) {
-      throw new InputError(
-        `${logPath} already holds judgments: pass --resume to continue them or --force to start over`,
-      );
-    }
-    const first = existing.lines[0] as Partial<JudgeLogHeader> | undefined;
-    if (first !== undefined) {
-      if (first.type !== 'header') throw new InputError(`${logPath}: no header line; not a judge log`);
-      const differing = sameHeader(first as JudgeLogHeader, header);
-      if (differing.length > 0) {
-        throw new InputError(
-          oneLine(
-            `cannot resume ${logPath}: it was made with other ${differing.join(', ')}; use the same ones or --force to start over`,
-          ),
-        );
-      }
-      header.startedAt = (first as JudgeLogHeader).startedAt;
-      for (const line of existing.lines.slice(1)) {
-        const entry = line as Partial<JudgeLogItem>;
-        if (entry.type === 'item' && typeof entry.key === 'string' && Array.isArray(entry.verdicts)) {
-          if (!done.has(entry.key)) done.set(entry.key, entry as JudgeLogItem);
-        }
-      }
-    }
-    writer = await openJsonlLog(logPath, { validBytes: existing.validBytes });
-    if (first === undefined) await writer.append(header);
-  }
-
-  let promptTokens = [...done.values()].reduce((sum, e) => sum + e.promptTokens, 0);
-  let completionTokens = [...done.values()].reduce((sum, e) => sum + e.completionTokens, 0);
-  const errorsOf = (entry: JudgeLogItem, item: RunItem): boolean =>
-    item.steps.length === 0 || combineVerdicts(entry.verdicts).majority === undefined;
-  const byKey = new Map(run.items.map((item) => [itemKey(item), item]));
-  let errors = [...done.entries()].filter(([key, e]) => {
-    const item = byKey.get(key);
-    return item !== undefined && errorsOf(e, item);
-  }).length;
-  const report = (): void => {
-    options.onProgress?.({
-      done: run.items.filter((item) => done.has(itemKey(item))).length,
-      total: run.items.length,
-      errors,
-      promptTokens,
-      completionTokens,
-      costUsd: options.ledger?.totals().costUsd ?? 0,
-    });
-  };
-  report();
-
-  const queue = new PQueue({ concurrency: Math.max(1, options.concurrency ?? 4) });
-  let interrupted = false;
-  let fatal: unknown;
-  const stop = (): void => {
-    interrupted = true;
-    queue.clear();
-  };
-  if (options.signal?.aborted === true) stop();
-  options.signal?.addEventListener('abort', stop, { once: true });
-
-  const judgeOne = async (item: RunItem): Promise<void> => {
-    if (interrupted || fatal !== undefined) return;
-    const entry: JudgeLogItem = {
-      type: 'item',
-      key: itemKey(item),
-      verdicts: [],
-      promptTokens: 0,
-      completionTokens: 0,
-    };
-    if (item.steps.length > 0) {
-      if (options.judge === DETERMINISTIC_JUDGE) {
-        entry.verdicts.push(deterministicVerdict(item));
-      } else {
-        for (let k = 0; k < runs; k++) {
-          let asked: AskResult;
-          try {
-            asked = await askJudge(item, options.judge, {
-              temperature,
-              reasks,
-              seed: seed + k,
-              ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
-              ...(options.signal !== undefined ? { signal: options.signal } : {}),
-            });
-          } catch (error) {
-            // Cut by Ctrl-C: judged again on resume. Any other model failure stops the whole run.
-            if (options.signal?.aborted === true) return;
-            fatal ??= error;
-            queue.clear();
-            return;
-          }
-          entry.verdicts.push(asked.verdict);
-          entry.promptTokens += asked.promptTokens;
-          entry.completionTokens += asked.completionTokens;
-        }
-      }
-    }
-    if (options.signal?.aborted === true && entry.verdicts.length < runs && item.steps.length > 0) return;
-    try {
-      await writer?.append(entry);
-    } catch (error) {
-      fatal ??= new InputError(oneLine(`cannot write judge log ${logPath ?? ''}: ${messageOf(error)}`), {
-        cause: error,
-      });
-      queue.clear();
-      return;
-    }
-    done.set(entry.key, entry);
-    promptTokens += entry.promptTokens;
-    completionTokens += entry.completionTokens;
-    if (errorsOf(entry, item)) errors++;
-    report();
-  };
-  try {
-    for (const item of run.items) {
-      if (!done.has(itemKey(item))) void queue.add(() => judgeOne(item));
-    }
-    await queue.onIdle();
-  } finally {
-    options.signal?.removeEventListener('abort', stop);
-    await writer?.close();
-  }
-  if (fatal !== undefined) {
-    if (fatal instanceof ToolalpacaError) throw fatal;
-    throw new ToolalpacaError(oneLine(`judge ${judgeId} failed: ${messageOf(fatal)}`), { cause: fatal });
-  }
-
-  const items: JudgedItem[] = [];
-  for (const item of run.items) {
-    const entry = done.get(itemKey(item));
-    if (entry === undefined) continue;
-    items.push(judgedItemOf(item, entry.verdicts, withDeterministic));
-  }
-  const costUsd = options.ledger?.totals().costUsd;
-  const judged: JudgedFile = {
-    kind: JUDGED_KIND,
-    version: RUN_FORMAT_VERSION,
-    run: run.meta,
-    judge: {
-      model: judgeId,
-      runs,
-      prompt: header.prompt,
-      ...(deterministic ? {} : { temperature, seed, reasks }),
-      createdAt: header.startedAt,
-      tokens: { prompt: promptTokens, completion: completionTokens },
-      ...(costUsd !== undefined ? { costUsd } : {}),
-      complete: items.length === run.items.length,
+/** Judges every item of `run` on the durable-run engine; writes `out` (atomically) when given. */
+export async function runJudge(run: RunFile, options: JudgeOptions): Promise<JudgeRunResult> {
+  const settings = judgeSettings(run, options);
+  return withDurableRun<JudgeTaskOutput, Record<string, unknown>, JudgeRunResult>(
+    {
+      kind: 'judge',
+      ...(options.out !== undefined ? { out: options.out } : {}),
+      parameters: settings.parameters,
+      ...(options.resume !== undefined ? { resume: options.resume } : {}),
+      ...(options.force !== undefined ? { force: options.force } : {}),
     },
-    items,
-    statistics: statisticsOf(items),
-  };
-  if (runs > 1)
-    judged.spread = runSpread(
-      items.map((item) => (item.steps.length > 0 ? item.verdicts : [])),
-      runs,
-    );
-  if (options.out !== undefined) await writeFileAtomic(options.out, `${JSON.stringify(judged, null, 2)}\n`);
-  return judged;
+    async (durable) => {
+      const isError = (record: JournalTask<JudgeTaskOutput>): boolean =>
+        record.status === 'failed' || combineVerdicts(record.output.verdicts).majority === undefined;
+      const previous = durable.journal.previous.tasks;
+      let errors = run.items.filter((item) => {
+        const record = previous.get(itemKey(item));
+        const retried =
+          record?.status === 'failed' && shouldRetry(record.failure, options.retryFailed ?? 'infrastructure');
+        return record !== undefined && !retried && isError(record);
+      }).length;
+      const outcome = await durable.execute({
+        tasks: run.items.map((item) => ({ id: itemKey(item), input: item })),
+        runTask: judgeTaskRunner(options, settings),
+        concurrency: Math.max(1, options.concurrency ?? 4),
+        ...(options.retryFailed !== undefined ? { retryFailed: options.retryFailed } : {}),
+        ...(options.breakerThreshold !== undefined ? { breakerThreshold: options.breakerThreshold } : {}),
+        ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}),
+        ...(options.signal !== undefined ? { signal: options.signal } : {}),
+        ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
+        onFinished: (record) => {
+          if (isError(record)) errors++;
+        },
+        onProgress: (progress) => {
+          const totals = options.ledger?.totals();
+          options.onProgress?.({
+            done: progress.done,
+            total: progress.total,
+            errors,
+            promptTokens: totals?.promptTokens ?? 0,
+            completionTokens: totals?.completionTokens ?? 0,
+            costUsd: totals?.costUsd ?? 0,
+          });
+        },
+      });
+      const judged = judgedFileOf(run, options, settings, outcome, durable.journal.header.startedAt);
+      if (options.out !== undefined)
+        await writeFileAtomic(options.out, `${JSON.stringify(judged, null, 2)}\n`);
+      await durable.end(outcome);
+      return { judged, status: runStatusOf(outcome), resumed: outcome.resumed, retried: outcome.retried };
+    },
+  );
+}
+
+/** Judges every item of `run`; writes `out` (atomically) when given. Resolves to the judged file. */
+export async function judgeRun(run: RunFile, options: JudgeOptions): Promise<JudgedFile> {
+  return (await runJudge(run, options)).judged;
 }
 
 /** A judged file read from disk; one-line InputError naming the file and the first problem. */

@@ -2,15 +2,16 @@
  * The toolset build: catalogue entries → (Introduction → Functions → Documentation, each checked and
  * repaired up to K rounds) → ToolAlpaca JSON records with NL documentation and provenance.
  *
- * Durability follows the generation run: every finished tool (built or failed) is one fsynced line of
- * `OUT.log.jsonl` before it counts as done; the final files (OUT, `OUT.failed.json`, `OUT.meta.json`)
- * are written atomically from the log. After a kill -9, `resume: true` skips the tools already logged,
- * so a crash loses at most the tools in flight and never builds one twice. A log made with other
- * parameters (model, catalogue, selection, repair rounds) is refused.
+ * It runs on the durable-run engine (`src/run`), one task per catalogue entry: every finished tool
+ * (built or failed) is one fsynced line of the journal `OUT.log.jsonl` before it counts as done; the
+ * final files (OUT, `OUT.failed.json`, `OUT.meta.json`) are written atomically from the journal. After
+ * a kill -9, `resume: true` skips the tools already journaled (and builds again those that failed for
+ * an infrastructure reason), so a crash loses at most the tools in flight and never builds one twice.
+ * A journal made with other parameters (model, endpoint, catalogue, selection, repair rounds, seed,
+ * reply limit) is refused.
  */
 import { createHash } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
-import PQueue from 'p-queue';
+import { readFile } from 'node:fs/promises';
 import { describeFsError, writeFileAtomic } from '../../core/atomic-write.js';
 import {
   BUILD_STAGES,
@@ -21,33 +22,47 @@ import {
 } from '../../core/catalog.js';
 import { InputError, messageOf, oneLine } from '../../core/errors.js';
 import type { ToolAlpacaRecord } from '../../core/toolalpaca-record.js';
-import { writeRunMeta } from '../run-meta.js';
 import { recordToTool, writeToolAlpacaFile } from '../../formats/toolalpaca-json.js';
 import { checkTool, formatProblem } from '../../formats/tool-checks.js';
 import type { ChatMessage, ChatModel, ChatResponse } from '../../models/chat-model.js';
 import type { CostLedger } from '../../models/ledger.js';
-import { ModelCallError } from '../../models/model-errors.js';
+import { isInfrastructureFailure } from '../../models/model-errors.js';
+import { endpointOf } from '../../models/preflight.js';
+import {
+  runFiles,
+  withDurableRun,
+  writeRunMeta,
+  type ExecuteOptions,
+  type ExecutionOutcome,
+  type JournalTask,
+  type RetryPolicy,
+  type SchedulerFactory,
+  type TaskRunner,
+  type TaskSpec,
+  type CircuitOpen,
+} from '../../run/index.js';
 import { buildRecord, checkDocumentation, checkIntroduction } from './checks.js';
 import { parseFunctionsText, renderFunctionsText, type FunctionSpec } from './functions-text.js';
-import { openJsonlLog, readJsonlLog } from '../jsonl-log.js';
-import { describeDifferingParameters } from '../run-log.js';
 import { documentationPrompt, functionsPrompt, introductionPrompt, repairPrompt } from './prompts.js';
 import { readCatalog } from './catalog-readers.js';
 import { selectEntries, type CatalogSelection } from './select.js';
 
-export const BUILD_LOG_VERSION = 1;
 /** Default repair rounds per stage. */
 export const DEFAULT_MAX_REPAIRS = 3;
 
 /** Sampling temperature per stage (ToolAlpaca samples the introduction freely, the rest conservatively). */
 const STAGE_TEMPERATURE: Record<BuildStage, number> = { introduction: 1, functions: 0.3, documentation: 0.3 };
 
+/** What changes a built tool: compared when a build is resumed. */
 export interface BuildParameters {
   model: string;
+  endpoint: string;
   /** sha256 of the catalogue file. */
   catalogHash: string;
   selection: CatalogSelection;
   maxRepairs: number;
+  seed: number | null;
+  maxTokens: number | null;
 }
 
 /** Why a tool could not be built: the stage, its last error(s), the rounds it took. */
@@ -58,6 +73,8 @@ export interface BuildFailure {
   stage: BuildStage;
   /** `model_error` when the model could not be reached; `checks` when the replies never passed. */
   reason: 'checks' | 'model_error';
+  /** A model error of the service (connection, auth, 5xx after retries): a resume builds the tool again. */
+  infrastructure?: boolean;
   error: string;
   errors: string[];
   /** The kind of the last reply (empty, prose, truncated, yaml, json, wrong-api...). */
@@ -66,21 +83,16 @@ export interface BuildFailure {
   stages: Partial<Record<BuildStage, StageUsage>>;
 }
 
-interface BuiltLine {
-  type: 'tool';
-  id: string;
-  status: 'built';
-  record: ToolAlpacaRecord;
-  finishedAt: string;
+/** A build task's input: one catalogue entry and the tool name it gets (plain JSON). */
+export interface BuildTaskInput {
+  entry: CatalogEntry;
+  name: string;
 }
-interface FailedLine {
-  type: 'tool';
-  id: string;
-  status: 'failed';
-  failure: BuildFailure;
-  finishedAt: string;
-}
-type ToolLine = BuiltLine | FailedLine;
+
+/** A build task's output: the record, or why the tool could not be built (plain JSON). */
+export type BuildTaskOutput = { record: ToolAlpacaRecord } | { failure: BuildFailure };
+
+type BuildRecord = JournalTask<BuildTaskOutput>;
 
 export interface BuildProgress {
   done: number;
@@ -109,10 +121,18 @@ export interface BuildOptions {
   maxTokens?: number;
   resume?: boolean;
   force?: boolean;
+  /** On resume, which failed tools are built again (default `infrastructure`). */
+  retryFailed?: RetryPolicy;
+  /** Consecutive infrastructure failures that stop the build (default 5; 0 never stops). */
+  breakerThreshold?: number;
   signal?: AbortSignal;
   /** After `signal` aborts, how long tools in flight may finish (default 30 s). */
   graceMs?: number;
+  /** Where tools are built (default: this process). */
+  scheduler?: SchedulerFactory;
   ledger?: CostLedger;
+  /** Cache hits of the model (default the ledger's cached calls). */
+  cacheHits?: () => number;
   onProgress?: (progress: BuildProgress) => void;
   /** One line per finished tool (built, or failed with its error). */
   onTool?: (line: { name: string; status: 'built' | 'failed'; repairRounds: number; error?: string }) => void;
@@ -126,10 +146,16 @@ export interface BuildSummary {
   selected: number;
   built: number;
   failed: number;
-  /** Tools read back from the log (resume). */
+  /** Tools read back from the journal (resume). */
   resumed: number;
+  /** Failed tools from the journal built again (resume). */
+  retried: number;
   interrupted: boolean;
-  /** Tools not finished because of an interruption (rerun with resume). */
+  /** Set when the circuit breaker stopped the build. */
+  circuitOpen?: CircuitOpen;
+  /** Tools that failed for an infrastructure reason (a resume builds them again). */
+  infrastructureFailed: number;
+  /** Tools not finished because the build stopped (rerun with resume). */
   notFinished: number;
   /** Built tools that needed at least one repair round. */
   repaired: number;
@@ -140,13 +166,15 @@ export interface BuildSummary {
   promptTokens: number;
   completionTokens: number;
   costUsd: number;
+  cacheHits: number;
   durationMs: number;
 }
 
 /** The files a build writes beside `out`. */
-export function buildFiles(out: string): { log: string; failed: string; meta: string } {
+export function buildFiles(out: string): { log: string; failed: string; meta: string; lock: string } {
   const base = out.replace(/\.json$/i, '');
-  return { log: `${out}.log.jsonl`, failed: `${base}.failed.json`, meta: `${out}.meta.json` };
+  const files = runFiles(out);
+  return { log: files.journal, failed: `${base}.failed.json`, meta: files.meta, lock: files.lock };
 }
 
 /** A stable id of a catalogue entry (names repeat in public-apis; name + link do not). */
@@ -176,18 +204,10 @@ class StageFailure extends Error {
     readonly reason: 'checks' | 'model_error',
     readonly errors: string[],
     readonly lastReplyKind?: string,
+    readonly infrastructure = false,
   ) {
     super(errors[0] ?? 'failed');
   }
-}
-
-/** Errors that no other tool would survive either: stop the run instead of failing every tool. */
-function isFatal(error: unknown): boolean {
-  return (
-    error instanceof ModelCallError &&
-    error.kind === 'client_error' &&
-    (error.status === 401 || error.status === 403 || error.status === 404)
-  );
 }
 
 interface StageResult<T> {
@@ -226,8 +246,14 @@ async function runStage<T>(
         { stage: `toolset.${stage}`, signal: context.signal },
       );
     } catch (error) {
-      if (context.signal.aborted || isFatal(error)) throw error;
-      throw new StageFailure(stage, 'model_error', [oneLine(`model error: ${messageOf(error)}`, 300)]);
+      if (context.signal.aborted) throw error;
+      throw new StageFailure(
+        stage,
+        'model_error',
+        [oneLine(`model error: ${messageOf(error)}`, 300)],
+        undefined,
+        isInfrastructureFailure(error),
+      );
     }
     usage.calls++;
     usage.promptTokens += response.usage.promptTokens;
@@ -371,6 +397,7 @@ export async function buildTool(
         category: entry.category,
         stage: error.stage,
         reason: error.reason,
+        ...(error.infrastructure ? { infrastructure: true } : {}),
         error: error.errors[0] ?? 'failed',
         errors: error.errors,
         ...(error.lastReplyKind !== undefined ? { lastReplyKind: error.lastReplyKind } : {}),
@@ -391,16 +418,13 @@ async function hashFile(path: string): Promise<string> {
   }
 }
 
-/** Builds a toolset from a catalogue; see the module comment for the files and the resume rules. */
-export async function buildToolset(options: BuildOptions): Promise<BuildSummary> {
-  const started = performance.now();
-  const files = buildFiles(options.out);
+/** The parameters and tasks of a build: one task per selected catalogue entry. */
+async function planBuild(
+  options: BuildOptions,
+): Promise<{ parameters: BuildParameters; tasks: TaskSpec<BuildTaskInput>[] }> {
   const maxRepairs = options.maxRepairs ?? DEFAULT_MAX_REPAIRS;
   if (!Number.isInteger(maxRepairs) || maxRepairs < 0) {
     throw new InputError(`max repairs must be a non-negative integer, got ${maxRepairs}`);
-  }
-  if (options.resume === true && options.force === true) {
-    throw new InputError('--resume and --force exclude each other');
   }
   const catalogHash = await hashFile(options.catalogPath);
   const entries = options.entries ?? (await readCatalog(options.catalogPath));
@@ -409,254 +433,212 @@ export async function buildToolset(options: BuildOptions): Promise<BuildSummary>
   if (selected.length === 0)
     throw new InputError(`${options.catalogPath}: no catalogue entries match the selection`);
   const names = assignToolNames(selected);
-  const parameters: BuildParameters = { model: options.model.id, catalogHash, selection, maxRepairs };
+  const parameters: BuildParameters = {
+    model: options.model.id,
+    endpoint: endpointOf(options.model),
+    catalogHash,
+    selection,
+    maxRepairs,
+    seed: options.seed ?? null,
+    maxTokens: options.maxTokens ?? null,
+  };
+  const tasks = selected.map((entry, index) => ({
+    id: entryId(entry),
+    input: { entry, name: names[index] as string },
+  }));
+  return { parameters, tasks };
+}
 
-  // The log decides what is already done.
-  let existing = await readJsonlLog(files.log);
-  const hasContent = existing.validBytes > 0 || existing.tornBytes > 0;
-  if (hasContent && options.force === true) {
-    await rm(files.log, { force: true });
-    existing = await readJsonlLog(files.log);
-  } else if (hasContent && options.resume !== true) {
-    throw new InputError(
-      `${files.log} already holds a build: pass --resume to continue it or --force to start over`,
-    );
-  }
-  const header = existing.lines[0] as { type?: string; parameters?: BuildParameters } | undefined;
-  if (existing.lines.length > 0) {
-    if (header?.type !== 'header' || header.parameters === undefined) {
-      throw new InputError(`${files.log} was not written by toolalpaca toolset build (no header line)`);
-    }
-    const detail = describeDifferingParameters(header.parameters, parameters);
-    if (detail !== undefined) {
-      throw new InputError(
-        oneLine(
-          `cannot resume ${files.log}: it was made with other parameters (${detail}); use the same ones or --force`,
-        ),
-      );
-    }
-  }
-  const finished = new Map<string, ToolLine>();
-  for (const line of existing.lines.slice(1)) {
-    const entry = line as Partial<ToolLine> | null;
-    if (entry?.type === 'tool' && typeof entry.id === 'string' && !finished.has(entry.id)) {
-      finished.set(entry.id, entry as ToolLine);
-    }
-  }
-  const ids = selected.map(entryId);
-  const resumed = ids.filter((id) => finished.has(id)).length;
-
-  const log = await openJsonlLog(files.log, { validBytes: existing.validBytes });
-  try {
-    if (existing.lines.length === 0) {
-      await log.append({
-        type: 'header',
-        version: BUILD_LOG_VERSION,
-        parameters,
-        startedAt: new Date().toISOString(),
-      });
-    }
-
-    let promptTokens = 0;
-    let completionTokens = 0;
-    const counts = (): { built: number; failed: number } => {
-      let built = 0;
-      let failed = 0;
-      for (const id of ids) {
-        const line = finished.get(id);
-        if (line?.status === 'built') built++;
-        else if (line?.status === 'failed') failed++;
-      }
-      return { built, failed };
+/** The task runner: builds one tool; a tool that cannot be built is a failed result, never a throw. */
+function buildTaskRunner(
+  options: BuildOptions,
+  maxRepairs: number,
+): TaskRunner<BuildTaskInput, BuildTaskOutput> {
+  return async ({ entry, name }, { signal }) => {
+    const result = await buildTool(entry, name, {
+      model: options.model,
+      maxRepairs,
+      signal,
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
+    });
+    if (result.status === 'built') return { status: 'completed', output: { record: result.record } };
+    const { failure } = result;
+    return {
+      status: 'failed',
+      output: { failure },
+      failure: {
+        reason: failure.reason,
+        message: `${failure.stage}: ${failure.error}`,
+        ...(failure.infrastructure === true ? { infrastructure: true } : {}),
+      },
     };
-    const report = (): void => {
+  };
+}
+
+function tokensOf(output: BuildTaskOutput): { promptTokens: number; completionTokens: number } {
+  const stages =
+    'record' in output
+      ? Object.values((output.record.Provenance as ToolProvenance).stages)
+      : Object.values(output.failure.stages);
+  return {
+    promptTokens: stages.reduce((sum, usage) => sum + (usage?.promptTokens ?? 0), 0),
+    completionTokens: stages.reduce((sum, usage) => sum + (usage?.completionTokens ?? 0), 0),
+  };
+}
+
+/** `onTool` and `onProgress` of a build, fed from the engine. */
+function buildReporter(
+  options: BuildOptions,
+): Pick<ExecuteOptions<BuildTaskInput, BuildTaskOutput>, 'onProgress' | 'onFinished'> {
+  let promptTokens = 0;
+  let completionTokens = 0;
+  return {
+    onFinished: (record) => {
+      const tokens = tokensOf(record.output);
+      promptTokens += tokens.promptTokens;
+      completionTokens += tokens.completionTokens;
+      const { output } = record;
+      options.onTool?.(
+        'record' in output
+          ? {
+              name: output.record.Name,
+              status: 'built',
+              repairRounds: (output.record.Provenance as ToolProvenance).repairRounds,
+            }
+          : {
+              name: output.failure.name,
+              status: 'failed',
+              repairRounds: output.failure.repairRounds,
+              error: `${output.failure.stage}: ${output.failure.error}`,
+            },
+      );
+    },
+    onProgress: (progress) => {
       const totals = options.ledger?.totals();
-      const { built, failed } = counts();
       options.onProgress?.({
-        done: built + failed,
-        total: selected.length,
-        built,
-        failed,
+        done: progress.done,
+        total: progress.total,
+        built: progress.done - progress.failed,
+        failed: progress.failed,
         promptTokens: totals?.promptTokens ?? promptTokens,
         completionTokens: totals?.completionTokens ?? completionTokens,
         costUsd: totals?.costUsd ?? 0,
       });
-    };
-    report();
-
-    const hardStop = new AbortController();
-    const queue = new PQueue({ concurrency: Math.max(1, options.concurrency ?? 4) });
-    let interrupted = false;
-    let fatal: unknown;
-    let graceTimer: NodeJS.Timeout | undefined;
-    const onStop = (): void => {
-      if (interrupted) return;
-      interrupted = true;
-      queue.clear();
-      graceTimer = setTimeout(() => hardStop.abort(new Error('interrupted')), options.graceMs ?? 30_000);
-      graceTimer.unref?.();
-    };
-    if (options.signal?.aborted === true) onStop();
-    options.signal?.addEventListener('abort', onStop, { once: true });
-
-    const context: BuildContext = {
-      model: options.model,
-      maxRepairs,
-      signal: hardStop.signal,
-      ...(options.seed !== undefined ? { seed: options.seed } : {}),
-      ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
-    };
-    const runOne = async (index: number): Promise<void> => {
-      if (interrupted || fatal !== undefined) return;
-      const entry = selected[index] as CatalogEntry;
-      const name = names[index] as string;
-      let result: Awaited<ReturnType<typeof buildTool>>;
-      try {
-        result = await buildTool(entry, name, context);
-      } catch (error) {
-        // Aborted in flight: not logged, so a resume builds it again.
-        if (hardStop.signal.aborted) return;
-        fatal ??= error;
-        queue.clear();
-        hardStop.abort(error);
-        return;
-      }
-      const line: ToolLine =
-        result.status === 'built'
-          ? {
-              type: 'tool',
-              id: ids[index] as string,
-              status: 'built',
-              record: result.record,
-              finishedAt: new Date().toISOString(),
-            }
-          : {
-              type: 'tool',
-              id: ids[index] as string,
-              status: 'failed',
-              failure: result.failure,
-              finishedAt: new Date().toISOString(),
-            };
-      const spent =
-        result.status === 'built'
-          ? Object.values((result.record.Provenance as ToolProvenance).stages)
-          : Object.values(result.failure.stages);
-      for (const usage of spent) {
-        promptTokens += usage.promptTokens;
-        completionTokens += usage.completionTokens;
-      }
-      try {
-        await log.append(line);
-      } catch (error) {
-        fatal ??= new InputError(oneLine(`cannot write log ${files.log}: ${messageOf(error)}`), {
-          cause: error,
-        });
-        queue.clear();
-        hardStop.abort(fatal);
-        return;
-      }
-      finished.set(line.id, line);
-      options.onTool?.(
-        result.status === 'built'
-          ? { name, status: 'built', repairRounds: (result.record.Provenance as ToolProvenance).repairRounds }
-          : {
-              name,
-              status: 'failed',
-              repairRounds: result.failure.repairRounds,
-              error: `${result.failure.stage}: ${result.failure.error}`,
-            },
-      );
-      report();
-    };
-    ids.forEach((id, index) => {
-      if (!finished.has(id)) void queue.add(() => runOne(index));
-    });
-    await queue.onIdle();
-    if (graceTimer !== undefined) clearTimeout(graceTimer);
-    options.signal?.removeEventListener('abort', onStop);
-    if (fatal !== undefined) throw fatal;
-
-    // Final files, in selection order, from the log.
-    const records: ToolAlpacaRecord[] = [];
-    const failures: BuildFailure[] = [];
-    const localFixes: Record<string, number> = {};
-    const failedByStage: Record<string, number> = {};
-    let repaired = 0;
-    let repairRounds = 0;
-    for (const id of ids) {
-      const line = finished.get(id);
-      if (line === undefined) continue;
-      if (line.status === 'built') {
-        records.push(line.record);
-        const provenance = line.record.Provenance as ToolProvenance;
-        repairRounds += provenance.repairRounds;
-        if (provenance.repairRounds > 0) repaired++;
-        for (const fix of provenance.localFixes) localFixes[fix] = (localFixes[fix] ?? 0) + 1;
-      } else {
-        failures.push(line.failure);
-        repairRounds += line.failure.repairRounds;
-        failedByStage[line.failure.stage] = (failedByStage[line.failure.stage] ?? 0) + 1;
-      }
-    }
-    await writeToolAlpacaFile(options.out, records);
-    await writeFileAtomic(files.failed, `${JSON.stringify(failures, null, 2)}\n`);
-    const totals = options.ledger?.totals();
-    const summary: BuildSummary = {
-      out: options.out,
-      failedFile: files.failed,
-      log: files.log,
-      meta: files.meta,
-      selected: selected.length,
-      built: records.length,
-      failed: failures.length,
-      resumed,
-      interrupted,
-      notFinished: selected.length - records.length - failures.length,
-      repaired,
-      repairRounds,
-      failedByStage,
-      localFixes,
-      promptTokens: totals?.promptTokens ?? promptTokens,
-      completionTokens: totals?.completionTokens ?? completionTokens,
-      costUsd: totals?.costUsd ?? 0,
-      durationMs: Math.round(performance.now() - started),
-    };
-    await writeRunMeta(files.meta, {
-      parameters,
-      options: {
-        concurrency: options.concurrency ?? 4,
-        seed: options.seed ?? null,
-        maxTokens: options.maxTokens ?? null,
-      },
-      summary,
-      ledger: options.ledger,
-    });
-    return summary;
-  } finally {
-    await log.close();
-  }
+    },
+  };
 }
 
-/** The summary as a few human lines. */
-export function formatBuildSummary(summary: BuildSummary): string {
-  const lines: string[] = [];
-  const stages = Object.entries(summary.failedByStage)
-    .map(([stage, n]) => `${stage} ${n}`)
-    .join(', ');
-  lines.push(
-    `${summary.interrupted ? 'interrupted: ' : ''}${summary.built + summary.failed}/${summary.selected} APIs: ${summary.built} built, ${summary.failed} failed${stages !== '' ? ` (at ${stages})` : ''}`,
+/** What the final files hold, counted for the summary. */
+interface BuildTally {
+  built: number;
+  failed: number;
+  repaired: number;
+  repairRounds: number;
+  failedByStage: Record<string, number>;
+  localFixes: Record<string, number>;
+}
+
+/** Writes OUT (built tools, selection order) and the side file of failures; returns their counts. */
+async function writeBuildFiles(
+  out: string,
+  failedFile: string,
+  records: readonly BuildRecord[],
+): Promise<BuildTally> {
+  const built: ToolAlpacaRecord[] = [];
+  const failures: BuildFailure[] = [];
+  const tally: BuildTally = {
+    built: 0,
+    failed: 0,
+    repaired: 0,
+    repairRounds: 0,
+    failedByStage: {},
+    localFixes: {},
+  };
+  for (const { output } of records) {
+    if ('record' in output) {
+      built.push(output.record);
+      const provenance = output.record.Provenance as ToolProvenance;
+      tally.repairRounds += provenance.repairRounds;
+      if (provenance.repairRounds > 0) tally.repaired++;
+      for (const fix of provenance.localFixes) tally.localFixes[fix] = (tally.localFixes[fix] ?? 0) + 1;
+    } else {
+      failures.push(output.failure);
+      tally.repairRounds += output.failure.repairRounds;
+      tally.failedByStage[output.failure.stage] = (tally.failedByStage[output.failure.stage] ?? 0) + 1;
+    }
+  }
+  await writeToolAlpacaFile(out, built);
+  await writeFileAtomic(failedFile, `${JSON.stringify(failures, null, 2)}\n`);
+  return { ...tally, built: built.length, failed: failures.length };
+}
+
+function buildSummary(
+  options: BuildOptions,
+  outcome: ExecutionOutcome<BuildTaskInput, BuildTaskOutput>,
+  tally: BuildTally,
+  started: number,
+): BuildSummary {
+  const files = buildFiles(options.out);
+  const totals = options.ledger?.totals();
+  const tokens = outcome.finished.map((record) => tokensOf(record.output));
+  return {
+    out: options.out,
+    failedFile: files.failed,
+    log: files.log,
+    meta: files.meta,
+    selected: outcome.total,
+    ...tally,
+    resumed: outcome.resumed,
+    retried: outcome.retried,
+    interrupted: outcome.interrupted,
+    ...(outcome.circuitOpen !== undefined ? { circuitOpen: outcome.circuitOpen } : {}),
+    infrastructureFailed: outcome.infrastructureFailed,
+    notFinished: outcome.total - tally.built - tally.failed,
+    promptTokens: totals?.promptTokens ?? tokens.reduce((sum, t) => sum + t.promptTokens, 0),
+    completionTokens: totals?.completionTokens ?? tokens.reduce((sum, t) => sum + t.completionTokens, 0),
+    costUsd: totals?.costUsd ?? 0,
+    cacheHits: options.cacheHits?.() ?? totals?.cachedCalls ?? 0,
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+/** Builds a toolset from a catalogue; see the module comment for the files and the resume rules. */
+export async function buildToolset(options: BuildOptions): Promise<BuildSummary> {
+  const started = performance.now();
+  const { parameters, tasks } = await planBuild(options);
+  return withDurableRun<BuildTaskOutput, BuildParameters, BuildSummary>(
+    {
+      kind: 'toolset-build',
+      out: options.out,
+      parameters,
+      context: { catalog: options.catalogPath, out: options.out },
+      ...(options.resume !== undefined ? { resume: options.resume } : {}),
+      ...(options.force !== undefined ? { force: options.force } : {}),
+    },
+    async (run) => {
+      const outcome = await run.execute({
+        tasks,
+        runTask: buildTaskRunner(options, parameters.maxRepairs),
+        concurrency: Math.max(1, options.concurrency ?? 4),
+        ...(options.retryFailed !== undefined ? { retryFailed: options.retryFailed } : {}),
+        ...(options.breakerThreshold !== undefined ? { breakerThreshold: options.breakerThreshold } : {}),
+        ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}),
+        ...(options.signal !== undefined ? { signal: options.signal } : {}),
+        ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
+        ...buildReporter(options),
+      });
+      const files = buildFiles(options.out);
+      const tally = await writeBuildFiles(options.out, files.failed, outcome.finished);
+      const summary = buildSummary(options, outcome, tally, started);
+      await writeRunMeta(files.meta, {
+        parameters,
+        options: { concurrency: options.concurrency ?? 4 },
+        summary,
+        ledger: options.ledger,
+      });
+      await run.end(outcome);
+      return summary;
+    },
   );
-  if (summary.resumed > 0) lines.push(`resumed: ${summary.resumed} tools read from ${summary.log}`);
-  if (summary.notFinished > 0) lines.push(`not finished: ${summary.notFinished} (rerun with --resume)`);
-  const fixes = Object.entries(summary.localFixes)
-    .map(([fix, n]) => `${fix} ${n}`)
-    .join(', ');
-  lines.push(
-    `repairs: ${summary.repaired} tools repaired, ${summary.repairRounds} repair rounds${fixes !== '' ? `; local fixes: ${fixes}` : ''}`,
-  );
-  lines.push(
-    `tokens in ${summary.promptTokens}, out ${summary.completionTokens}; cost $${summary.costUsd.toFixed(4)}`,
-  );
-  lines.push(`wrote ${summary.out} (failed tools ${summary.failedFile}, log ${summary.log})`);
-  return `${lines.join('\n')}\n`;
 }
