@@ -7,7 +7,6 @@ import { makeTempDir, sharedData } from '../helpers/paths.js';
 import { createChatModel, type CreatedChatModel } from '../../src/models/create-model.js';
 import { createExecutor } from '../../src/executors/create-executor.js';
 import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
-import { InputError } from '../../src/core/errors.js';
 import { RunError } from '../../src/run/index.js';
 import { JudgedFileSchema, type RunFile, type RunItem } from '../../src/core/run.js';
 import { parseJudgeReply } from '../../src/eval/judge/parse.js';
