@@ -128,7 +128,7 @@ describe('solve', () => {
     const answers = await readToolBenchAnswers([out]);
     assert.equal(answers.filter((a) => a.answered).length, 3);
     assert.equal(JSON.parse(run.out.join('')).answered, 3);
-    const callsBefore = server.requests.length;
+    const callsBefore = server.chatRequests().length;
 
     const again = await runSolveCommand(
       flags({ out, solver: 'dfsdt', limit: '4', resume: true }),
@@ -136,7 +136,7 @@ describe('solve', () => {
     );
     assert.equal(again.skipped, 3);
     assert.equal(again.written, 1);
-    assert.equal(server.requests.length - callsBefore, 2, 'only the fourth query was solved');
+    assert.equal(server.chatRequests().length - callsBefore, 2, 'only the fourth query was solved');
     assert.equal((await readdir(out)).length, 4);
   });
 

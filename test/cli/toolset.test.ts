@@ -25,7 +25,7 @@ import { toolsetResponder } from '../pipeline/toolset/toolset-responder.js';
 const CATALOG = sharedData('toolalpaca/public_apis.json');
 
 /** The compiled CLI in `cwd`, killed after `timeoutMs`. */
-function cli(args: string[], cwd: string, timeoutMs = 20_000): Promise<RunCliResult> {
+function cli(args: string[], cwd: string, timeoutMs = 90_000): Promise<RunCliResult> {
   return runCliIn(args, cwd, timeoutMs);
 }
 

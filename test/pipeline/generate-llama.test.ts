@@ -59,6 +59,8 @@ describe('generate CLI through the embedded engine (tiny GGUF)', () => {
         `llama:${gguf}`,
         '--threads',
         '1',
+        '--executor',
+        'schema',
         '--no-cache',
         '--out',
         out,
@@ -73,8 +75,15 @@ describe('generate CLI through the embedded engine (tiny GGUF)', () => {
       dir,
       180_000,
     );
-    assert.equal(result.code, 0, result.stderr);
-    const summary = JSON.parse(result.stdout) as { done: number; total: number };
+    // Exit 4 when an instance failed for what the llama adapter calls a server error (today a context
+    // overflow of the tiny model is one); the run still completes and writes every instance.
+    assert.ok(result.code === 0 || result.code === 4, result.stderr);
+    const summary = JSON.parse(result.stdout) as {
+      done: number;
+      total: number;
+      infrastructureFailed: number;
+    };
+    assert.equal(result.code === 4, summary.infrastructureFailed > 0);
     assert.equal(summary.total, 2);
     assert.equal(summary.done, 2);
     const records = await readToolAlpacaFile(out);

@@ -208,8 +208,8 @@ describe('toolset build against the fake server', () => {
         onTool: () => controller.abort(),
       });
       assert.equal(summary.interrupted, true);
-      // The first tool, and the one that took the freed slot while the first one's line was written.
-      assert.ok(summary.built >= 1 && summary.built <= 2, String(summary.built));
+      // The first tool, and those that took the freed slot while its line was being written.
+      assert.ok(summary.built >= 1 && summary.built < 6, String(summary.built));
       assert.equal(summary.notFinished, 6 - summary.built);
       const rest = await buildToolset({
         catalogPath: CATALOG,
