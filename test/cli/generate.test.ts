@@ -112,7 +112,7 @@ describe('generate CLI against the fake server', () => {
         '3',
       ];
       const { child, done } = startCli(args, dir);
-      await waitUntil(() => logInstanceIds(log).length >= 3, 15_000, 25);
+      await waitUntil(() => logInstanceIds(log).length >= 3, 60_000, 25);
       child.kill('SIGKILL');
       const killed = await done;
       assert.equal(killed.code, 137);
@@ -168,7 +168,7 @@ describe('generate CLI against the fake server', () => {
         '2',
       ];
       const { child, done } = startCli(args, dir);
-      await waitUntil(() => logInstanceIds(log).length >= 1, 15_000, 20);
+      await waitUntil(() => logInstanceIds(log).length >= 1, 60_000, 20);
       child.kill('SIGINT');
       const result = await done;
       assert.equal(result.code, 130, result.stderr);

@@ -195,7 +195,7 @@ describe(
           '2',
         ];
         const { child, done } = startCli(args, dir);
-        await waitUntil(() => loggedToolIds(log).length >= 2, 15_000, 25);
+        await waitUntil(() => loggedToolIds(log).length >= 2, 60_000, 25);
         child.kill('SIGKILL');
         assert.equal((await done).code, 137);
         const before = loggedToolIds(log);

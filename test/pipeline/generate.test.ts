@@ -230,7 +230,8 @@ describe('runGeneration with a scripted episode runner', () => {
         runEpisode: episodes.run,
       }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Both slots busy, then Ctrl-C.
+    while (episodes.calls.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
     controller.abort();
     const summary = await running;
     assert.equal(summary.interrupted, true);
