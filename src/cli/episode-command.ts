@@ -152,7 +152,8 @@ export function addEpisodeOptions(command: Command, defaults: EpisodeCommandDefa
     .option('--temperature <t>', "assistant's sampling temperature (default 0)")
     .option('--replay-file <file>', 'recorded observations (JSONL) for --executor replay')
     .option('--secrets <file>', 'secrets file (API keys per tool) for --executor real')
-    .option('--api-base-url <url>', "base URL used instead of the tools' servers for --executor real");
+    .option('--api-base-url <url>', "base URL used instead of the tools' servers for --executor real")
+    .option('--allow-private', '--executor real: allow loopback, private and link-local addresses');
   addRunOptions(command, 'instances');
   command.option('--json', 'print the summary as JSON');
   return addModelOptions(command);

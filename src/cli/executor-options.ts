@@ -14,6 +14,7 @@ export interface ExecutorFlagValues {
   replayFile?: string;
   secrets?: string;
   apiBaseUrl?: string;
+  allowPrivate?: boolean;
 }
 
 /** `--executor` (default `fallback`), one-line InputError for a kind nobody registered. */
@@ -71,6 +72,7 @@ export async function executorOptionsFrom(
     real: {
       ...(flags.secrets !== undefined ? { secretsFile: flags.secrets } : {}),
       ...(flags.apiBaseUrl !== undefined ? { baseUrl: flags.apiBaseUrl } : {}),
+      ...(flags.allowPrivate === true ? { allowPrivate: true } : {}),
     },
   };
   if (executorSpec !== undefined) options.simulated = { model: await pool.get(executorSpec) };

@@ -10,29 +10,43 @@ import type { Tool } from '../core/tool.js';
 import { createExecutor, type CreateExecutorOptions } from '../executors/create-executor.js';
 import type { ToolExecutor } from '../executors/executor.js';
 import { loadReplayRecords } from '../executors/replay-executor.js';
-import { createToolServer, DEFAULT_BODY_LIMIT, type ToolServer } from '../serve/index.js';
+import { isLoopbackAddress, isWildcardAddress, parseAllowedHost } from '../serve/access.js';
+import {
+  createToolServer,
+  DEFAULT_BODY_LIMIT,
+  type ToolServer,
+  type ToolServerOptions,
+} from '../serve/index.js';
 import { readToolSource, toolsOfSource } from '../formats/toolalpaca-json.js';
 import { loadConfig } from '../models/config.js';
 import { MODEL_SPEC_HELP, parseModelSpec } from '../models/model-spec.js';
-import { modelOptionsFrom, type ModelFlagValues } from './model-options.js';
+import { addModelOptions, modelOptionsFrom, type ModelFlagValues } from './model-options.js';
 
 export const SERVE_EXECUTORS = ['schema', 'simulated', 'replay', 'real'] as const;
 export type ServeExecutorKind = (typeof SERVE_EXECUTORS)[number];
 
+/** Environment variable holding the bearer token (instead of `--token`, which `ps` shows). */
+export const SERVE_TOKEN_ENV = 'TOOLALPACA_SERVE_TOKEN';
+
 /** Flag values as commander hands them over. */
-export interface ServeFlags extends Omit<ModelFlagValues, 'model' | 'baseUrl'> {
+export interface ServeFlags extends ModelFlagValues {
   tools: string[];
   executor: ServeExecutorKind;
   executorModel?: string;
-  executorBaseUrl?: string;
-  replay?: string;
+  replayFile?: string;
   secrets?: string;
-  baseUrl?: string;
+  apiBaseUrl?: string;
+  allowPrivate?: boolean;
   port: string;
   host: string;
+  allowHost?: string[];
+  token?: string;
   publicUrl?: string;
   bodyLimit?: string;
   quiet?: boolean;
+  /** Renamed flags, kept to say their new names. */
+  replay?: string;
+  executorBaseUrl?: string;
 }
 
 export interface ServeIo {
@@ -40,6 +54,8 @@ export interface ServeIo {
   stderr: { write(text: string): unknown };
   /** Folder holding toolalpaca.config.json (default: the working directory). */
   cwd?: string;
+  /** Where `TOOLALPACA_SERVE_TOKEN` is read (default `process.env`). */
+  env?: Record<string, string | undefined>;
 }
 
 export interface RunningServe {
@@ -75,42 +91,106 @@ async function loadServeTools(files: readonly string[], stderr: ServeIo['stderr'
   return tools;
 }
 
+/** Renamed flags and flags that mean nothing for the chosen executor: one line saying what to use. */
+function checkFlagVocabulary(flags: ServeFlags): void {
+  if (flags.replay !== undefined) throw new InputError('--replay is now --replay-file FILE');
+  if (flags.executorBaseUrl !== undefined) {
+    throw new InputError('--executor-base-url is now --base-url URL (the model server, as in every command)');
+  }
+  if (flags.executor !== 'simulated') {
+    if (flags.baseUrl !== undefined) {
+      throw new InputError(
+        `--base-url is the model server's URL, used by --executor simulated only; the real API's base URL is --api-base-url`,
+      );
+    }
+    for (const [flag, value] of [
+      ['--model', flags.model],
+      ['--executor-model', flags.executorModel],
+    ] as const) {
+      if (value !== undefined) {
+        throw new InputError(
+          `${flag}: only --executor simulated uses a model (got --executor ${flags.executor})`,
+        );
+      }
+    }
+  }
+  if (flags.executor !== 'real') {
+    for (const [flag, value] of [
+      ['--secrets', flags.secrets],
+      ['--api-base-url', flags.apiBaseUrl],
+      ['--allow-private', flags.allowPrivate],
+    ] as const) {
+      if (value !== undefined)
+        throw new InputError(`${flag} is for --executor real (got --executor ${flags.executor})`);
+    }
+  }
+  if (flags.executor !== 'replay' && flags.replayFile !== undefined) {
+    throw new InputError(`--replay-file is for --executor replay (got --executor ${flags.executor})`);
+  }
+}
+
 async function executorOptions(flags: ServeFlags, cwd: string | undefined): Promise<CreateExecutorOptions> {
   switch (flags.executor) {
     case 'schema':
       return {};
     case 'replay': {
-      if (flags.replay === undefined) {
-        throw new InputError('--executor replay needs --replay FILE (JSONL of recorded observations)');
+      if (flags.replayFile === undefined) {
+        throw new InputError('--executor replay needs --replay-file FILE (JSONL of recorded observations)');
       }
-      return { replay: { records: await loadReplayRecords(flags.replay) } };
+      return { replay: { records: await loadReplayRecords(flags.replayFile) } };
     }
     case 'real':
       return {
         real: {
-          ...(flags.baseUrl !== undefined ? { baseUrl: flags.baseUrl } : {}),
+          ...(flags.apiBaseUrl !== undefined ? { baseUrl: flags.apiBaseUrl } : {}),
           ...(flags.secrets !== undefined ? { secretsFile: flags.secrets } : {}),
+          ...(flags.allowPrivate === true ? { allowPrivate: true } : {}),
         },
       };
     case 'simulated': {
       const config = await loadConfig(cwd);
-      const { executorModel, executorBaseUrl, ...rest } = flags;
-      const model = executorModel ?? config.stageModels?.executor;
+      const { executorModel, ...rest } = flags;
+      const model = executorModel ?? flags.model ?? config.stageModels?.executor;
       if (model === undefined && config.model === undefined) {
-        throw new InputError(`--executor simulated needs --executor-model SPEC (${MODEL_SPEC_HELP})`);
+        throw new InputError(`--executor simulated needs --model SPEC (${MODEL_SPEC_HELP})`);
       }
-      const resolved = modelOptionsFrom(
-        {
-          ...rest,
-          ...(model !== undefined ? { model } : {}),
-          ...(executorBaseUrl !== undefined ? { baseUrl: executorBaseUrl } : {}),
-        },
-        config,
-      );
+      const resolved = modelOptionsFrom({ ...rest, ...(model !== undefined ? { model } : {}) }, config);
       parseModelSpec(resolved.spec); // a bad spec fails now, not on the first request
       return { simulated: { modelSpec: resolved.spec, modelOptions: resolved.options } };
     }
   }
+}
+
+/** The server's access options: allowed hosts, and the token (required off loopback). */
+function accessOptions(
+  flags: ServeFlags,
+  env: Record<string, string | undefined>,
+  stderr: ServeIo['stderr'],
+): Pick<ToolServerOptions, 'allowedHosts' | 'token'> {
+  for (const entry of flags.allowHost ?? []) {
+    if (parseAllowedHost(entry) === undefined) {
+      throw new InputError(`--allow-host: expected NAME or NAME:PORT, got "${entry}"`);
+    }
+  }
+  const fromEnv = env[SERVE_TOKEN_ENV];
+  const token = flags.token ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined);
+  if (token !== undefined && token.trim().length < 16) {
+    throw new InputError(`--token / ${SERVE_TOKEN_ENV}: use at least 16 characters`);
+  }
+  if (!isLoopbackAddress(flags.host) && token === undefined) {
+    throw new InputError(
+      `--host ${flags.host} is not a loopback address: anyone who reaches it could call the tools; set ${SERVE_TOKEN_ENV} (or pass --token) to require a bearer token`,
+    );
+  }
+  if (isWildcardAddress(flags.host)) {
+    stderr.write(
+      `toolalpaca: warning: listening on every interface (${flags.host}); requests need the bearer token and a Host this server answers for (--allow-host NAME)\n`,
+    );
+  }
+  return {
+    ...(flags.allowHost !== undefined ? { allowedHosts: flags.allowHost } : {}),
+    ...(token !== undefined ? { token } : {}),
+  };
 }
 
 /** Read the tools, build the executor and start listening; prints the ready line on stdout. */
@@ -126,6 +206,8 @@ export async function startServe(flags: ServeFlags, io: ServeIo): Promise<Runnin
       ? parseIntegerFlag('--body-limit', flags.bodyLimit, 1, 2 ** 31 - 1)
       : DEFAULT_BODY_LIMIT;
   if (flags.tools.length === 0) throw new InputError('--tools FILE is required');
+  checkFlagVocabulary(flags);
+  const access = accessOptions(flags, io.env ?? process.env, io.stderr);
   const tools = await loadServeTools(flags.tools, io.stderr);
   const executor = await createExecutor(flags.executor, await executorOptions(flags, io.cwd));
   let server: ToolServer;
@@ -134,6 +216,7 @@ export async function startServe(flags: ServeFlags, io: ServeIo): Promise<Runnin
       host: flags.host,
       port,
       bodyLimit,
+      ...access,
       ...(flags.publicUrl !== undefined ? { publicUrl: flags.publicUrl } : {}),
       ...(flags.quiet === true ? {} : { log: (line: string) => void io.stderr.write(`${line}\n`) }),
     });
@@ -180,10 +263,10 @@ function collect(value: string, previous: string[] = []): string[] {
 }
 
 export function registerServeCommand(program: Command): void {
-  program
+  const command = program
     .command('serve')
     .description(
-      'Serve every tool as a virtual HTTP API under /{tool}/, answered by an executor; also /{tool}/openapi.json, /{tool}/.well-known/ai-plugin.json and /healthz.',
+      'Serve every tool as a virtual HTTP API under /{tool}/, answered by an executor; also /{tool}/openapi.json, /{tool}/.well-known/ai-plugin.json and /healthz. Only loopback Host names are answered unless --allow-host.',
     )
     .requiredOption(
       '--tools <file>',
@@ -195,31 +278,31 @@ export function registerServeCommand(program: Command): void {
         .choices([...SERVE_EXECUTORS])
         .default('schema'),
     )
-    .option('--executor-model <spec>', `simulated: the model playing the API (${MODEL_SPEC_HELP})`)
-    .option('--executor-base-url <url>', 'simulated: OpenAI-compatible server URL ending in /v1')
-    .option('--replay <file>', 'replay: JSONL of recorded observations')
-    .option('--secrets <file>', 'real: JSON secrets file keyed by tool name')
-    .option('--base-url <url>', "real: call this URL instead of the tool's server")
+    .option('--executor-model <spec>', 'simulated: the model playing the API (default --model)')
+    .option('--replay-file <file>', 'replay: JSONL of recorded observations')
+    .option('--secrets <file>', 'real: JSON secrets file (keys per tool, tied to hosts)')
+    .option('--api-base-url <url>', "real: call this URL instead of the tool's server")
+    .option('--allow-private', 'real: allow calls to loopback, private and link-local addresses')
     .option('--port <port>', 'port to listen on (0: any free port)', '8000')
-    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--host <host>', 'interface to listen on (not loopback: needs a token)', '127.0.0.1')
+    .option(
+      '--allow-host <name>',
+      'answer requests whose Host is NAME or NAME:PORT, besides localhost, 127.0.0.1 and [::1] (repeatable)',
+      collect,
+    )
+    .option('--token <token>', `require "Authorization: Bearer TOKEN" (default ${SERVE_TOKEN_ENV})`)
     .option(
       '--public-url <url>',
-      'base URL written into openapi.json and ai-plugin.json (default: the listen URL)',
+      'base URL written into openapi.json and ai-plugin.json (default: the listen URL); its host is allowed',
     )
-    .option('--body-limit <bytes>', `largest request body accepted (default ${DEFAULT_BODY_LIMIT})`)
+    .option('--body-limit <bytes>', 'largest request body accepted', String(DEFAULT_BODY_LIMIT))
     .option('--quiet', 'no per-request log lines on stderr')
-    .option('--no-cache', 'simulated: neither read nor write the model response cache')
-    .option('--cache-dir <dir>', 'simulated: model response cache folder (default .toolalpaca-cache)')
-    .option('--timeout <seconds>', 'simulated: per-request model timeout in seconds (default 120)')
-    .option('--max-retries <n>', 'simulated: model retries on 429, 5xx and timeouts (default 3)')
-    .option('--concurrency <n>', 'simulated: model requests in flight at once')
-    .option('--rpm <n>', 'simulated: model requests per minute')
-    .option('--tpm <n>', 'simulated: model tokens per minute')
-    .option('--threads <n>', 'simulated, llama: CPU threads')
-    .option('--lora <file>', 'simulated, llama: LoRA adapter (.gguf)')
-    .action(async (flags: ServeFlags) => {
-      const io: ServeIo = { stdout: process.stdout, stderr: process.stderr };
-      const running = await startServe(flags, io);
-      await untilSignal(running, io.stderr);
-    });
+    .addOption(new Option('--replay <file>').hideHelp())
+    .addOption(new Option('--executor-base-url <url>').hideHelp());
+  addModelOptions(command);
+  command.action(async (flags: ServeFlags) => {
+    const io: ServeIo = { stdout: process.stdout, stderr: process.stderr };
+    const running = await startServe(flags, io);
+    await untilSignal(running, io.stderr);
+  });
 }

@@ -216,6 +216,7 @@ export function registerSolveCommand(program: Command): void {
     .option('--replay-file <file>', 'recorded observations (JSONL) for --executor replay')
     .option('--secrets <file>', 'secrets file for --executor real')
     .option('--api-base-url <url>', 'base URL of the real API for --executor real')
+    .option('--allow-private', '--executor real: allow loopback, private and link-local addresses')
     .option('--limit <n>', 'solve the first N queries only')
     .option('--width <n>', 'DFSDT: children per node (default 2)')
     .option('--max-depth <n>', 'tree levels at most (default 12, as ToolBench)')

@@ -1,10 +1,34 @@
 /**
- * Request handling shared by every route: body parsers, the per-request log line, the error handler.
+ * Request handling shared by every route: access checks, body parsers, the per-request log line, the
+ * error handler.
  */
 import type { FastifyInstance } from 'fastify';
 import { messageOf, oneLine } from '../core/errors.js';
+import { crossSite, hostAllowed, tokenAccepted, type AccessRules } from './access.js';
 import { formToObject, headerValue, parseMultipart } from './arguments.js';
 import type { ServeContext } from './context.js';
+
+/**
+ * Before routing: a `Host` that does not name this server gets 421, a browser's cross-site request 403,
+ * a request without the token 401 (see `access.ts`).
+ */
+export function installAccessChecks(app: FastifyInstance, context: ServeContext, rules: AccessRules): void {
+  app.addHook('onRequest', (request, reply, done) => {
+    const headers = request.headers;
+    if (!hostAllowed(rules, headers.host)) {
+      context.sources.set(request, 'refused');
+      reply.code(421).send({ error: 'misdirected request: this server does not answer for that Host' });
+    } else if (crossSite(rules, headerValue(headers.origin), headerValue(headers['sec-fetch-site']))) {
+      context.sources.set(request, 'refused');
+      reply.code(403).send({ error: 'cross-site requests are refused' });
+    } else if (!tokenAccepted(rules, headers.authorization)) {
+      context.sources.set(request, 'refused');
+      reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or wrong bearer token' });
+    } else {
+      done();
+    }
+  });
+}
 
 /** Bodies: JSON and text are fastify's; forms are parsed here; anything else arrives as text. */
 export function installBodyParsers(app: FastifyInstance): void {

@@ -12,8 +12,18 @@ export interface ToolServerOptions {
   bodyLimit?: number;
   /** Called with one line per request: `METHOD path status ms source`. Default: no logging. */
   log?: (line: string) => void;
-  /** Base URL clients use to reach this server (written into openapi.json and ai-plugin.json). Default: the listen URL. */
+  /** Base URL clients use to reach this server (written into openapi.json and ai-plugin.json); its host is allowed. Default: the listen URL. */
   publicUrl?: string;
+  /**
+   * `Host` names accepted besides the loopback names and the listen address (`name` for any port,
+   * `name:port` for one). Requests naming another host get 421.
+   */
+  allowedHosts?: readonly string[];
+  /**
+   * Bearer token every request must carry (`Authorization: Bearer TOKEN`; 401 otherwise). Required to
+   * listen on an address other than loopback.
+   */
+  token?: string;
 }
 
 export interface ToolServer {

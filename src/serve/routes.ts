@@ -4,6 +4,7 @@
  * adjacent parameters, tool names with reserved characters...) and answers the 404s and 405s.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { httpViewOf } from '../core/http-binding.js';
 import { isRecord } from '../core/json-text.js';
 import type { ToolFunction } from '../core/tool.js';
 import type { ExecutionContext, Observation } from '../executors/executor.js';
@@ -43,6 +44,36 @@ function chooseFunction(
   return chosen;
 }
 
+/** The media type of a content-type header: `application/json; charset=utf-8` → `application/json`. */
+function mediaType(contentType: string | undefined): string | undefined {
+  if (contentType === undefined) return undefined;
+  const type = contentType.split(';', 1)[0]?.trim().toLowerCase() ?? '';
+  return type === '' ? undefined : type;
+}
+
+function isJsonMedia(type: string): boolean {
+  return type === 'application/json' || type.endsWith('+json');
+}
+
+/** True when a function declares a request body of this (non-JSON) media type (`text/*` covers `text/plain`). */
+function declaresMedia(fn: ToolFunction, type: string): boolean {
+  const declared = mediaType(httpViewOf(fn).requestBody?.contentType);
+  if (declared === undefined || declared === '*/*') return false;
+  return declared === type || (declared.endsWith('/*') && type.startsWith(declared.slice(0, -1)));
+}
+
+/**
+ * Why a request body is refused, or undefined: bodies are JSON unless a function of the route declares
+ * the body's media type. Text and form bodies are what a browser sends cross-origin without a preflight.
+ */
+function bodyRefusal(group: RouteGroup, request: FastifyRequest): string | undefined {
+  if (request.body === undefined) return undefined;
+  const type = mediaType(headerValue(request.headers['content-type']));
+  if (type !== undefined && isJsonMedia(type)) return undefined;
+  if (type !== undefined && group.candidates.some((c) => declaresMedia(c.fn, type))) return undefined;
+  return `request bodies must be application/json here, not ${type ?? 'untyped'}`;
+}
+
 /** Checks the call's arguments, runs it through the executor and sends the observation. */
 async function callFunction(
   context: ServeContext,
@@ -52,6 +83,11 @@ async function callFunction(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
+  const refusal = bodyRefusal(group, request);
+  if (refusal !== undefined) {
+    context.sources.set(request, 'validation');
+    return reply.code(415).send({ error: 'unsupported media type', reason: refusal });
+  }
   const chosen = chooseFunction(group, pathValues, request);
   if (chosen.errors.length > 0) {
     context.sources.set(request, 'validation');
@@ -157,7 +193,9 @@ async function routeByMatcher(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply | undefined> {
-  if (request.method === 'GET') {
+  // HEAD is answered as GET (node sends no body for HEAD).
+  const method = request.method === 'HEAD' ? 'GET' : request.method;
+  if (method === 'GET') {
     const fixed = sendDocument(context, m, rest, reply);
     if (fixed !== undefined) return fixed;
   }
@@ -167,8 +205,9 @@ async function routeByMatcher(
       .map((candidate) => ({ candidate, values: matchTemplate(candidate.template, rest) }))
       .filter((c) => c.values !== undefined);
     if (candidates.length === 0) continue;
-    if (group.method !== request.method) {
+    if (group.method !== method) {
       allowed.add(group.method);
+      if (group.method === 'GET') allowed.add('HEAD');
       continue;
     }
     const subgroup: RouteGroup = { ...group, candidates: candidates.map((c) => c.candidate) };

@@ -13,6 +13,12 @@
  * checked (`checkArguments`) before the executor runs: a bad call gets 400 `{error: 'invalid request',
  * details}` and never reaches the executor.
  *
+ * Access (`access.ts`): the `Host` header must name this server (loopback names by default; 421
+ * otherwise), browsers' cross-site requests get 403, and with a token every request needs it (401). A
+ * request body must be JSON unless the function's spec declares another media type (415): the media types
+ * a browser may send cross-origin without a preflight (text/plain, forms) are refused for JSON APIs. HEAD
+ * is answered on every GET route.
+ *
  * Optional request header `X-Toolalpaca-Instance` is passed as `ExecutionContext.instanceId` (the
  * simulated executor's memory is per instance; default `serve`). Responses carry `X-Toolalpaca-Source`
  * (where the observation came from) and, when arguments were ignored or coerced, `X-Toolalpaca-Warnings`.
@@ -21,8 +27,10 @@ import fastifyFactory from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import type { Tool } from '../core/tool.js';
 import type { ToolExecutor } from '../executors/executor.js';
+import { InputError } from '../core/errors.js';
+import { accessRules, isLoopbackAddress } from './access.js';
 import type { ServeContext } from './context.js';
-import { installBodyParsers, installErrorHandler, installRequestLog } from './hooks.js';
+import { installAccessChecks, installBodyParsers, installErrorHandler, installRequestLog } from './hooks.js';
 import { mountTools } from './mount.js';
 import { DEFAULT_BODY_LIMIT, listenUrl, type ToolServer, type ToolServerOptions } from './options.js';
 import { registerAllToolRoutes, registerNotFound, registerServiceRoutes } from './routes.js';
@@ -31,7 +39,7 @@ function createApp(bodyLimit: number): FastifyInstance {
   return fastifyFactory({
     logger: false,
     bodyLimit,
-    exposeHeadRoutes: false,
+    exposeHeadRoutes: true,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 2000 },
   });
@@ -52,7 +60,8 @@ async function closeApp(app: FastifyInstance): Promise<void> {
 
 /**
  * Serve `tools` through `executor` over HTTP (see the module comment). Resolves once listening. Throws
- * `InputError` for two tools with one name.
+ * `InputError` for two tools with one name, a malformed allowed host, or a non-loopback address without a
+ * token.
  */
 export async function createToolServer(
   tools: Tool[],
@@ -60,6 +69,15 @@ export async function createToolServer(
   options: ToolServerOptions = {},
 ): Promise<ToolServer> {
   const host = options.host ?? '127.0.0.1';
+  if (!isLoopbackAddress(host) && (options.token === undefined || options.token === '')) {
+    throw new InputError(`listening on ${host}, which is not a loopback address, needs a bearer token`);
+  }
+  const rules = accessRules({
+    listenHost: host,
+    ...(options.allowedHosts !== undefined ? { extraHosts: options.allowedHosts } : {}),
+    ...(options.publicUrl !== undefined ? { publicUrl: options.publicUrl } : {}),
+    ...(options.token !== undefined && options.token !== '' ? { token: options.token } : {}),
+  });
   const context: ServeContext = {
     tools: mountTools(tools),
     executor,
@@ -68,8 +86,9 @@ export async function createToolServer(
     sources: new WeakMap(),
   };
   const app = createApp(context.bodyLimit);
-  installBodyParsers(app);
   if (options.log !== undefined) installRequestLog(app, context, options.log);
+  installAccessChecks(app, context, rules);
+  installBodyParsers(app);
   installErrorHandler(app, context);
   registerServiceRoutes(app, context);
   registerAllToolRoutes(app, context);

@@ -106,13 +106,14 @@ describe('runEvaluation', () => {
     writeFileSync(
       secrets,
       JSON.stringify({
-        'apilayer weatherstack': { apiKey: 'ws-secret-123' },
-        WolframAlpha: { apiKey: 'wa-secret-456' },
-        CurrencyBeacon: { apiKey: 'cb-secret-789' },
+        // Tied to the local stand-in of the APIs (a secret goes only to the hosts it lists).
+        'apilayer weatherstack': { apiKey: 'ws-secret-123', hosts: ['127.0.0.1'] },
+        WolframAlpha: { apiKey: 'wa-secret-456', hosts: ['127.0.0.1'] },
+        CurrencyBeacon: { apiKey: 'cb-secret-789', hosts: ['127.0.0.1'] },
       }),
     );
     const executor = await createExecutor('real', {
-      real: { baseUrl: `http://127.0.0.1:${port}`, secretsFile: secrets },
+      real: { baseUrl: `http://127.0.0.1:${port}`, secretsFile: secrets, allowPrivate: true },
     });
     const out = join(dir, 'run.json');
     try {

@@ -10,9 +10,11 @@ import { observationText, type Observation } from '../../src/executors/executor.
 import {
   allowedHostsFor,
   createRealExecutor,
-  secretEnvName,
   type RealExecutorOptions,
 } from '../../src/executors/real-executor.js';
+import { secretEnvName } from '../../src/executors/secrets.js';
+import { InputError } from '../../src/core/errors.js';
+import { forbiddenAddressCategory } from '../../src/executors/network-guard.js';
 import { makeTempDir } from '../helpers/paths.js';
 
 // Characters that change under URL and base64 encoding, to check every form is redacted.
@@ -78,6 +80,17 @@ before(async () => {
     } else if (url.pathname === '/redirect') {
       res.writeHead(302, { location: `http://localhost:${portOf(other)}/stolen` });
       res.end();
+    } else if (url.pathname === '/parts') {
+      // A careless API that echoes the Basic credentials' password in several forms.
+      const basic = String(req.headers.authorization ?? '').replace(/^Basic /, '');
+      const password = Buffer.from(basic, 'base64').toString('utf8').split(':').slice(1).join(':');
+      res.writeHead(200, { 'content-type': 'text/plain', 'x-password': encodeURIComponent(password) });
+      res.end(
+        `password=${password} b64=${Buffer.from(password).toString('base64')} url=${encodeURIComponent(password)} form=${new URLSearchParams({ p: password }).toString()}`,
+      );
+    } else if (url.pathname === '/to-other') {
+      res.writeHead(302, { location: `http://localhost:${portOf(other)}/stolen` });
+      res.end();
     } else if (url.pathname === '/image') {
       res.writeHead(200, { 'content-type': 'image/png' });
       res.end(Buffer.alloc(100, 1));
@@ -136,10 +149,12 @@ function assertNoSecret(text: string, what: string): void {
   }
 }
 
+/** A real executor allowed to call the loopback test servers. */
 function executor(options: RealExecutorOptions = {}) {
   return createRealExecutor({
     log: (line) => process.stderr.write(`${line}\n`),
     timeoutMs: 3000,
+    allowPrivate: true,
     ...options,
   });
 }
@@ -235,17 +250,69 @@ describe('real executor: auth injection and redaction', () => {
     assert.match(stderr, /-> 502 error: network error/);
   });
 
-  test('a broken secrets file is an InputError that does not quote the file', async () => {
+  test('a missing or broken secrets file fails when the executor is created, never quoting it', () => {
     const dir = makeTempDir();
     const file = join(dir, 'secrets.json');
-    writeFileSync(file, `{"Echo Tool": {"apiKey": "${SECRET}"`);
-    const tool = makeTool([], [echo]);
-    await assert.rejects(executor({ secretsFile: file }).execute(tool, 'echo', {}), (error: Error) => {
-      assert.match(error.message, /secrets file is not valid JSON/);
-      assertNoSecret(error.message, 'thrown error');
-      assertNoSecret(String(error.stack), 'thrown stack');
-      return true;
-    });
+    const cases: [string, RegExp][] = [
+      [`{"Echo Tool": {"apiKey": "${SECRET}"`, /secrets file is not valid JSON/],
+      [
+        JSON.stringify({ 'Echo Tool': { apikey: SECRET } }),
+        /"Echo Tool": unknown field "apikey" \(did you mean "apiKey"\?\)/,
+      ],
+      [
+        JSON.stringify({ 'Echo Tool': { apiKey: SECRET, hosts: 'api.example.com' } }),
+        /"hosts" must be a non-empty list/,
+      ],
+      [
+        JSON.stringify({ 'Echo Tool': { apiKey: SECRET, hosts: [`https://${SECRET}/`] } }),
+        /"hosts": expected host names/,
+      ],
+      [JSON.stringify({ 'Echo Tool': { hosts: ['api.example.com'] } }), /no secret/],
+      [JSON.stringify([SECRET]), /must be a JSON object keyed by tool name/],
+    ];
+    for (const [text, expected] of cases) {
+      writeFileSync(file, text);
+      assert.throws(
+        () => executor({ secretsFile: file }),
+        (error: Error) => {
+          assert.ok(error instanceof InputError, String(error));
+          assert.match(error.message, expected);
+          assert.doesNotMatch(error.message, /\n/);
+          assertNoSecret(error.message, 'thrown error');
+          assertNoSecret(String(error.stack), 'thrown stack');
+          return true;
+        },
+      );
+    }
+    assert.throws(
+      () => executor({ secretsFile: join(dir, 'none.json') }),
+      /none\.json: no such secrets file$/,
+    );
+    assert.throws(
+      () => executor({ env: { TOOLALPACA_SECRET_ECHO_TOOL: `{"apiKey": "${SECRET}"` } }),
+      /: TOOLALPACA_SECRET_ECHO_TOOL: not valid JSON$/,
+    );
+  });
+
+  test('Basic credentials: the password alone is redacted in every form the API echoes', async () => {
+    const tool = makeTool([{ name: 'basic', type: 'http', scheme: 'basic' }], [get('parts', '/parts')]);
+    const password = 'pa ss/wörd+=1';
+    const { result: o, stderr } = await captureStderr(() =>
+      executor({ secrets: { 'Echo Tool': { apiKey: `api-user:${password}` } } }).execute(tool, 'parts', {}),
+    );
+    assert.equal(o.status, 200);
+    const text = JSON.stringify(o);
+    for (const form of [
+      password,
+      Buffer.from(password).toString('base64'),
+      encodeURIComponent(password),
+      new URLSearchParams({ p: password }).toString().slice(2),
+    ]) {
+      assert.ok(!text.includes(form), `observation leaks ${form}: ${text}`);
+      assert.ok(!stderr.includes(form), `stderr leaks ${form}`);
+    }
+    assert.match(String(o.body), /^password=\*\*\* b64=\*\*\* url=\*\*\* form=p=\*\*\*$/);
+    assert.equal(o.headers['x-password'], '***');
   });
 });
 
@@ -328,5 +395,120 @@ describe('real executor: hosts, timeout, size', () => {
     assert.equal(o.status, 400);
     assert.deepEqual(o.validationErrors, [`Parameter 'id' must be integer, got "abc"`]);
     assert.equal(seen.length, count);
+  });
+});
+
+describe('real executor: secrets follow hosts', () => {
+  const keyed = (name = 'Echo Tool') =>
+    makeTool([{ name: 'key', type: 'apiKey', in: 'header', parameterName: 'X-API-Key' }], [echo], name);
+
+  test('a secret tied to other hosts is not sent to a look-alike tool of the same name', async () => {
+    const secrets = { 'Echo Tool': { apiKey: SECRET, hosts: ['api.echo.example'] } };
+    const lines: string[] = [];
+    const o = await executor({ secrets, log: (line) => lines.push(line) }).execute(keyed(), 'echo', {});
+    assert.equal(o.status, 200);
+    assert.equal(seen.at(-1)?.headers['x-api-key'], undefined);
+    assert.ok(!JSON.stringify(seen.at(-1)).includes(SECRET));
+    assert.ok(
+      lines.some((line) =>
+        /the secret of tool 'Echo Tool' is not sent to 127\.0\.0\.1:\d+: it is tied to api\.echo\.example/.test(
+          line,
+        ),
+      ),
+      lines.join('\n'),
+    );
+  });
+
+  test('hosts entries: a name for any port, name:port for one, *.domain for subdomains', async () => {
+    const port = portOf(api);
+    for (const [hosts, sent] of [
+      [['127.0.0.1'], true],
+      [[`127.0.0.1:${port}`], true],
+      [[`127.0.0.1:${port === 1 ? 2 : 1}`], false],
+      [['*.0.0.1'], true],
+      [['localhost'], false],
+    ] as const) {
+      await executor({ secrets: { 'Echo Tool': { apiKey: SECRET, hosts: [...hosts] } } }).execute(
+        keyed(),
+        'echo',
+        {},
+      );
+      assert.equal(seen.at(-1)?.headers['x-api-key'], sent ? SECRET : undefined, hosts.join());
+    }
+  });
+
+  test("without hosts (the older file format) a secret is tied to the spec's servers, not the base URL", async () => {
+    const secrets = { 'Echo Tool': { apiKey: SECRET } };
+    await executor({ secrets }).execute(keyed(), 'echo', {});
+    assert.equal(seen.at(-1)?.headers['x-api-key'], SECRET);
+    // The same server under another name, given as the base URL: not a host the secret is tied to.
+    await executor({ secrets, baseUrl: `http://localhost:${portOf(api)}` }).execute(keyed(), 'echo', {});
+    assert.equal(seen.at(-1)?.headers['x-api-key'], undefined);
+  });
+
+  test('once a secret was sent, a redirect to a host it is not tied to is refused', async () => {
+    const tool = makeTool(
+      [{ name: 'bearer', type: 'http', scheme: 'bearer' }],
+      [get('toOther', '/to-other')],
+    );
+    const before = otherConnections;
+    const o = await executor({
+      secrets: { 'Echo Tool': { bearer: BEARER } },
+      allowedHosts: [`localhost:${portOf(other)}`],
+    }).execute(tool, 'toOther', {});
+    assert.equal(o.status, 502);
+    assert.match(
+      o.error ?? '',
+      /^refused: redirect to host localhost:\d+, which the secret of tool 'Echo Tool' is not tied to/,
+    );
+    assert.equal(otherConnections, before);
+  });
+});
+
+describe('real executor: no calls to this machine or its network unless allowed', () => {
+  test('address categories', () => {
+    for (const [address, category] of [
+      ['127.0.0.1', 'loopback'],
+      ['127.8.9.10', 'loopback'],
+      ['::1', 'loopback'],
+      ['[::1]', 'loopback'],
+      ['::ffff:127.0.0.1', 'loopback'],
+      ['::ffff:7f00:1', 'loopback'],
+      ['10.1.2.3', 'private'],
+      ['172.31.0.1', 'private'],
+      ['192.168.1.1', 'private'],
+      ['100.64.0.1', 'private'],
+      ['fd12::1', 'private'],
+      ['169.254.169.254', 'link-local'],
+      ['fe80::1', 'link-local'],
+      ['0.0.0.0', 'unspecified'],
+      ['::', 'unspecified'],
+      ['224.0.0.1', 'multicast'],
+      ['255.255.255.255', 'reserved'],
+      ['93.184.216.34', undefined],
+      ['2606:4700::1111', undefined],
+      ['example.com', undefined],
+    ] as const) {
+      assert.equal(forbiddenAddressCategory(address), category, address);
+    }
+  });
+
+  test('loopback literals and names resolving to loopback are refused without connecting', async () => {
+    const port = portOf(api);
+    const count = seen.length;
+    for (const [server, reason] of [
+      [`http://127.0.0.1:${port}`, /^refused: 127\.0\.0\.1 is a loopback address/],
+      [`http://[::ffff:127.0.0.1]:${port}`, /^refused: \[::ffff:7f00:1\] is a loopback address/],
+      [`http://localhost:${port}`, /^refused: localhost resolves to (127\.0\.0\.1|::1), a loopback address/],
+      ['http://169.254.169.254', /^refused: 169\.254\.169\.254 is a link-local address/],
+    ] as const) {
+      const tool: Tool = { ...makeTool([], [echo]), servers: [server] };
+      const o = await createRealExecutor({ timeoutMs: 3000 }).execute(tool, 'echo', {});
+      assert.equal(o.status, 502, server);
+      assert.match(o.error ?? '', reason);
+    }
+    assert.equal(seen.length, count, 'the local server was reached');
+    const allowed = await executor().execute(makeTool([], [echo]), 'echo', {});
+    assert.equal(allowed.status, 200);
   });
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import assert from 'node:assert/strict';
-import { httpBindingOf } from '../../src/core/http-binding.js';
+import { httpBindingOf, httpFunction } from '../../src/core/http-binding.js';
 import { compileSchema, schemaErrors } from '../../src/core/json-schema.js';
 import type { HttpBinding, Tool, ToolFunction } from '../../src/core/tool.js';
 import type { Observation, ToolExecutor } from '../../src/executors/executor.js';
@@ -249,7 +249,7 @@ describe('virtual API server on the 21 shared evaluation tools', () => {
 
     const wrongMethod = await server.app.inject({ method: 'DELETE', url: '/Nager.Date/api/v3/Version' });
     assert.equal(wrongMethod.statusCode, 405);
-    assert.equal(wrongMethod.headers.allow, 'GET');
+    assert.equal(wrongMethod.headers.allow, 'GET, HEAD');
   });
 
   test('tool names with spaces and non-ASCII letters and paths without a leading slash are routed', async () => {
@@ -566,12 +566,12 @@ describe('no outbound connection in schema, replay and simulated modes', () => {
     child = await spawnGuardedServers(
       [
         { ...common, executor: 'schema' },
-        { ...common, executor: 'replay', replay },
+        { ...common, executor: 'replay', replayFile: replay },
         {
           ...common,
           executor: 'simulated',
-          executorModel: 'openai:fake-model',
-          executorBaseUrl: fake.baseUrl,
+          model: 'openai:fake-model',
+          baseUrl: fake.baseUrl,
           cache: false,
         },
         { ...common, executor: 'real' },
@@ -633,5 +633,142 @@ describe('no outbound connection in schema, replay and simulated modes', () => {
       `recorded: ${result.outbound.join(', ')}`,
     );
     assert.equal(await child.stop(), 0);
+  });
+});
+
+describe('virtual API server: access and media types', () => {
+  const formTool: Tool = {
+    name: 'Forms',
+    description: '',
+    auth: [],
+    servers: ['https://forms.example.com'],
+    functions: [
+      httpFunction({
+        name: 'submit',
+        method: 'post',
+        path: '/submit',
+        parameters: [],
+        requestBody: {
+          required: true,
+          contentType: 'application/x-www-form-urlencoded',
+          schema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+        },
+      }),
+      httpFunction({
+        name: 'save',
+        method: 'post',
+        path: '/save',
+        parameters: [],
+        requestBody: {
+          required: true,
+          contentType: 'application/json',
+          schema: { type: 'object', properties: { name: { type: 'string' } } },
+        },
+      }),
+      // Adjacent parameters: routed by the server's own matcher, not by fastify.
+      httpFunction({
+        name: 'pair',
+        method: 'get',
+        path: '/pair/{a}{b}',
+        parameters: [
+          { name: 'a', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'b', in: 'path', required: true, schema: { type: 'string' } },
+        ],
+      }),
+    ],
+  };
+
+  test('allowed hosts: names for any port, name:port for one, the public URL host', async () => {
+    const server = await createToolServer([formTool], createSchemaExecutor(), {
+      allowedHosts: ['tools.lan', 'pinned.lan:9000', '::2'],
+      publicUrl: 'https://public.example.org/base',
+    });
+    try {
+      for (const [host, status] of [
+        ['tools.lan', 200],
+        ['tools.lan:1234', 200],
+        ['pinned.lan:9000', 200],
+        ['pinned.lan:9001', 421],
+        ['pinned.lan', 421],
+        ['[::2]:80', 200],
+        ['[::1]', 200],
+        ['127.0.0.1:1', 200],
+        ['public.example.org', 200],
+        ['evil.example', 421],
+        ['localhost.evil.example', 421],
+        ['localhost:80:80', 421],
+      ] as const) {
+        const response = await server.app.inject({ method: 'GET', url: '/healthz', headers: { host } });
+        assert.equal(response.statusCode, status, host);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a token is checked on every route; off loopback it is required', async () => {
+    await assert.rejects(
+      createToolServer([formTool], createSchemaExecutor(), { host: '0.0.0.0' }),
+      /listening on 0\.0\.0\.0, which is not a loopback address, needs a bearer token/,
+    );
+    const token = 'library-token-0123456789';
+    const server = await createToolServer([formTool], createSchemaExecutor(), { token });
+    try {
+      for (const url of ['/healthz', '/', '/Forms/openapi.json', '/Forms/pair/xy', '/Nope']) {
+        assert.equal((await server.app.inject({ method: 'GET', url })).statusCode, 401, url);
+        const ok = await server.app.inject({
+          method: 'GET',
+          url,
+          headers: { authorization: `Bearer ${token}` },
+        });
+        assert.notEqual(ok.statusCode, 401, url);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('non-JSON bodies only where the spec declares them; HEAD through the own matcher', async () => {
+    const server = await createToolServer([formTool], createSchemaExecutor());
+    try {
+      const form = await server.app.inject({
+        method: 'POST',
+        url: '/Forms/submit',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'name=Ada',
+      });
+      assert.equal(form.statusCode, 200, form.body);
+      const text = await server.app.inject({
+        method: 'POST',
+        url: '/Forms/submit',
+        headers: { 'content-type': 'text/plain' },
+        payload: 'name=Ada',
+      });
+      assert.equal(text.statusCode, 415);
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream']) {
+        const refused = await server.app.inject({
+          method: 'POST',
+          url: '/Forms/save',
+          headers: { 'content-type': type },
+          payload: '{"name": "Ada"}',
+        });
+        assert.equal(refused.statusCode, 415, type);
+      }
+      const json = await server.app.inject({
+        method: 'POST',
+        url: '/Forms/save',
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+        payload: '{"name": "Ada"}',
+      });
+      assert.equal(json.statusCode, 200, json.body);
+      const head = await server.app.inject({ method: 'HEAD', url: '/Forms/pair/xy' });
+      assert.equal(head.statusCode, 200);
+      assert.equal(head.headers['x-toolalpaca-source'], 'schema');
+      const wrong = await server.app.inject({ method: 'DELETE', url: '/Forms/pair/xy' });
+      assert.equal(wrong.statusCode, 405);
+      assert.equal(wrong.headers.allow, 'GET, HEAD');
+    } finally {
+      await server.close();
+    }
   });
 });
