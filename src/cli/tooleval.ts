@@ -3,16 +3,16 @@
  * reference) and `toolalpaca eval retrieval` (NDCG@1/@5 of the API retriever). Flag parsing and
  * printing only: the work is in src/eval/tooleval and src/retrieval.
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import type { ToolBenchTask } from '../core/toolbench.js';
 import {
-  evaluatePassRate,
-  evaluateWinRate,
-  judgedAnswerOf,
-  type PassRateReport,
-  type WinRateReport,
-} from '../eval/tooleval/evaluate.js';
+  fetchedDefaultEvaluator,
+  readEvaluatorFolder,
+  type EvaluatorFolder,
+} from '../eval/tooleval/evaluator-folder.js';
+import { NOT_COMPARABLE_NOTE, runTooleval, type ToolevalReport } from '../eval/tooleval/run-tooleval.js';
 import { readToolBenchAnswers, readToolBenchQueries } from '../formats/toolbench.js';
 import { loadConfig } from '../models/config.js';
 import { printLedger } from './run-helpers.js';
@@ -32,18 +32,36 @@ import { createProgressReporter } from './progress.js';
 export interface ToolevalFlags extends ModelFlagValues {
   judgeModel?: string;
   runs?: string;
+  rounds?: string;
   reference?: string;
   queries?: string;
+  /** An evaluator folder, or "project" for this project's own judge prompts. */
+  evaluator?: string;
   json?: boolean;
 }
 
-export interface ToolevalResult {
-  passRate: PassRateReport;
-  reference?: PassRateReport;
-  winRate?: WinRateReport;
-}
+export type ToolevalResult = ToolevalReport & { judge: string };
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+
+/** The evaluator to judge with: the folder given, "project", or the fetched default when it is there. */
+async function resolveEvaluator(
+  flag: string | undefined,
+  io: CommandIo,
+): Promise<EvaluatorFolder | undefined> {
+  if (flag === 'project') return undefined;
+  if (flag !== undefined) return readEvaluatorFolder(resolve(io.cwd ?? process.cwd(), flag));
+  const fetched = await fetchedDefaultEvaluator({ ...process.env, ...io.env });
+  return fetched !== undefined ? readEvaluatorFolder(fetched) : undefined;
+}
+
+function coverageLine(report: ToolevalReport, queries: string | undefined): string {
+  const c = report.coverage;
+  const ofFile = c.queryFile !== undefined ? ` of ${c.queryFile} in ${queries ?? 'the query file'}` : '';
+  return c.reference !== undefined
+    ? `coverage: ${c.compared} queries answered by both runs (candidate answered ${c.candidate}, reference ${c.reference}${ofFile}); rates are over these ${c.compared}`
+    : `coverage: ${c.compared} answered queries${ofFile}; rates are over these`;
+}
 
 /** The `eval tooleval` action, callable without commander. */
 export async function runToolevalCommand(
@@ -52,25 +70,22 @@ export async function runToolevalCommand(
   io: CommandIo,
 ): Promise<ToolevalResult> {
   if (answerPaths.length === 0) throw new InputError('give at least one answer file or folder');
-  const runs = parseIntegerFlag('--runs', flags.runs) ?? 3;
+  const runs = parseIntegerFlag('--runs', flags.runs);
+  const rounds = parseIntegerFlag('--rounds', flags.rounds);
   const config = await loadConfig(io.cwd);
-  const spec = flags.judgeModel ?? flags.model ?? config.stageModels?.judge;
+  const evaluator = await resolveEvaluator(flags.evaluator, io);
+  // The judge: the one asked for, else the evaluator's own model (an OpenAI model name).
+  const spec =
+    flags.judgeModel ??
+    flags.model ??
+    (evaluator !== undefined ? `openai:${evaluator.model}` : config.stageModels?.judge);
   if (spec === undefined)
     throw new InputError('--judge-model SPEC is required (the model that judges the answers)');
   const resolved = modelOptionsFrom({ ...flags, model: spec }, config);
 
   const tasks: ToolBenchTask[] = flags.queries !== undefined ? await readToolBenchQueries(flags.queries) : [];
-  const taskById = new Map(tasks.map((t) => [t.queryId, t]));
-  const load = async (paths: readonly string[]) =>
-    (await readToolBenchAnswers(paths)).map((record) => judgedAnswerOf(record, taskById.get(record.queryId)));
-  const answers = await load(answerPaths);
-  const reference = flags.reference !== undefined ? await load([flags.reference]) : undefined;
-  // The denominator: every query of the query file when given, else every answered query.
-  const queryIds =
-    tasks.length > 0
-      ? tasks.map((t) => t.queryId)
-      : [...new Set([...answers.map((a) => a.queryId), ...(reference ?? []).map((a) => a.queryId)])];
-  if (queryIds.length === 0) throw new InputError(`no answer files found in ${answerPaths.join(', ')}`);
+  const answers = await readToolBenchAnswers(answerPaths);
+  const reference = flags.reference !== undefined ? await readToolBenchAnswers([flags.reference]) : undefined;
 
   const { ledger, pool } = await createModelPool(resolved, io);
   const progress = createProgressReporter({
@@ -78,46 +93,57 @@ export async function runToolevalCommand(
     stream: io.stderr,
     ...(io.env !== undefined ? { env: io.env } : {}),
   });
-  const total = queryIds.length * (reference !== undefined ? 3 : 1);
-  let base = 0;
-  const common = {
-    runs,
-    concurrency: resolved.options.concurrency ?? 4,
-    onProgress: (done: number) => progress.update({ done: base + done, total }),
-  };
+  const stages = reference !== undefined ? 3 : 1;
+  const stageIndex = { candidate: 0, reference: 1, preference: 2 } as const;
   try {
     const judge = await pool.get(resolved.spec);
-    const passRate = await evaluatePassRate(judge, answers, queryIds, common);
-    const result: ToolevalResult = { passRate };
-    if (reference !== undefined) {
-      base = queryIds.length;
-      result.reference = await evaluatePassRate(judge, reference, queryIds, common);
-      base = 2 * queryIds.length;
-      result.winRate = await evaluateWinRate(
-        judge,
-        { answers, verdicts: passRate.perQuery },
-        { answers: reference, verdicts: result.reference.perQuery },
-        queryIds,
-        { runs, concurrency: common.concurrency },
-      );
-      progress.update({ done: total, total });
-    }
+    const report = await runTooleval({
+      answers,
+      ...(reference !== undefined ? { reference } : {}),
+      tasks,
+      judge,
+      ...(evaluator !== undefined ? { evaluator } : {}),
+      ...(runs !== undefined ? { runs } : {}),
+      ...(rounds !== undefined ? { rounds } : {}),
+      concurrency: resolved.options.concurrency ?? 4,
+      ...(io.signal !== undefined ? { signal: io.signal } : {}),
+      onProgress: (stage, done, total) =>
+        progress.update({ done: stageIndex[stage] * total + done, total: stages * total }),
+    });
     progress.finish();
+    const result: ToolevalResult = { judge: resolved.spec, ...report };
     if (flags.json === true) {
-      io.stdout.write(`${JSON.stringify({ judge: resolved.spec, ...result }, null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     } else {
-      const p = passRate;
-      const lines = [
-        `queries: ${p.queries} (answered ${p.answered}, with Finish ${p.finished}); judge ${resolved.spec} × ${p.runs} runs`,
-        `pass rate: ${pct(p.passRate)}`,
-        `solvable pass rate: ${pct(p.solvablePassRate.mean)} (std ${pct(p.solvablePassRate.std)} over runs)`,
-      ];
-      if (result.reference !== undefined && result.winRate !== undefined) {
+      const lines: string[] = [];
+      if (report.evaluator === 'project') {
+        lines.push(`judge: ${resolved.spec} with this project's own prompts (${NOT_COMPARABLE_NOTE})`);
+      } else {
+        const e = report.evaluator;
+        const model = spec === `openai:${e.model}` ? '' : ` (the evaluator names ${e.model})`;
+        lines.push(`judge: ${resolved.spec}${model}, evaluator ${e.name} (${e.registeredClass}, ${e.dir})`);
+      }
+      lines.push(coverageLine(report, flags.queries));
+      const p = report.passRate;
+      if (p !== undefined) {
         lines.push(
-          `reference pass rate: ${pct(result.reference.passRate)}, solvable pass rate: ${pct(result.reference.solvablePassRate.mean)}`,
-          `win rate vs reference: ${pct(result.winRate.win)} (tie ${pct(result.winRate.tie)}, lose ${pct(result.winRate.lose)})`,
+          `pass rate: ${pct(p.passRate)} (${p.runs} judge runs; ${p.finished} of ${p.queries} end with Finish)`,
+          `solvable pass rate: ${pct(p.solvablePassRate.mean)} (std ${pct(p.solvablePassRate.std)} over runs)`,
+        );
+      } else if (report.evaluator !== 'project') {
+        lines.push('pass rate: not judged (this evaluator judges preference only)');
+      }
+      if (report.reference !== undefined)
+        lines.push(
+          `reference pass rate: ${pct(report.reference.passRate)}, solvable pass rate: ${pct(report.reference.solvablePassRate.mean)}`,
+        );
+      if (report.winRate !== undefined) {
+        const w = report.winRate;
+        lines.push(
+          `win rate vs reference: ${pct(w.win)} (tie ${pct(w.tie)}, lose ${pct(w.lose)}; ${w.runs} rounds)`,
         );
       }
+      if (report.evaluator === 'project') lines.push(`note: ${NOT_COMPARABLE_NOTE}`);
       io.stdout.write(`${lines.join('\n')}\n`);
     }
     printLedger(io, ledger);
@@ -204,15 +230,26 @@ export function registerToolevalCommand(evalCommand: Command): void {
   const command = evalCommand
     .command('tooleval')
     .description(
-      'ToolEval on ToolBench answer files: pass rate (K judge runs, majority), Solvable Pass Rate, and win rate against a reference run.',
+      'ToolEval on ToolBench answer files: pass rate (K judge runs, majority), Solvable Pass Rate, and win rate against a reference run, judged as a StableToolBench evaluator folder says (default: the fetched tooleval_gpt-3.5-turbo_default), on the queries answered (by both runs, with --reference)',
     )
     .argument('<answers...>', 'answer files or folders (ToolBench layout: QUERYID_METHOD.json)')
-    .option('--judge-model <spec>', 'model that judges (default --model)')
-    .option('--runs <k>', 'judge runs per answer; the majority decides (default 3)')
+    .option(
+      '--evaluator <dir>',
+      'StableToolBench evaluator folder (config.yaml + template.txt); "project" for this project\'s own prompts (not comparable with published figures). Default: the folder `datasets fetch stabletoolbench-evaluators` put in place, else project',
+    )
+    .option(
+      '--judge-model <spec>',
+      "model that judges (default --model, else the evaluator's model as openai:MODEL)",
+    )
+    .option(
+      '--runs <k>',
+      'pass-rate judge runs per answer (default 4 with an evaluator, 3 with project prompts)',
+    )
+    .option('--rounds <k>', 'win-rate rounds per query (default 2)')
     .option('--reference <dir>', 'answers of a reference run to compute the win rate against')
     .option(
       '--queries <file>',
-      'ToolBench query file: every query counts, answered or not; supplies queries and tools',
+      'ToolBench query file: only its queries are compared (coverage says how many were answered); supplies queries and tools',
     )
     .option('--json', 'print the full report as JSON');
   addModelOptions(command);

@@ -110,15 +110,29 @@ describe('embeddings and tooleval against the fake server', () => {
     const c = capture();
     const result = await runToolevalCommand(
       [sharedData('toolbench_example/answer/G2_answer')],
-      { judgeModel: 'openai:fake-model', baseUrl: server.baseUrl, cache: false, runs: '2', json: true },
+      {
+        judgeModel: 'openai:fake-model',
+        baseUrl: server.baseUrl,
+        cache: false,
+        runs: '2',
+        json: true,
+        evaluator: 'project',
+      },
       c.io,
     );
     // 5 answers: 2 answered (solved by the judge), 3 gave up (Unsolved, task Solvable → failed).
-    assert.equal(result.passRate.queries, 5);
-    assert.equal(result.passRate.passRate, 2 / 5);
-    assert.equal(result.passRate.solvablePassRate.mean, 2 / 5);
-    const printed = JSON.parse(c.out()) as { passRate: { passRate: number } };
+    const passRate = result.passRate ?? assert.fail('no pass rate');
+    assert.equal(passRate.queries, 5);
+    assert.equal(passRate.passRate, 2 / 5);
+    assert.equal(passRate.solvablePassRate.mean, 2 / 5);
+    const printed = JSON.parse(c.out()) as {
+      passRate: { passRate: number };
+      comparable: boolean;
+      note: string;
+    };
     assert.equal(printed.passRate.passRate, 2 / 5);
+    assert.equal(printed.comparable, false);
+    assert.equal(printed.note, 'not comparable with published ToolEval figures');
   });
 
   test('eval tooleval with a reference run reports the win rate', async () => {
@@ -133,7 +147,14 @@ describe('embeddings and tooleval against the fake server', () => {
     const dir = sharedData('toolbench_example/answer/G2_answer');
     const result = await runToolevalCommand(
       [dir],
-      { judgeModel: 'openai:fake-model', baseUrl: server.baseUrl, cache: false, runs: '2', reference: dir },
+      {
+        judgeModel: 'openai:fake-model',
+        baseUrl: server.baseUrl,
+        cache: false,
+        runs: '2',
+        reference: dir,
+        evaluator: 'project',
+      },
       c.io,
     );
     // The same run against itself: identical answers go to a coin per round, so no query is a
@@ -142,7 +163,9 @@ describe('embeddings and tooleval against the fake server', () => {
     assert.equal(w.queries, 5);
     assert.ok(Math.abs(w.win + w.tie + w.lose - 1) < 1e-12);
     assert.ok(w.perQuery.every((q) => q.how === 'identical answers'));
-    assert.match(c.out(), /win rate vs reference: \d+\.\d% \(tie \d+\.\d%, lose \d+\.\d%\)/);
+    assert.match(c.out(), /win rate vs reference: \d+\.\d% \(tie \d+\.\d%, lose \d+\.\d%; 2 rounds\)/);
+    assert.match(c.out(), /coverage: 5 queries answered by both runs/);
+    assert.match(c.out(), /not comparable with published ToolEval figures/);
   });
 });
 

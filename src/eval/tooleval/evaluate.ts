@@ -94,6 +94,11 @@ export interface QueryVerdict {
   passed: boolean;
   /** Majority answer status over runs (for the win rate). */
   answerStatus: AnswerStatus;
+  /**
+   * The query's label as StableToolBench's result file records it for the win rate: more passed than
+   * failed runs, or fewer, or a coin on a tie (evaluator folders only).
+   */
+  machineLabel?: 'passed' | 'failed';
 }
 
 export interface PassRateReport {
