@@ -15,6 +15,8 @@ export interface ExecutorFlagValues {
   secrets?: string;
   apiBaseUrl?: string;
   allowPrivate?: boolean;
+  /** StableToolBench's `tool_response_cache` folder, for `--executor stabletoolbench`. */
+  toolResponseCache?: string;
 }
 
 /** `--executor` (default `fallback`), one-line InputError for a kind nobody registered. */
@@ -35,6 +37,15 @@ export function checkReplayFile(kind: ExecutorKind, replayFile: string | undefin
   }
 }
 
+/** StableToolBench's environment answers from its response cache: it needs `--tool-response-cache`. */
+export function checkToolResponseCache(kind: ExecutorKind, dir: string | undefined): void {
+  if (kind === 'stabletoolbench' && dir === undefined) {
+    throw new InputError(
+      "--executor stabletoolbench needs --tool-response-cache DIR (StableToolBench's tool_response_cache folder)",
+    );
+  }
+}
+
 /**
  * The simulated executor's model (`--executor-model`, else the config's executor stage model, else
  * `spec`), for the kinds that simulate (simulated, chain); undefined for the others.
@@ -45,7 +56,7 @@ export function executorModelSpec(
   config: ToolalpacaConfig,
   spec: string,
 ): string | undefined {
-  if (kind !== 'simulated' && kind !== 'chain') return undefined;
+  if (kind !== 'simulated' && kind !== 'chain' && kind !== 'stabletoolbench') return undefined;
   return flags.executorModel ?? config.stageModels?.executor ?? spec;
 }
 
@@ -69,6 +80,9 @@ export async function executorOptionsFrom(
 ): Promise<CreateExecutorOptions> {
   const options: CreateExecutorOptions = {
     ...(flags.replayFile !== undefined ? { replay: { file: flags.replayFile } } : {}),
+    ...(flags.toolResponseCache !== undefined
+      ? { stabletoolbench: { cacheDir: flags.toolResponseCache } }
+      : {}),
     real: {
       ...(flags.secrets !== undefined ? { secretsFile: flags.secrets } : {}),
       ...(flags.apiBaseUrl !== undefined ? { baseUrl: flags.apiBaseUrl } : {}),

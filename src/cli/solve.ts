@@ -17,6 +17,7 @@ import { SOLVER_NAMES, type SolverName } from '../search/solver.js';
 import { createModelPool, type CommandIo } from './context.js';
 import {
   checkReplayFile,
+  checkToolResponseCache,
   executorModelSpec,
   executorOptionsFrom,
   executorParameters,
@@ -88,6 +89,7 @@ export function parseSolveFlags(flags: SolveFlags): SolveSettings {
   }
   const executorKind = parseExecutorFlag(flags.executor, 'schema');
   checkReplayFile(executorKind, flags.replayFile);
+  checkToolResponseCache(executorKind, flags.toolResponseCache);
   const limit = parseIntegerFlag('--limit', flags.limit);
   const width = parseIntegerFlag('--width', flags.width);
   const maxDepth = parseIntegerFlag('--max-depth', flags.maxDepth);
@@ -210,7 +212,14 @@ export function registerSolveCommand(program: Command): void {
       'answer folder ({queryId}_DFS_woFilter_w2.json or {queryId}_CoT@1.json per query, ToolBench method names; the journal OUT.log.jsonl and the lock OUT.lock beside it)',
     )
     .option('--solver <name>', `${SOLVER_NAMES.join(' or ')} (default dfsdt)`)
-    .option('--executor <kind>', `who answers tool calls: ${EXECUTOR_KINDS.join(', ')} (default schema)`)
+    .option(
+      '--executor <kind>',
+      `who answers tool calls: ${[...EXECUTOR_KINDS, 'stabletoolbench'].join(', ')} (default schema)`,
+    )
+    .option(
+      '--tool-response-cache <dir>',
+      "StableToolBench's tool_response_cache folder for --executor stabletoolbench (recorded real responses first, --executor-model simulates misses)",
+    )
     .option('--executor-model <spec>', 'model of the simulated executor (default --model)')
     .option('--executor-cache <file>', 'JSONL cache in front of the executor (same call, same answer)')
     .option('--replay-file <file>', 'recorded observations (JSONL) for --executor replay')

@@ -11,6 +11,7 @@ import type { ExecutorFactory } from './registry.js';
 import { createReplayExecutor, type ReplayExecutorOptions } from './replay-executor.js';
 import { createSchemaExecutor, type SchemaExecutorOptions } from './schema-executor.js';
 import type { SimulatedExecutorOptions } from './simulated-executor.js';
+import { STABLETOOLBENCH_EXECUTOR } from './stabletoolbench-cache.js';
 
 export type BuiltinExecutorName = 'schema' | 'simulated' | 'replay' | 'real' | 'chain';
 
@@ -32,6 +33,8 @@ export interface BuiltinExecutorOptions {
   /** Options of `createSimulatedExecutor` (it needs a model or a model spec). */
   simulated?: SimulatedExecutorOptions;
   chain?: ChainExecutorOptions;
+  /** StableToolBench's real-response cache folder (misses go to the `simulated` group's model). */
+  stabletoolbench?: { cacheDir: string; simulate?: boolean };
 }
 
 const schema: ExecutorFactory<SchemaExecutorOptions> = {
@@ -83,4 +86,11 @@ const chain: ExecutorFactory<ChainExecutorOptions> = {
 };
 
 /** The built-in factories, in the order listings show them. */
-export const BUILTIN_EXECUTORS: readonly ExecutorFactory<never>[] = [schema, simulated, replay, real, chain];
+export const BUILTIN_EXECUTORS: readonly ExecutorFactory<never>[] = [
+  schema,
+  simulated,
+  replay,
+  real,
+  chain,
+  STABLETOOLBENCH_EXECUTOR,
+];

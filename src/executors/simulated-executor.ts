@@ -64,6 +64,20 @@ export interface SimulatedExecutorBaseOptions extends CheckOptions {
   stage?: string;
   /** Longest spec text put in the prompt before it is cut down to the called operation. Default 8000. */
   maxSpecChars?: number;
+  /**
+   * Recorded calls of the function to show as examples (StableToolBench's virtual server shows the
+   * cached real responses of the API).
+   */
+  examples?: (
+    tool: Tool,
+    fn: ToolFunction,
+  ) => readonly SimulatorExample[] | Promise<readonly SimulatorExample[]>;
+}
+
+/** A recorded call: its arguments as the record keys them, and what came back. */
+export interface SimulatorExample {
+  input: string;
+  output: unknown;
 }
 
 export interface SimulatedExecutorModelOptions extends SimulatedExecutorBaseOptions {
@@ -392,11 +406,16 @@ const FORMAT_LINES = [
 
 /**
  * The simulator's system prompt for a call of `fn`: the OpenAPI spec for a function with an HTTP binding,
- * the function's input and output schemas for any other.
+ * the function's input and output schemas for any other; recorded calls of it as examples when given.
  */
-export function simulatorSystemPrompt(tool: Tool, fn: ToolFunction, maxSpecChars?: number): string {
+export function simulatorSystemPrompt(
+  tool: Tool,
+  fn: ToolFunction,
+  maxSpecChars?: number,
+  examples: readonly SimulatorExample[] = [],
+): string {
   const binding = httpBindingOf(fn);
-  if (binding === undefined) return toolCallSystemPrompt(tool, fn, maxSpecChars);
+  if (binding === undefined) return withExamples(toolCallSystemPrompt(tool, fn, maxSpecChars), examples);
   const lines = [
     'You stand in for a web API. Each user message is an HTTP request to this API, written as a curl command; you answer it exactly as the real service would.',
     '',
@@ -421,7 +440,18 @@ export function simulatorSystemPrompt(tool: Tool, fn: ToolFunction, maxSpecChars
       `Example of a successful response of ${binding.method.toUpperCase()} ${binding.path}: ${text.slice(0, 3000)}`,
     );
   }
-  return lines.join('\n');
+  return withExamples(lines.join('\n'), examples);
+}
+
+/** The prompt followed by recorded calls of the function, their text cut at 2,048 characters. */
+function withExamples(prompt: string, examples: readonly SimulatorExample[]): string {
+  if (examples.length === 0) return prompt;
+  const recorded = examples.map((e) => `Input: ${e.input}\nOutput: ${safeJson(e.output)}`).join('\n');
+  return [
+    prompt,
+    'Responses this API really gave to earlier calls (answer in their style; ignore them when they are errors or empty):',
+    recorded.slice(0, 2048),
+  ].join('\n');
 }
 
 /** The system prompt for a function without an HTTP binding: the call is JSON, the contract its schemas. */
@@ -688,8 +718,9 @@ export function createSimulatedExecutor(options: SimulatedExecutorOptions): Simu
     const model = await getModel();
     const request = simulatorRequest(tool, fn, args);
     const instanceId = context?.instanceId;
+    const examples = (await options.examples?.(tool, fn)) ?? [];
     const base: ChatMessage[] = [
-      { role: 'system', content: simulatorSystemPrompt(tool, fn, options.maxSpecChars) },
+      { role: 'system', content: simulatorSystemPrompt(tool, fn, options.maxSpecChars, examples) },
     ];
     for (const exchange of exchangesOf(instanceId, tool.name)) {
       base.push({ role: 'user', content: exchange.request }, { role: 'assistant', content: exchange.reply });

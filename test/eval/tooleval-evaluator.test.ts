@@ -83,8 +83,7 @@ let judge: CreatedChatModel;
 before(async () => {
   server = await startFakeOpenAI();
   judge = await createChatModel('openai:gpt-3.5-turbo-16k', {
-    baseUrl: server.baseUrl,
-    apiKey: 'k',
+    openai: { baseUrl: server.baseUrl, apiKey: 'k' },
     noCache: true,
     maxRetries: 0,
   });
