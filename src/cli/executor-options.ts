@@ -69,6 +69,7 @@ export function executorParameters(flags: ExecutorFlagValues): Record<string, st
     replayFile: flags.replayFile ?? null,
     secretsFile: flags.secrets ?? null,
     apiBaseUrl: flags.apiBaseUrl ?? null,
+    toolResponseCache: flags.toolResponseCache ?? null,
   };
 }
 

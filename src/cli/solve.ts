@@ -13,6 +13,7 @@ import { runSolve, type SolveRunOptions, type SolveSummary } from '../pipeline/s
 import { createSolver, type SolverConfig } from '../search/create-solver.js';
 import type { SolverPromptSet } from '../search/prompts.js';
 import { loadToolBenchPromptSet } from '../search/toolbench-prompts.js';
+import { openDomainTasks, readRetrievalCorpus } from '../retrieval/open-domain.js';
 import { SOLVER_NAMES, type SolverName } from '../search/solver.js';
 import { createModelPool, type CommandIo } from './context.js';
 import {
@@ -57,6 +58,8 @@ export interface SolveFlags extends ModelFlagValues, ExecutorFlagValues, RunFlag
   maxObservation?: string;
   promptSet?: string;
   toolbenchPrompts?: string;
+  retrieve?: string;
+  retrievalCorpus?: string[];
   json?: boolean;
 }
 
@@ -77,6 +80,9 @@ export interface SolveSettings {
   temperature?: number;
   maxObservationChars?: number;
   promptSet: (typeof PROMPT_SETS)[number];
+  /** `--retrieve K`: the open-domain setting. */
+  retrieve?: number;
+  retrievalCorpus?: string[];
   run: RunFlagOptions;
 }
 
@@ -99,6 +105,9 @@ export function parseSolveFlags(flags: SolveFlags): SolveSettings {
   const promptSet = flags.promptSet ?? 'project';
   if (!(PROMPT_SETS as readonly string[]).includes(promptSet))
     throw new InputError(`--prompt-set: expected ${PROMPT_SETS.join(' or ')}, got "${promptSet}"`);
+  const retrieve = parseIntegerFlag('--retrieve', flags.retrieve);
+  if (flags.retrievalCorpus !== undefined && retrieve === undefined)
+    throw new InputError('--retrieval-corpus needs --retrieve K');
   return {
     tasks: flags.tasks,
     out: flags.out,
@@ -113,6 +122,8 @@ export function parseSolveFlags(flags: SolveFlags): SolveSettings {
     ...(temperature !== undefined ? { temperature } : {}),
     ...(maxObservationChars !== undefined ? { maxObservationChars } : {}),
     promptSet: promptSet as SolveSettings['promptSet'],
+    ...(retrieve !== undefined ? { retrieve } : {}),
+    ...(flags.retrievalCorpus !== undefined ? { retrievalCorpus: flags.retrievalCorpus } : {}),
     run: parseRunFlags(flags),
   };
 }
@@ -141,7 +152,20 @@ export async function runSolveCommand(flags: SolveFlags, io: CommandIo): Promise
           flags.toolbenchPrompts !== undefined ? { dir: flags.toolbenchPrompts } : {},
         )
       : undefined;
-  const tasks = await readToolBenchQueries(settings.tasks);
+  let tasks = await readToolBenchQueries(settings.tasks);
+  if (settings.retrieve !== undefined) {
+    // ToolBench's open-domain setting: the solver sees only the K APIs the retriever picks.
+    const corpus = await readRetrievalCorpus(settings.retrievalCorpus ?? [settings.tasks]);
+    // Every task is retrieved for (so the run's tasks do not depend on --limit); recall of those solved.
+    const retrieved = openDomainTasks(tasks, corpus, settings.retrieve);
+    tasks = retrieved.tasks;
+    const solved = retrieved.recall.slice(0, settings.limit ?? retrieved.recall.length);
+    const found = solved.reduce((n, r) => n + r.found, 0);
+    const relevant = solved.reduce((n, r) => n + r.relevant, 0);
+    io.stderr.write(
+      `retrieval: ${settings.retrieve} APIs per query from ${corpus.documents.length}; relevant APIs retrieved: ${found} of ${relevant}\n`,
+    );
+  }
   const config = await loadConfig(io.cwd);
   const resolved = modelOptionsFrom(flags, config);
   const { ledger, pool } = await createModelPool(resolved, io);
@@ -232,6 +256,14 @@ export function registerSolveCommand(program: Command): void {
     .option('--max-calls <n>', 'model calls per query at most (default 200, as ToolBench)')
     .option('--max-observation <n>', 'observation characters shown to the model (default 1024)')
     .option('--temperature <t>', 'sampling temperature')
+    .option(
+      '--retrieve <k>',
+      "ToolBench's open-domain setting: the solver sees only the K APIs the lexical retriever picks for the query",
+    )
+    .option(
+      '--retrieval-corpus <file...>',
+      'query files whose APIs (all together, deduplicated) the retriever picks from (default: the --tasks file)',
+    )
     .option(
       '--prompt-set <name>',
       "project (default) or toolbench: ToolBench's system, user and diversity prompts and Finish function, read from the fetched module (ToolLLaMA's input format)",

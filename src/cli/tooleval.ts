@@ -16,7 +16,12 @@ import { NOT_COMPARABLE_NOTE, runTooleval, type ToolevalReport } from '../eval/t
 import { readToolBenchAnswers, readToolBenchQueries } from '../formats/toolbench.js';
 import { loadConfig } from '../models/config.js';
 import { printLedger } from './run-helpers.js';
-import { readRetrievalQueries } from '../retrieval/documents.js';
+import {
+  loadApiDocuments,
+  readRetrievalQueries,
+  type ApiDocument,
+  type RetrievalQuery,
+} from '../retrieval/documents.js';
 import { evaluateRetrieval, type CorpusScorer } from '../retrieval/evaluate.js';
 import { createEmbedder, DenseRetriever, HybridRetriever } from '../retrieval/embeddings.js';
 import { DEFAULT_LEXICAL, LexicalRetriever, PLAIN_BM25 } from '../retrieval/lexical.js';
@@ -156,6 +161,8 @@ export async function runToolevalCommand(
 
 export interface EvalRetrievalFlags {
   queries?: string[];
+  /** Files whose APIs, all together and deduplicated, are the corpus every query is scored over. */
+  corpus?: string[];
   k?: string;
   embeddings?: string;
   retriever?: string;
@@ -165,16 +172,25 @@ export interface EvalRetrievalFlags {
 }
 
 export interface RetrievalFileResult {
+  /** A query file, or "all" (every query of the files, one mean) when scored over a shared corpus. */
   file: string;
   retriever: string;
   queries: number;
   apis: number;
+  /** "file": the query file's own APIs; "union": every API of the --corpus files. */
+  corpus: 'file' | 'union';
   ndcg: Record<number, number>;
+  /** Relevant APIs of these queries that are not in the corpus (they count as not retrieved). */
+  missingRelevant?: number;
 }
 
 const RETRIEVERS = ['lexical', 'bm25', 'dense', 'hybrid'] as const;
 
-/** The `eval retrieval` action: NDCG@1 and NDCG@k per query file. */
+/**
+ * The `eval retrieval` action: NDCG@1 and NDCG@k per query file, each over its own APIs, or, with
+ * `--corpus`, every query over the APIs of all the corpus files together (ToolBench's protocol: the
+ * retriever searches every API of the group), per file and over all queries.
+ */
 export async function runEvalRetrievalCommand(
   flags: EvalRetrievalFlags,
   io: CommandIo,
@@ -188,6 +204,12 @@ export async function runEvalRetrievalCommand(
   if ((kind === 'dense' || kind === 'hybrid') && flags.embeddings === undefined)
     throw new InputError(`--retriever ${kind} needs --embeddings SPEC`);
   const threads = parseIntegerFlag('--threads', flags.threads);
+  // Every input is read before a model is loaded.
+  const read = await Promise.all(
+    files.map(async (file) => ({ file, ...(await readRetrievalQueries(file)) })),
+  );
+  const union =
+    flags.corpus !== undefined && flags.corpus.length > 0 ? await unionCorpus(flags.corpus) : undefined;
   const embedder =
     flags.embeddings !== undefined && (kind === 'dense' || kind === 'hybrid')
       ? await createEmbedder(flags.embeddings, {
@@ -196,33 +218,86 @@ export async function runEvalRetrievalCommand(
         })
       : undefined;
   const ks = [...new Set([1, k])];
+  const scorerOf = async (documents: ApiDocument[]): Promise<CorpusScorer> => {
+    if (kind === 'bm25') return new LexicalRetriever(documents, PLAIN_BM25);
+    if (kind === 'lexical') return new LexicalRetriever(documents, DEFAULT_LEXICAL);
+    const dense = await DenseRetriever.build(documents, embedder!);
+    return kind === 'dense'
+      ? dense
+      : new HybridRetriever(documents, [new LexicalRetriever(documents), dense]);
+  };
+  const missing = (queries: readonly RetrievalQuery[], documents: readonly ApiDocument[]): number => {
+    const ids = new Set(documents.map((d) => d.id));
+    return queries.reduce((n, q) => n + q.relevant.filter((id) => !ids.has(id)).length, 0);
+  };
   const results: RetrievalFileResult[] = [];
   try {
-    for (const file of files) {
-      const { queries, documents } = await readRetrievalQueries(file);
-      let scorer: CorpusScorer;
-      if (kind === 'bm25') scorer = new LexicalRetriever(documents, PLAIN_BM25);
-      else if (kind === 'lexical') scorer = new LexicalRetriever(documents, DEFAULT_LEXICAL);
-      else {
-        const dense = await DenseRetriever.build(documents, embedder!);
-        scorer =
-          kind === 'dense' ? dense : new HybridRetriever(documents, [new LexicalRetriever(documents), dense]);
+    if (union === undefined) {
+      for (const { file, queries, documents } of read) {
+        const report = await evaluateRetrieval(await scorerOf(documents), documents, queries, ks);
+        results.push({
+          file,
+          retriever: kind,
+          queries: report.queries,
+          apis: report.apis,
+          corpus: 'file',
+          ndcg: report.ndcg,
+        });
       }
-      const report = await evaluateRetrieval(scorer, documents, queries, ks);
-      results.push({ file, retriever: kind, queries: report.queries, apis: report.apis, ndcg: report.ndcg });
+    } else {
+      const scorer = await scorerOf(union);
+      const all: RetrievalQuery[] = [];
+      for (const { file, queries } of read) {
+        const report = await evaluateRetrieval(scorer, union, queries, ks);
+        const lost = missing(queries, union);
+        results.push({
+          file,
+          retriever: kind,
+          queries: report.queries,
+          apis: report.apis,
+          corpus: 'union',
+          ndcg: report.ndcg,
+          ...(lost > 0 ? { missingRelevant: lost } : {}),
+        });
+        all.push(...queries);
+      }
+      if (read.length > 1) {
+        const report = await evaluateRetrieval(scorer, union, all, ks);
+        const lost = missing(all, union);
+        results.push({
+          file: 'all',
+          retriever: kind,
+          queries: report.queries,
+          apis: report.apis,
+          corpus: 'union',
+          ndcg: report.ndcg,
+          ...(lost > 0 ? { missingRelevant: lost } : {}),
+        });
+      }
     }
   } finally {
     await embedder?.close?.();
   }
   if (flags.json === true) {
-    io.stdout.write(`${JSON.stringify(files.length === 1 ? results[0] : results, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify(results.length === 1 ? results[0] : results, null, 2)}\n`);
   } else {
     for (const r of results) {
       const figures = ks.map((kk) => `NDCG@${kk} ${(r.ndcg[kk] ?? 0).toFixed(4)}`).join('  ');
-      io.stdout.write(`${r.file}: ${r.queries} queries over ${r.apis} APIs (${r.retriever})  ${figures}\n`);
+      const over = r.corpus === 'union' ? `all ${r.apis} APIs of the corpus files` : `${r.apis} APIs`;
+      const lost =
+        r.missingRelevant !== undefined ? ` (${r.missingRelevant} relevant APIs not in the corpus)` : '';
+      io.stdout.write(`${r.file}: ${r.queries} queries over ${over} (${r.retriever})  ${figures}${lost}\n`);
     }
   }
   return results;
+}
+
+/** Every API of the corpus files, each (tool, API) once, in file order. */
+async function unionCorpus(files: readonly string[]): Promise<ApiDocument[]> {
+  const seen = new Map<string, ApiDocument>();
+  for (const file of files)
+    for (const doc of await loadApiDocuments(file)) if (!seen.has(doc.id)) seen.set(doc.id, doc);
+  return [...seen.values()];
 }
 
 /** Registers `tooleval` under the `eval` command group. */
@@ -263,9 +338,13 @@ export function registerEvalRetrievalCommand(evalCommand: Command): void {
   evalCommand
     .command('retrieval')
     .description(
-      "NDCG@1 and NDCG@k of the API retriever against each query's relevant APIs, over all APIs of the query file.",
+      "NDCG@1 and NDCG@k of the API retriever against each query's relevant APIs, over all APIs of the query file, or of every --corpus file together.",
     )
     .option('--queries <file...>', 'ToolBench / StableToolBench query file(s); each is scored on its own')
+    .option(
+      '--corpus <file...>',
+      "score every query over all APIs of these files together, deduplicated (ToolBench's protocol), per file and over all queries",
+    )
     .option('--k <n>', 'the larger cutoff (default 5)')
     .option('--retriever <kind>', `${RETRIEVERS.join(' | ')} (default lexical, or dense with --embeddings)`)
     .option('--embeddings <spec>', 'embedding model: openai:MODEL (/v1/embeddings) or llama:PATH.gguf')

@@ -169,6 +169,38 @@ describe('solve', () => {
     assert.equal(answer?.answer.forward_args?.pass_at, 1);
   });
 
+  test("--retrieve K: ToolBench's open-domain setting, the solver sees only the retrieved APIs", async () => {
+    process.env.OPENAI_API_KEY ??= 'test-key';
+    server.setDefault(() => ({
+      toolCalls: [{ name: 'Finish', arguments: '{"return_type":"give_answer","final_answer":"ok"}' }],
+    }));
+    const dir = makeTempDir();
+    const run = io(dir);
+    const summary = await runSolveCommand(
+      flags({
+        out: join(dir, 'answers'),
+        solver: 'react',
+        limit: '1',
+        retrieve: '3',
+        retrievalCorpus: [TASKS, sharedData('stabletoolbench/G1_tool.json')],
+      }),
+      run.io,
+    );
+    assert.equal(summary.answered, 1);
+    const offered = server.chatRequests()[0]?.tools?.map((t) => t.function.name) ?? [];
+    // Query 588 (TheClique, 10 APIs of its own): 3 retrieved APIs, then Finish.
+    assert.equal(offered.length, 4);
+    assert.equal(offered.at(-1), 'Finish');
+    // A relevant API of the query, and APIs of another tool the query file never offered it.
+    assert.ok(offered.includes('transfermarkt_details_for_theclique'), offered.join(', '));
+    assert.ok(offered.some((name) => name.endsWith('_for_transfermarkt_db')), offered.join(', '));
+    assert.match(run.err.join(''), /retrieval: 3 APIs per query from \d+; relevant APIs retrieved: \d of 2/);
+    await assert.rejects(
+      runSolveCommand(flags({ out: dir, retrievalCorpus: [TASKS] }), io(dir).io),
+      /--retrieval-corpus needs --retrieve K/,
+    );
+  });
+
   test('bad flags are one-line input errors', async () => {
     const dir = makeTempDir();
     await assert.rejects(
