@@ -193,7 +193,10 @@ describe('solve', () => {
     assert.equal(offered.at(-1), 'Finish');
     // A relevant API of the query, and APIs of another tool the query file never offered it.
     assert.ok(offered.includes('transfermarkt_details_for_theclique'), offered.join(', '));
-    assert.ok(offered.some((name) => name.endsWith('_for_transfermarkt_db')), offered.join(', '));
+    assert.ok(
+      offered.some((name) => name.endsWith('_for_transfermarkt_db')),
+      offered.join(', '),
+    );
     assert.match(run.err.join(''), /retrieval: 3 APIs per query from \d+; relevant APIs retrieved: \d of 2/);
     await assert.rejects(
       runSolveCommand(flags({ out: dir, retrievalCorpus: [TASKS] }), io(dir).io),
