@@ -130,6 +130,12 @@ export function exitCodeOf(status: RunStatus): number {
   return 0;
 }
 
+/** `1 query`, `3 queries`: `what` is the plural noun. */
+function counted(n: number, what: string): string {
+  if (n !== 1) return `${n} ${what}`;
+  return `1 ${what.endsWith('ies') ? `${what.slice(0, -3)}y` : what.replace(/s$/, '')}`;
+}
+
 /**
  * One line on stderr when a run ended badly: the breaker opened (naming the endpoints), or some
  * tasks failed for an infrastructure reason (how many). `what` names the tasks (instances, tools...).
@@ -144,11 +150,11 @@ export function reportRunStatus(
   if (status.circuitOpen !== undefined) {
     const { failures, last } = status.circuitOpen;
     io.stderr.write(
-      `toolalpaca: service unavailable${where}: ${failures} ${what} in a row failed for an infrastructure reason (last: ${last.message}); the run stopped and wrote what was done: rerun with --resume when the service is back\n`,
+      `toolalpaca: service unavailable${where}: ${counted(failures, what)} in a row failed for an infrastructure reason (last: ${last.message}); the run stopped and wrote what was done: rerun with --resume when the service is back\n`,
     );
   } else if (status.infrastructureFailed > 0) {
     io.stderr.write(
-      `toolalpaca: ${status.infrastructureFailed} ${what} failed for an infrastructure reason${where}: rerun with --resume to retry them\n`,
+      `toolalpaca: ${counted(status.infrastructureFailed, what)} failed for an infrastructure reason${where}: rerun with --resume to retry ${status.infrastructureFailed === 1 ? 'it' : 'them'}\n`,
     );
   }
 }

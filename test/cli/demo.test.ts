@@ -81,6 +81,9 @@ describe('demo command', () => {
     assert.match(report, /## Sample trajectory/);
     assert.match(report, /Action: \w+/);
     assert.equal(result.stdout.startsWith('# toolalpaca demo'), true);
+    // The demo keeps the offline schema executor and says so (generate defaults to the simulated one).
+    assert.match(report, /- executor: schema .*`generate` uses the LLM-simulated executor by default/);
+    assert.match(result.stderr, /demo: tool calls are answered by the offline schema executor/);
   });
 
   test('--out and the model from toolalpaca.config.json', async () => {

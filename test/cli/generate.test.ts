@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import type { RunCliResult } from '../helpers/cli.js';
@@ -16,6 +16,8 @@ import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
 import { loadGenerationTools } from '../../src/pipeline/generate.js';
 import { planCalls, worldResponder } from '../pipeline/fake-agents.js';
 import { createProgressReporter } from '../../src/cli/progress.js';
+import { createRunProgress } from '../../src/cli/run-helpers.js';
+import { CostLedger } from '../../src/models/ledger.js';
 
 const EVAL = sharedData('toolalpaca/eval_simulated.json');
 
@@ -256,6 +258,48 @@ describe('generate CLI against the fake server', () => {
     assert.ok(records.every((r) => r.Instructions?.length === 3 && (r.NLDocumentation ?? '') !== ''));
   });
 
+  test('instructions command: a tool left short of --per-tool is reported (text and --json)', async () => {
+    const dir = makeTempDir();
+    const args = [
+      'instructions',
+      '--tools',
+      join(repoRoot, 'examples', 'specs'),
+      ...model,
+      '--per-tool',
+      '5',
+    ];
+    const short = await cli([...args, '--rounds', '1', '--out', join(dir, 'a.json'), '--json'], dir);
+    assert.equal(short.code, 0, short.stderr);
+    const report = JSON.parse(short.stdout) as {
+      shortfall: { tool: string; have: number; target: number }[];
+    };
+    assert.equal(report.shortfall.length, 3);
+    assert.ok(report.shortfall.every((s) => s.have === 3 && s.target === 5));
+    const text = await cli([...args, '--rounds', '1', '--out', join(dir, 'b.json')], dir);
+    assert.match(
+      text.stdout,
+      /^shortfall: 3 tools below the instruction target \(.* 3\/5, .* 3\/5, .* 3\/5\)$/m,
+    );
+  });
+
+  test("defaults are ToolAlpaca's: the simulated executor played by --model, train_v2, 15 steps", async () => {
+    const dir = makeTempDir();
+    const out = join(dir, 'corpus.json');
+    const result = await cli(['generate', '--tools', EVAL, ...model, '--out', out, '--limit', '1'], dir);
+    assert.equal(result.code, 0, result.stderr);
+    const header = JSON.parse(readFileSync(`${out}.log.jsonl`, 'utf8').split('\n')[0] ?? '{}') as {
+      parameters: Record<string, unknown>;
+    };
+    assert.equal(header.parameters.executor, 'simulated');
+    assert.equal(header.parameters.executorModel, 'openai:fake-model');
+    assert.equal(header.parameters.prompt, 'train_v2');
+    assert.equal(header.parameters.maxSteps, 15);
+    const help = await cli(['generate', '--help'], dir);
+    assert.match(help.stdout, /\(default simulated\)/);
+    assert.match(help.stdout, /\(default train_v2\)/);
+    assert.match(help.stdout, /\(default 15\)/);
+  });
+
   test('bad flags are one-line errors', async () => {
     const dir = makeTempDir();
     const bad = await cli(
@@ -297,6 +341,30 @@ describe('progress reporter', () => {
       'generate [0/100] 0.0/min eta ? tokens 0\n',
       'generate [12/100] 12.0/min eta 7m20s tokens 12.3k cost $0.0400\n',
     ]);
+  });
+
+  test('a model without a price shows the cost as ?, as the ledger does', () => {
+    const lines: string[] = [];
+    const progress = createProgressReporter({
+      stream: { write: (t: string) => lines.push(t), isTTY: false },
+      env: {},
+      intervalMs: 0,
+    });
+    progress.update({ done: 1, total: 2, costUsd: 0, costUnknown: true });
+    progress.update({ done: 2, total: 2, costUsd: 0.01, costUnknown: true });
+    assert.match(lines[0] ?? '', / cost \?\n$/);
+    assert.match(lines[1] ?? '', / cost \$0\.0100\+\?\n$/);
+    // Through a run's reporter: the ledger knows the model has no price.
+    const ledger = new CostLedger({ prices: {} });
+    ledger.record('assistant', 'openai:unpriced-model', { promptTokens: 10, completionTokens: 5 }, false);
+    const written: string[] = [];
+    const run = createRunProgress(
+      'generate',
+      { stderr: { write: (t: string) => written.push(t), isTTY: false }, env: {} },
+      { ledger, intervalMs: 0 },
+    );
+    run.report({ done: 1, total: 1, failed: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 });
+    assert.match(written[0] ?? '', /tokens 15 cost \?\n$/);
   });
 
   test('terminal: one redrawn bar line, CI=true forces plain lines', () => {

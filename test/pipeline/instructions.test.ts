@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
-import { sharedData } from '../helpers/paths.js';
+import { makeTempDir, sharedData } from '../helpers/paths.js';
 import { createChatModel } from '../../src/models/create-model.js';
 import type { ChatModel } from '../../src/models/chat-model.js';
 import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
@@ -167,6 +167,28 @@ describe('generateInstructions against the fake server', () => {
     const full = await generateInstructions([record], { model, perTool: 1 });
     assert.equal(full.reports[0]?.rounds, 0);
     assert.equal(server.requests.length, 0);
+  });
+
+  test('every round is a new request: a cached model does not answer round 3 with round 2 (no seed given)', async () => {
+    server.reset();
+    // Always the same near-duplicate: round 2 keeps nothing, so round 3 would repeat round 2's request.
+    server.setDefault(() => ({ text: JSON.stringify({ instructions: ['Get me 5 facts about axolotls.'] }) }));
+    const cached = await createChatModel('openai:fake-model', {
+      openai: { baseUrl: server.baseUrl, apiKey: 'k' },
+      cacheDir: makeTempDir(),
+      maxRetries: 0,
+    });
+    try {
+      const record = { ...(records[0] as ToolAlpacaRecord), Instructions: [] };
+      const result = await generateInstructions([record], { model: cached, perTool: 3, maxRounds: 3 });
+      assert.equal(result.reports[0]?.rounds, 3);
+      assert.equal(result.reports[0]?.total, 1, 'short of the target: the report says so');
+      const seeds = server.chatRequests().map((body) => body.seed);
+      assert.equal(seeds.length, 3, 'three requests reached the server (none answered from the cache)');
+      assert.equal(new Set(seeds).size, 3);
+    } finally {
+      await cached.close();
+    }
   });
 
   test('a model error is reported for the tool; others still get instructions', async () => {
