@@ -31,7 +31,6 @@ import {
   episodeProgressReporter,
   episodeRunFigures,
   episodeTaskRunner,
-  executionOptions,
   planEpisodeTasks,
   type EpisodeRecord,
   type EpisodeRunFigures,
@@ -40,7 +39,14 @@ import {
   type EpisodeTaskOutput,
   type LoadedTool,
 } from '../pipeline/episode-run.js';
-import { withDurableRun, writeRunMeta, type ExecutionOutcome, type JournalHeader } from '../run/index.js';
+import {
+  executionOptionsOf,
+  startOptionsOf,
+  withDurableRun,
+  writeRunMeta,
+  type ExecutionOutcome,
+  type JournalHeader,
+} from '../run/index.js';
 
 /** ToolAlpaca evaluates with its test prompt. */
 export const DEFAULT_EVAL_PROMPT: PromptLayoutName = 'test_v1';
@@ -211,14 +217,13 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
       out: options.out,
       parameters,
       context: { tools: options.toolsPath, out: options.out },
-      ...(options.resume !== undefined ? { resume: options.resume } : {}),
-      ...(options.force !== undefined ? { force: options.force } : {}),
+      ...startOptionsOf(options),
     },
     async (durable) => {
       const outcome = await durable.execute({
         tasks: planEpisodeTasks(tools, options),
         runTask: episodeTaskRunner(tools, options, prompt),
-        ...executionOptions(options),
+        ...executionOptionsOf(options, 4),
         ...episodeProgressReporter(options),
       });
       const items = runItemsOf(outcome.finished, tools);

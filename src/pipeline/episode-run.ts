@@ -23,11 +23,10 @@ import { endpointOf } from '../models/preflight.js';
 import {
   failureOf,
   type CircuitOpen,
+  type DurableRunOptions,
   type ExecuteOptions,
   type ExecutionOutcome,
   type JournalTask,
-  type RetryPolicy,
-  type SchedulerFactory,
   type TaskRunner,
   type TaskSpec,
 } from '../run/index.js';
@@ -51,7 +50,7 @@ export interface EpisodeProgress {
 }
 
 /** The options of a run of episodes (see `GenerationOptions` and `EvaluationOptions`). */
-export interface EpisodeRunOptions {
+export interface EpisodeRunOptions extends DurableRunOptions {
   /** ToolAlpaca JSON file, or an OpenAPI file or folder. */
   toolsPath: string;
   /** Output file; the journal, metadata and lock go beside it (`.log.jsonl`, `.meta.json`, `.lock`). */
@@ -66,8 +65,6 @@ export interface EpisodeRunOptions {
   executorOptions?: Record<string, unknown>;
   prompt?: PromptLayoutName;
   mode?: AgentMode;
-  /** Episodes at once. Default 4. */
-  concurrency?: number;
   /** Run at most this many instances (taken round-robin over tools: every tool's first instruction first). */
   limit?: number;
   /** Instructions generated for a tool without any (default 10); also caps the instructions used per tool. */
@@ -77,20 +74,6 @@ export interface EpisodeRunOptions {
   temperature?: number;
   retrievalThreshold?: number;
   authValues?: Record<string, string>;
-  /** Continue the run in the existing journal (same parameters). */
-  resume?: boolean;
-  /** Discard an existing journal and start over. */
-  force?: boolean;
-  /** On resume, which failed instances run again (default `infrastructure`). */
-  retryFailed?: RetryPolicy;
-  /** Consecutive infrastructure failures that stop the run (default 5; 0 never stops). */
-  breakerThreshold?: number;
-  /** Aborting it stops the run: no new instance starts, the ones in flight get `graceMs` to finish. */
-  signal?: AbortSignal;
-  /** Default 30 s. */
-  graceMs?: number;
-  /** Where episodes run (default: this process). */
-  scheduler?: SchedulerFactory;
   ledger?: CostLedger;
   /** Cache hits of the models used (summed by the caller); default the ledger's cached calls. */
   cacheHits?: () => number;
@@ -256,23 +239,6 @@ export function episodeTaskRunner(
         instance: result.instance,
       },
     };
-  };
-}
-
-/** The options of `executeTasks` an episode run passes on. */
-export function executionOptions(
-  options: EpisodeRunOptions,
-): Pick<
-  ExecuteOptions<EpisodeTaskInput, EpisodeTaskOutput>,
-  'retryFailed' | 'concurrency' | 'scheduler' | 'signal' | 'graceMs' | 'breakerThreshold'
-> {
-  return {
-    concurrency: Math.max(1, options.concurrency ?? 4),
-    ...(options.retryFailed !== undefined ? { retryFailed: options.retryFailed } : {}),
-    ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}),
-    ...(options.signal !== undefined ? { signal: options.signal } : {}),
-    ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
-    ...(options.breakerThreshold !== undefined ? { breakerThreshold: options.breakerThreshold } : {}),
   };
 }
 

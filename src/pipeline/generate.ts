@@ -25,14 +25,19 @@ import {
   toolsOfSource,
   writeToolAlpacaFile,
 } from '../formats/toolalpaca-json.js';
-import { withDurableRun, writeRunMeta, type DurableRun } from '../run/index.js';
+import {
+  executionOptionsOf,
+  startOptionsOf,
+  withDurableRun,
+  writeRunMeta,
+  type DurableRun,
+} from '../run/index.js';
 import {
   cutRecords,
   episodeParameters,
   episodeProgressReporter,
   episodeRunFigures,
   episodeTaskRunner,
-  executionOptions,
   instanceOf,
   planEpisodeTasks,
   type EpisodeProgress,
@@ -251,15 +256,14 @@ export async function runGeneration(options: GenerationOptions): Promise<Generat
       out: options.out,
       parameters,
       context: { tools: options.toolsPath, out: options.out },
-      ...(options.resume !== undefined ? { resume: options.resume } : {}),
-      ...(options.force !== undefined ? { force: options.force } : {}),
+      ...startOptionsOf(options),
     },
     async (run) => {
       const instructionReports = await ensureInstructions(run, tools, options);
       const outcome = await run.execute({
         tasks: planEpisodeTasks(tools, options),
         runTask: episodeTaskRunner(tools, options, prompt),
-        ...executionOptions(options),
+        ...executionOptionsOf(options, 4),
         ...episodeProgressReporter(options),
       });
       await writeCorpus(options.out, tools, [...outcome.finished, ...cutRecords(outcome)]);

@@ -21,13 +21,14 @@ import { endpointOf } from '../models/preflight.js';
 import type { SolverPromptSet } from '../search/prompts.js';
 import type { Solver, SolverTask, SolveResult } from '../search/solver.js';
 import {
+  executionOptionsOf,
   failureOf,
+  startOptionsOf,
   withDurableRun,
   type CircuitOpen,
+  type DurableRunOptions,
   type ExecutionOutcome,
   type JournalTask,
-  type RetryPolicy,
-  type SchedulerFactory,
   type TaskRunner,
 } from '../run/index.js';
 
@@ -39,7 +40,8 @@ export interface SolveProgress {
   completionTokens: number;
 }
 
-export interface SolveRunOptions {
+/** A solve run's options; `concurrency` (queries solved at once) defaults to 2. */
+export interface SolveRunOptions extends DurableRunOptions {
   tasks: readonly SolverTask[];
   solver: Solver;
   /** The solver's settings that change answers (width, depth, call limit...), recorded in the parameters. */
@@ -54,20 +56,6 @@ export interface SolveRunOptions {
   out: string;
   /** Solve the first N tasks only. */
   limit?: number;
-  /** Queries solved at once. Default 2. */
-  concurrency?: number;
-  /** Continue the run in the journal (same parameters). */
-  resume?: boolean;
-  /** Discard an existing journal and start over. */
-  force?: boolean;
-  /** On resume, which failed queries are solved again (default `infrastructure`). */
-  retryFailed?: RetryPolicy;
-  /** Consecutive infrastructure failures that stop the run (default 5; 0 never stops). */
-  breakerThreshold?: number;
-  signal?: AbortSignal;
-  /** After `signal` aborts, how long queries in flight may finish (default 30 s). */
-  graceMs?: number;
-  scheduler?: SchedulerFactory;
   temperature?: number;
   maxTokens?: number;
   maxObservationChars?: number;
@@ -265,8 +253,7 @@ export async function runSolve(options: SolveRunOptions): Promise<SolveSummary> 
       out: options.out,
       parameters: solveParameters(options),
       context: { out: options.out },
-      ...(options.resume !== undefined ? { resume: options.resume } : {}),
-      ...(options.force !== undefined ? { force: options.force } : {}),
+      ...startOptionsOf(options),
     },
     async (run) => {
       const ranHere = new Set<string>();
@@ -274,12 +261,7 @@ export async function runSolve(options: SolveRunOptions): Promise<SolveSummary> 
       const outcome = await run.execute({
         tasks: tasks.map((task) => ({ id: task.queryId, input: task })),
         runTask: solveTaskRunner(options),
-        concurrency: Math.max(1, options.concurrency ?? 2),
-        ...(options.retryFailed !== undefined ? { retryFailed: options.retryFailed } : {}),
-        ...(options.breakerThreshold !== undefined ? { breakerThreshold: options.breakerThreshold } : {}),
-        ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}),
-        ...(options.signal !== undefined ? { signal: options.signal } : {}),
-        ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
+        ...executionOptionsOf(options, 2),
         onFinished: (record) => {
           ranHere.add(record.id);
           tokens.promptTokens += record.output?.promptTokens ?? 0;

@@ -6,6 +6,8 @@
 import { executeTasks, type ExecuteOptions, type ExecutionOutcome } from './engine.js';
 import { memoryJournal, openJournal, type Journal, type OpenJournalOptions } from './journal.js';
 import { acquireRunLock, type RunLock } from './lock.js';
+import type { SchedulerFactory } from './scheduler.js';
+import type { RetryPolicy } from './task.js';
 
 /** The files a run writes beside its output `out`. */
 export interface RunFiles {
@@ -70,4 +72,52 @@ export async function withDurableRun<O, P extends object, R>(
     await journal?.close();
     await lock?.release();
   }
+}
+
+/** What every durable run takes from its caller, besides its own options. */
+export interface DurableRunOptions {
+  /** Continue the run in the existing journal (same kind, version and parameters). */
+  resume?: boolean;
+  /** Discard an existing journal and start over. */
+  force?: boolean;
+  /** On resume, which failed tasks run again (default `infrastructure`). */
+  retryFailed?: RetryPolicy;
+  /** Consecutive infrastructure failures that stop the run (default 5; 0 never stops). */
+  breakerThreshold?: number;
+  /** Aborting it stops the run: no new task starts, those in flight get `graceMs` to finish. */
+  signal?: AbortSignal;
+  /** Default 30 s. */
+  graceMs?: number;
+  /** Where tasks run (default: this process). */
+  scheduler?: SchedulerFactory;
+  /** Tasks at once. */
+  concurrency?: number;
+}
+
+/** The resume/force part of `options`, for `withDurableRun`. */
+export function startOptionsOf(
+  options: DurableRunOptions,
+): Pick<StartRunOptions<unknown>, 'resume' | 'force'> {
+  return {
+    ...(options.resume !== undefined ? { resume: options.resume } : {}),
+    ...(options.force !== undefined ? { force: options.force } : {}),
+  };
+}
+
+/** The part of `options` `execute` takes; `concurrency` defaults to `defaultConcurrency`. */
+export function executionOptionsOf(
+  options: DurableRunOptions,
+  defaultConcurrency: number,
+): Pick<
+  ExecuteOptions<unknown, unknown>,
+  'retryFailed' | 'breakerThreshold' | 'signal' | 'graceMs' | 'scheduler' | 'concurrency'
+> {
+  return {
+    concurrency: Math.max(1, options.concurrency ?? defaultConcurrency),
+    ...(options.retryFailed !== undefined ? { retryFailed: options.retryFailed } : {}),
+    ...(options.breakerThreshold !== undefined ? { breakerThreshold: options.breakerThreshold } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
+    ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}),
+  };
 }

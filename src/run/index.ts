@@ -15,9 +15,12 @@ export {
   type RunStatus,
 } from './engine.js';
 export {
+  executionOptionsOf,
   runFiles,
+  startOptionsOf,
   withDurableRun,
   type DurableRun,
+  type DurableRunOptions,
   type RunFiles,
   type StartRunOptions,
 } from './durable-run.js';

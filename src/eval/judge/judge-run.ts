@@ -37,14 +37,15 @@ import type { CostLedger } from '../../models/ledger.js';
 import { endpointOf } from '../../models/preflight.js';
 import {
   failureOf,
+  executionOptionsOf,
   runStatusOf,
   shouldRetry,
+  startOptionsOf,
   withDurableRun,
+  type DurableRunOptions,
   type ExecutionOutcome,
   type JournalTask,
-  type RetryPolicy,
   type RunStatus,
-  type SchedulerFactory,
   type TaskRunner,
 } from '../../run/index.js';
 import { checkProcess } from '../deterministic/checker.js';
@@ -67,7 +68,8 @@ export interface JudgeProgress {
   costUsd: number;
 }
 
-export interface JudgeOptions {
+/** A judge run's options; `concurrency` (items judged at once) defaults to 4. */
+export interface JudgeOptions extends DurableRunOptions {
   /** The judge model, or `deterministic`. */
   judge: ChatModel | typeof DETERMINISTIC_JUDGE;
   /** K: verdicts per item (default 1; always 1 for the deterministic judge). */
@@ -77,25 +79,11 @@ export interface JudgeOptions {
   reasks?: number;
   /** Base seed; judge run k uses seed + k (default 0). */
   seed?: number;
-  /** Items judged at once (default 4). */
-  concurrency?: number;
   maxTokens?: number;
   /** Also run the deterministic checker beside an LLM judge (default true). */
   withDeterministic?: boolean;
   /** Where the judged file goes; enables the journal `OUT.log.jsonl`, the lock and resume. */
   out?: string;
-  resume?: boolean;
-  force?: boolean;
-  /** On resume, which failed items are judged again (default `infrastructure`). */
-  retryFailed?: RetryPolicy;
-  /** Consecutive infrastructure failures that stop the run (default 5; 0 never stops). */
-  breakerThreshold?: number;
-  /** Aborting stops starting new items; items in flight get `graceMs` to finish, then are cut. */
-  signal?: AbortSignal;
-  /** Default 30 s. */
-  graceMs?: number;
-  /** Where items are judged (default: this process). */
-  scheduler?: SchedulerFactory;
   ledger?: CostLedger;
   onProgress?: (progress: JudgeProgress) => void;
 }
@@ -373,8 +361,7 @@ export async function runJudge(run: RunFile, options: JudgeOptions): Promise<Jud
       kind: 'judge',
       ...(options.out !== undefined ? { out: options.out } : {}),
       parameters: settings.parameters,
-      ...(options.resume !== undefined ? { resume: options.resume } : {}),
-      ...(options.force !== undefined ? { force: options.force } : {}),
+      ...startOptionsOf(options),
     },
     async (durable) => {
       const isError = (record: JournalTask<JudgeTaskOutput>): boolean =>
@@ -389,12 +376,7 @@ export async function runJudge(run: RunFile, options: JudgeOptions): Promise<Jud
       const outcome = await durable.execute({
         tasks: run.items.map((item) => ({ id: itemKey(item), input: item })),
         runTask: judgeTaskRunner(options, settings),
-        concurrency: Math.max(1, options.concurrency ?? 4),
-        ...(options.retryFailed !== undefined ? { retryFailed: options.retryFailed } : {}),
-        ...(options.breakerThreshold !== undefined ? { breakerThreshold: options.breakerThreshold } : {}),
-        ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}),
-        ...(options.signal !== undefined ? { signal: options.signal } : {}),
-        ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
+        ...executionOptionsOf(options, 4),
         onFinished: (record) => {
           if (isError(record)) errors++;
         },

@@ -29,14 +29,15 @@ import type { CostLedger } from '../../models/ledger.js';
 import { isInfrastructureFailure } from '../../models/model-errors.js';
 import { endpointOf } from '../../models/preflight.js';
 import {
+  executionOptionsOf,
   runFiles,
+  startOptionsOf,
   withDurableRun,
   writeRunMeta,
+  type DurableRunOptions,
   type ExecuteOptions,
   type ExecutionOutcome,
   type JournalTask,
-  type RetryPolicy,
-  type SchedulerFactory,
   type TaskRunner,
   type TaskSpec,
   type CircuitOpen,
@@ -104,7 +105,8 @@ export interface BuildProgress {
   costUsd: number;
 }
 
-export interface BuildOptions {
+/** A build's options; `concurrency` (tools built at once) defaults to 4. */
+export interface BuildOptions extends DurableRunOptions {
   /** Catalogue file (ToolAlpaca public_apis.json, README markdown, CSV or JSON list). */
   catalogPath: string;
   /** Already read entries (skip reading `catalogPath`; it is still hashed when it exists). */
@@ -114,22 +116,9 @@ export interface BuildOptions {
   selection?: CatalogSelection;
   /** Repair rounds per stage after a failed check (default 3). */
   maxRepairs?: number;
-  /** Tools built at once (default 4). */
-  concurrency?: number;
   seed?: number;
   /** Upper bound on reply tokens per call (default: the backend's). */
   maxTokens?: number;
-  resume?: boolean;
-  force?: boolean;
-  /** On resume, which failed tools are built again (default `infrastructure`). */
-  retryFailed?: RetryPolicy;
-  /** Consecutive infrastructure failures that stop the build (default 5; 0 never stops). */
-  breakerThreshold?: number;
-  signal?: AbortSignal;
-  /** After `signal` aborts, how long tools in flight may finish (default 30 s). */
-  graceMs?: number;
-  /** Where tools are built (default: this process). */
-  scheduler?: SchedulerFactory;
   ledger?: CostLedger;
   /** Cache hits of the model (default the ledger's cached calls). */
   cacheHits?: () => number;
@@ -613,19 +602,13 @@ export async function buildToolset(options: BuildOptions): Promise<BuildSummary>
       out: options.out,
       parameters,
       context: { catalog: options.catalogPath, out: options.out },
-      ...(options.resume !== undefined ? { resume: options.resume } : {}),
-      ...(options.force !== undefined ? { force: options.force } : {}),
+      ...startOptionsOf(options),
     },
     async (run) => {
       const outcome = await run.execute({
         tasks,
         runTask: buildTaskRunner(options, parameters.maxRepairs),
-        concurrency: Math.max(1, options.concurrency ?? 4),
-        ...(options.retryFailed !== undefined ? { retryFailed: options.retryFailed } : {}),
-        ...(options.breakerThreshold !== undefined ? { breakerThreshold: options.breakerThreshold } : {}),
-        ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}),
-        ...(options.signal !== undefined ? { signal: options.signal } : {}),
-        ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
+        ...executionOptionsOf(options, 4),
         ...buildReporter(options),
       });
       const files = buildFiles(options.out);
