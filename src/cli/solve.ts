@@ -15,7 +15,7 @@ import type { SolverPromptSet } from '../search/prompts.js';
 import { loadToolBenchPromptSet } from '../search/toolbench-prompts.js';
 import { openDomainTasks, readRetrievalCorpus } from '../retrieval/open-domain.js';
 import { SOLVER_NAMES, type SolverName } from '../search/solver.js';
-import { createModelPool, type CommandIo } from './context.js';
+import { createModelPool, type CommandIo, type ModelPool } from './context.js';
 import {
   checkReplayFile,
   checkToolResponseCache,
@@ -142,6 +142,23 @@ export function formatSolveSummary(summary: SolveCommandSummary): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * The executor the flags ask for, its simulated model's spec when it has one; behind a JSONL cache with
+ * `--executor-cache` (a call answered once is answered the same way again: StableToolBench's cache).
+ */
+async function createSolveExecutor(
+  flags: SolveFlags,
+  settings: SolveSettings,
+  pool: ModelPool,
+  executorSpec: string | undefined,
+): Promise<ToolExecutor> {
+  const executorOptions = await executorOptionsFrom(flags, pool, executorSpec);
+  if (flags.executorCache === undefined) return createExecutor(settings.executorKind, executorOptions);
+  const order = settings.executorKind === 'chain' ? undefined : [settings.executorKind];
+  executorOptions.chain = { ...(order !== undefined ? { order } : {}), cacheFile: flags.executorCache };
+  return createExecutor('chain', executorOptions);
+}
+
 /** The `solve` action, callable without commander (tests, scripts). */
 export async function runSolveCommand(flags: SolveFlags, io: CommandIo): Promise<SolveCommandSummary> {
   const settings = parseSolveFlags(flags);
@@ -174,15 +191,7 @@ export async function runSolveCommand(flags: SolveFlags, io: CommandIo): Promise
   try {
     const model = await pool.get(resolved.spec);
     const executorSpec = executorModelSpec(settings.executorKind, flags, config, resolved.spec);
-    const executorOptions = await executorOptionsFrom(flags, pool, executorSpec);
-    if (flags.executorCache !== undefined) {
-      // Any executor behind a JSONL cache: a call answered once is answered the same way again (StableToolBench's cache).
-      const order = settings.executorKind === 'chain' ? undefined : [settings.executorKind];
-      executorOptions.chain = { ...(order !== undefined ? { order } : {}), cacheFile: flags.executorCache };
-      executor = await createExecutor('chain', executorOptions);
-    } else {
-      executor = await createExecutor(settings.executorKind, executorOptions);
-    }
+    executor = await createSolveExecutor(flags, settings, pool, executorSpec);
     await pool.probe(io.signal);
     const options: SolveRunOptions = {
       tasks,

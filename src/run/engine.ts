@@ -140,54 +140,85 @@ function partitionPlan<I, O>(
   return { kept, retrying, todo };
 }
 
+/** Counts consecutive infrastructure failures; `onTrip` is called once when they reach `threshold`. */
+function createBreaker(
+  threshold: number,
+  onTrip: () => void,
+): { track(result: TaskResult<unknown>): void; readonly open: CircuitOpen | undefined } {
+  let consecutive = 0;
+  let open: CircuitOpen | undefined;
+  return {
+    get open() {
+      return open;
+    },
+    track(result) {
+      if (result.failure?.infrastructure !== true) {
+        consecutive = 0;
+        return;
+      }
+      consecutive++;
+      if (open !== undefined) {
+        open.failures = Math.max(open.failures, consecutive);
+      } else if (threshold > 0 && consecutive >= threshold) {
+        open = { failures: consecutive, last: result.failure };
+        onTrip();
+      }
+    },
+  };
+}
+
+/** The progress figures: finished tasks, failed ones (infrastructure apart), and those of this run. */
+function createProgress<O>(
+  options: Pick<ExecuteOptions<unknown, O>, 'onProgress' | 'tasks'>,
+  finished: ReadonlyMap<string, JournalTask<O>>,
+): { count(record: JournalTask<O>): void; report(ran: number): void } {
+  const counts = { failed: 0, infrastructureFailed: 0 };
+  return {
+    count(record) {
+      if (record.status !== 'failed') return;
+      counts.failed++;
+      if (record.failure?.infrastructure === true) counts.infrastructureFailed++;
+    },
+    report(ran) {
+      options.onProgress?.({ done: finished.size, total: options.tasks.length, ...counts, doneThisRun: ran });
+    },
+  };
+}
+
+/** A finished task's journal line. */
+function recordOf<O>(id: string, result: TaskResult<O>): JournalTask<O> {
+  return {
+    type: 'task',
+    id,
+    status: result.status,
+    ...(result.failure !== undefined ? { failure: result.failure } : {}),
+    output: result.output,
+    finishedAt: new Date().toISOString(),
+  };
+}
+
 /** Runs the tasks of a plan that are still to do; see the module comment. */
 export async function executeTasks<I, O>(options: ExecuteOptions<I, O>): Promise<ExecutionOutcome<I, O>> {
-  const policy = options.retryFailed ?? 'infrastructure';
-  const threshold = options.breakerThreshold ?? DEFAULT_BREAKER_THRESHOLD;
-  const { kept, retrying, todo } = partitionPlan(options.tasks, options.journal, policy);
+  const { kept, retrying, todo } = partitionPlan(
+    options.tasks,
+    options.journal,
+    options.retryFailed ?? 'infrastructure',
+  );
   const finished = new Map(kept);
   const cut: ExecutionOutcome<I, O>['cut'] = [];
-  let ran = 0;
-  let consecutive = 0;
-  let circuitOpen: CircuitOpen | undefined;
-  let fatal: unknown;
   const writes = new Set<Promise<void>>();
-
-  const counts = { failed: 0, infrastructureFailed: 0 };
-  const count = (record: JournalTask<O>): void => {
-    if (record.status !== 'failed') return;
-    counts.failed++;
-    if (record.failure?.infrastructure === true) counts.infrastructureFailed++;
-  };
-  for (const record of kept.values()) count(record);
-  const report = (): void =>
-    options.onProgress?.({
-      done: finished.size,
-      total: options.tasks.length,
-      ...counts,
-      doneThisRun: ran,
-    });
+  let ran = 0;
+  let fatal: unknown;
+  const progress = createProgress(options, finished);
+  for (const record of kept.values()) progress.count(record);
 
   // The stop control and the scheduler need each other: the scheduler is filled in once built.
   const ref: { scheduler?: { stopStarting(): void } } = {};
   const control = createStopControl(options.graceMs ?? DEFAULT_GRACE_MS, () => ref.scheduler?.stopStarting());
+  const breaker = createBreaker(options.breakerThreshold ?? DEFAULT_BREAKER_THRESHOLD, () => control.stop());
   const onAbort = (): void => control.stop();
   if (options.signal?.aborted === true) control.stop();
   options.signal?.addEventListener('abort', onAbort, { once: true });
-
-  const trackBreaker = (result: TaskResult<O>): void => {
-    if (result.failure?.infrastructure !== true) {
-      consecutive = 0;
-      return;
-    }
-    consecutive++;
-    if (threshold > 0 && consecutive >= threshold && circuitOpen === undefined) {
-      circuitOpen = { failures: consecutive, last: result.failure };
-      control.stop();
-    } else if (circuitOpen !== undefined) {
-      circuitOpen.failures = Math.max(circuitOpen.failures, consecutive);
-    }
-  };
 
   const collect = (task: TaskSpec<I>, result: TaskResult<O>): void => {
     if (fatal !== undefined) return;
@@ -195,24 +226,17 @@ export async function executeTasks<I, O>(options: ExecuteOptions<I, O>): Promise
       cut.push({ task, result });
       return;
     }
-    trackBreaker(result);
-    const record: JournalTask<O> = {
-      type: 'task',
-      id: task.id,
-      status: result.status,
-      ...(result.failure !== undefined ? { failure: result.failure } : {}),
-      output: result.output,
-      finishedAt: new Date().toISOString(),
-    };
+    breaker.track(result);
+    const record = recordOf(task.id, result);
     // The slot is free for the next task while this line is written (group commit); the task
     // counts as done only once its line is durable.
     const write = options.journal.append(record).then(
       () => {
         finished.set(task.id, record);
-        count(record);
+        progress.count(record);
         ran++;
         options.onFinished?.(record);
-        report();
+        progress.report(ran);
       },
       (error: unknown) => {
         fatal ??= error;
@@ -231,7 +255,7 @@ export async function executeTasks<I, O>(options: ExecuteOptions<I, O>): Promise
     collect,
   });
   ref.scheduler = scheduler;
-  report();
+  progress.report(ran);
   try {
     if (!control.stopping) for (const task of todo) scheduler.submit(task);
     await scheduler.idle();
@@ -250,6 +274,7 @@ export async function executeTasks<I, O>(options: ExecuteOptions<I, O>): Promise
     return record !== undefined ? [record] : [];
   });
   const failed = ordered.filter((r) => r.status === 'failed');
+  const circuitOpen = breaker.open;
   return {
     finished: ordered,
     cut,

@@ -84,10 +84,10 @@ async function readOwner(path: string): Promise<{ text: string; owner: LockOwner
 
 async function createExclusive(path: string, text: string): Promise<boolean> {
   try {
+    // No fsync: other processes see the page cache, and a lock lost to a power cut is stale anyway.
     const handle = await open(path, 'wx');
     try {
       await handle.writeFile(text);
-      await handle.sync();
     } finally {
       await handle.close();
     }
