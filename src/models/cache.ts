@@ -30,6 +30,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ServiceError, messageOf, oneLine } from '../core/errors.js';
+import { canonicalJson } from '../core/json-schema.js';
 import {
   identityOf,
   type ChatCallOptions,
@@ -69,30 +70,6 @@ export function isCacheable(response: ChatResponse): boolean {
 
 // ---------------------------------------------------------------------------------------------------
 // Keys
-
-/**
- * Canonical JSON: object keys sorted, `undefined` members dropped (so `{temperature: undefined}` and `{}`
- * are the same request), arrays kept in order. Non-finite numbers become null, as in JSON.stringify.
- */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(canonicalize(value));
-}
-
-function canonicalize(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : canonicalize(item)));
-  const record = value as Record<string, unknown>;
-  if (typeof (record as { toJSON?: unknown }).toJSON === 'function') {
-    return canonicalize((record as { toJSON: () => unknown }).toJSON());
-  }
-  const sorted: Record<string, unknown> = {};
-  for (const key of Object.keys(record).sort()) {
-    const member = record[key];
-    if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
-    sorted[key] = canonicalize(member);
-  }
-  return sorted;
-}
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');

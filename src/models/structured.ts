@@ -3,47 +3,11 @@
  * JSON Schema (ajv), and `chatJson`, which re-asks the model with the validation errors a bounded
  * number of times.
  */
-import { Ajv, type ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
-import type { JsonSchema } from '../core/tool.js';
+import { tryCompile, type JsonSchema } from '../core/json-schema.js';
 import { oneLine } from '../core/errors.js';
 import { extractJson } from '../core/json-text.js';
 import type { ChatCallOptions, ChatModel, ChatRequest, ChatResponse } from './chat-model.js';
 import { ModelCallError } from './model-errors.js';
-
-// ajv-formats is CommonJS with `exports.default`; under NodeNext the default import is the module object.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
-  addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
-
-let draft7: Ajv | undefined;
-let draft2020: Ajv | undefined;
-const compiled = new WeakMap<object, ValidateFunction | Error>();
-
-/** Draft 2019-09/2020-12 schemas (by `$schema`) get Ajv2020; everything else draft-07 rules. */
-function ajvFor(schema: JsonSchema): Ajv {
-  const dialect = typeof schema.$schema === 'string' ? schema.$schema : '';
-  if (/2020-12|2019-09/.test(dialect)) {
-    draft2020 ??= addFormats(new Ajv2020({ strict: false, allErrors: true, validateSchema: false }));
-    return draft2020;
-  }
-  draft7 ??= addFormats(new Ajv({ strict: false, allErrors: true, validateSchema: false }));
-  return draft7;
-}
-
-/** A cached ajv validator for `schema` (schemas are compared by identity). */
-function validatorFor(schema: JsonSchema): ValidateFunction | Error {
-  let entry = compiled.get(schema);
-  if (entry === undefined) {
-    try {
-      entry = ajvFor(schema).compile(schema);
-    } catch (error) {
-      entry = error instanceof Error ? error : new Error(String(error));
-    }
-    compiled.set(schema, entry);
-  }
-  return entry;
-}
 
 export type JsonCheck = { ok: true; value: unknown } | { ok: false; error: string };
 
@@ -51,7 +15,7 @@ export type JsonCheck = { ok: true; value: unknown } | { ok: false; error: strin
 export function checkJsonReply(text: string, schema: JsonSchema): JsonCheck {
   const parsed = extractJson(text);
   if (parsed === undefined) return { ok: false, error: 'the reply is not valid JSON' };
-  const validate = validatorFor(schema);
+  const validate = tryCompile(schema);
   if (validate instanceof Error) {
     return { ok: false, error: `the JSON Schema cannot be compiled: ${oneLine(validate.message, 200)}` };
   }

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { canonicalJson } from '../../src/core/json-schema.js';
 import {
   cacheDbPath,
   cacheKey,
-  canonicalJson,
   isCacheable,
   openResponseCache,
   requestHash,
