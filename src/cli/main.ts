@@ -27,8 +27,26 @@ export function buildProgram(): Command {
   return program;
 }
 
+let pipeGuarded = false;
+
+/**
+ * Output into a pipe whose reader has gone (`toolalpaca tools list DIR | head -1`) ends the program
+ * quietly, as SIGPIPE ends other command-line tools, instead of an unhandled EPIPE stack.
+ */
+function exitQuietlyOnClosedPipe(): void {
+  if (pipeGuarded) return;
+  pipeGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    });
+  }
+}
+
 /** Runs the CLI and resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnClosedPipe();
   const program = buildProgram();
   const debug = argv.includes('--debug');
   try {

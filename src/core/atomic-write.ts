@@ -1,15 +1,54 @@
 /**
- * Durable file output and friendly JSON input.
+ * Durable file output and friendly file input.
  * Final files are written to a temp file beside the target, fsynced, then renamed over it, so a
- * reader never sees a half-written file and a failed write leaves the old file untouched.
+ * reader never sees a half-written file and a failed write leaves the old file untouched. Input files
+ * are size-checked before they are read.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { InputError, messageOf, oneLine } from './errors.js';
+import { InputError, ToolalpacaError, messageOf, oneLine } from './errors.js';
 
-/** Writes `data` to `path` atomically (temp file in the same folder, fsync, rename). Creates parent folders. */
+/** A short human reason for a failed write ("no space left on device", ...). */
+function describeWriteError(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  switch (code) {
+    case 'ENOSPC':
+      return 'no space left on device';
+    case 'EDQUOT':
+      return 'disk quota exceeded';
+    case 'EFBIG':
+      return 'file too large (file size limit reached)';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ENOTDIR':
+      return 'a parent of this path is not a folder';
+    case 'EISDIR':
+      return 'is a folder, expected a file';
+    default:
+      return messageOf(error);
+  }
+}
+
+/**
+ * Writes `data` to `path` atomically (temp file in the same folder, fsync, rename). Creates parent folders.
+ * Any failure (disk full included) is one line naming `path`, and the old file, if any, is left as it was.
+ */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  try {
+    await writeAtomically(path, data);
+  } catch (error) {
+    throw new ToolalpacaError(oneLine(`${path}: cannot write: ${describeWriteError(error)}`), {
+      cause: error,
+    });
+  }
+}
+
+async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   // Same folder as the target so that rename() stays on one file system and is atomic.
@@ -210,6 +249,102 @@ export async function readJsonFile(path: string, label: string = path): Promise<
     throw new InputError(`${label}: ${describeFsError(error)}`, { cause: error });
   }
   return parseJsonText(text, label);
+}
+
+/** How much of a file may be read: the limit, and what it is called in the refusal. */
+export interface ReadLimit {
+  maxBytes: number;
+  /** "spec size limit", "tools file size limit"... */
+  name: string;
+}
+
+/** "20.0 MB"; small sizes (custom limits in tests and tools) in bytes. */
+export function formatSize(bytes: number, wholeMb = false): string {
+  const mb = bytes / (1024 * 1024);
+  if (mb < 0.1) return `${bytes} bytes`;
+  return wholeMb && Number.isInteger(mb) ? `${mb} MB` : `${mb.toFixed(1)} MB`;
+}
+
+const HEAD_BYTES = 4096;
+
+/**
+ * Reads a text file with a size limit checked before reading: a regular file larger than the limit is
+ * refused from its size alone; a pipe or device (a FIFO, /dev/zero) is read as a stream and refused as
+ * soon as it passes the limit. `limitFor` gets the file's first bytes (up to 4 KiB, as text) and returns
+ * the limit that applies, so that a file's kind can raise it; it is asked only when the file could
+ * exceed `base`. Errors are one-line `InputError`s naming `label`.
+ */
+export async function readTextLimited(
+  path: string,
+  base: ReadLimit,
+  limitFor: (head: string) => ReadLimit = () => base,
+  label: string = path,
+): Promise<string> {
+  // A size when the file has one; a stream (pipe, device) is only known to be over the limit.
+  const refuse = (size: number | undefined, limit: ReadLimit): InputError => {
+    const max = `${formatSize(limit.maxBytes, true)} ${limit.name}`;
+    return new InputError(
+      size !== undefined
+        ? `${label}: ${formatSize(size)} exceeds the ${max}`
+        : `${label}: not a regular file, and more than the ${max}; reading stopped there`,
+    );
+  };
+  let info;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw new InputError(`${label}: ${describeFsError(error)}`, { cause: error });
+  }
+  if (info.isDirectory()) throw new InputError(`${label}: is a folder, expected a file`);
+  try {
+    if (info.isFile()) {
+      if (info.size > base.maxBytes) {
+        const limit = limitFor(await readHead(path));
+        if (info.size > limit.maxBytes) throw refuse(info.size, limit);
+      }
+      return await readFile(path, 'utf8');
+    }
+    return await readStreamLimited(path, base, limitFor, refuse);
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw new InputError(`${label}: ${describeFsError(error)}`, { cause: error });
+  }
+}
+
+async function readHead(path: string): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(HEAD_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, HEAD_BYTES, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readStreamLimited(
+  path: string,
+  base: ReadLimit,
+  limitFor: (head: string) => ReadLimit,
+  refuse: (size: number | undefined, limit: ReadLimit) => InputError,
+): Promise<string> {
+  const stream = createReadStream(path, { highWaterMark: 64 * 1024 });
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let limit: ReadLimit | undefined;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      total += chunk.length;
+      if (total > base.maxBytes) {
+        limit ??= limitFor(Buffer.concat(chunks).subarray(0, HEAD_BYTES).toString('utf8'));
+        if (total > limit.maxBytes) throw refuse(undefined, limit);
+      }
+    }
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** A short human reason for a file-system error ("file not found", "is a folder", ...). */

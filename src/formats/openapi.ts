@@ -4,11 +4,12 @@
  * Loading is lenient on purpose: real specs (including ToolAlpaca's own) are often slightly invalid, so
  * `loadOpenApi` only requires a recognisable version; `validateOpenApi` reports the strict problems separately.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { dereference, validate } from '@readme/openapi-parser';
 import type { ParserOptions } from '@readme/openapi-parser';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { formatSize, readTextLimited, type ReadLimit } from '../core/atomic-write.js';
 import { InputError, messageOf, oneLine } from '../core/errors.js';
 import { httpFunction, httpViewOf } from '../core/http-binding.js';
 import { ToolSchema } from '../core/tool.js';
@@ -24,6 +25,12 @@ import type {
   ToolParameter,
 } from '../core/tool.js';
 import { isRecord } from '../core/json-text.js';
+import {
+  DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_EXPANDED_NODES,
+  depthWithin,
+  expandedSizeWithin,
+} from './document-limits.js';
 
 export type OpenApiVersion = 'swagger-2.0' | 'openapi-3.0' | 'openapi-3.1';
 
@@ -45,6 +52,10 @@ export interface LoadedSpec {
 export interface LoadOptions {
   /** Largest spec accepted, in bytes. Default 10 MiB: far above real API specs, low enough to refuse junk. */
   maxBytes?: number;
+  /** Deepest nesting accepted. Default 1000 levels. */
+  maxDepth?: number;
+  /** Most nodes the spec may expand to through its internal `$ref`s. Default 1,000,000. */
+  maxExpandedNodes?: number;
   /** Upper bound for `$ref` resolution, in milliseconds. Default 60 s. */
   timeoutMs?: number;
 }
@@ -91,11 +102,9 @@ function nonEmpty(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
 }
 
-/** "20.0 MB"; small sizes (custom limits in tests and tools) in bytes. */
-function formatSize(bytes: number, wholeMb = false): string {
-  const mb = bytes / (1024 * 1024);
-  if (mb < 0.1) return `${bytes} bytes`;
-  return wholeMb && Number.isInteger(mb) ? `${mb} MB` : `${mb.toFixed(1)} MB`;
+/** The size limit of one spec, as `readTextLimited` takes it. */
+export function specLimit(maxBytes = DEFAULT_MAX_SPEC_BYTES): ReadLimit {
+  return { maxBytes, name: 'spec size limit' };
 }
 
 function sizeError(label: string, bytes: number, maxBytes: number): InputError {
@@ -256,6 +265,7 @@ export async function loadOpenApi(
     raw = input;
   }
   const version = detectOpenApiVersion(raw, label);
+  checkDocumentBounds(raw, label, options);
 
   // The parser mutates what it is given; work on a copy so `raw` stays as read.
   const working = structuredClone(raw);
@@ -273,6 +283,26 @@ export async function loadOpenApi(
     throw new InputError(oneLine(`${label}: cannot resolve $refs: ${messageOf(error)}`), { cause: error });
   }
   return { label, version, raw, dereferenced, warnings };
+}
+
+/**
+ * Refuses, in one line naming the spec and its tool, a document nested too deeply for the recursive walks
+ * below (the `$ref` resolver, copies) or one whose `$ref`s expand past the node budget.
+ */
+function checkDocumentBounds(raw: Json, label: string, options: LoadOptions): void {
+  const info = isRecord(raw.info) ? raw.info : {};
+  const title = nonEmpty(info.title);
+  const where = title !== undefined && !label.includes(title) ? `${label} (tool "${title}")` : label;
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  if (depthWithin(raw, maxDepth) === undefined) {
+    throw new InputError(`${where}: nested deeper than ${maxDepth} levels`);
+  }
+  const maxNodes = options.maxExpandedNodes ?? DEFAULT_MAX_EXPANDED_NODES;
+  if (expandedSizeWithin(raw, maxNodes) === undefined) {
+    throw new InputError(
+      `${where}: its $refs expand to more than ${maxNodes.toLocaleString('en-US')} nodes (schemas that reference each other many times over)`,
+    );
+  }
 }
 
 async function statOrMissing(path: string): Promise<Awaited<ReturnType<typeof stat>>> {
@@ -299,16 +329,8 @@ async function listSpecFiles(dir: string, recursive: boolean): Promise<string[]>
 }
 
 async function readSpecFile(path: string, options: LoadOptions): Promise<LoadedSpec> {
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_SPEC_BYTES;
-  const info = await statOrMissing(path);
-  // Check the size before reading, so a huge file is refused without loading it.
-  if (info.size > maxBytes) throw sizeError(path, Number(info.size), maxBytes);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new InputError(oneLine(`${path}: cannot read: ${messageOf(error)}`), { cause: error });
-  }
+  // The size is checked before reading, so a huge file (or an endless device) is refused without loading it.
+  const text = await readTextLimited(path, specLimit(options.maxBytes));
   return loadOpenApi(text, path, options);
 }
 

@@ -5,12 +5,19 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { parseJsonText, describeFsError, writeFileAtomic } from '../core/atomic-write.js';
+import { parseJsonText, describeFsError, readTextLimited, writeFileAtomic } from '../core/atomic-write.js';
 import { InputError, messageOf } from '../core/errors.js';
 import type { Tool } from '../core/tool.js';
 import { ToolAlpacaRecordSchema, type ToolAlpacaRecord } from '../core/toolalpaca-record.js';
 import { deriveNlDocumentation, deriveNlDocumentationFromText } from './nl-documentation.js';
-import { loadOpenApi, openApiToTool, parseSpecText, readOpenApiPath, toolToOpenApi } from './openapi.js';
+import {
+  loadOpenApi,
+  openApiToTool,
+  parseSpecText,
+  readOpenApiPath,
+  specLimit,
+  toolToOpenApi,
+} from './openapi.js';
 import type { LoadedSpec } from './openapi.js';
 import { pythonJsonDumps } from './python-json.js';
 
@@ -207,19 +214,41 @@ export type ToolSource =
   | { kind: 'toolalpaca'; path: string; records: ToolAlpacaRecord[] }
   | { kind: 'openapi'; path: string; specs: LoadedSpec[] };
 
+/** 256 MiB: the largest ToolAlpaca JSON file read as tools (a spec stays limited to 10 MiB). */
+export const DEFAULT_MAX_TOOLS_FILE_BYTES = 256 * 1024 * 1024;
+
+export interface ReadToolSourceOptions {
+  /** Largest ToolAlpaca JSON file, in bytes. Default 256 MiB. */
+  maxToolsFileBytes?: number;
+  /** Largest OpenAPI spec, in bytes. Default 10 MiB. */
+  maxSpecBytes?: number;
+}
+
+/** Text that starts like ToolAlpaca data: a JSON array, or an object whose first key is `Name`. */
+function startsLikeToolAlpaca(head: string): boolean {
+  return /^\uFEFF?\s*(\[|\{\s*"Name"\s*:)/.test(head);
+}
+
 /**
  * Reads a file or folder of tools, detecting the format: a JSON array, or a JSON object with `Name`,
- * is ToolAlpaca; anything else (JSON or YAML spec, or a folder of specs) is OpenAPI.
+ * is ToolAlpaca; anything else (JSON or YAML spec, or a folder of specs) is OpenAPI. Sizes are checked
+ * before reading: a spec may have 10 MiB, a file that starts like ToolAlpaca data 256 MiB.
  */
-export async function readToolSource(path: string): Promise<ToolSource> {
+export async function readToolSource(path: string, options: ReadToolSourceOptions = {}): Promise<ToolSource> {
   let isDirectory: boolean;
   try {
     isDirectory = (await stat(path)).isDirectory();
   } catch (error) {
     throw new InputError(`${path}: ${describeFsError(error)}`, { cause: error });
   }
-  if (isDirectory) return { kind: 'openapi', path, specs: await readOpenApiPath(path) };
-  const text = await readText(path);
+  const specOptions = options.maxSpecBytes !== undefined ? { maxBytes: options.maxSpecBytes } : {};
+  if (isDirectory) return { kind: 'openapi', path, specs: await readOpenApiPath(path, specOptions) };
+  const spec = specLimit(options.maxSpecBytes);
+  const tools = {
+    maxBytes: Math.max(spec.maxBytes, options.maxToolsFileBytes ?? DEFAULT_MAX_TOOLS_FILE_BYTES),
+    name: 'tools file size limit',
+  };
+  const text = await readTextLimited(path, spec, (head) => (startsLikeToolAlpaca(head) ? tools : spec));
   const body = text.replace(/^\uFEFF/, '').trimStart();
   const isJson = extname(path).toLowerCase() === '.json' || body.startsWith('[') || body.startsWith('{');
   if (isJson) {
@@ -229,12 +258,12 @@ export async function readToolSource(path: string): Promise<ToolSource> {
     } catch (error) {
       // `{`-started YAML flow mappings are rare but legal; let the OpenAPI reader judge non-.json files.
       if (extname(path).toLowerCase() === '.json' || body.startsWith('[')) throw error;
-      return { kind: 'openapi', path, specs: await readOpenApiPath(path) };
+      return { kind: 'openapi', path, specs: [await loadOpenApi(text, path, specOptions)] };
     }
     if (looksLikeToolAlpaca(data))
       return { kind: 'toolalpaca', path, records: parseToolAlpacaJson(data, path) };
   }
-  return { kind: 'openapi', path, specs: await readOpenApiPath(path) };
+  return { kind: 'openapi', path, specs: [await loadOpenApi(text, path, specOptions)] };
 }
 
 /** One tool read from a source, or the reason it could not be understood. */
@@ -258,8 +287,15 @@ export async function toolsOfSource(source: ToolSource): Promise<SourcedTool[]> 
       try {
         out.push({ source: source.path, name: record.Name, record, tool: await recordToTool(record) });
       } catch (error) {
-        if (!(error instanceof InputError)) throw error;
-        out.push({ source: source.path, name: record.Name, record, error: messageOf(error) });
+        // A stack overflow is this record's problem too (a walk the bounds did not foresee).
+        const reason =
+          error instanceof InputError
+            ? messageOf(error)
+            : error instanceof RangeError
+              ? `tool "${record.Name}" Documentation: nested too deeply to read (${error.message})`
+              : undefined;
+        if (reason === undefined) throw error;
+        out.push({ source: source.path, name: record.Name, record, error: reason });
       }
     }
   } else {

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { httpFunction, type HttpFunctionFields } from '../../src/core/http-binding.js';
-import { canonicalJson, compileSchema, normalizeSchema } from '../../src/core/json-schema.js';
+import { canonicalJson, compileSchema, normalizeSchema, tryCompile } from '../../src/core/json-schema.js';
 import type { Tool, ToolFunction } from '../../src/core/tool.js';
 import { checkArguments, prepareCall, validateArguments } from '../../src/executors/arguments.js';
 import { callKey, observationText, type Observation } from '../../src/executors/executor.js';
@@ -238,5 +238,26 @@ describe('schemas and observations', () => {
     );
     assert.equal(callKey('t', 'f', { x: 1, y: 2 }), callKey('t', 'f', { y: 2, x: 1 }));
     assert.notEqual(callKey('t', 'f', { x: 1 }), callKey('t', 'f', { x: '1' }));
+  });
+});
+
+describe('the JSON Schema module', () => {
+  test('canonical JSON keeps a `__proto__` key (JSON.parse makes it an own key) as a member', () => {
+    const args = JSON.parse('{"__proto__": {"x": 1}, "a": 2}') as Record<string, unknown>;
+    assert.equal(canonicalJson(args), '{"__proto__":{"x":1},"a":2}');
+    assert.notEqual(callKey('t', 'f', args), callKey('t', 'f', { a: 2 }));
+  });
+
+  test('schemas that name draft 2020-12 compile with its rules (structured replies, MCP schemas)', () => {
+    const validate = tryCompile({
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      type: 'array',
+      prefixItems: [{ type: 'integer' }],
+      items: false,
+    });
+    assert.ok(!(validate instanceof Error));
+    assert.equal(validate([1]), true);
+    assert.equal(validate([1, 2]), false);
+    assert.ok(tryCompile({ type: 'string', minLength: 'x' }) instanceof Error);
   });
 });
