@@ -65,7 +65,14 @@ interface ListEntry {
   functions: number | null;
   problems: number;
   valid: boolean;
+  /** Why the tool could not be read at all (its other problems are for `tools validate`). */
+  error?: string;
   source: string;
+}
+
+/** A reader's reason without the `tool "X" Documentation: ` the table's NAME column already says. */
+function shortReason(error: string): string {
+  return error.replace(/^tool ".*?" Documentation: /, '');
 }
 
 function addListCommand(parent: Command): void {
@@ -90,6 +97,7 @@ function addListCommand(parent: Command): void {
           functions: entry.tool?.functions.length ?? null,
           problems,
           valid: problems === 0,
+          ...(entry.tool === undefined ? { error: entry.error ?? 'could not be read' } : {}),
           source: entry.source,
         };
       });
@@ -101,7 +109,11 @@ function addListCommand(parent: Command): void {
         entry.name,
         entry.category ?? '',
         entry.functions === null ? '-' : String(entry.functions),
-        entry.valid ? 'ok' : `${entry.problems} problem${entry.problems === 1 ? '' : 's'}`,
+        entry.error !== undefined
+          ? `unreadable: ${shortReason(entry.error)}`
+          : entry.valid
+            ? 'ok'
+            : `${entry.problems} problem${entry.problems === 1 ? '' : 's'}`,
         ...(files.length > 1 ? [entry.source] : []),
       ]);
       const header = ['NAME', 'CATEGORY', 'FUNCTIONS', 'STATUS', ...(files.length > 1 ? ['SOURCE'] : [])];

@@ -104,7 +104,12 @@ describe('hostile tool files', () => {
     );
     const listed = await runCli(['tools', 'list', records, '--json']);
     assert.equal(listed.code, 0, listed.stderr);
-    const entries = JSON.parse(listed.stdout) as { name: string; valid: boolean; functions: number | null }[];
+    const entries = JSON.parse(listed.stdout) as {
+      name: string;
+      valid: boolean;
+      functions: number | null;
+      error?: string;
+    }[];
     assert.deepEqual(
       entries.map((e) => [e.name, e.valid, e.functions]),
       [
@@ -112,6 +117,7 @@ describe('hostile tool files', () => {
         ['Bomb', false, null],
       ],
     );
+    assert.match(entries[1]?.error ?? '', /^tool "Bomb" Documentation: its \$refs expand to more than/);
     const validated = await runCli(['tools', 'validate', records]);
     assert.equal(validated.code, 1);
     assert.match(validated.stdout, /^Bomb: tool "Bomb" Documentation: its \$refs expand to more than/m);
@@ -134,7 +140,7 @@ describe('hostile tool files', () => {
     const listed = await runCli(['tools', 'list', records]);
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stdout, /^Fine +1 +ok$/m);
-    assert.match(listed.stdout, /^Deep +- +1 problem$/m);
+    assert.match(listed.stdout, /^Deep +- +unreadable: nested deeper than 1000 levels$/m);
     assert.match(listed.stdout, /^Fine2 +1 +ok$/m);
     const validated = await runCli(['tools', 'validate', records]);
     assert.equal(validated.code, 1);
