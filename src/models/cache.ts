@@ -41,6 +41,9 @@ import {
 } from './chat-model.js';
 import { ModelCallError } from './model-errors.js';
 
+// The project's one canonical JSON (core/json-schema.ts), re-exported for the cache's users.
+export { canonicalJson };
+
 /** File name of the cache database inside the cache folder. */
 export const CACHE_FILE_NAME = 'responses.sqlite';
 /** Default cache folder (relative to the working directory). */
