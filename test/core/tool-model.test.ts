@@ -11,6 +11,7 @@ import {
   httpViewOf,
   type HttpFunctionFields,
 } from '../../src/core/http-binding.js';
+import { toolPromptFunctions } from '../../src/agents/prompts/functions.js';
 import { ToolSchema, type Tool, type ToolFunction } from '../../src/core/tool.js';
 import { TOOLBENCH_TASKS_KIND } from '../../src/core/toolbench.js';
 import { createRealExecutor } from '../../src/executors/real-executor.js';
@@ -151,6 +152,16 @@ describe('tool functions', () => {
     const record = toolToRecord(notebook);
     assert.match(record.NLDocumentation ?? '', /add_note: Add a note\./);
     assert.match(record.NLDocumentation ?? '', /title/);
+  });
+
+  test('prompts list a function without a binding from its schemas', () => {
+    const [fn] = toolPromptFunctions(notebook);
+    assert.equal(fn?.name, 'add_note');
+    assert.match(fn?.description ?? '', /Add a note\./);
+    assert.deepEqual(fn?.parameters, [
+      { name: 'title', type: 'string', required: true },
+      { name: 'body', type: 'string', required: false },
+    ]);
   });
 
   test('checks: no servers needed without HTTP, undescribed arguments reported', () => {
