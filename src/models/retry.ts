@@ -18,7 +18,11 @@ export interface RetryOptions {
   baseDelayMs?: number;
   /** Upper bound of one backoff wait (default 30 s). */
   maxDelayMs?: number;
-  /** Longest Retry-After honoured (default 120 s); longer requests are clamped to it. */
+  /**
+   * Longest Retry-After honoured (default 120 s, and never more than `timeoutMs` when that is set): a
+   * server asking for a longer wait fails the call at once (as unavailable), since waiting would outlast
+   * what the run allows a call.
+   */
   maxRetryAfterMs?: number;
   /** Timeout of one attempt in ms (default 120 s); 0 disables it. */
   timeoutMs?: number;
@@ -75,6 +79,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+function seconds(ms: number): string {
+  return String(Math.round(ms / 100) / 10);
 }
 
 export function withRetries(model: ChatModel, options: RetryOptions = {}): ChatModel {
@@ -143,7 +151,23 @@ export function withRetries(model: ChatModel, options: RetryOptions = {}): ChatM
               cause: error,
             });
           }
-          const delayMs = retryDelayMs(attemptNo, error, options);
+          const waitLimit = Math.min(
+            options.maxRetryAfterMs ?? DEFAULT_RETRY_OPTIONS.maxRetryAfterMs,
+            timeoutMs > 0 ? timeoutMs : Infinity,
+          );
+          if (error.retryAfterMs !== undefined && error.retryAfterMs > waitLimit) {
+            throw new ModelCallError(
+              `${error.message}; the server asks to retry after ${seconds(error.retryAfterMs)} s, longer than the ${seconds(waitLimit)} s a call may take`,
+              {
+                kind: error.kind,
+                ...(error.status !== undefined ? { status: error.status } : {}),
+                retryAfterMs: error.retryAfterMs,
+                retryable: false,
+                cause: error,
+              },
+            );
+          }
+          const delayMs = retryDelayMs(attemptNo, error, { ...options, maxRetryAfterMs: waitLimit });
           options.onRetry?.({ attempt: attemptNo, delayMs, error });
           await sleep(delayMs, callOptions.signal);
         }

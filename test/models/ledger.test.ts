@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { InputError } from '../../src/core/errors.js';
 import { openResponseCache, withCache } from '../../src/models/cache.js';
-import { CostLedger, withLedger } from '../../src/models/ledger.js';
+import { CostLedger, formatTotalUsd, withLedger } from '../../src/models/ledger.js';
 import { createOpenAIChatModel } from '../../src/models/openai-compatible/index.js';
 import { DEFAULT_PRICES, costOf, loadPriceTable, priceOf } from '../../src/models/prices.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
@@ -116,6 +116,18 @@ describe('CostLedger', () => {
     assert.match(table, /^total\s+3\s+1\s+1000100\s+10\s+0\.1500\+\?$/m);
     assert.match(table, /no price for openai:no-such-model \(add it with --prices FILE\)/);
     assert.equal(new CostLedger().format(), 'no model calls\n');
+    assert.equal(ledger.formatCost(), '0.1500+?');
+  });
+
+  test('a run with only unpriced models shows "?" as its cost, in the table and in summaries', () => {
+    const ledger = new CostLedger();
+    ledger.record('assistant', 'openai:my-local-model', { promptTokens: 500, completionTokens: 50 }, false);
+    assert.equal(ledger.formatCost(), '?');
+    assert.equal(formatTotalUsd(ledger.totals()), '?');
+    assert.match(ledger.format(), /^total\s+1\s+0\s+500\s+50\s+\?$/m);
+    const free = new CostLedger();
+    free.record('assistant', 'llama:/m.gguf', { promptTokens: 500, completionTokens: 50 }, false);
+    assert.equal(free.formatCost(), '0', 'a local model is known to be free');
   });
 });
 

@@ -61,6 +61,19 @@ describe('withRetries against the fake server', () => {
     assert.ok(response.latencyMs >= 950);
   });
 
+  test('a Retry-After longer than the call timeout fails the call at once as unavailable', async () => {
+    server.reset();
+    server.script({ fault: 'rate_limit', retryAfterSeconds: 3600 }, { text: 'never asked' });
+    const { model: m, events } = model({ timeoutMs: 2000 });
+    const error = await failure(m.chat(hello));
+    assert.equal(error.kind, 'rate_limited');
+    assert.equal(error.retryable, false);
+    assert.match(error.message, /retry after 3600 s, longer than the 2 s a call may take/);
+    assert.equal(events.length, 0, 'no wait was scheduled');
+    assert.equal(server.requests.length, 1);
+    assert.equal(server.pendingScript(), 1);
+  });
+
   for (const stream of [false, true]) {
     const label = stream ? 'streaming' : 'plain';
     test(`500, 502, malformed JSON, cut stream and dropped connection are retried (${label})`, async () => {
