@@ -7,6 +7,7 @@ import { InputError } from '../core/errors.js';
 import type { ToolalpacaConfig } from '../core/config.js';
 import type { ModelOptions } from '../models/create-model.js';
 import { MODEL_SPEC_HELP } from '../models/model-spec.js';
+import { BUILTIN_TEMPLATE_NAMES } from '../models/text-completions/templates.js';
 
 /** Flag values as commander hands them over (strings, or `cache: false` for --no-cache). */
 export interface ModelFlagValues {
@@ -21,6 +22,8 @@ export interface ModelFlagValues {
   tpm?: string;
   threads?: string;
   lora?: string;
+  template?: string;
+  templateSource?: string;
   prices?: string;
 }
 
@@ -46,8 +49,19 @@ export function addModelOptions(command: Command, options: { cacheOptIn?: boolea
     .option('--concurrency <n>', 'requests in flight at once')
     .option('--rpm <n>', 'requests per minute')
     .option('--tpm <n>', 'tokens per minute')
-    .option('--threads <n>', 'llama: CPU threads (default: the cores available, shared by the models in use)')
+    .option(
+      '--threads <n>',
+      'llama: CPU threads, or auto (default: the cores available, shared by the models in use)',
+    )
     .option('--lora <file>', 'llama: LoRA adapter (.gguf)')
+    .option(
+      '--template <name|file>',
+      `text: conversation template: ${BUILTIN_TEMPLATE_NAMES.join(', ')}, or a JSON template file`,
+    )
+    .option(
+      '--template-source <file>',
+      "text: the original file the template reads its texts from (ToolBench's toolbench/utils.py for toolllama, FastChat's fastchat/conversation.py for vicuna)",
+    )
 
     .option('--prices <file>', 'JSON price table overriding the built-in USD prices per 1M tokens');
 }
@@ -137,12 +151,16 @@ export function modelOptionsFrom(
     noCache: flags.cache === false || config.cache === false ? true : undefined,
     openai: defined({ baseUrl: flags.baseUrl ?? config.baseUrl }),
     llama: defined({
-      threads: parseNumberFlag('--threads', flags.threads, { integer: true, min: 1 }) ?? config.threads,
+      threads:
+        flags.threads === 'auto'
+          ? undefined
+          : (parseNumberFlag('--threads', flags.threads, { integer: true, min: 1 }) ?? config.threads),
       lora: flags.lora ?? config.lora,
       contextSize: config.contextSize,
       sequences: config.sequences,
       modelsDir: config.modelsDir,
     }),
+    text: defined({ template: flags.template, templateSource: flags.templateSource }),
   };
   const options = defined(entries) ?? {};
   const pricesFile = flags.prices ?? config.prices;

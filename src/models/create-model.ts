@@ -37,6 +37,7 @@ export async function createChatModel(spec: string, options: ModelOptions = {}):
     options: backendOptionsOf(options, backend.prefix),
     common: options,
     cacheDir,
+    optionsOf: (prefix) => backendOptionsOf(options, prefix),
   });
   try {
     const kind = backend.kind ?? 'remote';

@@ -10,9 +10,10 @@
 import type { LlamaModelSpec } from './backends/llama.js';
 import type { OpenAIModelSpec } from './backends/openai.js';
 import type { ReplayModelSpec } from './backends/replay.js';
+import type { TextModelSpec } from './backends/text.js';
 import { modelBackend, modelSpecHelp, resolveModelSpec } from './registry.js';
 
-export type { LlamaModelSpec, OpenAIModelSpec, ReplayModelSpec };
+export type { LlamaModelSpec, OpenAIModelSpec, ReplayModelSpec, TextModelSpec };
 
 /** A spec of a backend registered from outside: its canonical form and what its `parse` returned. */
 export interface RegisteredModelSpec {
@@ -22,10 +23,10 @@ export interface RegisteredModelSpec {
   spec: object;
 }
 
-export type BuiltinModelSpec = OpenAIModelSpec | LlamaModelSpec | ReplayModelSpec;
+export type BuiltinModelSpec = OpenAIModelSpec | TextModelSpec | LlamaModelSpec | ReplayModelSpec;
 export type ModelSpec = BuiltinModelSpec | RegisteredModelSpec;
 
-const BUILTIN = new Set(['openai', 'llama', 'replay']);
+const BUILTIN = new Set(['openai', 'text', 'llama', 'replay']);
 
 /** The spec forms of every registered backend, for help texts and errors. */
 export const MODEL_SPEC_HELP: string = modelSpecHelp();

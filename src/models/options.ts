@@ -67,15 +67,15 @@ export interface LlamaBackendOptions {
   asciiOnly?: boolean;
 }
 
-/** `text:`: a completions endpoint fed with a conversation template (the server comes from `openai`). */
+/** `text:`: a completions endpoint fed through a conversation template (the server comes from `openai`). */
 export interface TextBackendOptions {
   /** A built-in template name (`toolllama`, `vicuna`, `toolalpaca`) or the path of a JSON template file. */
   template?: string;
   /**
-   * Text read at run time that a template refers to by name (e.g. a default system message from a
-   * fetched original file), keyed by the name the template uses.
+   * The original file a template reads its texts from at run time: ToolBench's `toolbench/utils.py`
+   * for `toolllama`, FastChat's `fastchat/conversation.py` for `vicuna`'s default system message.
    */
-  texts?: Readonly<Record<string, string>>;
+  templateSource?: string;
 }
 
 export interface ModelOptions extends CommonModelOptions {

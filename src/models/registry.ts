@@ -32,6 +32,8 @@ export interface BackendCreateContext<Options extends object = object> {
   common: CommonModelOptions;
   /** The response cache folder in use (resolved), for backends that read it. */
   cacheDir: string;
+  /** Another backend's option group (`text:` reads the server settings of `openai`). */
+  optionsOf(prefix: string): object;
 }
 
 export interface CacheIdentityContext {

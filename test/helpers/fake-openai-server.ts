@@ -1,6 +1,7 @@
 /**
  * A fake OpenAI-compatible HTTP server for tests and benchmarks: chat completions (plain and SSE
- * streaming, text and tool calls), `GET /v1/models` and `POST /v1/embeddings`. Replies are scripted
+ * streaming, text and tool calls), text completions (`POST /v1/completions`, as vLLM and llama.cpp
+ * server offer for checkpoints without a chat template), `GET /v1/models` and `POST /v1/embeddings`. Replies are scripted
  * (a queue consumed in order) or come from a default responder; latency and faults (429 with
  * Retry-After, 5xx, a hang, malformed JSON, a cut stream, a dropped connection) are injectable.
  *
@@ -49,6 +50,8 @@ export interface FakeRequestBody {
     type: 'text' | 'json_object' | 'json_schema';
     json_schema?: { name?: string; schema?: JsonSchema; strict?: boolean | null };
   };
+  /** Text completions. */
+  prompt?: string | string[];
   /** Embeddings. */
   input?: string | string[] | number[] | number[][];
   dimensions?: number;
@@ -149,6 +152,8 @@ export interface FakeOpenAI {
   waitForRequests(count: number, timeoutMs?: number): Promise<void>;
   /** Bodies of the chat-completion requests received, in arrival order. */
   chatRequests(): FakeRequestBody[];
+  /** Bodies of the text-completion requests (`/v1/completions`) received, in arrival order. */
+  completionRequests(): FakeRequestBody[];
   /** Replace the responder used when the script is empty. */
   setDefault(responder: FakeResponder): void;
   setLatency(ms: number): void;
@@ -814,6 +819,69 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     }
   };
 
+  /**
+   * `/v1/completions`: the next scripted reply (text or a fault; the queue is shared with chat), else an
+   * echo of the prompt's end, cut at `stop` and `max_tokens` like a real server.
+   */
+  const answerCompletion = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: FakeRequestBody,
+    arrivedAt: number,
+  ): void => {
+    if (typeof body.model !== 'string' || body.model === '') {
+      return sendError(res, 400, 'you must provide a model parameter', 'invalid_request_error');
+    }
+    const prompt = Array.isArray(body.prompt) ? body.prompt[0] : body.prompt;
+    if (typeof prompt !== 'string')
+      return sendError(res, 400, "'prompt' must be a string", 'invalid_request_error');
+    const scripted = queue.shift();
+    const reply: FakeReply = scripted ?? { text: `Echo: ${prompt.slice(-200)}` };
+    completionCounter += 1;
+    const delay = Math.max(0, (reply.delayMs ?? latencyMs) - (performance.now() - arrivedAt));
+    if ('fault' in reply && reply.fault === 'hang') return;
+    if ('fault' in reply && reply.fault === 'drop_connection')
+      return later(delay, () => req.socket.destroy());
+    later(delay, () => {
+      if (res.destroyed || res.writableEnded) return;
+      if ('fault' in reply) {
+        if (reply.fault === 'malformed_json' || reply.fault === 'cut_stream') {
+          const text = '{"id":"cmpl-broken","object":"text_completion","choices":[{"text":';
+          res.writeHead(200, { ...JSON_HEADERS, 'Content-Length': Buffer.byteLength(text) + 20 });
+          res.write(text, () => later(5, () => res.socket?.destroy()));
+          return;
+        }
+        return respond(res, body, reply, true);
+      }
+      if ('toolCalls' in reply) {
+        return sendError(res, 500, 'fake server: tool-call replies are for chat completions', 'server_error');
+      }
+      const limited =
+        scripted !== undefined ? { text: reply.text, finishReason: 'stop' } : applyLimits(reply.text, body);
+      const promptTokenCount = reply.usage?.prompt_tokens ?? tokensOf(prompt.length) + 1;
+      const completion = reply.usage?.completion_tokens ?? Math.max(1, tokensOf(limited.text.length));
+      sendJson(res, 200, {
+        id: `cmpl-fake-${completionCounter}`,
+        object: 'text_completion',
+        created: Math.floor(Date.now() / 1000),
+        model: body.model,
+        choices: [
+          {
+            index: 0,
+            text: limited.text,
+            logprobs: null,
+            finish_reason: reply.finishReason ?? limited.finishReason,
+          },
+        ],
+        usage: {
+          prompt_tokens: promptTokenCount,
+          completion_tokens: completion,
+          total_tokens: promptTokenCount + completion,
+        },
+      });
+    });
+  };
+
   const answerEmbeddings = (res: ServerResponse, body: FakeRequestBody): void => {
     const inputs = embeddingInputs(body.input);
     if (typeof body.model !== 'string' || body.model === '') {
@@ -881,6 +949,8 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       return sendError(res, 400, 'The request body is not a JSON object', 'invalid_request_error');
     if (req.method === 'POST' && path === '/v1/chat/completions')
       return answerChat(req, res, body, arrivedAt);
+    if (req.method === 'POST' && path === '/v1/completions')
+      return answerCompletion(req, res, body, arrivedAt);
     if (req.method === 'POST' && path === '/v1/embeddings') return answerEmbeddings(res, body);
     if (req.method === 'GET' && path === '/v1/models') {
       const data = models.map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'fake' }));
@@ -948,6 +1018,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     },
     chatRequests(): FakeRequestBody[] {
       return requests.filter((r) => r.path === '/v1/chat/completions').map((r) => r.body);
+    },
+    completionRequests(): FakeRequestBody[] {
+      return requests.filter((r) => r.path === '/v1/completions').map((r) => r.body);
     },
     async waitForRequests(count: number, timeoutMs = 30_000): Promise<void> {
       const deadline = Date.now() + timeoutMs;

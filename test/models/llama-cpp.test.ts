@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
@@ -19,6 +20,7 @@ import { createLlamaChatModel, type LlamaChatModel } from '../../src/models/llam
 import { hubFileName } from '../../src/models/llama-cpp/model-file.js';
 import { toGbnfJsonSchema } from '../../src/models/llama-cpp/gbnf-schema.js';
 import { toLlamaHistory } from '../../src/models/llama-cpp/history.js';
+import { defaultLlamaThreads } from '../../src/models/llama-cpp/runtime.js';
 import { writeTinyGguf, writeTinyLora, tinyGgufBytes } from '../helpers/tiny-gguf.js';
 import { makeTempDir } from '../helpers/paths.js';
 import { runChatModelContract } from './contract.js';
@@ -67,6 +69,16 @@ runChatModelContract('llama.cpp (tiny GGUF)', async () => {
   return { model, teardown: () => model.close(), deterministicTools: false };
 });
 
+describe('default threads', () => {
+  test('every core the process may use, less those other work keeps busy, at least 1', () => {
+    assert.equal(defaultLlamaThreads(16, 0.4), 16);
+    assert.equal(defaultLlamaThreads(16, 3.7), 13);
+    assert.equal(defaultLlamaThreads(2, 17), 1);
+    assert.equal(defaultLlamaThreads(8, 0), 8);
+    assert.equal(defaultLlamaThreads(1, 0), 1);
+  });
+});
+
 describe('tiny GGUF writer', () => {
   test('writes GGUF v3, deterministic per seed', async () => {
     await ready;
@@ -90,7 +102,7 @@ describe('llama.cpp backend', () => {
     await model?.close();
   });
 
-  test('runs with the ChatML wrapper, one thread by default and the requested sequences', async () => {
+  test('runs with the ChatML wrapper, the requested threads and sequences; by default every core', async () => {
     assert.equal(model.backend, 'llama');
     assert.equal(model.id, `llama:${modelPath}`);
     assert.equal(model.info.chatWrapper, 'ChatML');
@@ -98,7 +110,8 @@ describe('llama.cpp backend', () => {
     assert.equal(model.info.sequences, 2);
     const defaults = await createLlamaChatModel({ path: modelPath });
     try {
-      assert.equal(defaults.info.threads, 1, 'threads default to 1, never the library default');
+      // The cores available to the process (less busy ones): node-llama-cpp's own default (4) is never used.
+      assert.ok(defaults.info.threads >= 1 && defaults.info.threads <= availableParallelism());
       assert.equal(defaults.info.sequences, 1);
     } finally {
       await defaults.close();

@@ -44,11 +44,16 @@ import {
   type DownloadProgress,
   type LlamaModelSource,
 } from './model-file.js';
-import { engineErrorSince, getLlamaRuntime, logMark } from './runtime.js';
+import { defaultLlamaThreads, engineErrorSince, getLlamaRuntime, logMark } from './runtime.js';
 import { Pool } from './sequence-pool.js';
 
 export interface LlamaChatModelOptions {
-  /** CPU threads for evaluation. Default 1 (measured fastest on small machines; see docs). */
+  /**
+   * CPU threads for evaluation. Default: the cores available to the process (`defaultLlamaThreads`:
+   * `os.availableParallelism()` less the cores other work keeps busy); node-llama-cpp shares its budget
+   * (the process's cores) between the contexts evaluating at once, so the process never runs more
+   * threads than cores (more than cores was ~1,000x slower).
+   */
   threads?: number;
   /** Tokens per sequence. Default min(4096, the model's training context). */
   contextSize?: number;
@@ -343,9 +348,9 @@ export async function createLlamaChatModel(
   options: LlamaChatModelOptions = {},
 ): Promise<LlamaChatModel> {
   const id = llamaSpecOf(spec);
-  const threads = options.threads ?? 1;
+  const threads = options.threads;
   const sequences = options.sequences ?? 1;
-  if (!Number.isInteger(threads) || threads < 1)
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1))
     throw new InputError(`${id}: threads must be a whole number >= 1, got ${threads}`);
   if (!Number.isInteger(sequences) || sequences < 1) {
     throw new InputError(`${id}: sequences must be a whole number >= 1, got ${sequences}`);
@@ -381,7 +386,9 @@ export async function createLlamaChatModel(
     context = await model.createContext({
       contextSize: Math.min(options.contextSize ?? DEFAULT_CONTEXT_SIZE, model.trainContextSize),
       sequences,
-      threads,
+      // A number is a hint within the runtime's budget (node-llama-cpp shares it between contexts
+      // evaluating at once); by default the cores not already busy, within that budget.
+      threads: threads ?? { ideal: Math.min(defaultLlamaThreads(), llama.maxThreads), min: 1 },
       ...(lora !== undefined ? { lora: { adapters: [{ filePath: lora }] } } : {}),
     });
   } catch (error) {

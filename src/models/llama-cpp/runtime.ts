@@ -3,7 +3,7 @@
  * node-llama-cpp expects a single instance). CPU only; threads are always set explicitly because the
  * library's default (4 on a 2-core machine) is about 1,000 times slower.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
 import { ServiceError, messageOf, oneLine } from '../../core/errors.js';
 
@@ -13,8 +13,8 @@ const recentErrors: { n: number; message: string }[] = [];
 let errorCount = 0;
 
 /**
- * Process-wide thread budget: the number of cores. Each context asks for its own `threads`
- * (default 1) within it.
+ * Process-wide thread budget: the cores available to the process. node-llama-cpp divides it between the
+ * contexts evaluating at once; each context asks for its `threads` (default: the whole budget) within it.
  */
 export function maxRuntimeThreads(): number {
   return Math.max(1, availableParallelism());
@@ -41,6 +41,20 @@ export function logMark(): number {
 /** The first error llama.cpp logged after `mark`, e.g. why a model failed to load. */
 export function engineErrorSince(mark: number): string | undefined {
   return recentErrors.find((entry) => entry.n > mark)?.message;
+}
+
+/**
+ * The default threads of a context ("auto"): the cores available to the process, i.e. the cores it may
+ * run on (`os.availableParallelism()`) less those other work keeps busy (the 1-minute load average,
+ * rounded down), at least 1. llama.cpp's threads wait for each other at every step of a token, so a
+ * thread whose core is taken stalls them all: on a 2-core machine at load 17, 2 threads generated ~200x
+ * fewer tokens per second than 1 (docs/benchmarks.md, "Embedded engine threads").
+ */
+export function defaultLlamaThreads(
+  cores: number = availableParallelism(),
+  load: number = loadavg()[0] ?? 0,
+): number {
+  return Math.max(1, Math.min(cores, cores - Math.floor(Math.max(0, load))));
 }
 
 /** The shared runtime, created on first use. */

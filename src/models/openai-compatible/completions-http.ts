@@ -82,17 +82,27 @@ async function readBody(answer: Dispatcher.ResponseData, limit: number | undefin
  * POSTs one chat-completions body (without `stream`) and returns the parsed completion. Throws the SDK's
  * error classes: APIError subclasses for non-2xx answers, APIConnectionError / APIConnectionTimeoutError
  * for transport failures, APIUserAbortError when the signal fired; a 2xx body that is not JSON throws a
- * SyntaxError.
+ * SyntaxError; a body over `maxBodyBytes` a BodyTooLargeError.
  */
 export async function postChatCompletion(
   target: CompletionPost,
   body: object,
   signal: AbortSignal | undefined,
 ): Promise<ChatCompletion> {
+  return (await postJson(target, '/chat/completions', { ...body, stream: false }, signal)) as ChatCompletion;
+}
+
+/** POSTs a JSON body to `{baseUrl}{route}` and returns the parsed JSON answer (errors as `postChatCompletion`). */
+export async function postJson(
+  target: CompletionPost,
+  route: string,
+  body: object,
+  signal: AbortSignal | undefined,
+): Promise<unknown> {
   let answer: Dispatcher.ResponseData;
   let text: string;
   try {
-    answer = await request(`${target.baseUrl}/chat/completions`, {
+    answer = await request(`${target.baseUrl}${route}`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -100,7 +110,7 @@ export async function postChatCompletion(
         ...(target.apiKey !== undefined ? { authorization: `Bearer ${target.apiKey}` } : {}),
         ...target.headers,
       },
-      body: JSON.stringify({ ...body, stream: false }),
+      body: JSON.stringify(body),
       headersTimeout: target.timeoutMs,
       bodyTimeout: target.timeoutMs,
       dispatcher: sharedHttpDispatcher(),
@@ -125,5 +135,5 @@ export async function postChatCompletion(
       responseHeaders(answer.headers),
     );
   }
-  return JSON.parse(text) as ChatCompletion;
+  return JSON.parse(text) as unknown;
 }
