@@ -156,6 +156,8 @@ export interface FakeOpenAI {
   completionRequests(): FakeRequestBody[];
   /** Replace the responder used when the script is empty. */
   setDefault(responder: FakeResponder): void;
+  /** Replace the `/v1/completions` responder used when the script is empty (default: an echo of the prompt's end). */
+  setCompletionDefault(responder: FakeResponder): void;
   setLatency(ms: number): void;
   /** Clear requests and script, restore the default responder and the starting latency. */
   reset(): void;
@@ -646,6 +648,11 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   const requests: RecordedRequest[] = [];
   let queue: FakeReply[] = [];
   let responder: FakeResponder = defaultReply;
+  const defaultCompletion: FakeResponder = (body) => {
+    const prompt = Array.isArray(body.prompt) ? (body.prompt[0] ?? '') : (body.prompt ?? '');
+    return { text: `Echo: ${prompt.slice(-200)}` };
+  };
+  let completionResponder: FakeResponder = defaultCompletion;
   let latencyMs = startLatency;
   let completionCounter = 0;
   let closed = false;
@@ -836,7 +843,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     if (typeof prompt !== 'string')
       return sendError(res, 400, "'prompt' must be a string", 'invalid_request_error');
     const scripted = queue.shift();
-    const reply: FakeReply = scripted ?? { text: `Echo: ${prompt.slice(-200)}` };
+    const reply: FakeReply = scripted ?? completionResponder(body);
     completionCounter += 1;
     const delay = Math.max(0, (reply.delayMs ?? latencyMs) - (performance.now() - arrivedAt));
     if ('fault' in reply && reply.fault === 'hang') return;
@@ -1033,6 +1040,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     setDefault(next: FakeResponder): void {
       responder = next;
     },
+    setCompletionDefault(next: FakeResponder): void {
+      completionResponder = next;
+    },
     setLatency(ms: number): void {
       latencyMs = ms;
     },
@@ -1040,6 +1050,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       requests.length = 0;
       queue = [];
       responder = defaultReply;
+      completionResponder = defaultCompletion;
       latencyMs = startLatency;
     },
     async close(): Promise<void> {

@@ -59,8 +59,10 @@ export function toolBenchSystemTexts(source: string, file: string): ToolBenchSys
     throw new InputError(
       `${file}: no process_system_message function (is it ToolBench's toolbench/utils.py?)`,
     );
-  const next = source.slice(start + 1).search(/^\S/m);
-  const end = next < 0 ? source.length : start + 1 + next;
+  // The function ends where a later line starts unindented.
+  const bodyStart = source.indexOf('\n', start) + 1;
+  const next = bodyStart === 0 ? -1 : source.slice(bodyStart).search(/^\S/m);
+  const end = next < 0 ? source.length : bodyStart + next;
   const strings = pythonStrings(source).filter((literal) => literal.start >= start && literal.end <= end);
   const replaceAt = codeMatch(source, /system_message\s*=\s*system_message\.replace\(\s*/g, start, end);
   const appendAt = codeMatch(source, /system_message\s*=\s*system_message\s*\+\s*/g, start, end);
