@@ -104,6 +104,13 @@ const table = [
   ),
 ].join('\n');
 
+const auto = rows[rows.length - 1]!;
+const same = rows.slice(0, -1).find((row) => row.idealThreads === auto.idealThreads);
+const sameNote =
+  same === undefined
+    ? ''
+    : ` Here "auto" resolved to ${auto.idealThreads} thread${auto.idealThreads === 1 ? '' : 's'}, the same setting as the "${same.threads}" row: the spread between those two rows is this run's noise.`;
+
 const command = `node --import tsx bench/models/llama-threads.bench.ts${quick ? ' --quick' : ''}`;
 const section = `## Embedded engine threads
 
@@ -124,7 +131,7 @@ llama.cpp's threads wait for each other at every step of a token: when another p
 the thread waiting for it stalls the others, so threads beyond the idle cores cost orders of magnitude
 (the 2-thread rows above on a crowded machine). That is why "auto" counts only the cores not already
 busy. A model this small has almost no work per token, so even on an idle machine extra threads mostly
-add synchronisation; real models spend their time in matrix products the threads share.
+add synchronisation; real models spend their time in matrix products the threads share.${sameNote}
 `;
 
 process.stdout.write(`\n${section}\n`);

@@ -25,6 +25,8 @@ describe('parseModelSpec', () => {
       'llama:hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M',
       { backend: 'llama', hf: { org: 'Qwen', repo: 'Qwen2.5-0.5B-Instruct-GGUF', quant: 'Q4_K_M' } },
     ],
+    ['text:ToolBench/ToolLLaMA-2-7b-v2', { backend: 'text', model: 'ToolBench/ToolLLaMA-2-7b-v2' }],
+    ['replay:text:toolllama', { backend: 'replay', of: 'text:toolllama' }],
     ['replay:', { backend: 'replay' }],
     ['replay:openai:gpt-4o-mini', { backend: 'replay', of: 'openai:gpt-4o-mini' }],
     ['replay:llama:hf:a/b:Q8_0', { backend: 'replay', of: 'llama:hf:a/b:Q8_0' }],
@@ -44,6 +46,7 @@ describe('parseModelSpec', () => {
     [':gpt', /no backend prefix/],
     ['openai:', /model name is empty/],
     ['openai:gpt 4', /contains spaces/],
+    ['text:', /model name is empty/],
     ['llama:', /model path is empty/],
     ['llama:./models/tiny.bin', /must be a \.gguf file/],
     ['llama:hf:Qwen/Qwen2.5-GGUF', /hf:ORG\/REPO:QUANT/],
@@ -64,7 +67,7 @@ describe('parseModelSpec', () => {
           assert.ok(error.message.startsWith(`bad model spec "${spec}"`));
           assert.match(
             error.message,
-            /expected openai:MODEL, llama:PATH\.gguf, llama:hf:ORG\/REPO:QUANT or replay:\[SPEC\]/,
+            /expected openai:MODEL, text:MODEL, llama:PATH\.gguf, llama:hf:ORG\/REPO:QUANT or replay:\[SPEC\]/,
           );
           assert.ok(!error.message.includes('\n'));
           return true;
@@ -169,6 +172,11 @@ describe('model options (CLI flags over the config file)', () => {
       openai: { baseUrl: 'http://h/v1' },
       llama: { threads: 2, lora: '/l.gguf' },
     });
+    // --threads auto (the default) drops a configured count; --template fills the text: group.
+    const auto = modelOptionsFrom(parse(['--model', 'text:m', '--threads', 'auto', '--template', 'vicuna']), {
+      threads: 4,
+    });
+    assert.deepEqual(auto.options, { text: { template: 'vicuna' } });
     assert.equal(resolved.pricesFile, '/p.json');
   });
 
