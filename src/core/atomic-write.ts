@@ -34,13 +34,23 @@ function describeWriteError(error: unknown): string {
   }
 }
 
+/** A temp file beside `path` (same folder, so that rename() stays on one file system and is atomic). */
+function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
 /**
  * Writes `data` to `path` atomically (temp file in the same folder, fsync, rename). Creates parent folders.
  * Any failure (disk full included) is one line naming `path`, and the old file, if any, is left as it was.
+ * `mode` sets the file's permission bits exactly (umask does not apply), e.g. 0o755 for a script.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: { mode?: number } = {},
+): Promise<void> {
   try {
-    await writeAtomically(path, data);
+    await writeAtomically(path, data, options);
   } catch (error) {
     throw new ToolalpacaError(oneLine(`${path}: cannot write: ${describeWriteError(error)}`), {
       cause: error,
@@ -48,15 +58,19 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   }
 }
 
-async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
+async function writeAtomically(
+  path: string,
+  data: string | Uint8Array,
+  options: { mode?: number },
+): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
-  // Same folder as the target so that rename() stays on one file system and is atomic.
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = tempPathFor(path);
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(temp, 'w', 0o644);
     await handle.writeFile(data);
+    if (options.mode !== undefined) await handle.chmod(options.mode);
     await handle.sync();
     await handle.close();
     handle = undefined;
@@ -66,7 +80,11 @@ async function writeAtomically(path: string, data: string | Uint8Array): Promise
     await rm(temp, { force: true }).catch(() => undefined);
     throw error;
   }
-  // Make the rename itself durable; some platforms cannot open a directory, which is fine to skip.
+  await syncFolder(dir);
+}
+
+/** Makes a rename in `dir` durable; some platforms cannot open a directory, which is fine to skip. */
+async function syncFolder(dir: string): Promise<void> {
   try {
     const dirHandle = await open(dir, 'r');
     try {
@@ -77,6 +95,75 @@ async function writeAtomically(path: string, data: string | Uint8Array): Promise
   } catch {
     // best effort
   }
+}
+
+/**
+ * A file written piece by piece into a temp file beside `path`, which `commit` fsyncs and renames over
+ * `path` (readers never see a half-written file) and `discard` removes (the target stays as it was).
+ * Writes are buffered and go out in large blocks, so memory stays bounded whatever the file's size.
+ */
+export interface AtomicFileWriter {
+  readonly path: string;
+  /** Bytes written so far. */
+  readonly bytes: number;
+  write(text: string): Promise<void>;
+  /** Writes what is buffered and renames the temp file over `path`. */
+  commit(): Promise<void>;
+  /** Removes the temp file; safe to call after a failure, and after commit (then it does nothing). */
+  discard(): Promise<void>;
+}
+
+const WRITE_BLOCK = 1 << 20;
+
+/** Opens an atomic, buffered writer for `path` (parent folders created). */
+export async function openAtomicFileWriter(path: string): Promise<AtomicFileWriter> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  const temp = tempPathFor(path);
+  const handle = await open(temp, 'w', 0o644);
+  let pending: string[] = [];
+  let pendingLength = 0;
+  let bytes = 0;
+  let state: 'open' | 'committed' | 'discarded' = 'open';
+  const flush = async (): Promise<void> => {
+    if (pending.length === 0) return;
+    const block = Buffer.from(pending.join(''), 'utf8');
+    pending = [];
+    pendingLength = 0;
+    for (let offset = 0; offset < block.length;) {
+      const { bytesWritten } = await handle.write(block, offset, block.length - offset);
+      offset += bytesWritten;
+    }
+  };
+  return {
+    path,
+    get bytes() {
+      return bytes;
+    },
+    async write(text) {
+      if (state !== 'open') throw new Error(`${path}: write after the file was ${state}`);
+      pending.push(text);
+      pendingLength += text.length;
+      bytes += Buffer.byteLength(text, 'utf8');
+      // A string's length counts UTF-16 units: close enough to bound the buffer.
+      if (pendingLength >= WRITE_BLOCK) await flush();
+    },
+    async commit() {
+      if (state !== 'open') throw new Error(`${path}: commit after the file was ${state}`);
+      await flush();
+      await handle.sync();
+      await handle.close();
+      await rename(temp, path);
+      state = 'committed';
+      await syncFolder(dir);
+    },
+    async discard() {
+      if (state !== 'open') return;
+      state = 'discarded';
+      await handle.close().catch(() => undefined);
+      await rm(temp, { force: true }).catch(() => undefined);
+    },
+  };
 }
 
 /** Line and column (both 1-based) of a character offset in `text`. */

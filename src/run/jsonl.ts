@@ -52,6 +52,59 @@ export async function readJsonlLog(path: string, options: JsonlLogOptions = {}):
   return contents;
 }
 
+const READ_BLOCK = 1 << 20;
+
+/**
+ * The whole lines of a JSONL log, parsed, in file order (with their 1-based line numbers), read block by block so that memory holds one
+ * block and one line whatever the log's size. A torn (unterminated) last line is ignored, as
+ * `readJsonlLog` does; whole lines that are not JSON go to `onBadLine` (with their 1-based number).
+ * Unlike `readJsonlLog`, a missing file is an InputError: a log read as a corpus must exist.
+ */
+export async function* streamJsonlLog(
+  path: string,
+  options: JsonlLogOptions & { onBadLine?: (line: number) => void } = {},
+): AsyncGenerator<{ value: unknown; line: number }> {
+  const label = options.label ?? 'log';
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    throw new InputError(oneLine(`cannot read ${label} ${path}: ${messageOf(error)}`), { cause: error });
+  }
+  try {
+    let carry: Buffer = Buffer.alloc(0);
+    let lineNumber = 0;
+    const block = Buffer.allocUnsafe(READ_BLOCK);
+    for (;;) {
+      const { bytesRead } = await handle.read(block, 0, READ_BLOCK, null);
+      if (bytesRead === 0) break;
+      // Copy: the block buffer is reused by the next read.
+      const data: Buffer =
+        carry.length === 0
+          ? Buffer.from(block.subarray(0, bytesRead))
+          : Buffer.concat([carry, block.subarray(0, bytesRead)]);
+      let start = 0;
+      for (let end = data.indexOf(0x0a, start); end !== -1; end = data.indexOf(0x0a, start)) {
+        lineNumber++;
+        const text = data.toString('utf8', start, end);
+        start = end + 1;
+        if (text.trim() === '') continue;
+        let value: unknown;
+        try {
+          value = JSON.parse(text) as unknown;
+        } catch {
+          options.onBadLine?.(lineNumber);
+          continue;
+        }
+        yield { value, line: lineNumber };
+      }
+      carry = data.subarray(start);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
 /** An open log: `append` resolves once its line is written whole and fsynced. */
 export interface JsonlLogWriter<T = unknown> {
   readonly path: string;
