@@ -10,10 +10,14 @@ export interface ExportCommandOptions {
   out: string;
   onlyVerified?: boolean;
   dedupe: boolean;
+  toolalpacaFilters: boolean;
   valRatio: string;
   valTools?: string;
   seed?: string;
+  maxExampleTokens?: string;
+  /** The old name of --max-example-tokens: refused with a hint. */
   maxTokens?: string;
+  license?: string;
   truncate: 'drop' | 'cut';
   template?: string;
   tokenizer?: string;
@@ -29,6 +33,11 @@ function number(value: string, flag: string): number {
 
 /** Turns parsed flags into export options (exported for tests). */
 export function exportOptionsFrom(flags: ExportCommandOptions): ExportOptions {
+  if (flags.maxTokens !== undefined) {
+    throw new InputError(
+      '--max-tokens is a model reply limit elsewhere; the per-example token limit of export is --max-example-tokens',
+    );
+  }
   const ratio = number(flags.valRatio, '--val-ratio');
   if (ratio < 0 || ratio >= 1) throw new InputError(`--val-ratio must be in [0, 1), got ${ratio}`);
   return {
@@ -37,6 +46,7 @@ export function exportOptionsFrom(flags: ExportCommandOptions): ExportOptions {
     out: flags.out,
     onlyVerified: flags.onlyVerified === true,
     dedupe: flags.dedupe,
+    toolalpacaFilters: flags.toolalpacaFilters,
     validationRatio: ratio,
     ...(flags.valTools !== undefined
       ? {
@@ -47,7 +57,10 @@ export function exportOptionsFrom(flags: ExportCommandOptions): ExportOptions {
         }
       : {}),
     ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
-    ...(flags.maxTokens !== undefined ? { maxTokens: number(flags.maxTokens, '--max-tokens') } : {}),
+    ...(flags.maxExampleTokens !== undefined
+      ? { maxExampleTokens: number(flags.maxExampleTokens, '--max-example-tokens') }
+      : {}),
+    ...(flags.license !== undefined ? { license: flags.license } : {}),
     truncation: flags.truncate,
     ...(flags.template !== undefined ? { template: flags.template } : {}),
     ...(flags.tokenizer !== undefined ? { tokenizer: flags.tokenizer } : {}),
@@ -59,9 +72,13 @@ export function exportOptionsFrom(flags: ExportCommandOptions): ExportOptions {
 export function summaryLines(result: ExportResult): string {
   const m = result.manifest;
   const c = m.counts;
+  const filters =
+    m.toolalpacaFilters === false
+      ? "ToolAlpaca's filters off"
+      : `ToolAlpaca's filters: ${c.zeroSteps} with 0 steps, ${c.overFiveSteps} with more than 5 steps, ${c.onlyGetDetails} with only getDetails`;
   const lines = [
     `${m.layout}: ${c.train} train, ${c.validation} validation examples in ${result.dir}`,
-    `read ${c.read}; dropped: ${c.failed} failed, ${c.unverified} unverified, ${c.duplicates} duplicates, ${c.mixedSplit} mixing train and validation tools, ${c.overLimitDropped} over the token limit, ${c.maskCheckFailed} failing the mask check`,
+    `read ${c.read}; dropped: ${c.failed} failed; ${filters}; ${c.unverified} unverified${c.unverified ? ` (${c.neverVerified} never verified)` : ''}, ${c.duplicates} duplicates, ${c.mixedSplit} mixing train and validation tools, ${c.overLimitDropped} over the token limit, ${c.maskCheckFailed} failing the mask check`,
   ];
   for (const [name, s] of Object.entries(m.stats)) {
     lines.push(
@@ -77,26 +94,31 @@ export function registerExportCommand(program: Command): void {
     .command('export')
     .summary('Write a corpus as training data (SFT layouts, token masks, dataset card).')
     .description(
-      'Write the completed instances of a corpus as fine-tuning data in one layout, split by tool so that validation tools are unseen, with a dataset card (README.md) and a manifest (export.json) that `toolalpaca train` reads.',
+      "Write the completed instances of a corpus as fine-tuning data in one layout, after ToolAlpaca's dataset filters, split by tool so that validation tools are unseen, with a dataset card (README.md, with Hugging Face metadata) and a manifest (export.json) that `toolalpaca train` reads. Corpora of any size are streamed.",
     )
     .requiredOption(
       '--data <path>',
-      'corpus: a ToolAlpaca JSON file with Instances, or a folder of ToolBench answer files',
+      'corpus: a ToolAlpaca JSON file with Instances, a generation journal (OUT.json.log.jsonl), or a folder of ToolBench answer files',
     )
     .addOption(
       new Option('--format <layout>', 'output layout').choices([...SFT_LAYOUT_NAMES]).makeOptionMandatory(),
     )
     .requiredOption('--out <dir>', 'folder to write into')
-    .option('--only-verified', 'keep only instances a verification stage marked correct')
+    .option('--only-verified', 'keep only instances a verification stage passed (verification.passed)')
     .option('--no-dedupe', 'keep repeated (tool, instruction) pairs')
+    .option(
+      '--no-toolalpaca-filters',
+      "keep what ToolAlpaca's dataset filters drop: instances with 0 steps, more than 5 steps, or only getDetails",
+    )
     .option('--val-ratio <r>', 'share of tools held out for validation', '0.1')
     .option('--val-tools <names>', 'comma-separated tools to hold out instead of drawing them')
     .option('--seed <text>', 'seed of the validation-tool draw')
-    .option('--max-tokens <n>', 'token limit per example (see --truncate)')
+    .option('--max-example-tokens <n>', 'token limit per example (see --truncate)')
+    .addOption(new Option('--max-tokens <n>').hideHelp())
     .addOption(
       new Option(
         '--truncate <policy>',
-        'over --max-tokens: drop the example, or cut its token files from the right',
+        'over --max-example-tokens: drop the example, or cut its token files from the right',
       )
         .choices(['drop', 'cut'])
         .default('drop'),
@@ -113,6 +135,10 @@ export function registerExportCommand(program: Command): void {
       new Option('--prompt <layout>', 'prompt of the toolalpaca layout')
         .choices(['test_v1', 'train_v1'])
         .default('test_v1'),
+    )
+    .option(
+      '--license <id>',
+      "licence of the dataset card's metadata (a Hugging Face licence id; default apache-2.0 for ToolBench, other for generated corpora)",
     )
     .option('--json', 'print the manifest as JSON')
     .action(async (flags: ExportCommandOptions) => {

@@ -127,7 +127,7 @@ export const LengthStatsSchema = z.strictObject({
 });
 export type LengthStats = z.infer<typeof LengthStatsSchema>;
 
-/** `export.json`, written beside the data files; `toolalpaca train` reads it. */
+/** `export.json`, written beside the data files; `toolalpaca train` reads it. Paths are relative to its folder. */
 export const ExportManifestSchema = z.looseObject({
   layout: z.enum(SFT_LAYOUT_NAMES),
   source: z.enum(['toolalpaca', 'toolbench']),
@@ -142,7 +142,12 @@ export const ExportManifestSchema = z.looseObject({
     })
     .optional(),
   datasetInfo: z.string().optional(),
+  /** Per-example token limit of the export (`--max-example-tokens`). */
+  maxExampleTokens: z.number().int().positive().optional(),
+  /** The same limit as manifests written before the flag's rename called it. */
   maxTokens: z.number().int().positive().optional(),
+  /** Whether ToolAlpaca's dataset filters were applied. */
+  toolalpacaFilters: z.boolean().optional(),
   tokenCounts: z.enum(['tokenizer', 'estimate']),
   counts: z.record(z.string(), z.number()),
   stats: z.record(z.string(), LengthStatsSchema),

@@ -1,13 +1,26 @@
-/** The dataset card (`README.md`) every export writes: source, counts, tools, categories, lengths, licences. */
+/**
+ * The dataset card (`README.md`) every export writes: Hugging Face YAML metadata (licence, task, size, and
+ * `configs` naming each split's file, so that the Hub and `datasets.load_dataset` read the folder as is),
+ * then source, counts, filters, tools, categories, lengths and licence notes. Paths are relative to the
+ * export folder.
+ */
+import { stringify } from 'yaml';
 import type { ExportManifest, LengthStats } from '../core/sft.js';
-import type { SftExample } from './example.js';
+
+/** Per-tool, per-category and per-kind example counts of the written splits. */
+export interface CardCounts {
+  tools: Map<string, number>;
+  categories: Map<string, number>;
+  kinds: Map<string, number>;
+}
 
 export interface CardInput {
   manifest: ExportManifest;
-  train: readonly SftExample[];
-  validation: readonly SftExample[];
+  counts: CardCounts;
   validationTools: readonly string[];
   truncation: 'drop' | 'cut';
+  /** Licence identifier (Hugging Face's list); default: apache-2.0 for ToolBench, `other` otherwise. */
+  license?: string;
 }
 
 const LICENCE: Record<ExportManifest['source'], string> = {
@@ -17,30 +30,89 @@ const LICENCE: Record<ExportManifest['source'], string> = {
     'From ToolBench (OpenBMB, Apache-2.0): answers generated with ChatGPT (OpenAI terms of use apply to training on them) over RapidAPI tools whose responses belong to their providers.',
 };
 
+/** Rows of the tools and categories tables; the rest is summed up in one line. */
+const TABLE_ROWS = 50;
+
 function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const line = (cells: readonly (string | number)[]): string =>
     `| ${cells.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-function countBy(
-  examples: readonly SftExample[],
-  key: (e: SftExample) => readonly string[],
-): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const e of examples) for (const k of key(e)) out.set(k, (out.get(k) ?? 0) + 1);
-  return new Map([...out].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
+function sorted(counts: Map<string, number>): [string, number][] {
+  return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+}
+
+/** A table of at most TABLE_ROWS rows, with a line for the ones left out. */
+function cappedTable(
+  header: readonly string[],
+  rows: readonly (readonly (string | number)[])[],
+  noun: string,
+): string {
+  const shown = table(header, rows.slice(0, TABLE_ROWS));
+  if (rows.length <= TABLE_ROWS) return shown;
+  return `${shown}\n\nand ${rows.length - TABLE_ROWS} more ${noun} (every count is in the data files).`;
 }
 
 function statsRow(name: string, s: LengthStats): (string | number)[] {
   return [name, s.count, s.p50, s.p95, s.max, s.overLimit, `${(s.shareOverLimit * 100).toFixed(1)}%`];
 }
 
+/** Hugging Face's size_categories bucket for `n` examples. */
+export function sizeCategory(n: number): string {
+  const buckets: [number, string][] = [
+    [1e3, 'n<1K'],
+    [1e4, '1K<n<10K'],
+    [1e5, '10K<n<100K'],
+    [1e6, '100K<n<1M'],
+    [1e7, '1M<n<10M'],
+    [1e8, '10M<n<100M'],
+  ];
+  for (const [limit, name] of buckets) if (n < limit) return name;
+  return '100M<n<1B';
+}
+
+/** The `configs` entry of the card: the layout's files, and the token files as a second config. */
+function configs(m: ExportManifest): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const splits = (train: string, validation: string | undefined): Record<string, string>[] => [
+    { split: 'train', path: train },
+    ...(validation !== undefined ? [{ split: 'validation', path: validation }] : []),
+  ];
+  // The toolalpaca layout's records are [segments, trainable] pairs, which `datasets` cannot read as rows.
+  if (m.layout !== 'toolalpaca')
+    out.push({ config_name: 'default', data_files: splits(m.files.train, m.files.validation) });
+  if (m.tokens !== undefined) {
+    out.push({
+      config_name: m.layout === 'toolalpaca' ? 'default' : 'tokens',
+      data_files: splits(m.tokens.train, m.tokens.validation),
+    });
+  }
+  return out;
+}
+
+/** The card's YAML metadata block, as the Hub's dataset card specification names its keys. */
+export function cardMetadata(m: ExportManifest, license?: string): Record<string, unknown> {
+  const licence = license ?? (m.source === 'toolbench' ? 'apache-2.0' : 'other');
+  const examples = (m.counts.train ?? 0) + (m.counts.validation ?? 0);
+  const list = configs(m);
+  return {
+    pretty_name: `ToolAlpaca SFT export (${m.layout})`,
+    license: licence,
+    ...(licence === 'other'
+      ? { license_name: 'generated-model-outputs', license_link: 'README.md#licence-notes' }
+      : {}),
+    language: ['en'],
+    task_categories: ['text-generation'],
+    tags: ['tool-use', 'function-calling', m.source === 'toolalpaca' ? 'synthetic' : 'toolbench'],
+    size_categories: [sizeCategory(examples)],
+    ...(list.length > 0 ? { configs: list } : {}),
+  };
+}
+
 export function datasetCard(input: CardInput): string {
   const { manifest: m } = input;
   const held = new Set(input.validationTools);
-  const toolCounts = countBy([...input.train, ...input.validation], (e) => e.tools);
-  const categories = countBy([...input.train, ...input.validation], (e) => [e.category]);
   const files = [
     `- \`${m.files.train}\` (train)${m.files.validation ? `, \`${m.files.validation}\` (validation)` : ''}`,
     ...(m.tokens
@@ -53,18 +125,35 @@ export function datasetCard(input: CardInput): string {
       : []),
     "- `export.json`: this export's manifest (read by `toolalpaca train`)",
   ];
-  const limit = m.maxTokens === undefined ? 'none' : `${m.maxTokens} tokens`;
+  const max = m.maxExampleTokens ?? m.maxTokens;
+  const limit = max === undefined ? 'none' : `${max} tokens`;
   const policy =
-    m.maxTokens === undefined
+    max === undefined
       ? 'No length limit was set.'
       : input.truncation === 'drop'
-        ? `Examples longer than ${m.maxTokens} tokens are dropped whole (a cut trajectory would teach a call without its result).`
-        : `Examples longer than ${m.maxTokens} tokens are kept; their token files are cut at ${m.maxTokens} tokens from the right (what engines do at \`cutoff_len\`/\`max_length\`).`;
-  return `# ToolAlpaca SFT export (${m.layout})
+        ? `Examples longer than ${max} tokens are dropped whole (a cut trajectory would teach a call without its result).`
+        : `Examples longer than ${max} tokens are kept; their token files are cut at ${max} tokens from the right (what engines do at \`cutoff_len\`/\`max_length\`).`;
+  const loading =
+    m.layout === 'toolalpaca'
+      ? "This layout is the input of ToolAlpaca's own `train.py` (`[segments, trainable]` pairs); `datasets` cannot read it as rows" +
+        (m.tokens ? ', so the `default` config is the token files.' : '.')
+      : `\`datasets.load_dataset("PATH")\` reads the \`default\` config (the ${m.layout} files)${m.tokens ? ' and `tokens` (the token files)' : ''}.`;
+  const c = m.counts;
+  const filters =
+    m.toolalpacaFilters === false
+      ? "ToolAlpaca's dataset filters were off (`--no-toolalpaca-filters`)."
+      : `ToolAlpaca's dataset filters (its training-data preparation) dropped ${c.zeroSteps ?? 0} instances with no step, ${c.overFiveSteps ?? 0} with more than five steps and ${c.onlyGetDetails ?? 0} whose only action was getDetails (ToolAlpaca corpora only).`;
+  const kinds = sorted(input.counts.kinds);
+  return `---
+${stringify(cardMetadata(m, input.license), { lineWidth: 0 }).trimEnd()}
+---
 
-- Source: ${m.source} corpus \`${m.corpus}\`
-- Layout: \`${m.layout}\`; loss on assistant turns only
+# ToolAlpaca SFT export (${m.layout})
+
+- Source: ${m.source} corpus \`${m.corpus}\` (relative to this folder)
+- Layout: \`${m.layout}\`; loss on assistant turns only (training configs from \`toolalpaca train\` say so to the engine)
 - Token counts: ${m.tokenCounts === 'tokenizer' ? 'exact (tokenizer)' : 'estimated (characters / 4)'}; limit: ${limit}
+- Loading: ${loading}
 
 ## Files
 
@@ -74,6 +163,10 @@ ${files.join('\n')}
 
 ${table(['what', 'examples'], Object.entries(m.counts))}
 
+## Filters
+
+Only completed instances are kept. ${filters}${c.unverified ? ` ${c.unverified} were left out as not verified (${c.neverVerified ?? 0} never verified).` : ''} Repeated (tools, instruction) pairs were removed${c.duplicates ? ` (${c.duplicates})` : ''}.
+
 ## Splits
 
 Validation tools are unseen in training: an example goes to validation only if all its tools are held out, and examples mixing train and validation tools are dropped.
@@ -82,15 +175,16 @@ Validation tools are unseen in training: an example goes to validation only if a
 
 ## Tools
 
-${table(
+${cappedTable(
   ['tool', 'examples', 'split'],
-  [...toolCounts].map(([tool, n]) => [tool, n, held.has(tool) ? 'validation' : 'train']),
+  sorted(input.counts.tools).map(([tool, n]) => [tool, n, held.has(tool) ? 'validation' : 'train']),
+  'tools',
 )}
 
 ## Categories
 
-${table(['category', 'examples'], [...categories])}
-
+${cappedTable(['category', 'examples'], sorted(input.counts.categories), 'categories')}
+${kinds.length > 1 || (kinds.length === 1 && kinds[0]?.[0] !== 'unlabelled') ? `\n## Instance kinds\n\n${table(['kind', 'examples'], kinds)}\n` : ''}
 ## Token statistics
 
 ${table(

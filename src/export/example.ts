@@ -37,8 +37,12 @@ export interface SftExample {
   finalAnswer: string;
   /** The run finished with a final answer (not failed, not given up). */
   completed: boolean;
-  /** A verification stage marked it correct (`verified: true` or `verification.passed: true`). */
+  /** A verification stage marked it correct (`verification.passed === true`). */
   verified: boolean;
+  /** What a verification stage said: passed, failed, or none ran (no `verification` field). */
+  verification: 'passed' | 'failed' | 'none';
+  /** The instance kind when the corpus records one (`single`, `irrelevance`, ...). */
+  kind?: string;
   /** ToolBench's own system prompt (with its tool list), kept verbatim for the toolbench layout. */
   toolbenchSystem?: string;
 }

@@ -1,34 +1,43 @@
 /**
  * `toolalpaca export`: corpus → filtered, split, laid-out training files (+ token masks, dataset card,
- * manifest). Each step is a function of its own file; this one only runs them in order and writes.
+ * manifest). Each step is a function of its own file; this one runs them in order over a stream of
+ * examples and writes as it goes, so memory stays flat in the number of instances:
+ *
+ * 1. when the validation tools must be drawn, a first pass filters the corpus and collects the tools of
+ *    the kept examples (one bit per example remembers which were kept);
+ * 2. a second pass lays out, masks and writes each kept example into temp files, which are renamed into
+ *    place only when the whole export succeeded (a failed export leaves the folder as it was).
  */
 import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { writeFileAtomic } from '../core/atomic-write.js';
+import { join, relative, resolve, sep } from 'node:path';
+import { openAtomicFileWriter, writeFileAtomic, type AtomicFileWriter } from '../core/atomic-write.js';
 import { InputError } from '../core/errors.js';
 import type { ExportManifest, LengthStats, SftLayoutName, TokenRecord } from '../core/sft.js';
-import { datasetCard } from './dataset-card.js';
+import { datasetCard, type CardCounts } from './dataset-card.js';
 import type { SftExample } from './example.js';
-import { filterExamples, splitByTool } from './filters.js';
+import { ExampleFilter, sideOf, splitNeedsTools, validationToolsOf, type FilterCounts } from './filters.js';
 import { datasetInfoEntry } from './layout-llamafactory.js';
 import type { ToolAlpacaPrompt } from './layout-toolalpaca.js';
 import { getSftLayout, type SftLayout } from './layouts.js';
-import { readCorpus } from './read-corpus.js';
-import { estimateTokens, lengthStats } from './stats.js';
+import { openCorpus } from './read-corpus.js';
+import { estimateTokens, LengthColumn } from './stats.js';
 import { loadHfTokenizer, maskConversation, resolveChatTemplate, type HfTokenizer } from './token-masks.js';
 
 export interface ExportOptions {
-  /** Corpus: a ToolAlpaca JSON file or a folder (or file) of ToolBench answers. */
+  /** Corpus: ToolAlpaca JSON, a generation journal (`OUT.json.log.jsonl`), or ToolBench answers. */
   data: string;
   format: SftLayoutName | string;
   out: string;
   onlyVerified?: boolean;
   dedupe?: boolean;
+  /** ToolAlpaca's dataset filters (0 steps, more than 5 steps, only getDetails); default true. */
+  toolalpacaFilters?: boolean;
   validationRatio?: number;
   validationTools?: readonly string[];
   seed?: string;
-  maxTokens?: number;
-  /** What to do with examples over `maxTokens`: drop them (default) or cut their token files. */
+  /** Token limit per example (see `truncation`). */
+  maxExampleTokens?: number;
+  /** What to do with examples over `maxExampleTokens`: drop them (default) or cut their token files. */
   truncation?: 'drop' | 'cut';
   /** Chat template name (`default`, a named template, or a file) — needs `tokenizer`. */
   template?: string;
@@ -36,6 +45,8 @@ export interface ExportOptions {
   tokenizer?: string;
   /** Prompt of the toolalpaca layout. */
   prompt?: ToolAlpacaPrompt;
+  /** Licence identifier of the dataset card (Hugging Face's list; default from the source). */
+  license?: string;
   /** Called with one-line warnings (examples dropped by the mask check). */
   onWarning?: (message: string) => void;
 }
@@ -48,15 +59,10 @@ export interface ExportResult {
 }
 
 interface Prepared {
-  example: SftExample;
-  record: unknown;
+  /** The record as JSON text (serialised once: it is both written and measured). */
+  text: string;
   tokens?: TokenRecord;
   length: number;
-}
-
-function serialize(layout: SftLayout, records: readonly unknown[]): string {
-  if (layout.fileFormat === 'json') return `${JSON.stringify(records, null, 2)}\n`;
-  return records.map((r) => JSON.stringify(r)).join('\n') + (records.length > 0 ? '\n' : '');
 }
 
 function prepare(
@@ -73,9 +79,8 @@ function prepare(
       `${layout.name} layout wrote an invalid record for ${example.id}: ${checked.error.issues[0]?.message}`,
     );
   }
-  if (masks === undefined || layout.chatTurns === undefined) {
-    return { example, record, length: estimateTokens(JSON.stringify(record)) };
-  }
+  const text = JSON.stringify(record);
+  if (masks === undefined || layout.chatTurns === undefined) return { text, length: estimateTokens(text) };
   let masked;
   try {
     masked = maskConversation(masks.tok, masks.template, layout.chatTurns(example));
@@ -88,8 +93,7 @@ function prepare(
     return undefined;
   }
   return {
-    example,
-    record,
+    text,
     length: masked.input_ids.length,
     tokens: {
       id: example.id,
@@ -111,8 +115,76 @@ function cutTokens(tokens: TokenRecord, max: number): TokenRecord {
   };
 }
 
-export async function runExport(options: ExportOptions): Promise<ExportResult> {
-  const layout = getSftLayout(options.format, options.prompt !== undefined ? { prompt: options.prompt } : {});
+/** One output file written record by record: a JSON array (one record a line) or JSONL. */
+class RecordFile {
+  count = 0;
+
+  private constructor(
+    readonly name: string,
+    private readonly file: AtomicFileWriter,
+    private readonly format: 'json' | 'jsonl',
+  ) {}
+
+  static async open(dir: string, name: string, format: 'json' | 'jsonl'): Promise<RecordFile> {
+    return new RecordFile(name, await openAtomicFileWriter(join(dir, name)), format);
+  }
+
+  add(record: unknown): Promise<void> {
+    return this.addText(JSON.stringify(record));
+  }
+
+  /** Adds a record already serialised (one line of JSON). */
+  async addText(text: string): Promise<void> {
+    if (this.format === 'jsonl') await this.file.write(`${text}\n`);
+    else await this.file.write(`${this.count === 0 ? '[\n' : ',\n'}${text}`);
+    this.count++;
+  }
+
+  /** Ends the file (still under its temp name). */
+  async end(): Promise<void> {
+    if (this.format === 'json') await this.file.write(this.count === 0 ? '[]\n' : '\n]\n');
+  }
+
+  commit(): Promise<void> {
+    return this.file.commit();
+  }
+
+  discard(): Promise<void> {
+    return this.file.discard();
+  }
+}
+
+/** One bit per example of the corpus: which ones the first pass kept. */
+class BitSet {
+  private bits = new Uint8Array(1024);
+
+  set(index: number): void {
+    const byte = index >>> 3;
+    if (byte >= this.bits.length) {
+      const grown = new Uint8Array(Math.max(this.bits.length * 2, byte + 1));
+      grown.set(this.bits);
+      this.bits = grown;
+    }
+    this.bits[byte] = (this.bits[byte] as number) | (1 << (index & 7));
+  }
+
+  has(index: number): boolean {
+    const byte = index >>> 3;
+    return byte < this.bits.length && ((this.bits[byte] as number) & (1 << (index & 7))) !== 0;
+  }
+}
+
+/** `path` as seen from `dir`, with forward slashes (written into manifests and cards). */
+function relativeTo(dir: string, path: string): string {
+  const rel = relative(dir, resolve(path));
+  return (rel === '' ? '.' : rel).split(sep).join('/');
+}
+
+function increment(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+function checkOptions(options: ExportOptions, layout: SftLayout): void {
   if ((options.template === undefined) !== (options.tokenizer === undefined)) {
     throw new InputError('token masks need both --template and --tokenizer');
   }
@@ -121,98 +193,150 @@ export async function runExport(options: ExportOptions): Promise<ExportResult> {
       `token masks are written for the text layouts (toolalpaca, sharegpt, toolbench); the ${layout.name} layout holds native tool calls that the training engine tokenises with its own template`,
     );
   }
-  if (options.maxTokens !== undefined && (!Number.isInteger(options.maxTokens) || options.maxTokens <= 0)) {
-    throw new InputError(`--max-tokens must be a positive integer, got ${options.maxTokens}`);
+  const max = options.maxExampleTokens;
+  if (max !== undefined && (!Number.isInteger(max) || max <= 0)) {
+    throw new InputError(`--max-example-tokens must be a positive integer, got ${max}`);
   }
+}
+
+export async function runExport(options: ExportOptions): Promise<ExportResult> {
+  const layout = getSftLayout(options.format, options.prompt !== undefined ? { prompt: options.prompt } : {});
+  checkOptions(options, layout);
   const truncation = options.truncation ?? 'drop';
+  const max = options.maxExampleTokens;
   const warn = options.onWarning ?? (() => undefined);
-  const corpus = await readCorpus(options.data);
+  const corpus = await openCorpus(options.data);
   let masks: { tok: HfTokenizer; template: string } | undefined;
   if (options.tokenizer !== undefined && options.template !== undefined) {
     const tok = await loadHfTokenizer(options.tokenizer);
     masks = { tok, template: await resolveChatTemplate(tok, options.template) };
   }
-
-  const { kept, counts } = filterExamples(corpus.examples, {
+  const filter = new ExampleFilter({
     ...(options.onlyVerified !== undefined ? { onlyVerified: options.onlyVerified } : {}),
     ...(options.dedupe !== undefined ? { dedupe: options.dedupe } : {}),
+    ...(options.toolalpacaFilters !== undefined ? { toolalpacaFilters: options.toolalpacaFilters } : {}),
   });
-  const split = splitByTool(kept, {
+  const splitOptions = {
     validationRatio: options.validationRatio ?? 0.1,
     ...(options.validationTools !== undefined ? { validationTools: options.validationTools } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
-  });
-
-  let maskFailures = 0;
-  let droppedOverLimit = 0;
-  const stats: Record<string, LengthStats> = {};
-  const finish = (name: 'train' | 'validation', examples: readonly SftExample[]): Prepared[] => {
-    const prepared: Prepared[] = [];
-    for (const example of examples) {
-      const p = prepare(layout, example, masks, warn);
-      if (p === undefined) maskFailures++;
-      else prepared.push(p);
-    }
-    stats[`${layout.name}/${name}`] = lengthStats(
-      prepared.map((p) => p.length),
-      options.maxTokens,
-    );
-    if (options.maxTokens === undefined) return prepared;
-    const max = options.maxTokens;
-    if (truncation === 'drop') {
-      const within = prepared.filter((p) => p.length <= max);
-      droppedOverLimit += prepared.length - within.length;
-      return within;
-    }
-    return prepared.map((p) => (p.tokens && p.length > max ? { ...p, tokens: cutTokens(p.tokens, max) } : p));
   };
-  const train = finish('train', split.train);
-  const validation = finish('validation', split.validation);
-  if (train.length === 0) {
-    throw new InputError(
-      `${options.data}: no training examples left (read ${counts.read}, failed ${counts.failed}, unverified ${counts.unverified}, duplicates ${counts.duplicates}, validation ${validation.length})`,
-    );
-  }
 
+  // Pass 1 (only to draw validation tools): filter, remember what was kept, collect its tools.
+  let kept: BitSet | undefined;
+  const keptTools = new Set<string>();
+  if (splitNeedsTools(splitOptions)) {
+    kept = new BitSet();
+    let ordinal = 0;
+    for await (const example of corpus.examples({ functions: false })) {
+      if (filter.accept(example)) {
+        kept.set(ordinal);
+        for (const tool of example.tools) keptTools.add(tool);
+      }
+      ordinal++;
+    }
+  }
+  const validationTools = validationToolsOf(keptTools, splitOptions);
+  keptTools.clear();
+  const held = new Set(validationTools);
+
+  // Pass 2: lay out, mask and write each kept example.
   const dir = resolve(options.out);
   await mkdir(dir, { recursive: true });
   const ext = layout.fileFormat;
-  const files: ExportManifest['files'] = { train: `train.${ext}` };
-  if (validation.length > 0) files.validation = `validation.${ext}`;
+  const outputs = {
+    train: await RecordFile.open(dir, `train.${ext}`, ext),
+    validation: await RecordFile.open(dir, `validation.${ext}`, ext),
+  };
+  const tokenFiles =
+    masks !== undefined
+      ? {
+          train: await RecordFile.open(dir, 'train.tokens.jsonl', 'jsonl'),
+          validation: await RecordFile.open(dir, 'validation.tokens.jsonl', 'jsonl'),
+        }
+      : undefined;
+  const all = [
+    outputs.train,
+    outputs.validation,
+    ...(tokenFiles ? [tokenFiles.train, tokenFiles.validation] : []),
+  ];
+  const lengths = { train: new LengthColumn(), validation: new LengthColumn() };
+  const card: CardCounts = { tools: new Map(), categories: new Map(), kinds: new Map() };
+  let mixed = 0;
+  let maskFailures = 0;
+  let droppedOverLimit = 0;
+  try {
+    let ordinal = 0;
+    for await (const example of corpus.examples()) {
+      const keep = kept !== undefined ? kept.has(ordinal) : filter.accept(example);
+      ordinal++;
+      if (!keep) continue;
+      const side = sideOf(example, held);
+      if (side === 'mixed') {
+        mixed++;
+        continue;
+      }
+      const prepared = prepare(layout, example, masks, warn);
+      if (prepared === undefined) {
+        maskFailures++;
+        continue;
+      }
+      lengths[side].push(prepared.length);
+      let tokens = prepared.tokens;
+      if (max !== undefined && prepared.length > max) {
+        if (truncation === 'drop') {
+          droppedOverLimit++;
+          continue;
+        }
+        if (tokens !== undefined) tokens = cutTokens(tokens, max);
+      }
+      await outputs[side].addText(prepared.text);
+      if (tokenFiles !== undefined && tokens !== undefined) await tokenFiles[side].add(tokens);
+      for (const tool of example.tools) increment(card.tools, tool);
+      increment(card.categories, example.category);
+      increment(card.kinds, example.kind ?? 'unlabelled');
+    }
+    if (outputs.train.count === 0) {
+      const c = filter.counts;
+      throw new InputError(
+        `${options.data}: no training examples left (read ${c.read}; dropped ${c.failed} failed, ${c.zeroSteps + c.overFiveSteps + c.onlyGetDetails} by ToolAlpaca's filters, ${c.unverified} unverified${options.onlyVerified === true && c.neverVerified === c.unverified && c.unverified > 0 ? ' (no instance carries verification.passed)' : ''}, ${c.duplicates} duplicates, ${mixed} mixing train and validation tools, ${maskFailures} failing the mask check, ${droppedOverLimit} over the token limit; validation ${outputs.validation.count})`,
+      );
+    }
+    for (const file of all) await file.end();
+  } catch (error) {
+    await Promise.all(all.map((file) => file.discard()));
+    throw error;
+  }
+
+  // Everything is written: put the files in place, then the small ones that describe them.
   const written: string[] = [];
+  const files: ExportManifest['files'] = { train: outputs.train.name };
+  await outputs.train.commit();
+  written.push(outputs.train.name);
+  if (outputs.validation.count > 0) {
+    await outputs.validation.commit();
+    files.validation = outputs.validation.name;
+    written.push(outputs.validation.name);
+  } else await outputs.validation.discard();
+  let tokens: ExportManifest['tokens'];
+  if (tokenFiles !== undefined && options.template !== undefined && options.tokenizer !== undefined) {
+    tokens = {
+      train: tokenFiles.train.name,
+      template: options.template,
+      tokenizer: relativeTo(dir, options.tokenizer),
+    };
+    await tokenFiles.train.commit();
+    written.push(tokenFiles.train.name);
+    if (tokenFiles.validation.count > 0) {
+      await tokenFiles.validation.commit();
+      tokens.validation = tokenFiles.validation.name;
+      written.push(tokenFiles.validation.name);
+    } else await tokenFiles.validation.discard();
+  }
   const write = async (name: string, text: string): Promise<void> => {
     await writeFileAtomic(join(dir, name), text);
     written.push(name);
   };
-  await write(
-    files.train,
-    serialize(
-      layout,
-      train.map((p) => p.record),
-    ),
-  );
-  if (files.validation)
-    await write(
-      files.validation,
-      serialize(
-        layout,
-        validation.map((p) => p.record),
-      ),
-    );
-
-  let tokens: ExportManifest['tokens'];
-  if (masks !== undefined && options.template !== undefined) {
-    tokens = {
-      train: 'train.tokens.jsonl',
-      template: options.template,
-      tokenizer: resolve(options.tokenizer ?? ''),
-    };
-    await write(tokens.train, train.map((p) => JSON.stringify(p.tokens)).join('\n') + '\n');
-    if (validation.length > 0) {
-      tokens.validation = 'validation.tokens.jsonl';
-      await write(tokens.validation, validation.map((p) => JSON.stringify(p.tokens)).join('\n') + '\n');
-    }
-  }
   let datasetInfo: string | undefined;
   if (layout.name === 'llamafactory') {
     datasetInfo = 'dataset_info.json';
@@ -221,25 +345,35 @@ export async function runExport(options: ExportOptions): Promise<ExportResult> {
     await write(datasetInfo, `${JSON.stringify(info, null, 2)}\n`);
   }
 
+  const counts: FilterCounts = filter.counts;
+  const stats: Record<string, LengthStats> = {
+    [`${layout.name}/train`]: lengths.train.stats(max),
+    [`${layout.name}/validation`]: lengths.validation.stats(max),
+  };
   const manifest: ExportManifest = {
     layout: layout.name,
     source: corpus.source,
-    corpus: resolve(options.data),
+    corpus: relativeTo(dir, options.data),
     files,
     ...(tokens !== undefined ? { tokens } : {}),
     ...(datasetInfo !== undefined ? { datasetInfo } : {}),
-    ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
+    ...(max !== undefined ? { maxExampleTokens: max } : {}),
+    toolalpacaFilters: options.toolalpacaFilters !== false,
     tokenCounts: masks !== undefined ? 'tokenizer' : 'estimate',
     counts: {
       read: counts.read,
       failed: counts.failed,
+      zeroSteps: counts.zeroSteps,
+      overFiveSteps: counts.overFiveSteps,
+      onlyGetDetails: counts.onlyGetDetails,
       unverified: counts.unverified,
+      neverVerified: counts.neverVerified,
       duplicates: counts.duplicates,
-      mixedSplit: split.mixed,
+      mixedSplit: mixed,
       maskCheckFailed: maskFailures,
       overLimitDropped: droppedOverLimit,
-      train: train.length,
-      validation: validation.length,
+      train: outputs.train.count,
+      validation: outputs.validation.count,
     },
     stats,
   };
@@ -248,10 +382,10 @@ export async function runExport(options: ExportOptions): Promise<ExportResult> {
     'README.md',
     datasetCard({
       manifest,
-      train: train.map((p) => p.example),
-      validation: validation.map((p) => p.example),
-      validationTools: split.validationTools,
+      counts: card,
+      validationTools,
       truncation,
+      ...(options.license !== undefined ? { license: options.license } : {}),
     }),
   );
   return { dir, manifest, files: written };

@@ -1,24 +1,56 @@
 /**
- * Which examples go into an export, and where: completed only (optionally verified only), duplicates
- * removed, and a train / validation split by tool so that validation tools are never seen in training
- * (the paper evaluates on unseen tools).
+ * Which examples go into an export, and where: completed only, ToolAlpaca's own dataset filters, optionally
+ * verified only, duplicates removed, and a train / validation split by tool so that validation tools are
+ * never seen in training (the paper evaluates on unseen tools). The filter looks at one example at a time
+ * and keeps a hash per kept instruction, so it runs over corpora of any size.
  */
 import { createHash } from 'node:crypto';
+import { GET_DETAILS } from '../agents/builtin-tools.js';
+import { hashKey } from '../formats/corpus-stream.js';
 import type { SftExample } from './example.js';
 
 export interface FilterOptions {
-  /** Keep only examples a verification stage marked correct. */
+  /** Keep only examples a verification stage passed (`verification.passed === true`). */
   onlyVerified?: boolean;
   /** Drop repeated (tools, instruction) pairs, keeping the first (default true). */
   dedupe?: boolean;
+  /**
+   * ToolAlpaca's training-data filters (default true): drop instances with no step, with more than five
+   * steps, or whose only action is getDetails. They apply to ToolAlpaca corpora, not to ToolBench answers.
+   */
+  toolalpacaFilters?: boolean;
 }
 
-export interface FilterCounts {
+/** Why an example was left out, in the order the filters run. */
+export const DROP_REASONS = [
+  'failed',
+  'zeroSteps',
+  'overFiveSteps',
+  'onlyGetDetails',
+  'unverified',
+  'duplicates',
+] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+export interface FilterCounts extends Record<DropReason, number> {
   read: number;
-  failed: number;
-  unverified: number;
-  duplicates: number;
+  /** Of `unverified`, those no verification stage had looked at (no `verification` field). */
+  neverVerified: number;
   kept: number;
+}
+
+/** ToolAlpaca keeps at most this many steps (its build_dataset.py). */
+export const TOOLALPACA_MAX_STEPS = 5;
+
+/**
+ * The ToolAlpaca filter an example fails, if any. An irrelevance instance (no tool serves the request)
+ * has no step by design and is not dropped for it.
+ */
+export function toolAlpacaFilterReason(example: SftExample): DropReason | undefined {
+  if (example.steps.length === 0) return example.kind === 'irrelevance' ? undefined : 'zeroSteps';
+  if (example.steps.length > TOOLALPACA_MAX_STEPS) return 'overFiveSteps';
+  if (example.steps.every((step) => step.action === GET_DETAILS)) return 'onlyGetDetails';
+  return undefined;
 }
 
 /** Same tools and same instruction up to case and spacing. */
@@ -27,34 +59,60 @@ export function dedupeKey(example: SftExample): string {
   return `${[...example.tools].sort().join('+')}\u0000${instruction}`;
 }
 
+/** Decides, one example at a time, what goes into an export; counts what it leaves out and why. */
+export class ExampleFilter {
+  readonly counts: FilterCounts = {
+    read: 0,
+    failed: 0,
+    zeroSteps: 0,
+    overFiveSteps: 0,
+    onlyGetDetails: 0,
+    unverified: 0,
+    neverVerified: 0,
+    duplicates: 0,
+    kept: 0,
+  };
+  /** 53-bit hashes of kept dedupe keys: a few bytes per example instead of its instruction. */
+  private readonly seen = new Set<number>();
+
+  constructor(private readonly options: FilterOptions = {}) {}
+
+  /** The reason `example` is left out, or undefined when it is kept (and then counted as seen). */
+  reasonToDrop(example: SftExample): DropReason | undefined {
+    if (!example.completed) return 'failed';
+    if (this.options.toolalpacaFilters !== false && example.source === 'toolalpaca') {
+      const reason = toolAlpacaFilterReason(example);
+      if (reason !== undefined) return reason;
+    }
+    if (this.options.onlyVerified === true && !example.verified) return 'unverified';
+    if (this.options.dedupe !== false) {
+      const key = hashKey(dedupeKey(example));
+      if (this.seen.has(key)) return 'duplicates';
+      this.seen.add(key);
+    }
+    return undefined;
+  }
+
+  accept(example: SftExample): boolean {
+    this.counts.read++;
+    const reason = this.reasonToDrop(example);
+    if (reason === undefined) {
+      this.counts.kept++;
+      return true;
+    }
+    this.counts[reason]++;
+    if (reason === 'unverified' && example.verification === 'none') this.counts.neverVerified++;
+    return false;
+  }
+}
+
 export function filterExamples(
   examples: readonly SftExample[],
   options: FilterOptions = {},
 ): { kept: SftExample[]; counts: FilterCounts } {
-  const counts: FilterCounts = { read: examples.length, failed: 0, unverified: 0, duplicates: 0, kept: 0 };
-  const seen = new Set<string>();
-  const kept: SftExample[] = [];
-  for (const example of examples) {
-    if (!example.completed) {
-      counts.failed++;
-      continue;
-    }
-    if (options.onlyVerified === true && !example.verified) {
-      counts.unverified++;
-      continue;
-    }
-    if (options.dedupe !== false) {
-      const key = dedupeKey(example);
-      if (seen.has(key)) {
-        counts.duplicates++;
-        continue;
-      }
-      seen.add(key);
-    }
-    kept.push(example);
-  }
-  counts.kept = kept.length;
-  return { kept, counts };
+  const filter = new ExampleFilter(options);
+  const kept = examples.filter((example) => filter.accept(example));
+  return { kept, counts: filter.counts };
 }
 
 export interface SplitOptions {
@@ -78,24 +136,46 @@ function rank(seed: string, tool: string): string {
   return createHash('sha256').update(`${seed}\u0000${tool}`).digest('hex');
 }
 
+/** Does the split need every tool of the kept examples first (a drawn share), or is it given? */
+export function splitNeedsTools(options: SplitOptions): boolean {
+  return (
+    !(options.validationTools !== undefined && options.validationTools.length > 0) &&
+    options.validationRatio > 0
+  );
+}
+
+/** The held-out tools: the given ones, or a seeded draw of `validationRatio` of `tools` (at least one, never all). */
+export function validationToolsOf(tools: Iterable<string>, options: SplitOptions): string[] {
+  if (options.validationTools !== undefined && options.validationTools.length > 0)
+    return [...new Set(options.validationTools)].sort();
+  const all = [...new Set(tools)].sort();
+  if (!(options.validationRatio > 0) || all.length <= 1) return [];
+  const seed = options.seed ?? 'toolalpaca';
+  const count = Math.min(all.length - 1, Math.max(1, Math.round(all.length * options.validationRatio)));
+  return all
+    .sort((a, b) => rank(seed, a).localeCompare(rank(seed, b)))
+    .slice(0, count)
+    .sort();
+}
+
+/** Where an example goes: validation only if all its tools are held out; mixed ones are dropped. */
+export function sideOf(example: SftExample, held: ReadonlySet<string>): 'train' | 'validation' | 'mixed' {
+  const inHeld = example.tools.filter((t) => held.has(t)).length;
+  if (inHeld === 0) return 'train';
+  return inHeld === example.tools.length ? 'validation' : 'mixed';
+}
+
 export function splitByTool(examples: readonly SftExample[], options: SplitOptions): Split {
-  const tools = [...new Set(examples.flatMap((e) => e.tools))].sort();
-  let held: Set<string>;
-  if (options.validationTools !== undefined && options.validationTools.length > 0) {
-    held = new Set(options.validationTools);
-  } else if (options.validationRatio > 0 && tools.length > 1) {
-    const seed = options.seed ?? 'toolalpaca';
-    const count = Math.min(tools.length - 1, Math.max(1, Math.round(tools.length * options.validationRatio)));
-    held = new Set([...tools].sort((a, b) => rank(seed, a).localeCompare(rank(seed, b))).slice(0, count));
-  } else {
-    held = new Set();
-  }
-  const split: Split = { train: [], validation: [], validationTools: [...held].sort(), mixed: 0 };
+  const validationTools = validationToolsOf(
+    examples.flatMap((e) => e.tools),
+    options,
+  );
+  const held = new Set(validationTools);
+  const split: Split = { train: [], validation: [], validationTools, mixed: 0 };
   for (const example of examples) {
-    const inHeld = example.tools.filter((t) => held.has(t)).length;
-    if (inHeld === 0) split.train.push(example);
-    else if (inHeld === example.tools.length) split.validation.push(example);
-    else split.mixed++;
+    const side = sideOf(example, held);
+    if (side === 'mixed') split.mixed++;
+    else split[side].push(example);
   }
   return split;
 }

@@ -3,6 +3,7 @@
  * API documents, the query, then assistant turns `Thought / Action / Action Input` and `function` results;
  * the run ends with a call of `Finish`. One record holds the whole conversation (ToolBench's preprocess
  * script writes one record per step; with loss on every assistant turn, one record teaches the same).
+ * The split is one JSON array, because ToolBench's trainer reads its data file with `json.load`.
  */
 import { ToolBenchRecordSchema, type ToolBenchRecord } from '../core/sft.js';
 import type { SftExample } from './example.js';
@@ -97,7 +98,7 @@ const FROM: Record<ChatTurn['role'], ToolBenchRecord['conversations'][number]['f
 
 export const toolBenchLayout: SftLayout = {
   name: 'toolbench',
-  fileFormat: 'jsonl',
+  fileFormat: 'json',
   schema: ToolBenchRecordSchema,
   render: (example): ToolBenchRecord => ({
     id: example.id,

@@ -17,7 +17,10 @@ export interface ChatTurn {
 
 export interface SftLayout {
   readonly name: SftLayoutName;
-  /** `json`: the split is one JSON array (ToolAlpaca, LLaMA-Factory); `jsonl`: one record a line. */
+  /**
+   * `json`: the split is one JSON array, one record a line (ToolAlpaca, ToolBench and LLaMA-Factory read
+   * their data with a plain JSON load); `jsonl`: one record a line.
+   */
   readonly fileFormat: 'json' | 'jsonl';
   /** Validates one record of this layout. */
   readonly schema: z.ZodType;

@@ -1,7 +1,7 @@
 /**
- * A ToolAlpaca corpus (the generation stage's output: ToolAlpaca JSON whose tools carry `Instances`) as
- * SftExamples. Failed instances (`status: 'failed'`) are kept, marked not completed, so that filters and
- * the dataset card can count them.
+ * ToolAlpaca corpus items (a tool record and one of its instances, from ToolAlpaca JSON or a generation
+ * journal) as SftExamples. Failed instances (`status: 'failed'`) are kept, marked not completed, so that
+ * filters and the dataset card can count them.
  */
 import {
   BUILTIN_PROMPT_FUNCTIONS,
@@ -12,7 +12,7 @@ import {
 import { toolPromptFunctions } from '../agents/prompts/index.js';
 import { InputError, messageOf } from '../core/errors.js';
 import type { Instance, ToolAlpacaRecord } from '../core/toolalpaca-record.js';
-import { readToolAlpacaFile, recordToTool } from '../formats/toolalpaca-json.js';
+import { recordToTool } from '../formats/toolalpaca-json.js';
 import type { SftExample, SftFunction, SftStep } from './example.js';
 
 /** The thought of a logged step: its text before the `Action:` line, without a leading `Thought:` label. */
@@ -22,15 +22,11 @@ export function thoughtOf(text: string): string {
   return head.replace(/^\s*(?:ASSISTANT\s*)?Thought\s*:/, '').trim();
 }
 
-function isVerified(instance: Instance): boolean {
-  const raw = instance as Record<string, unknown>;
-  if (raw.verified === true) return true;
-  const verification = raw.verification;
-  return (
-    typeof verification === 'object' &&
-    verification !== null &&
-    (verification as { passed?: unknown }).passed === true
-  );
+/** What a verification stage wrote on an instance (`verification: {passed, stage, reasons}`), if anything. */
+function verificationOf(instance: Instance): SftExample['verification'] {
+  const verification = (instance as Record<string, unknown>).verification;
+  if (typeof verification !== 'object' || verification === null) return 'none';
+  return (verification as { passed?: unknown }).passed === true ? 'passed' : 'failed';
 }
 
 /** ToolAlpaca hints appended to instructions (`\nHint: ...`) are dropped, as build_dataset.py does. */
@@ -39,8 +35,14 @@ function questionOf(input: string): string {
   return at >= 0 ? input.slice(0, at) : input;
 }
 
-async function functionsOf(record: ToolAlpacaRecord): Promise<SftFunction[]> {
-  const tool = await recordToTool(record);
+/** The functions a record's prompts list: getDetails first, then the tool's own. */
+export async function functionsOfRecord(record: ToolAlpacaRecord, label: string): Promise<SftFunction[]> {
+  let tool;
+  try {
+    tool = await recordToTool(record);
+  } catch (error) {
+    throw new InputError(`${label}: tool "${record.Name}": ${messageOf(error)}`, { cause: error });
+  }
   const prompt = toolPromptFunctions(tool, record);
   const byName = new Map(tool.functions.map((fn) => [fn.name, fn]));
   const getDetails = BUILTIN_PROMPT_FUNCTIONS[GET_DETAILS];
@@ -61,35 +63,54 @@ async function functionsOf(record: ToolAlpacaRecord): Promise<SftFunction[]> {
   ];
 }
 
-/** The SftExamples of one record (one per instance, in order). */
-export async function examplesOfRecord(record: ToolAlpacaRecord, label: string): Promise<SftExample[]> {
-  const instances = record.Instances ?? [];
-  if (instances.length === 0) return [];
-  let functions: SftFunction[];
-  try {
-    functions = await functionsOf(record);
-  } catch (error) {
-    throw new InputError(`${label}: tool "${record.Name}": ${messageOf(error)}`, { cause: error });
+/**
+ * The functions of each tool record, built once per record object (items of one tool share their record,
+ * so a corpus of a million instances over a thousand tools builds a thousand lists).
+ */
+export class RecordFunctions {
+  private readonly cache = new WeakMap<ToolAlpacaRecord, Promise<SftFunction[]>>();
+
+  constructor(private readonly label: string) {}
+
+  of(record: ToolAlpacaRecord): Promise<SftFunction[]> {
+    let functions = this.cache.get(record);
+    if (functions === undefined) {
+      functions = functionsOfRecord(record, this.label);
+      this.cache.set(record, functions);
+    }
+    return functions;
   }
-  const examples: SftExample[] = [];
-  instances.forEach((instance, index) => {
-    const raw = instance as Record<string, unknown>;
-    const steps: SftStep[] = (instance.intermediate_steps ?? []).map(([call, observation]) => ({
-      thought: thoughtOf(call[2] ?? ''),
-      action: call[0] ?? '',
-      actionInput: call[1] ?? '',
-      observation,
-    }));
-    const usesRetrieval = steps.some((s) => s.action === RETRIEVAL);
-    const output = instance.output ?? '';
-    examples.push({
-      id: `toolalpaca/${record.Name}/${index}`,
-      source: 'toolalpaca',
-      tools: [record.Name],
-      category: record.Category ?? 'Uncategorized',
-      toolDescriptions: { [record.Name]: record.Description ?? '' },
-      instruction: questionOf(instance.input),
-      functions: usesRetrieval
+}
+
+/**
+ * The SftExample of one instance of `record`. `functions` are the record's (from RecordFunctions); a pass
+ * that only filters may leave them out.
+ */
+export function exampleOfInstance(
+  record: ToolAlpacaRecord,
+  instance: Instance,
+  index: number,
+  functions: readonly SftFunction[] = [],
+): SftExample {
+  const raw = instance as Record<string, unknown>;
+  const steps: SftStep[] = (instance.intermediate_steps ?? []).map(([call, observation]) => ({
+    thought: thoughtOf(call[2] ?? ''),
+    action: call[0] ?? '',
+    actionInput: call[1] ?? '',
+    observation,
+  }));
+  const usesRetrieval = steps.some((s) => s.action === RETRIEVAL);
+  const output = instance.output ?? '';
+  const verification = verificationOf(instance);
+  return {
+    id: `toolalpaca/${record.Name}/${index}`,
+    source: 'toolalpaca',
+    tools: [record.Name],
+    category: record.Category ?? 'Uncategorized',
+    toolDescriptions: { [record.Name]: record.Description ?? '' },
+    instruction: questionOf(instance.input),
+    functions:
+      usesRetrieval && functions.length > 0
         ? [
             ...functions,
             {
@@ -98,21 +119,13 @@ export async function examplesOfRecord(record: ToolAlpacaRecord, label: string):
               parameters: BUILTIN_TOOL_DEFINITIONS[RETRIEVAL].parameters,
             },
           ]
-        : functions,
-      steps,
-      finalThought: instance['Final Thought'] ?? '',
-      finalAnswer: output,
-      completed: raw.status !== 'failed' && output.trim() !== '',
-      verified: isVerified(instance),
-    });
-  });
-  return examples;
-}
-
-/** Every instance of every tool in a ToolAlpaca corpus file. */
-export async function readToolAlpacaCorpus(path: string): Promise<SftExample[]> {
-  const records = await readToolAlpacaFile(path);
-  const out: SftExample[] = [];
-  for (const record of records) out.push(...(await examplesOfRecord(record, path)));
-  return out;
+        : [...functions],
+    steps,
+    finalThought: instance['Final Thought'] ?? '',
+    finalAnswer: output,
+    completed: raw.status !== 'failed' && output.trim() !== '',
+    verified: verification === 'passed',
+    verification,
+    ...(typeof raw.kind === 'string' ? { kind: raw.kind } : {}),
+  };
 }

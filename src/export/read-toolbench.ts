@@ -49,6 +49,13 @@ export function exampleOfAnswer(data: unknown, label: string, group: string): Sf
     );
   }
   const gen = parsed.data.answer_generation;
+  const verificationField = (data as { verification?: unknown }).verification;
+  const verification: SftExample['verification'] =
+    typeof verificationField !== 'object' || verificationField === null
+      ? 'none'
+      : (verificationField as { passed?: unknown }).passed === true
+        ? 'passed'
+        : 'failed';
   const conversations = gen.train_messages ?? [];
   const longest = conversations.reduce<AnswerMessage[]>((best, c) => (c.length > best.length ? c : best), []);
   const system = longest.find((m) => m.role === 'system')?.content ?? undefined;
@@ -106,7 +113,8 @@ export function exampleOfAnswer(data: unknown, label: string, group: string): Sf
     finalThought: finalThought.trim(),
     finalAnswer,
     completed,
-    verified: false,
+    verified: verification === 'passed',
+    verification,
     ...(system !== undefined ? { toolbenchSystem: system } : {}),
   };
 }
@@ -122,14 +130,21 @@ async function jsonFilesUnder(dir: string): Promise<string[]> {
   return out;
 }
 
-/** Every answer file under `path` (a folder, searched recursively, or one file). */
-export async function readToolBenchAnswers(path: string): Promise<SftExample[]> {
+/** The answer files under `path` (a folder, searched recursively, in name order; or one file). */
+export async function toolBenchAnswerFiles(path: string): Promise<{ root: string; files: string[] }> {
   const info = await stat(path).catch((error: unknown) => {
     throw new InputError(`cannot read ${path}: ${messageOf(error)}`);
   });
-  const files = info.isDirectory() ? await jsonFilesUnder(path) : [path];
-  const root = info.isDirectory() ? path : dirname(path);
-  const out: SftExample[] = [];
+  return info.isDirectory()
+    ? { root: path, files: await jsonFilesUnder(path) }
+    : { root: dirname(path), files: [path] };
+}
+
+/** The example of each answer file, one file in memory at a time. */
+export async function* streamToolBenchAnswers(
+  root: string,
+  files: readonly string[],
+): AsyncGenerator<SftExample> {
   for (const file of files) {
     let data: unknown;
     try {
@@ -143,8 +158,15 @@ export async function readToolBenchAnswers(path: string): Promise<SftExample[]> 
       /_answer$/,
       '',
     );
-    out.push(exampleOfAnswer(data, file, group));
+    yield exampleOfAnswer(data, file, group);
   }
+}
+
+/** Every answer file under `path` (a folder, searched recursively, or one file). */
+export async function readToolBenchAnswers(path: string): Promise<SftExample[]> {
+  const { root, files } = await toolBenchAnswerFiles(path);
+  const out: SftExample[] = [];
+  for await (const example of streamToolBenchAnswers(root, files)) out.push(example);
   return out;
 }
 

@@ -198,7 +198,11 @@ describe('layout content', () => {
       out: join(tmp, 'tb-content'),
       validationRatio: 0,
     });
-    const all = (await records(result, 'train.jsonl')).map((r) => ToolBenchRecordSchema.parse(r));
+    // ToolBench's trainer reads its data with json.load: one JSON array.
+    const text = await readFile(join(result.dir, 'train.json'), 'utf8');
+    assert.ok(Array.isArray(JSON.parse(text)));
+    assert.equal(result.manifest.files.train, 'train.json');
+    const all = (await records(result, 'train.json')).map((r) => ToolBenchRecordSchema.parse(r));
     assert.equal(all.length, 9);
     for (const r of all) {
       assert.match(r.conversations[0]?.value ?? '', /^You are AutoGPT/);
@@ -237,7 +241,7 @@ describe('layout content', () => {
     assert.equal(verified.manifest.counts.train, 3);
   });
 
-  test('--max-tokens: drop removes long examples; cut keeps them', async () => {
+  test('--max-example-tokens: drop removes long examples; cut keeps them', async () => {
     const full = await runExport({
       data: FIXTURE,
       format: 'sharegpt',
@@ -250,7 +254,7 @@ describe('layout content', () => {
       format: 'sharegpt',
       out: join(tmp, 'drop'),
       validationRatio: 0,
-      maxTokens: limit,
+      maxExampleTokens: limit,
     });
     const stats = dropped.manifest.stats['sharegpt/train'];
     assert.ok(stats && stats.overLimit > 0);
@@ -261,7 +265,7 @@ describe('layout content', () => {
       format: 'sharegpt',
       out: join(tmp, 'cut'),
       validationRatio: 0,
-      maxTokens: limit,
+      maxExampleTokens: limit,
       truncation: 'cut',
     });
     assert.equal(cut.manifest.counts.train, 8);
