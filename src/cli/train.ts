@@ -1,7 +1,7 @@
 /** `toolalpaca train`: engine configs and launch commands for an export (flags only; logic in src/train). */
 import { Option, type Command } from 'commander';
 import { InputError } from '../core/errors.js';
-import { commandLine, ENGINE_NAMES, type EngineName, type TrainOptions } from '../train/engines.js';
+import { ENGINE_NAMES, shellLine, type EngineName, type TrainOptions } from '../train/engines.js';
 import { runTrain } from '../train/train.js';
 
 export interface TrainCommandOptions {
@@ -61,8 +61,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--json', 'print files and commands as JSON')
     .action(async (flags: TrainCommandOptions) => {
       const result = await runTrain(trainOptionsFrom(flags), { run: flags.run === true });
-      const single = commandLine(result.plan.single);
-      const multi = commandLine(result.plan.multi);
+      const single = shellLine(result.plan.single);
+      const multi = shellLine(result.plan.multi);
       if (flags.json) {
         process.stdout.write(
           `${JSON.stringify({ engine: result.plan.engine, out: result.out, files: result.files, single, multi, exitCode: result.exitCode }, null, 2)}\n`,

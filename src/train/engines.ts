@@ -1,9 +1,10 @@
 /**
  * Training hand-off: for an export folder and a base model, the configuration each engine reads (in its
  * documented keys) and the commands that launch it on one GPU and on several with DeepSpeed. This project
- * does not train; the engines do.
+ * does not train; the engines do. Paths in the configs are relative to the folder the configs are in,
+ * and the commands run there (launch.sh changes into it), so the two folders can move to a GPU machine.
  */
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { stringify } from 'yaml';
 import { InputError } from '../core/errors.js';
 import type { ExportManifest } from '../core/sft.js';
@@ -32,6 +33,8 @@ export interface TrainOptions {
 export interface Command {
   env: Record<string, string>;
   argv: string[];
+  /** The folder the command runs in (the configs' folder: their paths are relative to it). */
+  cwd: string;
 }
 
 export interface TrainingPlan {
@@ -44,17 +47,28 @@ export interface TrainingPlan {
   multi: Command;
 }
 
-/** A command as one shell line (values quoted when needed). */
+function quote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A command as one shell line (values quoted when needed), to run in its folder (as launch.sh does). */
 export function commandLine(command: Command): string {
-  const quote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
   return [
     ...Object.entries(command.env).map(([k, v]) => `${k}=${quote(v)}`),
     ...command.argv.map(quote),
   ].join(' ');
 }
 
-function abs(dir: string, file: string): string {
-  return isAbsolute(file) ? file : join(dir, file);
+/** The command as one shell line that runs from anywhere: `cd FOLDER && …`. */
+export function shellLine(command: Command): string {
+  return `cd ${quote(command.cwd)} && ${commandLine(command)}`;
+}
+
+/** `file` of the export folder `dataDir`, as a path relative to the configs' folder `out`. */
+function dataPath(out: string, dataDir: string, file: string): string {
+  const target = isAbsolute(file) ? file : resolve(dataDir, file);
+  const rel = relative(out, target);
+  return (rel === '' ? '.' : rel).split(sep).join('/');
 }
 
 /** LLaMA-Factory's template for well-known model families. */
@@ -66,6 +80,11 @@ export function guessLlamaFactoryTemplate(base: string): string {
   if (b.includes('mistral')) return 'mistral';
   if (b.includes('gemma')) return 'gemma';
   return 'default';
+}
+
+/** The export's per-example token limit (older manifests call it `maxTokens`). */
+function maxExampleTokens(manifest: ExportManifest): number | undefined {
+  return manifest.maxExampleTokens ?? manifest.maxTokens;
 }
 
 function yaml(value: Record<string, unknown>): string {
@@ -88,7 +107,7 @@ function planWithDeepSpeed(
   single: (configFile: string) => string[],
   multi: { env: Record<string, string>; argv: (configFile: string) => string[] },
 ): TrainingPlan {
-  const withDeepSpeed = { ...config, deepspeed: join(out, 'ds_z2.json') };
+  const withDeepSpeed = { ...config, deepspeed: 'ds_z2.json' };
   return {
     engine,
     binary,
@@ -97,8 +116,8 @@ function planWithDeepSpeed(
       [`${engine}-deepspeed.yaml`]: yaml(withDeepSpeed),
       'ds_z2.json': `${JSON.stringify(deepSpeedConfig(2), null, 2)}\n`,
     },
-    single: { env: { CUDA_VISIBLE_DEVICES: '0' }, argv: single(join(out, `${engine}.yaml`)) },
-    multi: { env: multi.env, argv: multi.argv(join(out, `${engine}-deepspeed.yaml`)) },
+    single: { env: { CUDA_VISIBLE_DEVICES: '0' }, argv: single(`${engine}.yaml`), cwd: out },
+    multi: { env: multi.env, argv: multi.argv(`${engine}-deepspeed.yaml`), cwd: out },
   };
 }
 
@@ -120,14 +139,14 @@ function llamaFactoryPlan(
     do_train: true,
     finetuning_type: options.lora ? 'lora' : 'full',
     ...(options.lora ? { lora_target: 'all', lora_rank: 8, lora_alpha: 16, lora_dropout: 0.05 } : {}),
-    dataset_dir: dataDir,
+    dataset_dir: dataPath(options.out, dataDir, '.'),
     dataset: 'toolalpaca_train',
     ...(manifest.files.validation ? { eval_dataset: 'toolalpaca_validation' } : {}),
     template: options.template ?? guessLlamaFactoryTemplate(options.base),
-    cutoff_len: manifest.maxTokens ?? 4096,
+    cutoff_len: maxExampleTokens(manifest) ?? 4096,
     overwrite_cache: true,
     preprocessing_num_workers: 4,
-    output_dir: join(options.out, 'model'),
+    output_dir: 'model',
     logging_steps: 10,
     save_steps: 500,
     plot_loss: true,
@@ -168,12 +187,21 @@ function trlPlan(
   let loss: Record<string, unknown>;
   if (manifest.tokens !== undefined) {
     // Pre-tokenised: SFTTrainer skips tokenisation and trains where assistant_masks is 1.
-    dataset = { path: 'json', data_files: abs(dataDir, manifest.tokens.train), split: 'train' };
+    dataset = {
+      path: 'json',
+      data_files: dataPath(options.out, dataDir, manifest.tokens.train),
+      split: 'train',
+    };
     loss = { assistant_only_loss: true };
   } else if (manifest.layout === 'openai') {
-    dataset = { path: 'json', data_files: abs(dataDir, manifest.files.train), split: 'train' };
-    // Without token masks, TRL masks assistant turns only for templates with generation markers.
-    loss = {};
+    dataset = {
+      path: 'json',
+      data_files: dataPath(options.out, dataDir, manifest.files.train),
+      split: 'train',
+    };
+    // Loss on assistant turns only, as the dataset card says; TRL finds them through the chat template's
+    // {% generation %} markers and refuses to start with a template that has none.
+    loss = { assistant_only_loss: true };
   } else {
     throw new InputError(
       `${dataDir}: TRL reads chat messages (export --format openai) or token files (export with --template and --tokenizer); this export is ${manifest.layout} without tokens`,
@@ -182,8 +210,8 @@ function trlPlan(
   const config: Record<string, unknown> = {
     model_name_or_path: options.base,
     datasets: [dataset],
-    output_dir: join(options.out, 'model'),
-    max_length: manifest.maxTokens ?? 4096,
+    output_dir: 'model',
+    max_length: maxExampleTokens(manifest) ?? 4096,
     ...loss,
     learning_rate: lr,
     num_train_epochs: epochs,
@@ -226,13 +254,17 @@ function axolotlPlan(
   const test: Record<string, unknown>[] = [];
   if (manifest.tokens !== undefined) {
     // Axolotl's pre-tokenised datasets: no `type`, columns input_ids / attention_mask / labels.
-    datasets.push({ path: abs(dataDir, manifest.tokens.train), ds_type: 'json' });
+    datasets.push({ path: dataPath(options.out, dataDir, manifest.tokens.train), ds_type: 'json' });
     if (manifest.tokens.validation)
-      test.push({ path: abs(dataDir, manifest.tokens.validation), ds_type: 'json', split: 'train' });
+      test.push({
+        path: dataPath(options.out, dataDir, manifest.tokens.validation),
+        ds_type: 'json',
+        split: 'train',
+      });
   } else if (manifest.layout === 'openai' || manifest.layout === 'sharegpt') {
     const sharegpt = manifest.layout === 'sharegpt';
     const entry = (file: string): Record<string, unknown> => ({
-      path: abs(dataDir, file),
+      path: dataPath(options.out, dataDir, file),
       ds_type: 'json',
       type: 'chat_template',
       field_messages: sharegpt ? 'conversations' : 'messages',
@@ -257,9 +289,9 @@ function axolotlPlan(
     ...(manifest.tokens === undefined ? { chat_template: 'tokenizer_default' } : {}),
     datasets,
     ...(test.length > 0 ? { test_datasets: test } : { val_set_size: 0 }),
-    dataset_prepared_path: join(options.out, 'prepared'),
-    output_dir: join(options.out, 'model'),
-    sequence_len: manifest.maxTokens ?? 4096,
+    dataset_prepared_path: 'prepared',
+    output_dir: 'model',
+    sequence_len: maxExampleTokens(manifest) ?? 4096,
     sample_packing: false,
     ...(options.lora
       ? { adapter: 'lora', lora_r: 16, lora_alpha: 32, lora_dropout: 0.05, lora_target_linear: true }

@@ -5,11 +5,18 @@
  */
 import { spawn } from 'node:child_process';
 import { access, constants, mkdir } from 'node:fs/promises';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, join, relative, resolve } from 'node:path';
 import { readJsonFile, writeFileAtomic } from '../core/atomic-write.js';
 import { InputError, ToolalpacaError } from '../core/errors.js';
 import { ExportManifestSchema, type ExportManifest } from '../core/sft.js';
-import { commandLine, planTraining, type Command, type TrainOptions, type TrainingPlan } from './engines.js';
+import {
+  commandLine,
+  planTraining,
+  shellLine,
+  type Command,
+  type TrainOptions,
+  type TrainingPlan,
+} from './engines.js';
 
 export async function readExportManifest(dataDir: string): Promise<ExportManifest> {
   const path = join(dataDir, 'export.json');
@@ -66,6 +73,7 @@ function runCommand(command: Command, onOutput: NonNullable<RunOptions['onOutput
   const [program, ...args] = command.argv;
   return new Promise((resolvePromise, reject) => {
     const child = spawn(program as string, args, {
+      cwd: command.cwd,
       env: { ...process.env, ...command.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -88,20 +96,23 @@ export async function runTrain(options: TrainOptions, runOptions: RunOptions = {
     files.push(name);
   }
   const launch = `#!/bin/sh
-# ${plan.engine} fine-tuning of ${options.base} on ${dataDir} (${manifest.layout} layout)
+# ${plan.engine} fine-tuning of ${options.base} on ${relative(out, dataDir) || '.'} (${manifest.layout} layout)
+# The configs' paths are relative to this folder: run from here, wherever the folders are copied.
+set -e
+cd "$(dirname "$0")"
 # One GPU:
 ${commandLine(plan.single)}
 # Several GPUs with DeepSpeed ZeRO-2 (edit the GPU count as needed):
 # ${commandLine(plan.multi)}
 `;
-  await writeFileAtomic(join(out, 'launch.sh'), launch);
+  await writeFileAtomic(join(out, 'launch.sh'), launch, { mode: 0o755 });
   files.push('launch.sh');
   const result: TrainResult = { plan, out, files };
   if (runOptions.run !== true) return result;
   const found = await findOnPath(plan.binary);
   if (found === undefined) {
     throw new ToolalpacaError(
-      `${plan.engine} is not installed (${plan.binary} not found on PATH); configs are in ${out}, run: ${commandLine(plan.single)}`,
+      `${plan.engine} is not installed (${plan.binary} not found on PATH); configs are in ${out}, run: ${shellLine(plan.single)}`,
     );
   }
   const onOutput =

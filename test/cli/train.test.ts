@@ -42,10 +42,13 @@ describe('train command (action)', () => {
       '--gpus',
       '8',
     ]);
-    assert.match(text, /one GPU: +CUDA_VISIBLE_DEVICES=0 llamafactory-cli train .*llamafactory\.yaml/);
     assert.match(
       text,
-      /multi-GPU: +FORCE_TORCHRUN=1 NPROC_PER_NODE=8 llamafactory-cli train .*llamafactory-deepspeed\.yaml/,
+      /one GPU: +cd \S+ && CUDA_VISIBLE_DEVICES=0 llamafactory-cli train llamafactory\.yaml/,
+    );
+    assert.match(
+      text,
+      /multi-GPU: +cd \S+ && FORCE_TORCHRUN=1 NPROC_PER_NODE=8 llamafactory-cli train llamafactory-deepspeed\.yaml/,
     );
     const config = parse(await readFile(join(out, 'llamafactory.yaml'), 'utf8')) as Record<string, unknown>;
     assert.equal(config.template, 'llama3');

@@ -1,5 +1,5 @@
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { delimiter, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
@@ -68,7 +68,10 @@ for (const engine of ENGINE_NAMES) {
         >;
         for (const key of Object.keys(multi))
           assert.ok(keys.configKeys.includes(key), `${engine}: undocumented key ${key}`);
-        assert.equal(multi.deepspeed, join(out, 'ds_z2.json'));
+        // Paths are relative to the configs' folder (launch.sh runs there): no absolute local path.
+        const text = await readFile(join(out, `${engine}-deepspeed.yaml`), 'utf8');
+        assert.ok(!text.includes(tmp), `${engine}: an absolute path of this machine in the config`);
+        assert.equal(multi.deepspeed, 'ds_z2.json');
         assert.equal(single.deepspeed, undefined);
         const ds = JSON.parse(await readFile(join(out, 'ds_z2.json'), 'utf8')) as {
           zero_optimization: { stage: number };
@@ -79,10 +82,10 @@ for (const engine of ENGINE_NAMES) {
           for (const key of Object.keys(entry))
             assert.ok(keys.datasetEntryKeys?.includes(key), `${engine}: undocumented dataset key ${key}`);
           const file = (entry.path === 'json' ? entry.data_files : entry.path) as string;
-          await readFile(file); // the data file the engine will read exists
+          await readFile(resolve(out, file)); // the data file the engine will read exists
         }
         if (engine === 'llamafactory') {
-          assert.equal(single.dataset_dir, exports.llamafactory);
+          assert.equal(resolve(out, single.dataset_dir as string), exports.llamafactory);
           assert.equal(single.finetuning_type, lora ? 'lora' : 'full');
           assert.equal(single.template, 'qwen3');
           assert.equal(single.eval_dataset, 'toolalpaca_validation');
@@ -93,12 +96,15 @@ for (const engine of ENGINE_NAMES) {
           ...result.plan.multi.argv,
           ...Object.keys(result.plan.multi.env),
         ]) {
-          if (!word.startsWith('/') && !/^\d+$/.test(word))
+          if (!/\.yaml$/.test(word) && !/^\d+$/.test(word))
             assert.ok(keys.launch.includes(word), `${engine}: undocumented launch word ${word}`);
         }
         assert.ok(commandLine(result.plan.multi).includes('4'));
         const launch = await readFile(join(out, 'launch.sh'), 'utf8');
         assert.ok(launch.includes(commandLine(result.plan.single)));
+        assert.ok(launch.includes('cd "$(dirname "$0")"'));
+        assert.equal((await stat(join(out, 'launch.sh'))).mode & 0o777, 0o755);
+        if (engine === 'trl') assert.equal(single.assistant_only_loss, true);
       });
     }
   });
@@ -148,7 +154,10 @@ describe('--run', () => {
     const bin = join(tmp, 'bin');
     await mkdir(bin, { recursive: true });
     const fake = join(bin, 'trl');
-    await writeFile(fake, '#!/bin/sh\necho "fake trl $1 $2 $3"\necho "step 1 loss 2.5" >&2\nexit 3\n');
+    await writeFile(
+      fake,
+      '#!/bin/sh\necho "fake trl $1 $2 $3 in $PWD"\necho "step 1 loss 2.5" >&2\nexit 3\n',
+    );
     await chmod(fake, 0o755);
     assert.equal(await findOnPath('trl', bin), fake);
     const saved = process.env.PATH;
@@ -161,7 +170,11 @@ describe('--run', () => {
         { run: true, onOutput: (chunk, stream) => chunks.push(`${stream}:${chunk}`) },
       );
       assert.equal(result.exitCode, 3);
-      assert.ok(chunks.some((c) => c === `stdout:fake trl sft --config ${join(out, 'trl.yaml')}\n`));
+      // Started in the configs' folder, whose paths are relative to it.
+      assert.ok(
+        chunks.some((c) => c === `stdout:fake trl sft --config trl.yaml in ${out}\n`),
+        chunks.join(''),
+      );
       assert.ok(chunks.some((c) => c.startsWith('stderr:step 1 loss 2.5')));
     } finally {
       process.env.PATH = saved;
