@@ -1,0 +1,216 @@
+/**
+ * Corpora past memory (runnable alone: `node --import tsx bench/export/corpus.bench.ts [--sizes
+ * 10000,100000,1000000] [--no-write]`; needs `npm run build`).
+ *
+ * Writes synthetic ToolAlpaca corpora (1,000 tools, their instances spread evenly, one or two steps each)
+ * with the streaming writer, as ToolAlpaca JSON and as a generation journal, and exports each with the
+ * compiled CLI (`export --format sharegpt`, a drawn 10% of tools held out: two passes over the corpus) in
+ * a child process whose peak resident memory (maxRSS) is read as it exits. Memory must stay flat in the
+ * number of instances (target: 1 M instances under 1 GB). Records the "Corpora past memory" section of
+ * docs/benchmarks.md.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { machineDescription, recordBenchmarkSection } from '../benchmarks-doc.js';
+import { cliPath } from '../../test/helpers/cli.js';
+import { makeTempDir, repoRoot } from '../../test/helpers/paths.js';
+import { openAtomicFileWriter } from '../../src/core/atomic-write.js';
+import type { Instance, ToolAlpacaRecord } from '../../src/core/toolalpaca-record.js';
+import { openToolAlpacaWriter } from '../../src/formats/corpus-stream.js';
+import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
+import { runLogToolLine } from '../../src/pipeline/run-log.js';
+
+const TOOLS = 1000;
+
+interface Row {
+  input: 'ToolAlpaca JSON' | 'journal';
+  instances: number;
+  megabytes: number;
+  seconds: number;
+  peakMb: number;
+  train: number;
+}
+
+function syntheticInstance(tool: number, index: number): Instance {
+  const steps = 1 + ((tool + index) % 2);
+  const city = `City ${tool}-${index}`;
+  return {
+    input: `What is the exchange rate between the euro and the currency of ${city} today?`,
+    output: `One euro buys ${(1 + (index % 97) / 100).toFixed(2)} units of ${city}'s currency today.`,
+    'Final Thought': 'I have the latest rate for the requested currency.',
+    intermediate_steps: Array.from({ length: steps }, (_, s) => [
+      [
+        'getLatestRates',
+        `{"from": "EUR", "to": "C${index % 50}"}`,
+        `Thought: I need the latest rate (step ${s + 1}).\nAction: getLatestRates\nAction Input: {"from": "EUR", "to": "C${index % 50}"}`,
+      ],
+      `Status Code: 200. Response: {"amount": 1.0, "base": "EUR", "date": "2024-05-0${s + 1}", "rates": {"C${index % 50}": ${(1 + (index % 97) / 100).toFixed(2)}}}`,
+    ]),
+  };
+}
+
+/** The synthetic tools: one real ToolAlpaca record (its documentation) under 1,000 names. */
+async function toolRecords(): Promise<ToolAlpacaRecord[]> {
+  const records = await readToolAlpacaFile(join(repoRoot, 'test/fixtures/sft/toolalpaca-corpus.json'));
+  const base = records.find((r) => r.Name === 'Frankfurter') as ToolAlpacaRecord;
+  const { Instances: dropped, ...head } = base;
+  void dropped;
+  return Array.from({ length: TOOLS }, (_, t) => ({
+    ...head,
+    Name: `Exchange ${t}`,
+    Category: `Category ${t % 20}`,
+  }));
+}
+
+async function writeCorpus(path: string, tools: ToolAlpacaRecord[], instances: number): Promise<void> {
+  const writer = await openToolAlpacaWriter(path);
+  const perTool = Math.ceil(instances / TOOLS);
+  let written = 0;
+  for (let t = 0; t < TOOLS && written < instances; t++) {
+    await writer.tool(tools[t] as ToolAlpacaRecord);
+    for (let i = 0; i < perTool && written < instances; i++, written++)
+      await writer.instance(syntheticInstance(t, i));
+  }
+  await writer.close();
+}
+
+async function writeJournal(path: string, tools: ToolAlpacaRecord[], instances: number): Promise<void> {
+  const file = await openAtomicFileWriter(path);
+  await file.write(
+    `${JSON.stringify({ type: 'header', version: 1, parameters: { model: 'bench', executor: 'schema', prompt: 'train_v1', mode: 'react', toolsHash: 'sha256:bench' }, startedAt: new Date().toISOString() })}\n`,
+  );
+  for (const tool of tools) await file.write(`${JSON.stringify(runLogToolLine(tool))}\n`);
+  const perTool = Math.ceil(instances / TOOLS);
+  // Round-robin over tools, as a run finishes them.
+  for (let i = 0, written = 0; i < perTool && written < instances; i++) {
+    for (let t = 0; t < TOOLS && written < instances; t++, written++) {
+      const line = {
+        type: 'instance',
+        instanceId: `Exchange ${t}#${i}`,
+        tool: `Exchange ${t}`,
+        index: i,
+        status: 'completed',
+        steps: 1,
+        usage: { promptTokens: 900, completionTokens: 60, calls: 2 },
+        instance: syntheticInstance(t, i),
+        finishedAt: '2025-01-01T00:00:00.000Z',
+      };
+      await file.write(`${JSON.stringify(line)}\n`);
+    }
+  }
+  await file.commit();
+}
+
+/** Runs the compiled CLI; resolves with its wall time and peak RSS (read by a preload at exit). */
+async function exportWithCli(
+  data: string,
+  out: string,
+  rssFile: string,
+): Promise<{ seconds: number; peakMb: number; stdout: string }> {
+  const preload = join(out, '..', 'max-rss.cjs');
+  await writeFile(
+    preload,
+    `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(rssFile)}, String(process.resourceUsage().maxRSS)));\n`,
+  );
+  const started = performance.now();
+  const stdout = await new Promise<string>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--require',
+        preload,
+        cliPath,
+        'export',
+        '--data',
+        data,
+        '--format',
+        'sharegpt',
+        '--out',
+        out,
+        '--json',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(Buffer.concat(chunks).toString('utf8'))
+        : reject(new Error(`export exited with ${code}`)),
+    );
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const peakMb = Number(await readFile(rssFile, 'utf8')) / 1024;
+  return { seconds, peakMb, stdout };
+}
+
+async function main(): Promise<void> {
+  const write = !process.argv.includes('--no-write');
+  const sizesArg = process.argv[process.argv.indexOf('--sizes') + 1];
+  const sizes =
+    process.argv.includes('--sizes') && sizesArg !== undefined
+      ? sizesArg.split(',').map(Number)
+      : [10_000, 100_000, 1_000_000];
+  const tools = await toolRecords();
+  const dir = makeTempDir('toolalpaca-corpus-bench-');
+  const rows: Row[] = [];
+  try {
+    for (const instances of sizes) {
+      for (const input of ['ToolAlpaca JSON', 'journal'] as const) {
+        const data = join(dir, input === 'journal' ? `c${instances}.json.log.jsonl` : `c${instances}.json`);
+        if (input === 'journal') await writeJournal(data, tools, instances);
+        else await writeCorpus(data, tools, instances);
+        const megabytes = (await stat(data)).size / 2 ** 20;
+        const out = join(dir, `out-${instances}`);
+        await mkdir(out, { recursive: true });
+        const run = await exportWithCli(data, out, join(dir, 'rss.txt'));
+        const manifest = JSON.parse(run.stdout) as { counts: { train: number; validation: number } };
+        const row: Row = {
+          input,
+          instances,
+          megabytes,
+          seconds: run.seconds,
+          peakMb: run.peakMb,
+          train: manifest.counts.train,
+        };
+        rows.push(row);
+        console.log(
+          `${input}, ${instances} instances (${megabytes.toFixed(0)} MB): ${run.seconds.toFixed(1)} s, ${(instances / run.seconds).toFixed(0)} instances/s, peak RSS ${run.peakMb.toFixed(0)} MB; ${manifest.counts.train} train, ${manifest.counts.validation} validation`,
+        );
+        await rm(data, { force: true });
+        await rm(out, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  if (!write) return;
+  const section = [
+    '## Corpora past memory (export)',
+    '',
+    'Synthetic ToolAlpaca corpora (1,000 tools with one real documentation, instances spread evenly, one or',
+    'two steps each) exported by the compiled CLI (`export --format sharegpt`, 10% of the tools drawn for',
+    'validation: two passes over the corpus) in a child process; peak memory is its maxRSS. The corpus is',
+    'read incrementally (ToolAlpaca JSON: a byte scanner over the tools and instances arrays, JSON.parse per',
+    'element; journal: line by line) and the outputs are written as they go, so memory does not grow with',
+    'the number of instances (before: 708 MB for 9,700 instances, and `Invalid string length` at 100 k).',
+    '',
+    `- Machine: ${machineDescription()}`,
+    `- Date: ${new Date().toISOString().slice(0, 10)}`,
+    `- Command: \`npm run build && node --import tsx bench/export/corpus.bench.ts --sizes ${sizes.join(',')}\``,
+    '',
+    '| input | instances | file MB | seconds | instances/s | peak RSS MB |',
+    '|-------|-----------|---------|---------|-------------|-------------|',
+    ...rows.map(
+      (r) =>
+        `| ${r.input} | ${r.instances.toLocaleString('en')} | ${r.megabytes.toFixed(0)} | ${r.seconds.toFixed(1)} | ${(r.instances / r.seconds).toFixed(0)} | ${r.peakMb.toFixed(0)} |`,
+    ),
+    '',
+  ].join('\n');
+  const file = recordBenchmarkSection(section);
+  console.log(`wrote the Corpora past memory section of ${file}`);
+}
+
+await main();
