@@ -17,9 +17,9 @@ import { cliPath } from '../../test/helpers/cli.js';
 import { makeTempDir, repoRoot } from '../../test/helpers/paths.js';
 import { openAtomicFileWriter } from '../../src/core/atomic-write.js';
 import type { Instance, ToolAlpacaRecord } from '../../src/core/toolalpaca-record.js';
-import { openToolAlpacaWriter } from '../../src/formats/corpus-stream.js';
+import { openToolAlpacaWriter, toolNoteKey } from '../../src/formats/corpus-stream.js';
 import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
-import { runLogToolLine } from '../../src/pipeline/run-log.js';
+import { JOURNAL_VERSION } from '../../src/run/index.js';
 
 const TOOLS = 1000;
 
@@ -77,23 +77,37 @@ async function writeCorpus(path: string, tools: ToolAlpacaRecord[], instances: n
 
 async function writeJournal(path: string, tools: ToolAlpacaRecord[], instances: number): Promise<void> {
   const file = await openAtomicFileWriter(path);
-  await file.write(
-    `${JSON.stringify({ type: 'header', version: 1, parameters: { model: 'bench', executor: 'schema', prompt: 'train_v1', mode: 'react', toolsHash: 'sha256:bench' }, startedAt: new Date().toISOString() })}\n`,
-  );
-  for (const tool of tools) await file.write(`${JSON.stringify(runLogToolLine(tool))}\n`);
+  const header = {
+    type: 'header',
+    kind: 'generate',
+    version: JOURNAL_VERSION,
+    parameters: {
+      model: 'bench',
+      executor: 'schema',
+      prompt: 'train_v2',
+      mode: 'react',
+      toolsHash: 'sha256:bench',
+    },
+    startedAt: new Date().toISOString(),
+  };
+  await file.write(`${JSON.stringify(header)}\n`);
+  for (const tool of tools)
+    await file.write(`${JSON.stringify({ type: 'note', key: toolNoteKey(tool.Name), value: tool })}\n`);
   const perTool = Math.ceil(instances / TOOLS);
   // Round-robin over tools, as a run finishes them.
   for (let i = 0, written = 0; i < perTool && written < instances; i++) {
     for (let t = 0; t < TOOLS && written < instances; t++, written++) {
       const line = {
-        type: 'instance',
-        instanceId: `Exchange ${t}#${i}`,
-        tool: `Exchange ${t}`,
-        index: i,
+        type: 'task',
+        id: `Exchange ${t}#${i}`,
         status: 'completed',
-        steps: 1,
-        usage: { promptTokens: 900, completionTokens: 60, calls: 2 },
-        instance: syntheticInstance(t, i),
+        output: {
+          tool: `Exchange ${t}`,
+          index: i,
+          steps: 1,
+          usage: { promptTokens: 900, completionTokens: 60, calls: 2 },
+          instance: syntheticInstance(t, i),
+        },
         finishedAt: '2025-01-01T00:00:00.000Z',
       };
       await file.write(`${JSON.stringify(line)}\n`);

@@ -9,12 +9,13 @@ import { InputError, messageOf, oneLine } from '../core/errors.js';
 import type { ToolAlpacaRecord } from '../core/toolalpaca-record.js';
 import {
   corpusFileKind,
-  journalHasToolLines,
+  journalSummary,
   readJournalStream,
   readToolAlpacaRecordsStream,
   readToolAlpacaStream,
   type CorpusItem,
 } from '../formats/corpus-stream.js';
+import { loadGenerationTools } from '../pipeline/generate.js';
 import type { SftExample } from './example.js';
 import { exampleOfInstance, RecordFunctions } from './read-toolalpaca.js';
 import { looksLikeToolBenchAnswer, streamToolBenchAnswers, toolBenchAnswerFiles } from './read-toolbench.js';
@@ -58,22 +59,33 @@ async function isToolBenchAnswerFile(path: string, size: number): Promise<boolea
 }
 
 /**
- * Records of the tools a journal written before `tool` lines existed refers to: from the run's output
- * beside it (`OUT.json` for `OUT.json.log.jsonl`), read record by record without its instances.
+ * Records of the tools of a journal that carries none (written before tool notes existed): from the
+ * run's ToolAlpaca output beside it (`OUT.json` for `OUT.json.log.jsonl`), read record by record without
+ * its instances, else from the tools input its header names.
  */
 async function journalTools(path: string): Promise<Map<string, ToolAlpacaRecord> | undefined> {
-  if (await journalHasToolLines(path)) return undefined;
-  const output = path.endsWith('.log.jsonl') ? path.slice(0, -'.log.jsonl'.length) : undefined;
-  if (
-    output === undefined ||
-    !(await stat(output)
-      .then((s) => s.isFile())
-      .catch(() => false))
-  )
-    return undefined;
+  const summary = await journalSummary(path);
+  if (summary.hasToolNotes) return undefined;
   const tools = new Map<string, ToolAlpacaRecord>();
-  for await (const record of readToolAlpacaRecordsStream(output)) {
-    if (!tools.has(record.Name)) tools.set(record.Name, record);
+  const output = path.endsWith('.log.jsonl') ? path.slice(0, -'.log.jsonl'.length) : undefined;
+  const isFile = (file: string): Promise<boolean> =>
+    stat(file)
+      .then((s) => s.isFile())
+      .catch(() => false);
+  if (summary.kind === 'generate' && output !== undefined && (await isFile(output))) {
+    for await (const record of readToolAlpacaRecordsStream(output)) {
+      if (!tools.has(record.Name)) tools.set(record.Name, record);
+    }
+    return tools;
+  }
+  const input = summary.context.tools;
+  if (
+    typeof input === 'string' &&
+    (await stat(input)
+      .then(() => true)
+      .catch(() => false))
+  ) {
+    for (const { record } of (await loadGenerationTools(input)).tools) tools.set(record.Name, record);
   }
   return tools;
 }

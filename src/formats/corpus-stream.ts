@@ -18,7 +18,7 @@ import {
   type Instance,
   type ToolAlpacaRecord,
 } from '../core/toolalpaca-record.js';
-import { instanceOfRunLogEntry, streamRunLog } from '../pipeline/run-log.js';
+import { streamJournal } from '../run/journal.js';
 
 /** One instance of a corpus with the record of its tool. */
 export interface CorpusItem {
@@ -524,83 +524,140 @@ export function hashKey(text: string): number {
   return (h2 >>> 0) * 0x200000 + ((h1 >>> 0) >>> 11);
 }
 
+/** The journal note holding a tool's record in a generation run (written by `generate`). */
+export function toolNoteKey(tool: string): string {
+  return `tool:${tool}`;
+}
+
+/** The journal note holding the instructions a generation run generated for a tool. */
+export function instructionsNoteKey(tool: string): string {
+  return `instructions:${tool}`;
+}
+
+/** The output of an episode task as journals record it (generation and evaluation runs). */
+interface EpisodeOutput {
+  tool: string;
+  index: number;
+  instance: Instance;
+}
+
+function isEpisodeOutput(value: unknown): value is EpisodeOutput {
+  const output = value as Partial<EpisodeOutput> | null;
+  return (
+    typeof output === 'object' &&
+    output !== null &&
+    typeof output.tool === 'string' &&
+    typeof output.instance === 'object' &&
+    output.instance !== null
+  );
+}
+
+/** What the first lines of a journal say: its header, and whether it carries tool records. */
+export interface JournalSummary {
+  kind: string;
+  version: number;
+  /** Where the run's inputs and outputs were (`tools`, `out`), when the journal records it. */
+  context: Record<string, unknown>;
+  hasToolNotes: boolean;
+}
+
+/** Reads a journal's header and its notes up to the first task line. */
+export async function journalSummary(path: string): Promise<JournalSummary> {
+  await (await openForReading(path, 'journal')).close();
+  let summary: JournalSummary | undefined;
+  for await (const { line } of streamJournal(path)) {
+    if (line.type === 'header') {
+      summary = { kind: line.kind, version: line.version, context: line.context ?? {}, hasToolNotes: false };
+      continue;
+    }
+    if (summary === undefined) break;
+    if (line.type === 'note' && line.key.startsWith(toolNoteKey(''))) {
+      summary.hasToolNotes = true;
+      break;
+    }
+    if (line.type === 'task') break;
+  }
+  if (summary === undefined)
+    throw new InputError(`${path}: not a run journal (its first line is not a header)`);
+  return summary;
+}
+
 export interface JournalStreamOptions {
   /**
-   * Records of tools the journal has no `tool` line for (journals written before those lines existed),
-   * by name; e.g. read from the run's ToolAlpaca output with `readToolAlpacaRecordsStream`.
+   * Records of tools the journal has no note for (journals written before tool notes existed), by name;
+   * e.g. read from the run's ToolAlpaca output with `readToolAlpacaRecordsStream`.
    */
   tools?: ReadonlyMap<string, ToolAlpacaRecord>;
-  /** Called with the number of each line that is not a journal entry (skipped). */
+  /** Called with the number of each line that is not a journal line (skipped). */
   onBadLine?: (line: number) => void;
 }
 
 /**
  * Every finished instance of a generation journal (`OUT.json.log.jsonl`) with its tool's record, in the
- * order the instances finished, read line by line through the run log's own reader (the line format
- * lives there). A failed instance carries `status: 'failed'` and `failure`, as in the run's JSON output;
- * an instance logged twice is yielded once (the first line wins). Memory holds the tool records and one
- * hash per instance.
+ * order the instances finished, read through the run engine's own journal reader (the line format lives
+ * there). A failed instance carries `status: 'failed'` and `failure`, as in the run's JSON output. When an
+ * instance was run again (a retried failure), its last line wins, as for the engine: a first pass keeps
+ * the line number of each instance's last line (one number per instance) and the tool records, a second
+ * yields. Memory holds the tool records and two numbers per instance.
  */
 export async function* readJournalStream(
   path: string,
   options: JournalStreamOptions = {},
 ): AsyncGenerator<CorpusItem> {
-  await (await openForReading(path, 'journal')).close();
+  const summary = await journalSummary(path);
+  if (summary.kind !== 'generate' && summary.kind !== 'eval-run') {
+    throw new InputError(
+      `${path}: a journal of a ${summary.kind} run, not of instances (generate or eval run)`,
+    );
+  }
+  const notes = new Map<string, unknown>();
+  const last = new Map<number, number>();
+  for await (const { line, number } of streamJournal(path)) {
+    if (line.type === 'note') notes.set(line.key, line.value);
+    else if (line.type === 'task') last.set(hashKey(line.id), number);
+  }
   const tools = new Map<string, ToolAlpacaRecord>();
-  const instructions = new Map<string, string[]>();
-  const seen = new Set<number>();
-  let header = false;
-  for await (const entry of streamRunLog(path, options.onBadLine ? { onBadLine: options.onBadLine } : {})) {
-    if (entry.type === 'header') {
-      header = true;
-      continue;
+  const toolOf = (name: string, where: string): ToolAlpacaRecord => {
+    let tool = tools.get(name);
+    if (tool !== undefined) return tool;
+    const noted = notes.get(toolNoteKey(name)) as ToolAlpacaRecord | undefined;
+    const known = noted ?? options.tools?.get(name);
+    if (known === undefined) {
+      throw new InputError(
+        `${where}: an instance of tool "${name}", whose record is neither in the journal nor in the run's tools`,
+      );
     }
-    if (!header)
-      throw new InputError(`${path}: not a generation journal (its first line is not a run log header)`);
-    if (entry.type === 'tool') {
-      if (!tools.has(entry.record.Name)) tools.set(entry.record.Name, entry.record);
-    } else if (entry.type === 'instructions') {
-      if (!instructions.has(entry.tool)) instructions.set(entry.tool, entry.instructions);
-    } else {
-      const key = hashKey(entry.instanceId);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      let tool = tools.get(entry.tool);
-      if (tool === undefined) {
-        const known = options.tools?.get(entry.tool);
-        if (known === undefined) {
-          throw new InputError(
-            `${path}: line ${entry.line}: instance "${entry.instanceId}" of tool "${entry.tool}", whose record is not in the journal${options.tools ? ' nor in the run output' : ''}`,
-          );
-        }
-        const logged = instructions.get(entry.tool);
-        const { Instances: dropped, ...rest } = known;
-        void dropped;
-        tool = (
-          (rest.Instructions ?? []).length === 0 && logged !== undefined
-            ? { ...rest, Instructions: logged }
-            : rest
-        ) as ToolAlpacaRecord;
-        tools.set(entry.tool, tool);
-      }
-      const where = `${path}: line ${entry.line}`;
-      yield {
-        tool,
-        instance: instanceOf(instanceOfRunLogEntry(entry), where),
-        index: typeof entry.index === 'number' ? entry.index : 0,
-      };
-    }
+    const { Instances: dropped, ...rest } = known;
+    void dropped;
+    const logged = notes.get(instructionsNoteKey(name));
+    tool = (
+      (rest.Instructions ?? []).length === 0 && Array.isArray(logged)
+        ? { ...rest, Instructions: logged }
+        : rest
+    ) as ToolAlpacaRecord;
+    tool = recordHead(tool, `${path}: the record of tool "${name}"`);
+    tools.set(name, tool);
+    return tool;
+  };
+  for await (const { line, number } of streamJournal(
+    path,
+    options.onBadLine ? { onBadLine: options.onBadLine } : {},
+  )) {
+    if (line.type !== 'task' || last.get(hashKey(line.id)) !== number) continue;
+    const where = `${path}: line ${number}`;
+    if (!isEpisodeOutput(line.output)) throw new InputError(`${where}: task "${line.id}" holds no instance`);
+    const output = line.output;
+    // A failed instance is marked as the run's ToolAlpaca output marks it.
+    const instance =
+      line.status === 'completed'
+        ? output.instance
+        : { ...output.instance, status: 'failed', failure: line.failure };
+    yield {
+      tool: toolOf(output.tool, where),
+      instance: instanceOf(instance, where),
+      index: typeof output.index === 'number' ? output.index : 0,
+    };
   }
-  if (!header) throw new InputError(`${path}: empty journal (no run log header)`);
-}
-
-/** Does the journal at `path` carry `tool` lines? Reads up to its first instance line. */
-export async function journalHasToolLines(path: string): Promise<boolean> {
-  for await (const entry of streamRunLog(path)) {
-    if (entry.type === 'tool') return true;
-    if (entry.type === 'instance') return false;
-  }
-  return false;
 }
 
 /**

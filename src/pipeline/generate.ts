@@ -25,6 +25,7 @@ import {
   toolsOfSource,
   writeToolAlpacaFile,
 } from '../formats/toolalpaca-json.js';
+import { instructionsNoteKey, toolNoteKey } from '../formats/corpus-stream.js';
 import {
   executionOptionsOf,
   startOptionsOf,
@@ -176,7 +177,26 @@ function generationParameters(
   return parameters;
 }
 
-const instructionsKey = (tool: string): string => `instructions:${tool}`;
+const instructionsKey = instructionsNoteKey;
+
+/**
+ * Journals each tool's record (instructions included, instances left out) as a note, once, so that the
+ * journal alone is a corpus: `export` (and later verify, view) stream it during or after a run.
+ */
+async function noteToolRecords(
+  run: DurableRun<EpisodeTaskOutput, Record<string, unknown>>,
+  tools: readonly LoadedTool[],
+): Promise<void> {
+  const notes = run.journal.previous.notes;
+  // Appended together, they go out in one group-committed write.
+  await Promise.all(
+    tools.map(({ record }) => {
+      const { Instances: _instances, ...rest } = record;
+      const key = toolNoteKey(record.Name);
+      return JSON.stringify(notes.get(key)) === JSON.stringify(rest) ? undefined : run.note(key, rest);
+    }),
+  );
+}
 
 /**
  * Gives every tool instructions: its record's own, else those generated earlier in this run (journal
@@ -260,6 +280,7 @@ export async function runGeneration(options: GenerationOptions): Promise<Generat
     },
     async (run) => {
       const instructionReports = await ensureInstructions(run, tools, options);
+      await noteToolRecords(run, tools);
       const outcome = await run.execute({
         tasks: planEpisodeTasks(tools, options),
         runTask: episodeTaskRunner(tools, options, prompt),

@@ -38,6 +38,7 @@ export {
   openJournal,
   parameterChanges,
   readJournal,
+  streamJournal,
   type Journal,
   type JournalContents,
   type JournalEnd,
@@ -47,7 +48,13 @@ export {
   type JournalTask,
   type OpenJournalOptions,
 } from './journal.js';
-export { openJsonlLog, readJsonlLog, type JsonlLogContents, type JsonlLogWriter } from './jsonl.js';
+export {
+  openJsonlLog,
+  readJsonlLog,
+  streamJsonlLog,
+  type JsonlLogContents,
+  type JsonlLogWriter,
+} from './jsonl.js';
 export { acquireRunLock, ownerAlive, processStartTime, type LockOwner, type RunLock } from './lock.js';
 export { writeRunMeta, type RunMetaContent } from './meta.js';
 export {

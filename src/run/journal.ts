@@ -20,7 +20,7 @@
 import { rm } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { RunError, type ParameterChange } from './errors.js';
-import { openJsonlLog, readJsonlLog, type JsonlLogWriter } from './jsonl.js';
+import { openJsonlLog, readJsonlLog, streamJsonlLog, type JsonlLogWriter } from './jsonl.js';
 import type { TaskFailure, TaskStatus } from './task.js';
 
 export const JOURNAL_VERSION = 2;
@@ -177,6 +177,35 @@ export async function readJournal<O = unknown, P = Record<string, unknown>>(
     }
   });
   return contents as unknown as JournalContents<O, P>;
+}
+
+/**
+ * The lines of a journal in file order with their 1-based line numbers, read block by block (memory
+ * flat in the journal's size: for corpora past memory). Unlike `readJournal` nothing is merged: every
+ * task line is yielded, so a reader that wants "the last line of an id wins" keeps the line number of
+ * each id's last line (a first pass) and takes only those. Journals of version 1 are mapped as
+ * `readJournal` maps them; lines not understood go to `onBadLine`; a torn last line is ignored; a
+ * missing file is an InputError.
+ */
+export async function* streamJournal(
+  path: string,
+  options: { onBadLine?: (line: number) => void } = {},
+): AsyncGenerator<{ line: JournalLine; number: number }> {
+  let first = true;
+  let legacy = false;
+  for await (const { value, line } of streamJsonlLog(path, {
+    label: 'journal',
+    onBadLine: (bad) => {
+      first = false;
+      options.onBadLine?.(bad);
+    },
+  })) {
+    if (first) legacy = isObject(value) && value.type === 'header' && value.version !== JOURNAL_VERSION;
+    const parsed = isObject(value) ? lineOf(value, first, legacy) : undefined;
+    first = false;
+    if (parsed === undefined) options.onBadLine?.(line);
+    else yield { line: parsed, number: line };
+  }
 }
 
 /** Top-level parameters whose values differ (a parameter only one side has counts). */

@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import type { Instance, ToolAlpacaRecord } from '../../src/core/toolalpaca-record.js';
 import { runExport } from '../../src/export/export.js';
+import { toolNoteKey } from '../../src/formats/corpus-stream.js';
+import { JOURNAL_VERSION } from '../../src/run/index.js';
 import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
 import { makeTempDir, repoRoot } from '../helpers/paths.js';
 
@@ -171,14 +173,16 @@ describe('--only-verified', () => {
 });
 
 describe('generation journals as corpora', () => {
-  async function journalOf(records: ToolAlpacaRecord[], withToolLines: boolean): Promise<string> {
+  /** A generation journal (as the run engine writes it) of these records; tool notes optional. */
+  async function journalOf(records: ToolAlpacaRecord[], withToolNotes: boolean): Promise<string> {
     const header = {
       type: 'header',
-      version: 1,
+      kind: 'generate',
+      version: JOURNAL_VERSION,
       parameters: {
         model: 'm',
         executor: 'schema',
-        prompt: 'train_v1',
+        prompt: 'train_v2',
         mode: 'react',
         toolsHash: 'sha256:x',
       },
@@ -187,22 +191,22 @@ describe('generation journals as corpora', () => {
     const out: unknown[] = [header];
     for (const record of records) {
       const { Instances: instances, ...rest } = record;
-      if (withToolLines) out.push({ type: 'tool', record: rest });
+      if (withToolNotes) out.push({ type: 'note', key: toolNoteKey(record.Name), value: rest });
       (instances ?? []).forEach((inst, index) => {
-        const raw = inst as Record<string, unknown>;
-        const failed = raw.status === 'failed';
-        const { status: dropped, failure, ...plain } = raw;
-        void dropped;
+        const { status, failure, ...plain } = inst as Record<string, unknown>;
+        const failed = status === 'failed';
         out.push({
-          type: 'instance',
-          instanceId: `${record.Name}#${index}`,
-          tool: record.Name,
-          index,
+          type: 'task',
+          id: `${record.Name}#${index}`,
           status: failed ? 'failed' : 'completed',
           ...(failed ? { failure } : {}),
-          steps: 1,
-          usage: { promptTokens: 0, completionTokens: 0, calls: 0 },
-          instance: plain,
+          output: {
+            tool: record.Name,
+            index,
+            steps: 1,
+            usage: { promptTokens: 0, completionTokens: 0, calls: 0 },
+            instance: plain,
+          },
           finishedAt: '2025-01-01T00:00:01.000Z',
         });
       });
@@ -234,7 +238,7 @@ describe('generation journals as corpora', () => {
     );
   });
 
-  test('a journal from before tool lines takes its tools from the run output beside it', async () => {
+  test('a journal without tool notes takes its tools from the run output beside it', async () => {
     const records = await readToolAlpacaFile(FIXTURE);
     const output = join(tmp, 'old-run.json');
     await writeFile(output, JSON.stringify(records, null, 4));

@@ -11,12 +11,16 @@ import type { Instance, ToolAlpacaRecord } from '../../src/core/toolalpaca-recor
 import {
   corpusFileKind,
   hashKey,
+  instructionsNoteKey,
+  journalSummary,
   openToolAlpacaWriter,
   readJournalStream,
   readToolAlpacaRecordsStream,
   readToolAlpacaStream,
+  toolNoteKey,
   type CorpusItem,
 } from '../../src/formats/corpus-stream.js';
+import { JOURNAL_VERSION } from '../../src/run/index.js';
 import { readToolAlpacaFile, serializeToolAlpaca } from '../../src/formats/toolalpaca-json.js';
 import { makeTempDir, repoRoot, sharedData } from '../helpers/paths.js';
 
@@ -213,8 +217,10 @@ describe('ToolAlpaca JSON, written by streaming', () => {
 describe('generation journal (JSONL)', () => {
   const header = {
     type: 'header',
-    version: 1,
-    parameters: { model: 'm', executor: 'schema', prompt: 'train_v1', mode: 'react', toolsHash: 'sha256:x' },
+    kind: 'generate',
+    version: JOURNAL_VERSION,
+    parameters: { model: 'm', executor: 'schema', prompt: 'train_v2', mode: 'react', toolsHash: 'sha256:x' },
+    context: { tools: 'tools.json', out: 'run.json' },
     startedAt: '2025-01-01T00:00:00.000Z',
   };
   const tool = (name: string): ToolAlpacaRecord => ({
@@ -222,78 +228,120 @@ describe('generation journal (JSONL)', () => {
     Description: `${name} tool`,
     Category: 'c',
   });
-  const line = (
+  const note = (key: string, value: unknown): Record<string, unknown> => ({ type: 'note', key, value });
+  const task = (
     name: string,
     index: number,
     status: 'completed' | 'failed' = 'completed',
+    answer = 'answer',
   ): Record<string, unknown> => ({
-    type: 'instance',
-    instanceId: `${name}#${index}`,
-    tool: name,
-    index,
+    type: 'task',
+    id: `${name}#${index}`,
     status,
     ...(status === 'failed' ? { failure: { reason: 'step_limit', message: 'no final answer' } } : {}),
-    steps: 1,
-    usage: { promptTokens: 1, completionTokens: 1, calls: 1 },
-    instance: { input: `${name} question ${index}`, output: status === 'failed' ? '' : 'answer' },
+    output: {
+      tool: name,
+      index,
+      steps: 1,
+      usage: { promptTokens: 1, completionTokens: 1, calls: 1 },
+      instance: { input: `${name} question ${index}`, output: status === 'failed' ? '' : answer },
+    },
     finishedAt: '2025-01-01T00:00:01.000Z',
   });
   const jsonl = (values: unknown[]): string => values.map((v) => JSON.stringify(v)).join('\n') + '\n';
 
-  test('instances in finishing order with their tool; failed marked; repeats and a torn last line skipped', async () => {
+  test('instances with their tool; failed marked; a retried instance read once, its last line winning', async () => {
     const path = join(tmp, 'run.json.log.jsonl');
     await writeFile(
       path,
       jsonl([
         header,
-        { type: 'instructions', tool: 'B', instructions: ['b0', 'b1'] },
-        { type: 'tool', record: tool('A') },
-        { type: 'tool', record: { ...tool('B'), Instructions: ['b0', 'b1'] } },
-        line('B', 1),
-        line('A', 0, 'failed'),
-        line('B', 1),
-        'not an entry',
-        line('A', 1),
+        note(instructionsNoteKey('B'), ['b0', 'b1']),
+        note(toolNoteKey('A'), tool('A')),
+        note(toolNoteKey('B'), tool('B')),
+        task('B', 1),
+        task('A', 0, 'failed'),
+        'not a line',
+        task('A', 1),
+        task('A', 0, 'completed', 'retried and answered'),
+        { type: 'end', complete: true, tasks: 3, finishedAt: '2025-01-01T00:00:02.000Z' },
       ]),
     );
-    await appendFile(path, '{"type":"instance","instanceId":"A#2"');
+    await appendFile(path, '{"type":"task","id":"A#2"');
     const bad: number[] = [];
     const items = await collect(readJournalStream(path, { onBadLine: (n) => bad.push(n) }));
     assert.deepEqual(
-      items.map((i) => [i.tool.Name, i.index, i.instance.input]),
+      items.map((i) => [i.tool.Name, i.index, i.instance.output]),
       [
-        ['B', 1, 'B question 1'],
-        ['A', 0, 'A question 0'],
-        ['A', 1, 'A question 1'],
+        ['B', 1, 'answer'],
+        ['A', 1, 'answer'],
+        ['A', 0, 'retried and answered'],
       ],
     );
-    assert.deepEqual(bad, [8]);
-    const failed = items[1]?.instance as Record<string, unknown>;
-    assert.equal(failed.status, 'failed');
-    assert.deepEqual(failed.failure, { reason: 'step_limit', message: 'no final answer' });
+    assert.deepEqual(bad, [7]);
+    // Instructions generated during the run are part of the tool's record.
     assert.deepEqual(items[0]?.tool.Instructions, ['b0', 'b1']);
     assert.equal(items[1]?.tool, items[2]?.tool);
     assert.equal(await corpusFileKind(path), 'journal');
     assert.equal(await corpusFileKind(FIXTURE), 'toolalpaca-json');
   });
 
-  test('a journal without tool lines reads its tools from the given records, else names what is missing', async () => {
+  test('a failed instance is marked as the JSON output marks it', async () => {
+    const path = join(tmp, 'failed.json.log.jsonl');
+    await writeFile(path, jsonl([header, note(toolNoteKey('A'), tool('A')), task('A', 0, 'failed')]));
+    const [item] = await collect(readJournalStream(path));
+    const failed = item?.instance as Record<string, unknown>;
+    assert.equal(failed.status, 'failed');
+    assert.deepEqual(failed.failure, { reason: 'step_limit', message: 'no final answer' });
+  });
+
+  test('a journal without tool notes reads its tools from the given records, else names what is missing', async () => {
     const path = join(tmp, 'old.json.log.jsonl');
-    await writeFile(path, jsonl([header, line('A', 0)]));
+    await writeFile(path, jsonl([header, task('A', 0)]));
+    assert.equal((await journalSummary(path)).hasToolNotes, false);
     await assert.rejects(
       collect(readJournalStream(path)),
-      /line 2: instance "A#0" of tool "A", whose record is not in the journal/,
+      /line 2: an instance of tool "A", whose record is neither in the journal nor in the run's tools/,
     );
     const items = await collect(readJournalStream(path, { tools: new Map([['A', tool('A')]]) }));
     assert.equal(items[0]?.tool.Description, 'A tool');
   });
 
-  test('a file that is not a journal is refused in one line', async () => {
+  test('journals of toolalpaca 0.1 (version 1, instance lines) are read too', async () => {
+    const path = join(tmp, 'v1.json.log.jsonl');
+    await writeFile(
+      path,
+      jsonl([
+        { type: 'header', version: 1, parameters: header.parameters, startedAt: header.startedAt },
+        { type: 'instructions', tool: 'A', instructions: ['a0'] },
+        {
+          type: 'instance',
+          instanceId: 'A#0',
+          tool: 'A',
+          index: 0,
+          status: 'completed',
+          steps: 1,
+          usage: { promptTokens: 1, completionTokens: 1, calls: 1 },
+          instance: { input: 'a0', output: 'yes' },
+          finishedAt: header.startedAt,
+        },
+      ]),
+    );
+    const items = await collect(readJournalStream(path, { tools: new Map([['A', tool('A')]]) }));
+    assert.deepEqual(
+      items.map((i) => [i.tool.Name, i.tool.Instructions, i.instance.output]),
+      [['A', ['a0'], 'yes']],
+    );
+  });
+
+  test('a file that is not a journal of instances is refused in one line', async () => {
     const path = join(tmp, 'plain.jsonl');
-    await writeFile(path, jsonl([line('A', 0)]));
-    await assert.rejects(collect(readJournalStream(path)), /not a generation journal/);
+    await writeFile(path, jsonl([task('A', 0)]));
+    await assert.rejects(collect(readJournalStream(path)), /not a run journal/);
     await writeFile(path, '');
-    await assert.rejects(collect(readJournalStream(path)), /empty journal/);
+    await assert.rejects(collect(readJournalStream(path)), /not a run journal/);
+    await writeFile(path, jsonl([{ ...header, kind: 'toolset-build' }]));
+    await assert.rejects(collect(readJournalStream(path)), /a journal of a toolset-build run/);
   });
 });
 
