@@ -23,9 +23,8 @@ import {
   recomputeDerivedFields,
   toolToRecord,
   toolsOfSource,
-  writeToolAlpacaFile,
 } from '../formats/toolalpaca-json.js';
-import { instructionsNoteKey, toolNoteKey } from '../formats/corpus-stream.js';
+import { instructionsNoteKey, openToolAlpacaWriter, toolNoteKey } from '../formats/corpus-stream.js';
 import {
   executionOptionsOf,
   startOptionsOf,
@@ -256,12 +255,19 @@ async function writeCorpus(
     list.push(record);
     byTool.set(record.output.tool, list);
   }
-  const output = tools.map(({ record }) => {
-    const entries = (byTool.get(record.Name) ?? []).sort((a, b) => a.output.index - b.output.index);
-    const { Instances: _previous, ...rest } = record;
-    return { ...rest, Instances: entries.map(instanceOf) } as ToolAlpacaRecord;
-  });
-  await writeToolAlpacaFile(out, output);
+  // Written by streaming: one JSON string of a large corpus would pass V8's string limit (~512 MB).
+  const writer = await openToolAlpacaWriter(out);
+  try {
+    for (const { record } of tools) {
+      const entries = (byTool.get(record.Name) ?? []).sort((a, b) => a.output.index - b.output.index);
+      await writer.tool(record);
+      for (const entry of entries) await writer.instance(instanceOf(entry));
+    }
+    await writer.close();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
 }
 
 /** Runs a generation; see the module comment for the files and the resume rules. */
