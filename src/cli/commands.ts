@@ -16,6 +16,7 @@ import { registerEvalRetrievalCommand, registerToolevalCommand } from './tooleva
 import { registerToolsCommands } from './tools.js';
 import { registerToolsetCommands } from './toolset.js';
 import { registerTrainCommand } from './train.js';
+import { registerViewCommand } from './view.js';
 
 /** Every command group registers itself here; one file per group under src/cli/. */
 export function registerCommands(program: Command): void {
@@ -33,6 +34,7 @@ export function registerCommands(program: Command): void {
   registerSolveCommand(program);
   registerRetrieveCommand(program);
   registerReportCommand(program);
+  registerViewCommand(program);
   registerChatCommand(program);
   registerCacheCommands(program);
   registerServeCommand(program);

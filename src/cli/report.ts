@@ -1,7 +1,8 @@
 /**
  * `toolalpaca report RUN_OR_JUDGED… --out report.html [--format html|md|csv]`: several runs and judged
  * files side by side. HTML is one self-contained file with inline SVG charts (opens offline); md is
- * Markdown tables; csv is one row per trajectory for human evaluation.
+ * Markdown tables; csv is one row per trajectory for human evaluation. With `--view-url`, figures link to
+ * the matching filtered lists of `toolalpaca view`.
  */
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
@@ -10,6 +11,7 @@ import { writeReport, type ReportFormat } from '../eval/report/index.js';
 export interface ReportFlags {
   out?: string;
   format?: string;
+  viewUrl?: string;
 }
 
 /** The `report` action, callable without commander. */
@@ -19,7 +21,12 @@ export async function runReportCommand(
   io: { stdout: { write(text: string): unknown } },
 ): Promise<ReportFormat> {
   if (flags.out === undefined) throw new InputError('--out FILE is required');
-  const { format, sources } = await writeReport(inputs, flags.out, flags.format);
+  const { format, sources } = await writeReport(
+    inputs,
+    flags.out,
+    flags.format,
+    flags.viewUrl !== undefined ? { viewUrl: flags.viewUrl } : {},
+  );
   const items = sources.reduce((sum, s) => sum + s.items.length, 0);
   io.stdout.write(`wrote ${flags.out} (${format}, ${sources.length} input(s), ${items} items)\n`);
   return format;
@@ -34,6 +41,10 @@ export function registerReportCommand(program: Command): void {
     .argument('<files...>', 'RUN.json and/or JUDGED.json files')
     .requiredOption('--out <file>', 'report file to write')
     .option('--format <format>', 'html (default; from .md/.csv extensions: md/csv), md or csv')
+    .option(
+      '--view-url <url>',
+      'base URL of `toolalpaca view` over the same files: every figure links to its filtered list there',
+    )
     .action(async (files: string[], flags: ReportFlags) => {
       await runReportCommand(files, flags, { stdout: process.stdout });
     });

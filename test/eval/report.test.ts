@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import { makeTempDir, sharedData } from '../helpers/paths.js';
+import { runCli } from '../helpers/cli.js';
 import { createChatModel, type CreatedChatModel } from '../../src/models/create-model.js';
 import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
 import { writeFileAtomic } from '../../src/core/atomic-write.js';
@@ -215,6 +216,125 @@ describe('reports', () => {
     assert.match(renderReport([], 'md'), /0 input/);
   });
 
+  test('labels tell apart runs of the same model and executor, and the comparison chart shows them whole', async () => {
+    const base = await readReportSource(files[2] as string);
+    const withMeta = (meta: Partial<RunFile['meta']>, path: string) => ({
+      ...base,
+      path,
+      run: {
+        ...base.run,
+        model: 'openai:fake',
+        executor: 'simulated',
+        executorModel: 'openai:fake',
+        ...meta,
+      },
+    });
+    const sources = [
+      withMeta({ prompt: 'test_v1', seed: 1 }, 'runs/a.json'),
+      withMeta({ prompt: 'train_v2', seed: 1 }, 'runs/b.json'),
+      withMeta({ prompt: 'test_v1', seed: 2 }, 'runs/c.json'),
+      withMeta({ prompt: 'test_v1', seed: 2 }, 'other/c.json'),
+    ];
+    const labels = buildReport(sources).entries.map((e) => e.label);
+    assert.equal(new Set(labels).size, 4, labels.join(' | '));
+    assert.ok(labels.every((l) => l.startsWith('openai:fake')));
+    assert.match(labels[1] as string, /train_v2/);
+    assert.match(labels[2] as string, /seed 2/);
+    const html = renderReport(sources, 'html');
+    const chart = /<svg [^>]*id="model-comparison"[\s\S]*?<\/svg>/.exec(html)?.[0] ?? '';
+    for (const label of labels) {
+      const shown = [...chart.matchAll(/<text class="category"[^>]*>([\s\S]*?)<title>/g)]
+        .map((m) => [...(m[1] ?? '').matchAll(/<tspan[^>]*>([^<]*)<\/tspan>/g)].map((t) => t[1]).join(' '))
+        .map((t) => t.replace(/&amp;/g, '&'));
+      assert.ok(shown.includes(label), `"${label}" shown whole in ${JSON.stringify(shown)}`);
+    }
+    assert.doesNotMatch(chart, /…/, 'no label cut');
+  });
+
+  test('the deterministic judge: response and overall are "not judged", never 0.0 %', async () => {
+    const det = await readReportSource(files[1] as string);
+    const report = buildReport([det]);
+    const entry = report.entries[0];
+    assert.ok(entry !== undefined);
+    assert.equal(entry.overall.responseJudged, false);
+    const html = renderReport([det], 'html');
+    const overallRow =
+      /<tr class="overall">[\s\S]*?<\/tr>/.exec(
+        html.slice(html.indexOf('<h2>', html.indexOf('<h2>') + 1)),
+      )?.[0] ?? '';
+    assert.match(overallRow, /not judged/);
+    assert.doesNotMatch(overallRow, /<td>0\.0%<\/td><td>0\.0%<\/td>/);
+    const perTool = /<svg [^>]*id="per-tool-0"[\s\S]*?<\/svg>/.exec(html)?.[0] ?? '';
+    assert.doesNotMatch(perTool, /· response:|· overall:/, 'no response or overall bars');
+    assert.match(perTool, /· procedure:/);
+    const md = renderReport([det], 'md');
+    assert.match(md, /\| \*\*overall\*\* \| 100 \| [\d.]+% \| not judged \| not judged \|/);
+    const csv = renderReport([det], 'csv');
+    assert.match(csv.split('\r\n')[1] ?? '', /,not judged,/);
+    // An LLM judge's response is judged as before.
+    const llm = buildReport([await readReportSource(files[0] as string)]).entries[0];
+    assert.equal(llm?.overall.responseJudged, true);
+  });
+
+  test('--view-url: every figure links to the matching filtered list in the viewer; a bad URL is one line, exit 2', async () => {
+    const out = join(dir, 'linked.html');
+    const viewUrl = 'http://127.0.0.1:8100';
+    const result = await runCli(['report', ...files, '--out', out, '--view-url', `${viewUrl}/`]);
+    assert.equal(result.code, 0, result.stderr);
+    const html = readFileSync(out, 'utf8');
+    const hrefs = [...html.matchAll(/href="([^"]+)"/g)].map((m) => (m[1] ?? '').replace(/&amp;/g, '&'));
+    const params = hrefs.filter((h) => h.startsWith(`${viewUrl}/?`)).map((h) => new URL(h).searchParams);
+    const first = buildReport([await readReportSource(files[0] as string)]).entries[0];
+    const tool = first?.tools[0]?.name as string;
+    const has = (file: string, pairs: [string, string][]): boolean =>
+      params.some(
+        (p) =>
+          p.get('file') === file &&
+          pairs.every(([k, v]) => p.getAll(k).includes(v)) &&
+          p.getAll('tool').length === (pairs.some(([k]) => k === 'tool') ? 1 : 0),
+      );
+    assert.ok(
+      has(files[0] as string, [
+        ['tool', tool],
+        ['process', 'Yes'],
+      ]),
+      'per-tool procedure of the LLM-judged run',
+    );
+    assert.ok(
+      has(files[0] as string, [
+        ['tool', tool],
+        ['response', 'Yes'],
+      ]),
+    );
+    assert.ok(
+      has(files[0] as string, [
+        ['process', 'Yes'],
+        ['response', 'Yes'],
+      ]),
+      'overall of the run',
+    );
+    assert.ok(
+      has(files[1] as string, [
+        ['tool', tool],
+        ['checker', 'pass'],
+      ]),
+      'the checker as judge lists checker passes',
+    );
+    assert.ok(has(files[2] as string, [['status', 'failed']]), 'failed items of the unjudged run');
+    assert.ok(/<a href="[^"]+"><rect class="bar"/.test(html), 'bars are links');
+    const bad = await runCli([
+      'report',
+      files[0] as string,
+      '--out',
+      join(dir, 'x.html'),
+      '--view-url',
+      'ftp://x',
+    ]);
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr.trim().split('\n').length, 1);
+    assert.match(bad.stderr, /--view-url/);
+  });
+
   test('bar chart SVG escapes names and scales bars', () => {
     const svg = barChartSvg({
       title: 'a <b> & "c"',
@@ -229,6 +349,9 @@ describe('reports', () => {
 
   test('the HTML report renders in headless Chromium, offline: charts have size, screenshot is not blank', async (t) => {
     if (!existsSync(CHROMIUM)) {
+      // CI installs chromium (.ci/run): there a missing browser is a failure, not a skip.
+      if (process.env.CI === 'true')
+        assert.fail(`${CHROMIUM} not found: the browser tests need Debian's chromium`);
       t.skip(`${CHROMIUM} not found: install Debian's chromium package to run the screenshot test`);
       return;
     }
@@ -268,12 +391,21 @@ describe('reports', () => {
         assert.ok(box.bars > 0);
       }
       const bars = await page.$$eval('#model-comparison rect.bar', (elements) =>
-        elements.map((e) => e.getBoundingClientRect().height),
+        elements.map((e) => e.getBoundingClientRect().width),
       );
       assert.ok(
-        bars.some((h) => h > 10),
-        'comparison bars are drawn with height',
+        bars.some((w) => w > 10),
+        'comparison bars are drawn with length',
       );
+      // Every run's label is shown whole: the rendered label text of each row is the entry's label.
+      const labels = await page.$$eval('#model-comparison text.category', (elements) =>
+        elements.map((e) => [...e.querySelectorAll('tspan')].map((t) => t.textContent).join(' ')),
+      );
+      const expected = buildReport(await Promise.all(files.map(readReportSource))).entries.map(
+        (e) => e.label,
+      );
+      assert.deepEqual(labels, expected);
+      assert.equal(new Set(labels).size, labels.length, 'labels tell the runs apart');
       const chart = await page.locator('#model-comparison').screenshot();
       const full = await page.screenshot({ fullPage: true });
       for (const png of [chart, full]) {

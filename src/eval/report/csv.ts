@@ -6,7 +6,7 @@
  */
 import type { JudgedItem, RunItem } from '../../core/run.js';
 import { solutionText, standardAnswerText } from '../judge/prompt.js';
-import { deterministicPasses, type ReportSource } from './model.js';
+import { deterministicPasses, judgesResponse, type ReportSource } from './model.js';
 
 export const CSV_COLUMNS = [
   'input',
@@ -44,6 +44,7 @@ function isJudged(item: RunItem | JudgedItem): item is JudgedItem {
 export function renderCsv(sources: readonly ReportSource[]): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const source of sources) {
+    const responseJudged = judgesResponse(source);
     for (const item of source.items) {
       const judged = isJudged(item) ? item : undefined;
       const spread = judged?.spread;
@@ -62,7 +63,11 @@ export function renderCsv(sources: readonly ReportSource[]): string {
         item.failure?.reason,
         item.steps.length,
         judged?.majority?.process ?? (judged?.error !== undefined ? 'error' : undefined),
-        judged?.majority?.response ?? (judged?.error !== undefined ? 'error' : undefined),
+        judged === undefined
+          ? undefined
+          : !responseJudged
+            ? 'not judged'
+            : (judged.majority?.response ?? (judged.error !== undefined ? 'error' : undefined)),
         spread !== undefined ? `${spread.process}/${spread.response}` : undefined,
         deterministicPasses(item) ? 'Yes' : 'No',
         '',

@@ -11,7 +11,15 @@ import { renderHtml } from './html.js';
 import { renderMarkdown } from './markdown.js';
 import { buildReport, type ReportSource } from './model.js';
 
-export { buildReport, type Report, type ReportEntry, type ReportRow, type ReportSource } from './model.js';
+export {
+  buildReport,
+  labelsOf,
+  type Report,
+  type ReportEntry,
+  type ReportRow,
+  type ReportSource,
+} from './model.js';
+export { viewLink, metricFilters } from './links.js';
 export { renderCsv } from './csv.js';
 export { renderHtml } from './html.js';
 export { renderMarkdown } from './markdown.js';
@@ -70,11 +78,35 @@ export async function readReportSource(path: string): Promise<ReportSource> {
   return reportSourceOf(data, path);
 }
 
+export interface RenderOptions {
+  /** Base URL of a running `toolalpaca view` over the same files: figures link to its filtered lists. */
+  viewUrl?: string;
+}
+
+/** `--view-url`: an http(s) URL; one-line InputError otherwise. */
+export function checkViewUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InputError(`--view-url: not a URL: "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InputError(`--view-url: expected an http:// URL (toolalpaca view), got "${value}"`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
 /** The report text in the given format. */
-export function renderReport(sources: readonly ReportSource[], format: ReportFormat, now?: Date): string {
+export function renderReport(
+  sources: readonly ReportSource[],
+  format: ReportFormat,
+  now?: Date,
+  options: RenderOptions = {},
+): string {
   if (format === 'csv') return renderCsv(sources);
   const report = buildReport(sources, now);
-  return format === 'md' ? renderMarkdown(report) : renderHtml(report);
+  return format === 'md' ? renderMarkdown(report, options) : renderHtml(report, options);
 }
 
 /** Reads the inputs, renders, and writes `out` atomically. Returns the format written. */
@@ -82,11 +114,13 @@ export async function writeReport(
   inputs: readonly string[],
   out: string,
   format?: string,
+  options: RenderOptions = {},
 ): Promise<{ format: ReportFormat; sources: ReportSource[] }> {
   if (inputs.length === 0) throw new InputError('report: give at least one RUN.json or JUDGED.json');
   const chosen = reportFormatOf(format, out);
+  if (options.viewUrl !== undefined) checkViewUrl(options.viewUrl);
   const sources: ReportSource[] = [];
   for (const input of inputs) sources.push(await readReportSource(input));
-  await writeFileAtomic(out, renderReport(sources, chosen));
+  await writeFileAtomic(out, renderReport(sources, chosen, undefined, options));
   return { format: chosen, sources };
 }

@@ -1,0 +1,236 @@
+/**
+ * The viewer's HTTP server (fastify): the JSON API over the open files, a stream of change events
+ * (server-sent events: live logs grow in the browser without polling), and the front end's assets from
+ * the package (no CDN; nothing is fetched from elsewhere, and the Content-Security-Policy forbids it).
+ * Loopback only by default, with a Host allow-list against DNS rebinding.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import { FACET_NAMES } from './api.js';
+import type { ListQuery } from './file-index.js';
+import { hostAllowList } from './host-check.js';
+import type { Source } from './sources/source.js';
+import type { Viewer } from './viewer.js';
+
+export interface ViewServerOptions {
+  host?: string;
+  port?: number;
+  /** Extra Host header names to accept (besides loopback names and the bound address). */
+  allowHosts?: readonly string[];
+}
+
+export interface ViewServer {
+  app: FastifyInstance;
+  url: string;
+  /** Pushes the current file list to every connected browser (on every viewer change). */
+  broadcast(): void;
+  close(): Promise<void>;
+}
+
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** The bundled front end: next to this module once built (dist/view/assets), or in dist/ from src/. */
+export function assetsDir(): string | undefined {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const dir of [join(here, 'assets'), join(here, '..', '..', 'dist', 'view', 'assets')]) {
+    if (existsSync(join(dir, 'app.js'))) return dir;
+  }
+  return undefined;
+}
+
+const INDEX_HTML = `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>toolalpaca view</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/assets/app.css">
+</head><body><div id="app"><p class="loading">loading…</p></div>
+<script type="module" src="/assets/app.js"></script>
+</body></html>
+`;
+
+/** The list query of a request's query string: `q`, `sort` and one repeated parameter per facet. */
+export function listQueryOf(query: Record<string, unknown>): ListQuery {
+  const filters: Record<string, string[]> = {};
+  for (const name of FACET_NAMES) {
+    const value = query[name];
+    const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
+    const clean = values.filter((v): v is string => typeof v === 'string' && v !== '');
+    if (clean.length > 0) filters[name] = clean;
+  }
+  const out: ListQuery = { filters };
+  if (typeof query.q === 'string' && query.q !== '') out.q = query.q;
+  if (query.sort === 'disagreements') out.sort = 'disagreements';
+  return out;
+}
+
+function intOf(value: unknown, fallback: number, max: number): number {
+  const n = typeof value === 'string' ? Number(value) : NaN;
+  return Number.isInteger(n) && n >= 0 ? Math.min(n, max) : fallback;
+}
+
+export async function startViewServer(viewer: Viewer, options: ViewServerOptions = {}): Promise<ViewServer> {
+  const host = options.host ?? '127.0.0.1';
+  const allowed = hostAllowList(host, options.allowHosts ?? []);
+  const app = Fastify({ logger: false, forceCloseConnections: true, maxParamLength: 2000 });
+  const clients = new Set<ServerResponse>();
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!allowed(request.headers.host)) {
+      await reply.code(403).type('text/plain').send('Host not allowed\n');
+      return reply;
+    }
+    void reply.header('x-content-type-options', 'nosniff');
+    void reply.header('referrer-policy', 'no-referrer');
+    return undefined;
+  });
+
+  const sourceOf = (id: unknown, reply: FastifyReply): Source | undefined => {
+    const source = viewer.source(Number(id));
+    if (source === undefined) void reply.code(404).send({ error: `no file ${String(id)}` });
+    return source;
+  };
+  const itemOf = (source: Source, n: unknown, reply: FastifyReply): number | undefined => {
+    const index = Number(n);
+    if (!Number.isInteger(index) || index < 0 || index >= source.index.size) {
+      void reply.code(404).send({ error: `no item ${String(n)} in ${source.path}` });
+      return undefined;
+    }
+    return index;
+  };
+
+  app.get('/api/files', async () => viewer.sources.map((s) => s.info()));
+
+  app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
+    '/api/files/:id/list',
+    async (request, reply) => {
+      const source = sourceOf(request.params.id, reply);
+      if (source === undefined) return reply;
+      const q = request.query;
+      return viewer.list(source, listQueryOf(q), intOf(q.offset, 0, 1e9), intOf(q.limit, 50, 500) || 50);
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
+    '/api/files/:id/position',
+    async (request, reply) => {
+      const source = sourceOf(request.params.id, reply);
+      if (source === undefined) return reply;
+      return viewer.position(source, listQueryOf(request.query), intOf(request.query.n, -1, 1e9));
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { item?: string } }>(
+    '/api/files/:id/find',
+    async (request, reply) => {
+      const source = sourceOf(request.params.id, reply);
+      if (source === undefined) return reply;
+      const n = source.find(request.query.item ?? '');
+      if (n === undefined)
+        return reply.code(404).send({ error: `no item "${request.query.item ?? ''}" in ${source.path}` });
+      return { n };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>('/api/files/:id/summary', async (request, reply) => {
+    const source = sourceOf(request.params.id, reply);
+    if (source === undefined) return reply;
+    return viewer.summary(source) ?? null;
+  });
+
+  app.get<{ Params: { id: string; n: string } }>('/api/files/:id/items/:n', async (request, reply) => {
+    const source = sourceOf(request.params.id, reply);
+    if (source === undefined) return reply;
+    const n = itemOf(source, request.params.n, reply);
+    if (n === undefined) return reply;
+    return viewer.detail(source, n);
+  });
+
+  app.get<{ Params: { id: string; n: string } }>('/api/files/:id/items/:n/raw', async (request, reply) => {
+    const source = sourceOf(request.params.id, reply);
+    if (source === undefined) return reply;
+    const n = itemOf(source, request.params.n, reply);
+    if (n === undefined) return reply;
+    return { raw: await source.raw(n) };
+  });
+
+  app.get<{ Querystring: Record<string, unknown> }>('/api/compare', async (request, reply) => {
+    const q = request.query;
+    const a = sourceOf(q.a, reply);
+    if (a === undefined) return reply;
+    const b = sourceOf(q.b, reply);
+    if (b === undefined) return reply;
+    const only = q.only === 'differ' || q.only === 'both' ? q.only : 'all';
+    return viewer.compare(a, b, {
+      ...(typeof q.q === 'string' ? { q: q.q } : {}),
+      only,
+      offset: intOf(q.offset, 0, 1e9),
+      limit: intOf(q.limit, 50, 500) || 50,
+    });
+  });
+
+  app.get('/api/events', (request, reply) => {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write(`retry: 1000\ndata: ${JSON.stringify(viewer.sources.map((s) => s.info()))}\n\n`);
+    clients.add(res);
+    request.raw.on('close', () => clients.delete(res));
+  });
+
+  const assets = assetsDir();
+  const asset = (name: string, type: string): void => {
+    app.get(`/assets/${name}`, async (_request, reply) => {
+      if (assets === undefined)
+        return reply.code(404).send({ error: 'the front end is not built: run npm run build' });
+      return reply
+        .type(type)
+        .header('cache-control', 'no-cache')
+        .send(readFileSync(join(assets, name)));
+    });
+  };
+  asset('app.js', 'text/javascript; charset=utf-8');
+  asset('app.css', 'text/css; charset=utf-8');
+  app.get('/', async (_request, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', CSP)
+      .header('cache-control', 'no-cache')
+      .send(INDEX_HTML),
+  );
+
+  await app.listen({ host, port: options.port ?? 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 0);
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  const url = `http://${shownHost === '0.0.0.0' || shownHost === '[::]' ? '127.0.0.1' : shownHost}:${port}`;
+
+  const heartbeat = setInterval(() => {
+    for (const res of clients) res.write(': keep-alive\n\n');
+  }, 15_000);
+  heartbeat.unref();
+
+  return {
+    app,
+    url,
+    broadcast() {
+      const data = `data: ${JSON.stringify(viewer.sources.map((s) => s.info()))}\n\n`;
+      for (const res of clients) res.write(data);
+    },
+    async close() {
+      clearInterval(heartbeat);
+      for (const res of clients) res.end();
+      clients.clear();
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,235 @@
+/**
+ * The shapes every trajectory file uses (ToolAlpaca instances, run and judged items, generation-log
+ * lines), turned into the viewer's views and facets. Fields added by later stages — `verification`,
+ * instance `kind`, per-step observation `source` — are read wherever they are present.
+ */
+import type { JudgedItem, RunItem, RunStep } from '../core/run.js';
+import { isRecord } from '../core/json-text.js';
+import { checkProcess } from '../eval/deterministic/checker.js';
+import type { JudgmentsView, LlmJudgmentView, StepView, TrajectoryView, VerificationView } from './api.js';
+
+/** Observation sources the executors write (kept as plain strings; unknown ones are shown as they are). */
+export const OBSERVATION_SOURCES = ['real', 'simulated', 'schema', 'cache', 'replay', 'mcp'] as const;
+
+/** Built-in actions of ToolAlpaca's agent: their observations come from the agent, not from a tool. */
+const BUILTINS = new Set(['getDetails', 'retrievalDataFromFile']);
+
+const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/** An executor kind that names one observation source (a chain or an import names none). */
+export function sourceOfExecutor(executor: unknown): string | undefined {
+  return typeof executor === 'string' && (OBSERVATION_SOURCES as readonly string[]).includes(executor)
+    ? executor
+    : undefined;
+}
+
+/**
+ * The recorded source of step `i`: on the step itself (`source`, `observation_source`), or in a list on
+ * the instance parallel to its steps (`observation_sources`, `sources`).
+ */
+function recordedSource(holder: Record<string, unknown>, step: unknown, i: number): string | undefined {
+  if (isRecord(step)) {
+    const own = str(step.source) ?? str(step.observation_source) ?? str(step.observationSource);
+    if (own !== undefined) return own;
+  }
+  if (Array.isArray(step)) {
+    const extra = step[2];
+    if (isRecord(extra)) return str(extra.source);
+  }
+  for (const key of ['observation_sources', 'observationSources', 'sources']) {
+    const list = holder[key];
+    if (Array.isArray(list)) return str(list[i]);
+  }
+  return undefined;
+}
+
+/** The thought part of ToolAlpaca's full assistant text (before its `Action:` line). */
+export function thoughtOf(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const at = text.search(/(^|\n)\s*Action\s*\d*\s*:/);
+  const thought = (at >= 0 ? text.slice(0, at) : text).replace(/^\s*Thought\s*:\s*/i, '').trim();
+  return thought === '' ? undefined : thought;
+}
+
+function stepView(
+  action: string,
+  actionInput: string,
+  observation: string,
+  thought: string | undefined,
+  source: string | undefined,
+): StepView {
+  const view: StepView = { action, actionInput, observation };
+  if (thought !== undefined) view.thought = thought;
+  if (source !== undefined && !BUILTINS.has(action)) view.source = source;
+  return view;
+}
+
+/** Steps of a ToolAlpaca instance (`[[action, input, text], observation]`). */
+export function instanceSteps(instance: Record<string, unknown>, defaultSource?: string): StepView[] {
+  const steps = Array.isArray(instance.intermediate_steps) ? instance.intermediate_steps : [];
+  return steps.map((step: unknown, i) => {
+    const call = Array.isArray(step) && Array.isArray(step[0]) ? (step[0] as unknown[]) : [];
+    const observation = Array.isArray(step) ? step[1] : undefined;
+    return stepView(
+      str(call[0]) ?? '',
+      str(call[1]) ?? '',
+      typeof observation === 'string' ? observation : JSON.stringify(observation ?? ''),
+      thoughtOf(str(call[2])),
+      recordedSource(instance, step, i) ?? defaultSource,
+    );
+  });
+}
+
+/** Steps of a run item. */
+export function runSteps(item: Record<string, unknown>, defaultSource?: string): StepView[] {
+  const steps = Array.isArray(item.steps) ? (item.steps as RunStep[]) : [];
+  return steps.map((step, i) =>
+    stepView(
+      step.action,
+      step.actionInput,
+      step.observation,
+      step.thought !== undefined ? (thoughtOf(step.thought) ?? undefined) : undefined,
+      recordedSource(item, step, i) ?? defaultSource,
+    ),
+  );
+}
+
+/** Sources of a list of steps, for the facet. */
+export function stepSources(steps: readonly StepView[]): string[] {
+  return steps.map((s) => s.source).filter((s): s is string => s !== undefined);
+}
+
+/** The failure of an instance or item, when it failed. */
+export function failureOf(holder: Record<string, unknown>): { reason: string; message: string } | undefined {
+  const failure = holder.failure;
+  if (!isRecord(failure)) return undefined;
+  return { reason: str(failure.reason) ?? 'unknown', message: str(failure.message) ?? '' };
+}
+
+/** A ToolAlpaca instance as a trajectory. */
+export function instanceTrajectory(
+  instance: Record<string, unknown>,
+  options: { status?: string; failure?: { reason: string; message: string }; defaultSource?: string } = {},
+): TrajectoryView {
+  const view: TrajectoryView = {
+    instruction: str(instance.input) ?? '',
+    steps: instanceSteps(instance, options.defaultSource),
+  };
+  const output = str(instance.output);
+  if (output !== undefined && output !== '') view.finalAnswer = output;
+  const finalThought = str(instance['Final Thought']);
+  if (finalThought !== undefined && finalThought !== '') view.finalThought = finalThought;
+  const failure = options.failure ?? failureOf(instance);
+  view.status = options.status ?? str(instance.status) ?? (failure !== undefined ? 'failed' : 'completed');
+  if (failure !== undefined) view.failure = failure;
+  return view;
+}
+
+/** A run or judged item as a trajectory. */
+export function itemTrajectory(item: RunItem | JudgedItem, defaultSource?: string): TrajectoryView {
+  const view: TrajectoryView = {
+    instruction: item.instruction,
+    steps: runSteps(item as Record<string, unknown>, defaultSource),
+    status: item.status,
+  };
+  if (item.finalAnswer !== undefined && item.finalAnswer !== '') view.finalAnswer = item.finalAnswer;
+  if (item.finalThought !== undefined && item.finalThought !== '') view.finalThought = item.finalThought;
+  if (item.failure !== undefined)
+    view.failure = { reason: item.failure.reason, message: item.failure.message };
+  if (item.goldenAnswers.length > 0) {
+    view.golden = item.goldenAnswers.map((g) => ({ action: g.Action, actionInput: g.Action_Input }));
+  }
+  return view;
+}
+
+/** `verification: {passed, stage, reasons}` (or a bare `verified` flag) when the item has one. */
+export function verificationOf(holder: Record<string, unknown>): VerificationView | undefined {
+  const v = holder.verification;
+  if (isRecord(v) && typeof v.passed === 'boolean') {
+    const view: VerificationView = {
+      passed: v.passed,
+      reasons: Array.isArray(v.reasons)
+        ? v.reasons.map((r) => (typeof r === 'string' ? r : JSON.stringify(r)))
+        : [],
+    };
+    const stage = str(v.stage);
+    if (stage !== undefined) view.stage = stage;
+    return view;
+  }
+  if (typeof holder.verified === 'boolean') return { passed: holder.verified, reasons: [] };
+  return undefined;
+}
+
+/** The verification facet value: `passed`, or the stage that rejected the item. */
+export function verificationFacet(view: VerificationView | undefined): string | undefined {
+  if (view === undefined) return undefined;
+  if (view.passed) return 'passed';
+  return view.stage !== undefined ? `failed: ${view.stage}` : 'failed';
+}
+
+/** The instance kind (single, parallel, irrelevance...), when recorded. */
+export function instanceKindOf(holder: Record<string, unknown>): string | undefined {
+  return str(holder.kind) ?? str(holder.instance_kind) ?? str(holder.instanceKind);
+}
+
+/** True when a judge file's judge does not judge the final response (the deterministic checker). */
+export function judgesResponse(judgeModel: string | undefined, item?: JudgedItem): boolean {
+  if (judgeModel === 'deterministic') return false;
+  if (
+    item !== undefined &&
+    item.verdicts.length > 0 &&
+    item.verdicts.every((v) => v.responseJudged === false)
+  )
+    return false;
+  return true;
+}
+
+/**
+ * The judgments of a judged item: the LLM judge's labels and reasoning (unless the judge is the checker
+ * itself) and the deterministic checker's result (recorded, or computed here).
+ */
+export function judgmentsOf(item: JudgedItem, judgeModel: string): JudgmentsView {
+  const view: JudgmentsView = {};
+  const deterministicJudge = judgeModel === 'deterministic';
+  if (!deterministicJudge) {
+    const llm: LlmJudgmentView = {
+      model: judgeModel,
+      responseJudged: judgesResponse(judgeModel, item),
+      verdicts: item.verdicts.map((v) => ({
+        ...(v.process !== undefined ? { process: v.process } : {}),
+        ...(v.response !== undefined ? { response: v.response } : {}),
+        analysis: v.analysis,
+        ...(v.error !== undefined ? { error: v.error } : {}),
+      })),
+    };
+    if (item.majority !== undefined) {
+      llm.process = item.majority.process;
+      llm.response = item.majority.response;
+    }
+    if (item.error !== undefined) llm.error = item.error;
+    view.llm = llm;
+  }
+  view.checker = checkerOf(item);
+  if (view.llm?.process !== undefined && item.steps.length > 0) {
+    view.agreement = (view.llm.process === 'Yes') === view.checker.correct ? 'agree' : 'disagree';
+  }
+  return view;
+}
+
+/** The checker's result on an item: recorded beside the judge, or from the verdict of the checker as judge, or computed. */
+export function checkerOf(item: JudgedItem | RunItem): {
+  correct: boolean;
+  reasons: string[];
+  computed: boolean;
+} {
+  const judged = item as JudgedItem;
+  if (judged.deterministic !== undefined) {
+    return { correct: judged.deterministic.correct, reasons: judged.deterministic.reasons, computed: false };
+  }
+  const own = judged.verdicts?.find((v) => v.responseJudged === false && v.process !== undefined);
+  if (own !== undefined)
+    return { correct: own.process === 'Yes', reasons: own.reasons ?? [], computed: false };
+  if (item.steps.length === 0) return { correct: false, reasons: ['no call was made'], computed: true };
+  const result = checkProcess(item);
+  return { correct: result.correct, reasons: result.reasons, computed: true };
+}

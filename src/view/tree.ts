@@ -1,0 +1,155 @@
+/**
+ * A ToolBench answer's search tree (ToolBench's own DFSDT answers and `solve`'s) as the viewer shows it:
+ * one node per model call (ToolBench's Thought → Action → Action Input levels folded into one step), the
+ * chosen path (the answer's, else the give-up's whose conversation was kept), give-ups, pruned branches,
+ * backtracks and the calls spent.
+ */
+import { isRecord } from '../core/json-text.js';
+import type { TreeNodeView, TreeStats, TreeView } from './api.js';
+
+interface RawNode {
+  node_type?: unknown;
+  description?: unknown;
+  observation?: unknown;
+  observation_code?: unknown;
+  pruned?: unknown;
+  finished?: unknown;
+  is_terminal?: unknown;
+  expand_num?: unknown;
+  error?: unknown;
+  children?: unknown;
+}
+
+const FINISH = 'Finish';
+const GIVE_UP = 4;
+const ANSWER = 3;
+
+function children(node: RawNode): RawNode[] {
+  return Array.isArray(node.children) ? (node.children.filter(isRecord) as RawNode[]) : [];
+}
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/** Folds ToolBench's levels into steps: a Thought and/or Action + Action Input per model call. */
+export function answerTree(answer: Record<string, unknown>): TreeView | undefined {
+  const tree = isRecord(answer.tree) ? answer.tree : undefined;
+  const root = tree !== undefined && isRecord(tree.tree) ? (tree.tree as RawNode) : undefined;
+  if (root === undefined) return undefined;
+  const nodes: TreeNodeView[] = [{ id: 0, parent: -1, depth: 0, pruned: false, gaveUp: false, chosen: true }];
+  const finishedIds: number[] = [];
+  const answerIds: number[] = [];
+  const giveUpIds: number[] = [];
+
+  // Walks raw nodes under `raw`, attaching the steps it completes to `parent`.
+  const walk = (raw: RawNode, parent: number, pending: TreeNodeView | undefined): void => {
+    const type = text(raw.node_type);
+    const current = pending;
+    if (type === 'Thought') {
+      const node: TreeNodeView = {
+        id: nodes.length,
+        parent,
+        depth: (nodes[parent]?.depth ?? 0) + 1,
+        pruned: raw.pruned === true,
+        gaveUp: false,
+        chosen: false,
+      };
+      const thought = text(raw.description);
+      if (thought !== undefined && thought !== '') node.thought = thought;
+      if (typeof raw.expand_num === 'number') node.order = raw.expand_num;
+      if (typeof raw.error === 'string') node.error = raw.error;
+      nodes.push(node);
+      if (raw.finished === true) finishedIds.push(node.id);
+      const kids = children(raw);
+      // A Thought with no Action under it is a step of its own (a text reply).
+      if (kids.length === 0) return;
+      for (const kid of kids) {
+        if (text(kid.node_type) === 'Action') walk(kid, parent, node);
+        else walk(kid, node.id, undefined);
+      }
+      return;
+    }
+    if (type === 'Action') {
+      let node = current;
+      if (node === undefined || node.action !== undefined) {
+        node = {
+          id: nodes.length,
+          parent,
+          depth: (nodes[parent]?.depth ?? 0) + 1,
+          pruned: false,
+          gaveUp: false,
+          chosen: false,
+        };
+        nodes.push(node);
+      }
+      node.action = text(raw.description) ?? '';
+      if (raw.pruned === true) node.pruned = true;
+      if (raw.finished === true && !finishedIds.includes(node.id)) finishedIds.push(node.id);
+      for (const kid of children(raw)) walk(kid, parent, node);
+      return;
+    }
+    if (type === 'Action Input' && current !== undefined) {
+      const node = current;
+      node.input = text(raw.description) ?? '';
+      const observation = text(raw.observation);
+      if (observation !== undefined && observation !== '') node.observation = observation;
+      if (typeof raw.observation_code === 'number') node.code = raw.observation_code;
+      if (raw.pruned === true) node.pruned = true;
+      if (typeof raw.expand_num === 'number' && node.order === undefined) node.order = raw.expand_num;
+      if (typeof raw.error === 'string') node.error = raw.error;
+      if (node.code === GIVE_UP) {
+        node.gaveUp = true;
+        giveUpIds.push(node.id);
+      }
+      if (node.code === ANSWER && node.action === FINISH) answerIds.push(node.id);
+      if (raw.finished === true && !finishedIds.includes(node.id)) finishedIds.push(node.id);
+      for (const kid of children(raw)) walk(kid, node.id, undefined);
+      return;
+    }
+    // The root (an Action Input without a step) or an unknown level: its children hang from `parent`.
+    for (const kid of children(raw)) walk(kid, parent, undefined);
+  };
+  walk(root, 0, undefined);
+
+  const generation = isRecord(answer.answer_generation) ? answer.answer_generation : {};
+  const finishType =
+    generation.valid_data === false ? 'none' : (text(generation.finish_type) ?? 'give_answer');
+  // The chosen path: the answer's (ToolBench marks its nodes `finished`), else the first give-up's.
+  let chosenKind: TreeView['chosenKind'] = 'none';
+  let end: number | undefined;
+  const answerEnd = answerIds[0] ?? (finishedIds.length > 0 ? Math.max(...finishedIds) : undefined);
+  if (answerEnd !== undefined && finishType !== 'give_up') {
+    end = answerEnd;
+    chosenKind = 'answer';
+  } else if (finishType === 'give_up' && giveUpIds.length > 0) {
+    end = [...giveUpIds].sort((a, b) => (nodes[a]?.order ?? a) - (nodes[b]?.order ?? b))[0];
+    chosenKind = 'give_up';
+  }
+  for (let id = end; id !== undefined && id >= 0; id = nodes[id]?.parent) {
+    const node = nodes[id];
+    if (node === undefined) break;
+    node.chosen = true;
+    if (id === 0) break;
+  }
+
+  const childCount = new Map<number, number>();
+  for (const node of nodes)
+    if (node.parent >= 0) childCount.set(node.parent, (childCount.get(node.parent) ?? 0) + 1);
+  const stats: TreeStats = {
+    nodes: countRaw(root),
+    steps: nodes.length - 1,
+    calls: typeof generation.query_count === 'number' ? generation.query_count : nodes.length - 1,
+    toolCalls: nodes.filter((n) => n.action !== undefined && n.action !== FINISH).length,
+    giveUps: giveUpIds.length,
+    pruned: nodes.filter((n) => n.pruned).length,
+    backtracks: [...childCount.values()].reduce((sum, c) => sum + Math.max(0, c - 1), 0),
+    maxDepth: Math.max(0, ...nodes.map((n) => n.depth)),
+    finishType,
+  };
+  const stop = text(answer.stop_reason);
+  if (stop !== undefined) stats.stopReason = stop;
+  return { nodes, stats, chosenKind };
+}
+
+function countRaw(node: RawNode): number {
+  return 1 + children(node).reduce((sum, child) => sum + countRaw(child), 0);
+}
