@@ -27,6 +27,8 @@ if (files.length === 0) {
   process.exit(1);
 }
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+// The viewer's front end (browser tests load it from dist/view/assets).
+execFileSync(process.execPath, ['scripts/build-view.mjs'], { stdio: 'inherit' });
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],

@@ -110,8 +110,9 @@ export interface PositionResponse {
   /** Position of the item in the filtered list, or -1. */
   index: number;
   total: number;
-  prev?: number;
-  next?: number;
+  /** Ids of the items before and after it in the list. */
+  prev?: string;
+  next?: string;
 }
 
 export interface StepView {

@@ -76,7 +76,7 @@ function intOf(value: unknown, fallback: number, max: number): number {
 export async function startViewServer(viewer: Viewer, options: ViewServerOptions = {}): Promise<ViewServer> {
   const host = options.host ?? '127.0.0.1';
   const allowed = hostAllowList(host, options.allowHosts ?? []);
-  const app = Fastify({ logger: false, forceCloseConnections: true, maxParamLength: 2000 });
+  const app = Fastify({ logger: false, forceCloseConnections: true });
   const clients = new Set<ServerResponse>();
 
   app.addHook('onRequest', async (request, reply) => {

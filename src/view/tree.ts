@@ -113,16 +113,16 @@ export function answerTree(answer: Record<string, unknown>): TreeView | undefine
   const generation = isRecord(answer.answer_generation) ? answer.answer_generation : {};
   const finishType =
     generation.valid_data === false ? 'none' : (text(generation.finish_type) ?? 'give_answer');
-  // The chosen path: the answer's (ToolBench marks its nodes `finished`), else the first give-up's.
+  // The chosen path: the one the kept conversation (train_messages) took, else the answer's (ToolBench
+  // marks its nodes `finished`), else the first give-up's.
   let chosenKind: TreeView['chosenKind'] = 'none';
-  let end: number | undefined;
+  let end = followConversation(nodes, generation.train_messages);
   const answerEnd = answerIds[0] ?? (finishedIds.length > 0 ? Math.max(...finishedIds) : undefined);
-  if (answerEnd !== undefined && finishType !== 'give_up') {
-    end = answerEnd;
-    chosenKind = 'answer';
-  } else if (finishType === 'give_up' && giveUpIds.length > 0) {
-    end = [...giveUpIds].sort((a, b) => (nodes[a]?.order ?? a) - (nodes[b]?.order ?? b))[0];
-    chosenKind = 'give_up';
+  if (end === undefined && answerEnd !== undefined && finishType !== 'give_up') end = answerEnd;
+  else if (end === undefined && finishType === 'give_up') end = giveUpIds[0];
+  if (end !== undefined) {
+    const last = nodes[end];
+    chosenKind = last?.gaveUp === true || finishType === 'give_up' ? 'give_up' : 'answer';
   }
   for (let id = end; id !== undefined && id >= 0; id = nodes[id]?.parent) {
     const node = nodes[id];
@@ -148,6 +148,41 @@ export function answerTree(answer: Record<string, unknown>): TreeView | undefine
   const stop = text(answer.stop_reason);
   if (stop !== undefined) stats.stopReason = stop;
   return { nodes, stats, chosenKind };
+}
+
+const squash = (value: string): string => value.replace(/\s+/g, '');
+
+/**
+ * The last node of the path the kept conversation took: from the root, each function call of the longest
+ * `train_messages` conversation matched to a child step with the same function and arguments.
+ */
+function followConversation(nodes: readonly TreeNodeView[], trainMessages: unknown): number | undefined {
+  if (!Array.isArray(trainMessages) || trainMessages.length === 0) return undefined;
+  let longest: unknown[] = [];
+  for (const messages of trainMessages)
+    if (Array.isArray(messages) && messages.length >= longest.length) longest = messages;
+  const calls = longest
+    .filter(isRecord)
+    .map((m) => (isRecord(m.function_call) ? m.function_call : undefined))
+    .filter((c): c is Record<string, unknown> => c !== undefined)
+    .map((c) => ({ name: text(c.name) ?? '', args: squash(text(c.arguments) ?? '') }));
+  if (calls.length === 0) return undefined;
+  const children = new Map<number, TreeNodeView[]>();
+  for (const node of nodes) {
+    if (node.parent < 0) continue;
+    const list = children.get(node.parent) ?? [];
+    list.push(node);
+    children.set(node.parent, list);
+  }
+  let at = 0;
+  for (const call of calls) {
+    const next = (children.get(at) ?? []).find(
+      (child) => child.action === call.name && squash(child.input ?? '') === call.args,
+    );
+    if (next === undefined) return at === 0 ? undefined : at;
+    at = next.id;
+  }
+  return at;
 }
 
 function countRaw(node: RawNode): number {

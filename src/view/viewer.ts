@@ -142,8 +142,8 @@ export class Viewer implements SourceHost {
   findItem(kind: FileKind, id: string): { file: number; n: number; title: string } | undefined {
     for (const source of this.sources) {
       if (source.kind !== kind) continue;
-      const n = source.find(id);
-      if (n !== undefined) return { file: source.id, n, title: source.index.items[n]?.title ?? id };
+      const n = source instanceof ToolBenchAnswersSource ? source.findQuery(id) : source.find(id);
+      if (n !== undefined && n >= 0) return { file: source.id, n, title: source.index.items[n]?.title ?? id };
     }
     return undefined;
   }
@@ -191,8 +191,9 @@ export class Viewer implements SourceHost {
     const { indices } = source.index.filter(query);
     const index = indices.indexOf(n);
     const out: PositionResponse = { index, total: indices.length };
-    if (index > 0) out.prev = indices[index - 1] as number;
-    if (index >= 0 && index + 1 < indices.length) out.next = indices[index + 1] as number;
+    const idOf = (at: number): string | undefined => source.index.items[indices[at] ?? -1]?.id;
+    if (index > 0) out.prev = idOf(index - 1);
+    if (index >= 0 && index + 1 < indices.length) out.next = idOf(index + 1);
     return out;
   }
 

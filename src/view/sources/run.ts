@@ -112,7 +112,9 @@ abstract class TrajectoryFileSource extends Source {
       detail.judgments = { checker: checkerOf(item) };
     }
     const usage = item.usage;
-    detail.fields.tokens = `in ${usage.promptTokens}, out ${usage.completionTokens}, ${usage.calls} model calls`;
+    if (usage.calls > 0 || usage.promptTokens > 0) {
+      detail.fields.tokens = `in ${usage.promptTokens}, out ${usage.completionTokens}, ${usage.calls} model calls`;
+    }
     const queryId = holder.queryId;
     if (typeof queryId === 'string') detail.fields.query = queryId;
     return detail;

@@ -81,16 +81,18 @@ export class ToolBenchAnswersSource extends Source {
       finishes.set(finish, (finishes.get(finish) ?? 0) + 1);
       const queryCount = typeof generation.query_count === 'number' ? generation.query_count : 0;
       calls += queryCount;
-      const group = basename(dirname(file));
+      const folder = basename(dirname(file));
+      const group = folder !== basename(this.absPath) ? folder : undefined;
       into.add({
-        id: queryId,
+        // Query ids repeat across groups (G1's 10 and G2's 10): the group keeps ids unique.
+        id: group !== undefined ? `${group}/${queryId}` : queryId,
         title: query,
         tool: tools.join(', '),
         steps: queryCount,
         facets: facetValues({
           tool: tools,
           finish: [finish],
-          group: [group !== basename(this.absPath) ? group : undefined],
+          group: [group],
           source: [sourceOfExecutor(answer.executor)],
           status: [typeof answer.stop_reason === 'string' ? answer.stop_reason : undefined],
         }),
@@ -105,6 +107,14 @@ export class ToolBenchAnswersSource extends Source {
     this.meta.finish = [...finishes.entries()].map(([k, v]) => `${k} ${v}`).join(', ');
   }
 
+  /** The answer to query `queryId` (ids carry the group when the folder has several). */
+  findQuery(queryId: string): number | undefined {
+    const exact = this.find(queryId);
+    if (exact !== undefined) return exact;
+    const n = this.index.items.findIndex((item) => item.id.endsWith(`/${queryId}`));
+    return n >= 0 ? n : undefined;
+  }
+
   async raw(n: number): Promise<unknown> {
     return readAnswer(this.item(n).path as string);
   }
@@ -116,7 +126,7 @@ export class ToolBenchAnswersSource extends Source {
     const generation = answer.answer_generation as Record<string, unknown>;
     const [, method] = splitAnswerFileName(item.path as string);
     const record = {
-      queryId: item.id,
+      queryId: item.id.split('/').pop() ?? item.id,
       method,
       path: item.path as string,
       answer: { ...answer, answer_generation: { ...generation } },
@@ -158,7 +168,7 @@ export class ToolBenchAnswersSource extends Source {
         .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
         .join(', ');
     }
-    const tooleval = this.host.toolevalOf(item.id);
+    const tooleval = this.host.toolevalOf(item.id.split('/').pop() ?? item.id);
     if (tooleval !== undefined) detail.judgments = { tooleval };
     const functions = Array.isArray(generation.function) ? generation.function : [];
     const docs = functions
