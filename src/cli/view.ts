@@ -7,10 +7,8 @@
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import { FILE_KIND_LABELS } from '../view/api.js';
-import { detectPaths } from '../view/detect.js';
-import { isLoopbackHost } from '../view/host-check.js';
-import { startViewServer, type ViewServer } from '../view/server.js';
-import { Viewer } from '../view/viewer.js';
+import type { ViewServer } from '../view/server.js';
+import type { Viewer } from '../view/viewer.js';
 
 export const DEFAULT_VIEW_PORT = 8100;
 
@@ -51,6 +49,13 @@ export async function startView(
   if (paths.length === 0) throw new InputError('view: give at least one file or folder');
   const port = parsePort(flags.port);
   const host = flags.host ?? '127.0.0.1';
+  // Loaded here, not at start-up: other commands do not pay for the viewer's modules.
+  const [{ detectPaths }, { isLoopbackHost }, { startViewServer }, { Viewer }] = await Promise.all([
+    import('../view/detect.js'),
+    import('../view/host-check.js'),
+    import('../view/server.js'),
+    import('../view/viewer.js'),
+  ]);
   const detected = detectPaths(paths, io.cwd);
   let server: ViewServer | undefined;
   const viewer = new Viewer(detected, {

@@ -10,11 +10,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isRecord } from '../../core/json-text.js';
 import { messageOf } from '../../core/errors.js';
-import { IGNORE_INDEX, loadHfTokenizer, type HfTokenizer } from '../../export/token-masks.js';
+import type { HfTokenizer } from '../../export/token-masks.js';
 import type { FileKind, ItemDetail, TokenSegment, TokensView, TurnView } from '../api.js';
 import { facetValues, normalizeText, type FileIndex, type IndexedItem } from '../file-index.js';
 import { readSlice, scanJsonFile, scanJsonlFile } from '../scan-json.js';
 import { Source, type SourceHost } from './source.js';
+
+/** The label of a token outside the loss (the export's IGNORE_INDEX). */
+const IGNORE_INDEX = -100;
 
 interface Part {
   split: string;
@@ -291,7 +294,9 @@ export class ExportSource extends Source {
       }
     }
     if (dir === undefined || !existsSync(join(dir, 'tokenizer.json'))) return undefined;
-    this.tokenizer ??= loadHfTokenizer(dir);
+    const tokenizerDir = dir;
+    // The tokenizer libraries load only when an export with masks is opened.
+    this.tokenizer ??= import('../../export/token-masks.js').then((m) => m.loadHfTokenizer(tokenizerDir));
     return this.tokenizer;
   }
 
