@@ -55,10 +55,14 @@ function firstJson(text: string): unknown {
 
 function jsonlReader(first: unknown): Reader | undefined {
   if (!isRecord(first)) return undefined;
-  if (first.type === 'header' && isRecord(first.parameters) && typeof first.parameters.prompt === 'string') {
-    return 'generation-log';
+  if (first.type === 'header' && isRecord(first.parameters)) {
+    // The engine's journal names its run's kind; version-1 generation logs do not.
+    if (first.kind === 'generate' || first.kind === 'eval-run') return 'generation-log';
+    if (first.kind === undefined && typeof first.parameters.prompt === 'string') return 'generation-log';
+    return undefined;
   }
   if (first.type === 'instance' && isRecord(first.instance)) return 'generation-log';
+  if (first.type === 'task' && isRecord(first.output) && isRecord(first.output.instance)) return 'generation-log';
   if (Array.isArray(first.input_ids) && Array.isArray(first.labels)) return 'tokens';
   if (Array.isArray(first.conversations) || Array.isArray(first.messages)) return 'sft-records';
   return undefined;

@@ -29,24 +29,32 @@ const ANSWERS = sharedData('toolbench_example/answer');
 
 const silent = { write: () => true };
 
-/** A generation log line for an instance of `tool`. */
-function logInstance(tool: string, index: number, extra: Record<string, unknown> = {}): string {
+/** A journal line (src/run/journal.ts) for a finished generation task on `tool`. */
+function logInstance(
+  tool: string,
+  index: number,
+  extra: Record<string, unknown> = {},
+  failure?: { reason: string; message: string; infrastructure?: boolean },
+): string {
   return `${JSON.stringify({
-    type: 'instance',
-    instanceId: `${tool}#${index}`,
-    tool,
-    index,
-    status: 'completed',
-    steps: 1,
-    usage: { promptTokens: 10, completionTokens: 5, calls: 2 },
-    instance: {
-      input: `Question ${index} for ${tool}`,
-      output: 'Done.',
-      'Final Thought': 'I know.',
-      intermediate_steps: [
-        [['getThing', '{"id": 1}', 'I should look.\nAction: getThing'], 'Status Code: 200. Response: {}'],
-      ],
-      ...extra,
+    type: 'task',
+    id: `${tool}#${index}`,
+    status: failure === undefined ? 'completed' : 'failed',
+    ...(failure !== undefined ? { failure } : {}),
+    output: {
+      tool,
+      index,
+      steps: 1,
+      usage: { promptTokens: 10, completionTokens: 5, calls: 2 },
+      instance: {
+        input: `Question ${index} for ${tool}`,
+        output: 'Done.',
+        'Final Thought': 'I know.',
+        intermediate_steps: [
+          [['getThing', '{"id": 1}', 'I should look.\nAction: getThing'], 'Status Code: 200. Response: {}'],
+        ],
+        ...extra,
+      },
     },
     finishedAt: '2026-01-01T00:00:00.000Z',
   })}\n`;
@@ -144,7 +152,7 @@ describe('view API', () => {
     log = join(dir, 'corpus.json.log.jsonl');
     writeFileSync(
       log,
-      `${JSON.stringify({ type: 'header', version: 1, parameters: { model: 'openai:fake', executor: 'simulated', prompt: 'train_v1', mode: 'react', toolsHash: 'sha256:0' }, startedAt: '2026-01-01T00:00:00.000Z' })}\n${logInstance('Axolotl', 0)}`,
+      `${JSON.stringify({ type: 'header', kind: 'generate', version: 2, parameters: { model: 'openai:fake', executor: 'simulated', prompt: 'train_v1', mode: 'react', toolsHash: 'sha256:0' }, context: { tools: EVAL, out: join(dir, 'corpus.json') }, startedAt: '2026-01-01T00:00:00.000Z' })}\n${logInstance('Axolotl', 0, {}, { reason: 'model_error', message: 'down', infrastructure: true })}`,
     );
     running = await startView(
       [
@@ -335,8 +343,8 @@ describe('view API', () => {
     assert.ok(reader !== undefined);
     const decoder = new TextDecoder();
     let buffer = '';
-    // Resolves with the first file list pushed where the log has `count` items.
-    const until = async (count: number): Promise<FileInfo[]> => {
+    // Resolves with the first file list pushed where the log has `count` items (and `also` holds).
+    const until = async (count: number, also: (f: FileInfo) => boolean = () => true): Promise<FileInfo[]> => {
       for (;;) {
         const messages = buffer.split('\n\n');
         buffer = messages.pop() ?? '';
@@ -344,7 +352,8 @@ describe('view API', () => {
           const data = message.split('\n').find((line) => line.startsWith('data: '));
           if (data === undefined) continue;
           const list = JSON.parse(data.slice(6)) as FileInfo[];
-          if (list.find((f) => f.id === file.id)?.count === count) return list;
+          const info = list.find((f) => f.id === file.id);
+          if (info?.count === count && !info.indexing && also(info)) return list;
         }
         const { value, done } = await reader.read();
         assert.ok(!done, 'the event stream stays open');
@@ -359,8 +368,17 @@ describe('view API', () => {
     appendFileSync(log, logInstance('Axolotl', 1) + torn.slice(0, 40));
     await until(2);
     appendFileSync(log, torn.slice(40));
-    await until(3);
+    const three = (await until(3)).find((f) => f.id === file.id) as FileInfo;
+    // A retried task: its later line replaces the failed one (the journal's last line of an id wins).
+    const failed = await get<ListResponse>(`/api/files/${file.id}/list?status=failed`);
+    assert.deepEqual(
+      failed.rows.map((r) => [r.id, r.facets.failure]),
+      [['Axolotl#0', ['model_error']]],
+    );
+    appendFileSync(log, logInstance('Axolotl', 0));
+    await until(3, (f) => f.version > three.version);
     await reader.cancel();
+    assert.equal((await get<ListResponse>(`/api/files/${file.id}/list?status=failed`)).total, 0);
     const list = await get<ListResponse>(
       `/api/files/${file.id}/list?verification=${encodeURIComponent('failed: execution')}`,
     );
@@ -377,7 +395,7 @@ describe('view API', () => {
     });
     assert.equal(detail.trajectory?.steps[0]?.thought, 'I should look.');
     assert.equal(detail.trajectory?.steps[0]?.source, 'simulated');
-    // The tool's documentation comes from another open file that documents it.
+    // The tool's documentation comes from another open file that documents it (or the run's tools input).
     const axolotl = await get<ItemDetail>(`/api/files/${file.id}/items/0`);
     assert.match(axolotl.toolDoc ?? '', /getRandomAxolotlImage/);
   });

@@ -89,10 +89,11 @@ export async function prepareViewerData(dir: string, instances = 6): Promise<Vie
     const lines = readFileSync(`${corpus}.log.jsonl`, 'utf8')
       .split('\n')
       .filter((l) => l !== '');
-    const firstInstance = lines.findIndex((l) => l.includes('"type":"instance"'));
+    const firstInstance = lines.findIndex((l) => l.startsWith('{"type":"task"'));
     const log = join(dir, 'live.json.log.jsonl');
     writeFileSync(log, `${lines.slice(0, firstInstance + 1).join('\n')}\n`);
-    return { corpus, export: exported, log, rest: lines.slice(firstInstance + 1).map((l) => `${l}\n`) };
+    const rest = lines.slice(firstInstance + 1).filter((l) => l.startsWith('{"type":"task"'));
+    return { corpus, export: exported, log, rest: rest.map((l) => `${l}\n`) };
   } finally {
     await server.close();
   }

@@ -1,14 +1,16 @@
 /**
- * The durable log of a generation run (`OUT.json.log.jsonl`): a header with the run's parameters, then
- * one line per finished instance. A running run appends lines: the source reads on from where it
- * stopped, so new instances appear in the browser as they finish. A torn last line (a crash mid-write,
- * or a line still being written) is read once it is whole; a log cut shorter (a resume truncates a torn
- * tail) is read again from the start.
+ * The journal of a generation or evaluation run (`OUT.json.log.jsonl`, src/run/journal.ts): a header
+ * with the run's parameters, then one `task` line per finished instance (its output holds the ToolAlpaca
+ * instance); for one id the last line wins (a retried task). Version-1 logs (`instance` lines) read too.
+ * A running run appends lines: the source reads on from where it stopped, so new instances appear in the
+ * browser as they finish. A torn last line (a crash mid-write, or a line still being written) is read
+ * once it is whole; a journal cut shorter (a resume truncates a torn tail) is read again from the start.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { isRecord } from '../../core/json-text.js';
 import type { FileKind, ItemDetail } from '../api.js';
-import { facetValues, normalizeText, type FileIndex } from '../file-index.js';
+import { facetValues, normalizeText, type FileIndex, type IndexedItem } from '../file-index.js';
 import { readSlice, scanJsonlFile } from '../scan-json.js';
 import {
   failureOf,
@@ -22,19 +24,58 @@ import {
 } from '../trajectory.js';
 import { Source } from './source.js';
 
+interface LoggedTask {
+  id: string;
+  tool?: string;
+  status: string;
+  failure?: { reason: string; message: string };
+  steps?: number;
+  usage?: unknown;
+  instance: Record<string, unknown>;
+}
+
+/** A finished instance of a journal line: a `task` line (journal version 2) or an `instance` line (version 1). */
+function taskOf(line: Record<string, unknown>): LoggedTask | undefined {
+  let id: unknown;
+  let holder: Record<string, unknown>;
+  if (line.type === 'task' && isRecord(line.output)) {
+    id = line.id;
+    holder = line.output;
+  } else if (line.type === 'instance') {
+    id = line.instanceId;
+    holder = line;
+  } else return undefined;
+  if (typeof id !== 'string' || !isRecord(holder.instance)) return undefined;
+  const task: LoggedTask = {
+    id,
+    status: typeof line.status === 'string' ? line.status : 'completed',
+    instance: holder.instance,
+    usage: holder.usage,
+  };
+  if (typeof holder.tool === 'string') task.tool = holder.tool;
+  if (typeof holder.steps === 'number') task.steps = holder.steps;
+  const failure = failureOf(line) ?? failureOf(holder);
+  if (failure !== undefined) task.failure = failure;
+  return task;
+}
+
 export class GenerationLogSource extends Source {
   readonly kind: FileKind = 'generation-log';
   /** Byte offset after the last whole line read. */
   private offset = 0;
   private defaultSource: string | undefined;
-  private seen = new Set<string>();
+  /** The run's tools input (journal version 2 records it): documentation for the trajectories. */
+  private toolsPath: string | undefined;
+  private docs: Promise<Map<string, string>> | undefined;
+  /** Position of each task id in the index (a later line of the same id replaces the item). */
+  private seen = new Map<string, number>();
 
   override live = true;
   override comparable = true;
 
   protected async scan(into: FileIndex, signal: AbortSignal): Promise<void> {
     this.offset = 0;
-    this.seen = new Set();
+    this.seen = new Map();
     await this.readFrom(into, signal);
   }
 
@@ -69,41 +110,68 @@ export class GenerationLogSource extends Source {
             if (typeof p[key] === 'string') this.meta[key] = p[key];
           }
           if (typeof line.startedAt === 'string') this.meta.started = line.startedAt;
+          if (typeof line.kind === 'string') this.meta.run = line.kind;
+          const context = line.context;
+          if (isRecord(context) && typeof context.tools === 'string') this.toolsPath = context.tools;
           this.defaultSource = sourceOfExecutor(p.executor);
           return;
         }
-        if (line.type !== 'instance' || !isRecord(line.instance)) return;
-        const id = typeof line.instanceId === 'string' ? line.instanceId : `line@${start}`;
-        if (this.seen.has(id)) return;
-        this.seen.add(id);
-        const instance = line.instance;
-        const tool = typeof line.tool === 'string' ? line.tool : id.replace(/#\d+$/, '');
+        const entry = taskOf(line);
+        if (entry === undefined) return;
+        const { id, instance } = entry;
+        const tool = entry.tool ?? id.replace(/#\d+$/, '');
         const instruction = typeof instance.input === 'string' ? instance.input : '';
         const verification = verificationOf(instance) ?? verificationOf(line);
-        into.add({
+        const item: IndexedItem = {
           id,
           title: instruction,
           tool,
-          steps: typeof line.steps === 'number' ? line.steps : undefined,
+          steps: entry.steps,
           facets: facetValues({
             tool: [tool],
-            status: [typeof line.status === 'string' ? line.status : 'completed'],
-            failure: [failureOf(line)?.reason],
+            status: [entry.status],
+            failure: [entry.failure?.reason],
             kind: [instanceKindOf(instance) ?? instanceKindOf(line)],
             verification: [verificationFacet(verification)],
             source: stepSources(instanceSteps(instance, this.defaultSource)),
           }),
-          search:
-            `${tool}\n${instruction}\n${typeof instance.output === 'string' ? instance.output.slice(0, 400) : ''}`.toLowerCase(),
+          search: `${tool}\n${instruction}\n${typeof instance.output === 'string' ? instance.output.slice(0, 400) : ''}`.toLowerCase(),
           match: `${normalizeText(tool)}\u0000${normalizeText(instruction)}`,
           start,
           end,
-        });
+        };
+        const known = this.seen.get(id);
+        if (known !== undefined && into.items[known] !== undefined) into.replace(known, item);
+        else {
+          this.seen.set(id, into.size);
+          into.add(item);
+        }
         this.host.changed(this);
       },
       { start: this.offset, signal },
     );
     this.meta.instances = String(into.size);
+  }
+
+  /** NL documentation by tool name from the run's tools file, when it is ToolAlpaca JSON. */
+  private runDocs(): Promise<Map<string, string>> {
+    const path = this.toolsPath;
+    this.docs ??= (async () => {
+      const docs = new Map<string, string>();
+      if (path === undefined || !existsSync(path) || statSync(path).size > 64 * 1024 * 1024) return docs;
+      try {
+        const data = JSON.parse(await readFile(path, 'utf8')) as unknown;
+        for (const record of Array.isArray(data) ? data : [data]) {
+          if (isRecord(record) && typeof record.Name === 'string' && typeof record.NLDocumentation === 'string') {
+            docs.set(record.Name, record.NLDocumentation);
+          }
+        }
+      } catch {
+        // Not ToolAlpaca JSON (an OpenAPI folder or spec): no documentation from it.
+      }
+      return docs;
+    })();
+    return this.docs;
   }
 
   async raw(n: number): Promise<unknown> {
@@ -114,10 +182,11 @@ export class GenerationLogSource extends Source {
   async detail(n: number): Promise<ItemDetail> {
     const detail = this.baseDetail(n);
     const line = (await this.raw(n)) as Record<string, unknown>;
-    const instance = (isRecord(line.instance) ? line.instance : {}) as Record<string, unknown>;
-    const failure = failureOf(line);
+    const entry = taskOf(line);
+    const instance = entry?.instance ?? {};
+    const failure = entry?.failure;
     detail.trajectory = instanceTrajectory(instance, {
-      ...(typeof line.status === 'string' ? { status: line.status } : {}),
+      ...(entry !== undefined ? { status: entry.status } : {}),
       ...(failure !== undefined ? { failure } : {}),
       ...(this.defaultSource !== undefined ? { defaultSource: this.defaultSource } : {}),
     });
@@ -126,10 +195,10 @@ export class GenerationLogSource extends Source {
     const kind = instanceKindOf(instance) ?? instanceKindOf(line);
     if (kind !== undefined) detail.instanceKind = kind;
     if (detail.tool !== undefined) {
-      const doc = await this.host.toolDoc(detail.tool);
+      const doc = (await this.host.toolDoc(detail.tool)) ?? (await this.runDocs()).get(detail.tool);
       if (doc !== undefined) detail.toolDoc = doc;
     }
-    const usage = line.usage;
+    const usage = entry?.usage;
     if (isRecord(usage)) {
       detail.fields.tokens = `in ${String(usage.promptTokens ?? 0)}, out ${String(usage.completionTokens ?? 0)}, ${String(usage.calls ?? 0)} model calls`;
     }
