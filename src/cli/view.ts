@@ -50,12 +50,18 @@ export async function startView(
   const port = parsePort(flags.port);
   const host = flags.host ?? '127.0.0.1';
   // Loaded here, not at start-up: other commands do not pay for the viewer's modules.
-  const [{ detectPaths }, { isLoopbackHost }, { startViewServer }, { Viewer }] = await Promise.all([
-    import('../view/detect.js'),
-    import('../view/host-check.js'),
-    import('../view/server.js'),
-    import('../view/viewer.js'),
-  ]);
+  const [{ detectPaths }, { isLoopbackAddress, parseAllowedHost }, { startViewServer }, { Viewer }] =
+    await Promise.all([
+      import('../view/detect.js'),
+      import('../serve/access.js'),
+      import('../view/server.js'),
+      import('../view/viewer.js'),
+    ]);
+  for (const entry of flags.allowHost ?? []) {
+    if (parseAllowedHost(entry) === undefined) {
+      throw new InputError(`--allow-host: expected NAME or NAME:PORT, got "${entry}"`);
+    }
+  }
   const detected = detectPaths(paths, io.cwd);
   let server: ViewServer | undefined;
   const viewer = new Viewer(detected, {
@@ -72,7 +78,7 @@ export async function startView(
     }
     throw error;
   }
-  if (!isLoopbackHost(host)) {
+  if (!isLoopbackAddress(host)) {
     io.stderr.write(
       `toolalpaca: warning: listening on ${host}: anyone who can reach this address can read the files\n`,
     );

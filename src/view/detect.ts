@@ -62,7 +62,8 @@ function jsonlReader(first: unknown): Reader | undefined {
     return undefined;
   }
   if (first.type === 'instance' && isRecord(first.instance)) return 'generation-log';
-  if (first.type === 'task' && isRecord(first.output) && isRecord(first.output.instance)) return 'generation-log';
+  if (first.type === 'task' && isRecord(first.output) && isRecord(first.output.instance))
+    return 'generation-log';
   if (Array.isArray(first.input_ids) && Array.isArray(first.labels)) return 'tokens';
   if (Array.isArray(first.conversations) || Array.isArray(first.messages)) return 'sft-records';
   return undefined;

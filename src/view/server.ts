@@ -2,7 +2,8 @@
  * The viewer's HTTP server (fastify): the JSON API over the open files, a stream of change events
  * (server-sent events: live logs grow in the browser without polling), and the front end's assets from
  * the package (no CDN; nothing is fetched from elsewhere, and the Content-Security-Policy forbids it).
- * Loopback only by default, with a Host allow-list against DNS rebinding.
+ * Loopback only by default, with serve's access rules (src/serve/access.ts): a Host allow-list against
+ * DNS rebinding, and cross-site browser requests refused.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,7 +12,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { FACET_NAMES } from './api.js';
 import type { ListQuery } from './file-index.js';
-import { hostAllowList } from './host-check.js';
+import { accessRules, crossSite, hostAllowed } from '../serve/access.js';
 import type { Source } from './sources/source.js';
 import type { Viewer } from './viewer.js';
 
@@ -75,13 +76,21 @@ function intOf(value: unknown, fallback: number, max: number): number {
 
 export async function startViewServer(viewer: Viewer, options: ViewServerOptions = {}): Promise<ViewServer> {
   const host = options.host ?? '127.0.0.1';
-  const allowed = hostAllowList(host, options.allowHosts ?? []);
+  // The same rules as `serve`: Host must name this server (loopback names, the bound address,
+  // --allow-host), and a browser page of another site is refused.
+  const rules = accessRules({ listenHost: host, extraHosts: options.allowHosts ?? [] });
   const app = Fastify({ logger: false, forceCloseConnections: true });
   const clients = new Set<ServerResponse>();
 
   app.addHook('onRequest', async (request, reply) => {
-    if (!allowed(request.headers.host)) {
-      await reply.code(403).type('text/plain').send('Host not allowed\n');
+    const header = (value: string | string[] | undefined): string | undefined =>
+      Array.isArray(value) ? value[0] : value;
+    if (!hostAllowed(rules, request.headers.host)) {
+      await reply.code(421).send({ error: 'misdirected request: this server does not answer for that Host' });
+      return reply;
+    }
+    if (crossSite(rules, header(request.headers.origin), header(request.headers['sec-fetch-site']))) {
+      await reply.code(403).send({ error: 'cross-site requests are refused' });
       return reply;
     }
     void reply.header('x-content-type-options', 'nosniff');

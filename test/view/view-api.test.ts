@@ -400,12 +400,12 @@ describe('view API', () => {
     assert.match(axolotl.toolDoc ?? '', /getRandomAxolotlImage/);
   });
 
-  test('Host allow-list: loopback names answer, any other name is refused (DNS rebinding)', async () => {
-    const status = (host: string): Promise<number> =>
+  test('serve’s access rules: loopback Host names answer, others are refused (DNS rebinding), so are cross-site pages', async () => {
+    const status = (host: string, extra: Record<string, string> = {}): Promise<number> =>
       new Promise((resolve, reject) => {
         const url = new URL(`${base}/api/files`);
         const req = request(
-          { host: url.hostname, port: url.port, path: url.pathname, headers: { host } },
+          { host: url.hostname, port: url.port, path: url.pathname, headers: { host, ...extra } },
           (res) => {
             res.resume();
             resolve(res.statusCode ?? 0);
@@ -417,8 +417,10 @@ describe('view API', () => {
     const port = new URL(base).port;
     assert.equal(await status(`localhost:${port}`), 200);
     assert.equal(await status(`127.0.0.1:${port}`), 200);
-    assert.equal(await status(`evil.example:${port}`), 403);
-    assert.equal(await status('127.0.0.1.evil.example'), 403);
+    assert.equal(await status(`evil.example:${port}`), 421);
+    assert.equal(await status('127.0.0.1.evil.example'), 421);
+    assert.equal(await status(`127.0.0.1:${port}`, { origin: 'http://evil.example' }), 403);
+    assert.equal(await status(`127.0.0.1:${port}`, { origin: base }), 200);
     const index = await fetch(`${base}/`);
     assert.match(index.headers.get('content-security-policy') ?? '', /default-src 'none'/);
   });

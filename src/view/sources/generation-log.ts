@@ -135,7 +135,8 @@ export class GenerationLogSource extends Source {
             verification: [verificationFacet(verification)],
             source: stepSources(instanceSteps(instance, this.defaultSource)),
           }),
-          search: `${tool}\n${instruction}\n${typeof instance.output === 'string' ? instance.output.slice(0, 400) : ''}`.toLowerCase(),
+          search:
+            `${tool}\n${instruction}\n${typeof instance.output === 'string' ? instance.output.slice(0, 400) : ''}`.toLowerCase(),
           match: `${normalizeText(tool)}\u0000${normalizeText(instruction)}`,
           start,
           end,
@@ -162,7 +163,11 @@ export class GenerationLogSource extends Source {
       try {
         const data = JSON.parse(await readFile(path, 'utf8')) as unknown;
         for (const record of Array.isArray(data) ? data : [data]) {
-          if (isRecord(record) && typeof record.Name === 'string' && typeof record.NLDocumentation === 'string') {
+          if (
+            isRecord(record) &&
+            typeof record.Name === 'string' &&
+            typeof record.NLDocumentation === 'string'
+          ) {
             docs.set(record.Name, record.NLDocumentation);
           }
         }
