@@ -454,5 +454,8 @@ export async function runEpisode(input: EpisodeInput, options: EpisodeOptions): 
     if (options.signal?.aborted === true)
       return result('failed', { reason: 'aborted', message: messageOf(error) });
     throw error;
+  } finally {
+    // State kept for this instance (a per-instance MCP server and its folder) goes with it.
+    await options.executor.endInstance?.(input.instanceId).catch(() => undefined);
   }
 }

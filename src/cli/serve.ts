@@ -17,12 +17,13 @@ import {
   type ToolServer,
   type ToolServerOptions,
 } from '../serve/index.js';
+import type { McpStdioServer } from '../serve/mcp.js';
 import { readToolSource, toolsOfSource } from '../formats/toolalpaca-json.js';
 import { loadConfig } from '../models/config.js';
 import { MODEL_SPEC_HELP, parseModelSpec } from '../models/model-spec.js';
 import { addModelOptions, modelOptionsFrom, type ModelFlagValues } from './model-options.js';
 
-export const SERVE_EXECUTORS = ['schema', 'simulated', 'replay', 'real'] as const;
+export const SERVE_EXECUTORS = ['schema', 'simulated', 'replay', 'real', 'mcp'] as const;
 export type ServeExecutorKind = (typeof SERVE_EXECUTORS)[number];
 
 /** Environment variable holding the bearer token (instead of `--token`, which `ps` shows). */
@@ -44,6 +45,8 @@ export interface ServeFlags extends ModelFlagValues {
   publicUrl?: string;
   bodyLimit?: string;
   quiet?: boolean;
+  /** Also (http) or only (stdio) serve the tools as an MCP server. */
+  mcp?: 'stdio' | 'http';
   /** Renamed flags, kept to say their new names. */
   replay?: string;
   executorBaseUrl?: string;
@@ -132,6 +135,7 @@ function checkFlagVocabulary(flags: ServeFlags): void {
 async function executorOptions(flags: ServeFlags, cwd: string | undefined): Promise<CreateExecutorOptions> {
   switch (flags.executor) {
     case 'schema':
+    case 'mcp':
       return {};
     case 'replay': {
       if (flags.replayFile === undefined) {
@@ -193,13 +197,46 @@ function accessOptions(
   };
 }
 
+function checkExecutorKind(kind: string): void {
+  if (!(SERVE_EXECUTORS as readonly string[]).includes(kind)) {
+    throw new InputError(`--executor: expected one of ${SERVE_EXECUTORS.join(', ')}, got "${kind}"`);
+  }
+}
+
+/**
+ * MCP over stdio: the tools and executor behind an MCP server on stdin/stdout, nothing listening on the
+ * network; the ready line goes to stderr (stdout carries the protocol).
+ */
+export async function startMcpStdioServe(
+  flags: ServeFlags,
+  io: ServeIo,
+): Promise<{ mcp: McpStdioServer; stop(): Promise<void> }> {
+  checkExecutorKind(flags.executor);
+  if (flags.tools.length === 0) throw new InputError('--tools FILE is required');
+  checkFlagVocabulary(flags);
+  const tools = await loadServeTools(flags.tools, io.stderr);
+  const executor = await createExecutor(flags.executor, await executorOptions(flags, io.cwd));
+  const { serveMcpStdio } = await import('../serve/mcp.js');
+  const mcp = await serveMcpStdio(tools, executor, {
+    ...(flags.quiet === true ? {} : { log: (line: string) => void io.stderr.write(`${line}\n`) }),
+  });
+  const functions = tools.reduce((sum, tool) => sum + tool.functions.length, 0);
+  io.stderr.write(`serving ${tools.length} tools (${functions} MCP tools) over stdio\n`);
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await mcp.close();
+      await executor.close?.();
+    })();
+    return stopping;
+  };
+  void mcp.done.then(stop);
+  return { mcp, stop };
+}
+
 /** Read the tools, build the executor and start listening; prints the ready line on stdout. */
 export async function startServe(flags: ServeFlags, io: ServeIo): Promise<RunningServe> {
-  if (!(SERVE_EXECUTORS as readonly string[]).includes(flags.executor)) {
-    throw new InputError(
-      `--executor: expected one of ${SERVE_EXECUTORS.join(', ')}, got "${flags.executor}"`,
-    );
-  }
+  checkExecutorKind(flags.executor);
   const port = parseIntegerFlag('--port', flags.port, 0, 65535);
   const bodyLimit =
     flags.bodyLimit !== undefined
@@ -217,6 +254,7 @@ export async function startServe(flags: ServeFlags, io: ServeIo): Promise<Runnin
       port,
       bodyLimit,
       ...access,
+      ...(flags.mcp === 'http' ? { mcp: true } : {}),
       ...(flags.publicUrl !== undefined ? { publicUrl: flags.publicUrl } : {}),
       ...(flags.quiet === true ? {} : { log: (line: string) => void io.stderr.write(`${line}\n`) }),
     });
@@ -228,7 +266,9 @@ export async function startServe(flags: ServeFlags, io: ServeIo): Promise<Runnin
     }
     throw error;
   }
-  io.stdout.write(`serving ${tools.length} tools at ${server.url}\n`);
+  io.stdout.write(
+    `serving ${tools.length} tools at ${server.url}${flags.mcp === 'http' ? ` (MCP at ${server.url}/mcp)` : ''}\n`,
+  );
   let stopping: Promise<void> | undefined;
   return {
     server,
@@ -256,6 +296,28 @@ function untilSignal(running: RunningServe, stderr: ServeIo['stderr']): Promise<
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+}
+
+/** Resolves once `done` resolves (the MCP client left), or after SIGTERM/SIGINT once `stop` is done. */
+async function untilDoneOrSignal(
+  done: Promise<void>,
+  stop: () => Promise<void>,
+  stderr: ServeIo['stderr'],
+): Promise<void> {
+  let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
+  const signalled = new Promise<void>((resolve, reject) => {
+    onSignal = (signal) => {
+      stderr.write(`toolalpaca: ${signal}: closing the MCP server\n`);
+      stop().then(resolve, reject);
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  await Promise.race([done.then(stop), signalled]);
+  if (onSignal !== undefined) {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -297,11 +359,22 @@ export function registerServeCommand(program: Command): void {
     )
     .option('--body-limit <bytes>', 'largest request body accepted', String(DEFAULT_BODY_LIMIT))
     .option('--quiet', 'no per-request log lines on stderr')
+    .addOption(
+      new Option(
+        '--mcp <transport>',
+        'serve the tools as an MCP server: over stdio (instead of HTTP), or over streamable HTTP at /mcp beside the REST routes',
+      ).choices(['stdio', 'http']),
+    )
     .addOption(new Option('--replay <file>').hideHelp())
     .addOption(new Option('--executor-base-url <url>').hideHelp());
   addModelOptions(command);
   command.action(async (flags: ServeFlags) => {
     const io: ServeIo = { stdout: process.stdout, stderr: process.stderr };
+    if (flags.mcp === 'stdio') {
+      const running = await startMcpStdioServe(flags, io);
+      await untilDoneOrSignal(running.mcp.done, running.stop, io.stderr);
+      return;
+    }
     const running = await startServe(flags, io);
     await untilSignal(running, io.stderr);
   });

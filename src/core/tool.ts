@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { httpInputSchema } from './http-binding.js';
 import { isRecord } from './json-text.js';
+import { McpServerSpecSchema } from './mcp-config.js';
 
 /** A JSON Schema object (draft 2020-12 / OpenAPI 3.1 dialect, or the OpenAPI 3.0 subset). */
 export const JsonSchemaSchema = z.record(z.string(), z.unknown());
@@ -117,6 +118,11 @@ export const ToolSchema = z.object({
   functions: z.array(ToolFunctionSchema),
   /** The dereferenced OpenAPI document the tool was read from, when there is one. */
   openapi: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * How to start or reach the MCP servers its `mcp` functions call, by server name (entries of an MCP
+   * client configuration, see core/mcp-config.ts).
+   */
+  mcpServers: z.record(z.string(), McpServerSpecSchema).optional(),
 });
 export type Tool = z.infer<typeof ToolSchema>;
 

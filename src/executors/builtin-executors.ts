@@ -10,14 +10,16 @@ import { createRealExecutor, type RealExecutorOptions } from './real-executor.js
 import type { ExecutorFactory } from './registry.js';
 import { createReplayExecutor, type ReplayExecutorOptions } from './replay-executor.js';
 import { createSchemaExecutor, type SchemaExecutorOptions } from './schema-executor.js';
+import type { McpExecutorOptions } from './mcp-executor.js';
 import type { SimulatedExecutorOptions } from './simulated-executor.js';
 import { STABLETOOLBENCH_EXECUTOR } from './stabletoolbench-cache.js';
 
-export type BuiltinExecutorName = 'schema' | 'simulated' | 'replay' | 'real' | 'chain';
+export type BuiltinExecutorName = 'schema' | 'simulated' | 'replay' | 'real' | 'mcp' | 'chain';
 
 /** Options of the `chain` kind. */
 export type ChainExecutorOptions = {
-  /** Executors to try, in order (any registered kinds but `chain`). Default `['real', 'simulated']`. */
+  /** Executors to try, in order (any registered kinds but `chain`). Default `['real', 'mcp', 'simulated']` (real and mcp each
+   * pass the functions they cannot call, HTTP or MCP, to the next). */
   order?: readonly string[];
   /** Replay JSONL used as the cache in front (read, and appended to with new answers). */
   cacheFile?: string;
@@ -30,6 +32,7 @@ export interface BuiltinExecutorOptions {
   schema?: SchemaExecutorOptions;
   replay?: ReplayExecutorOptions;
   real?: RealExecutorOptions;
+  mcp?: McpExecutorOptions;
   /** Options of `createSimulatedExecutor` (it needs a model or a model spec). */
   simulated?: SimulatedExecutorOptions;
   chain?: ChainExecutorOptions;
@@ -65,11 +68,21 @@ const real: ExecutorFactory<RealExecutorOptions> = {
   create: (options) => createRealExecutor(options),
 };
 
+const mcp: ExecutorFactory<McpExecutorOptions> = {
+  name: 'mcp',
+  description: "the tool's live MCP server (tools/call)",
+  async create(options) {
+    // Loaded on demand: the MCP SDK is only needed when this kind is asked for.
+    const { createMcpExecutor } = await import('./mcp-executor.js');
+    return createMcpExecutor(options);
+  },
+};
+
 const chain: ExecutorFactory<ChainExecutorOptions> = {
   name: 'chain',
-  description: 'a cache in front of executors tried in order (default real, then simulated)',
+  description: 'a cache in front of executors tried in order (default real, mcp, then simulated)',
   async create(options, context) {
-    const { order = ['real', 'simulated'], cacheFile, memoryCache, ...chainOptions } = options ?? {};
+    const { order = ['real', 'mcp', 'simulated'], cacheFile, memoryCache, ...chainOptions } = options ?? {};
     const members: ToolExecutor[] = [];
     for (const member of order) {
       if (member === 'chain') throw new InputError('an executor chain cannot contain a chain');
@@ -91,6 +104,7 @@ export const BUILTIN_EXECUTORS: readonly ExecutorFactory<never>[] = [
   simulated,
   replay,
   real,
+  mcp,
   chain,
   STABLETOOLBENCH_EXECUTOR,
 ];

@@ -113,7 +113,7 @@ export interface ChainOptions extends CheckOptions {
   shouldCache?: (observation: Observation) => boolean;
 }
 
-const SOURCES = new Set<string>(['real', 'simulated', 'schema', 'cache', 'replay']);
+const SOURCES = new Set<string>(['real', 'simulated', 'schema', 'cache', 'replay', 'mcp']);
 
 function sourceOf(kind: string | undefined, fallback: ObservationSource): ObservationSource {
   return kind !== undefined && SOURCES.has(kind) ? (kind as ObservationSource) : fallback;
@@ -194,6 +194,9 @@ export function createExecutorChain(
   return {
     kind: 'chain',
     execute,
+    async endInstance(instanceId) {
+      await Promise.all(executors.map((executor) => executor.endInstance?.(instanceId)));
+    },
     async close() {
       await Promise.all(executors.map((executor) => executor.close?.()));
     },

@@ -18,5 +18,6 @@ export const EXECUTOR_KINDS: readonly BuiltinExecutorName[] = [
   'simulated',
   'replay',
   'real',
+  'mcp',
   'chain',
 ];

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../core/json-schema.js';
 import type { Tool, ToolFunction } from '../core/tool.js';
 
-export type ObservationSource = 'real' | 'simulated' | 'schema' | 'cache' | 'replay';
+export type ObservationSource = 'real' | 'simulated' | 'schema' | 'cache' | 'replay' | 'mcp';
 
 export interface Observation {
   /** HTTP-like status; 400 for a call rejected by argument validation. */
@@ -41,6 +41,11 @@ export interface ToolExecutor {
     args: Record<string, unknown>,
     context?: ExecutionContext,
   ): Promise<Observation>;
+  /**
+   * The instance `instanceId` is over: state kept for it (an MCP server started for it and its folder) can
+   * go. Optional; the run loops call it when an instance ends, `serve --mcp` when a session closes.
+   */
+  endInstance?(instanceId: string): Promise<void>;
   close?(): Promise<void>;
 }
 

@@ -31,6 +31,14 @@ import {
   depthWithin,
   expandedSizeWithin,
 } from './document-limits.js';
+import {
+  MCP_SERVERS_KEY,
+  MCP_TOOL_KEY,
+  mcpFunctionOf,
+  mcpServersExtension,
+  mcpServersOf,
+  mcpToolExtension,
+} from './mcp.js';
 
 export type OpenApiVersion = 'swagger-2.0' | 'openapi-3.0' | 'openapi-3.1';
 
@@ -693,23 +701,23 @@ export function openApiToTool(spec: LoadedSpec, meta: ToolMeta = {}): Tool {
         openApi3Body(swagger ? undefined : op.requestBody, root) ??
         swaggerBody(params, op.consumes ?? doc.consumes, root);
       const response = firstSuccess(op.responses, swagger, op.produces ?? doc.produces, root);
-      functions.push(
-        httpFunction({
-          name: operationId ?? deriveFunctionName(method, path),
-          nameDerived: operationId === undefined,
-          ...(nonEmpty(op.summary) ? { summary: String(op.summary) } : {}),
-          ...(nonEmpty(op.description) ? { description: String(op.description) } : {}),
-          method,
-          path,
-          parameters: params
-            .map((p) => toParameter(p, root))
-            .filter((p): p is ToolParameter => p !== undefined),
-          ...(body ? { requestBody: body } : {}),
-          ...(response ? { response } : {}),
-        }),
-      );
+      const fn = httpFunction({
+        name: operationId ?? deriveFunctionName(method, path),
+        nameDerived: operationId === undefined,
+        ...(nonEmpty(op.summary) ? { summary: String(op.summary) } : {}),
+        ...(nonEmpty(op.description) ? { description: String(op.description) } : {}),
+        method,
+        path,
+        parameters: params
+          .map((p) => toParameter(p, root))
+          .filter((p): p is ToolParameter => p !== undefined),
+        ...(body ? { requestBody: body } : {}),
+        ...(response ? { response } : {}),
+      });
+      functions.push(mcpFunctionOf(op, fn) ?? fn);
     }
   }
+  const mcpServers = mcpServersOf(doc);
   const category = meta.category ?? nonEmpty(info['x-category']);
   const link = meta.link ?? nonEmpty(info['x-link']);
   const authLabel = meta.authLabel ?? str(info['x-auth-label']);
@@ -723,6 +731,7 @@ export function openApiToTool(spec: LoadedSpec, meta: ToolMeta = {}): Tool {
     servers: serversOf(doc, swagger),
     functions,
     openapi: doc,
+    ...(mcpServers !== undefined ? { mcpServers } : {}),
   };
   const parsed = ToolSchema.safeParse(tool);
   if (!parsed.success) {
@@ -766,6 +775,8 @@ function operationOf(fn: ToolFunction): Json {
     op.operationId = fn.name;
   if (fn.summary !== undefined) op.summary = fn.summary;
   if (fn.description !== undefined) op.description = fn.description;
+  const mcpTool = mcpToolExtension(fn);
+  if (mcpTool !== undefined) op[MCP_TOOL_KEY] = mcpTool;
   if (http.parameters.length > 0) {
     op.parameters = http.parameters.map((p) => ({
       name: p.name,
@@ -819,6 +830,8 @@ export function toolToOpenApi(tool: Tool): Record<string, unknown> {
   const doc: Json = { openapi: '3.0.3', info };
   if (tool.servers.length > 0) doc.servers = tool.servers.map((url) => ({ url }));
   doc.paths = paths;
+  const mcpServers = mcpServersExtension(tool);
+  if (mcpServers !== undefined) doc[MCP_SERVERS_KEY] = mcpServers;
 
   const original =
     tool.openapi && isRecord(tool.openapi.components) && isRecord(tool.openapi.components.securitySchemes)

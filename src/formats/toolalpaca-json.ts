@@ -20,6 +20,8 @@ import {
 } from './openapi.js';
 import type { LoadedSpec } from './openapi.js';
 import { pythonJsonDumps } from './python-json.js';
+import type { McpConfig } from '../core/mcp-config.js';
+import { looksLikeMcpConfig, parseMcpConfig } from '../mcp/config.js';
 
 /** The order in which ToolAlpaca writes a record's keys; used only when a key has to be added. */
 const CANONICAL_KEY_ORDER = [
@@ -212,7 +214,8 @@ export function toolToRecord(tool: Tool, base: Partial<ToolAlpacaRecord> = {}): 
 /** What a tools input file or folder turned out to be. */
 export type ToolSource =
   | { kind: 'toolalpaca'; path: string; records: ToolAlpacaRecord[] }
-  | { kind: 'openapi'; path: string; specs: LoadedSpec[] };
+  | { kind: 'openapi'; path: string; specs: LoadedSpec[] }
+  | { kind: 'mcp'; path: string; config: McpConfig };
 
 /** 256 MiB: the largest ToolAlpaca JSON file read as tools (a spec stays limited to 10 MiB). */
 export const DEFAULT_MAX_TOOLS_FILE_BYTES = 256 * 1024 * 1024;
@@ -231,8 +234,9 @@ function startsLikeToolAlpaca(head: string): boolean {
 
 /**
  * Reads a file or folder of tools, detecting the format: a JSON array, or a JSON object with `Name`,
- * is ToolAlpaca; anything else (JSON or YAML spec, or a folder of specs) is OpenAPI. Sizes are checked
- * before reading: a spec may have 10 MiB, a file that starts like ToolAlpaca data 256 MiB.
+ * is ToolAlpaca; a JSON object with `mcpServers` (or VS Code's `servers`) is an MCP client configuration;
+ * anything else (JSON or YAML spec, or a folder of specs) is OpenAPI. Sizes are checked before reading: a
+ * spec may have 10 MiB, a file that starts like ToolAlpaca data 256 MiB.
  */
 export async function readToolSource(path: string, options: ReadToolSourceOptions = {}): Promise<ToolSource> {
   let isDirectory: boolean;
@@ -262,6 +266,7 @@ export async function readToolSource(path: string, options: ReadToolSourceOption
     }
     if (looksLikeToolAlpaca(data))
       return { kind: 'toolalpaca', path, records: parseToolAlpacaJson(data, path) };
+    if (looksLikeMcpConfig(data)) return { kind: 'mcp', path, config: parseMcpConfig(data, path) };
   }
   return { kind: 'openapi', path, specs: [await loadOpenApi(text, path, specOptions)] };
 }
@@ -282,7 +287,15 @@ export interface SourcedTool {
  */
 export async function toolsOfSource(source: ToolSource): Promise<SourcedTool[]> {
   const out: SourcedTool[] = [];
-  if (source.kind === 'toolalpaca') {
+  if (source.kind === 'mcp') {
+    // Each server is started (or reached), listed and stopped; one that fails is that tool's problem.
+    // The MCP client is loaded only for MCP sources.
+    const { readMcpConfigTools } = await import('../mcp/tools.js');
+    for (const reading of await readMcpConfigTools(source.config)) {
+      if ('tool' in reading) out.push({ source: source.path, name: reading.name, tool: reading.tool });
+      else out.push({ source: source.path, name: reading.name, error: reading.error });
+    }
+  } else if (source.kind === 'toolalpaca') {
     for (const record of source.records) {
       try {
         out.push({ source: source.path, name: record.Name, record, tool: await recordToTool(record) });

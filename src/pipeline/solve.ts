@@ -174,6 +174,9 @@ function solveTaskRunner(options: SolveRunOptions): TaskRunner<SolverTask, Solve
     } catch (error) {
       if (signal.aborted) throw error;
       return { status: 'failed', output: null, failure: failureOf(error, 'solver_error') };
+    } finally {
+      // Per-instance state (an MCP server started for this query) ends with the query.
+      await options.executor.endInstance?.(task.queryId).catch(() => undefined);
     }
     const { finalAnswer: _answer, ...output } = result;
     return { status: 'completed', output };

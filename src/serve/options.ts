@@ -2,6 +2,7 @@
  * Options, defaults and header names of the virtual API server (`createToolServer`).
  */
 import type { FastifyInstance } from 'fastify';
+import type { McpHttpRouteOptions } from './mcp.js';
 
 export interface ToolServerOptions {
   /** Interface to listen on. Default 127.0.0.1. */
@@ -24,6 +25,8 @@ export interface ToolServerOptions {
    * listen on an address other than loopback.
    */
   token?: string;
+  /** Also serve the tools as an MCP server (streamable HTTP) at `/mcp`, behind the same checks. */
+  mcp?: boolean | Omit<McpHttpRouteOptions, 'log'>;
 }
 
 export interface ToolServer {

@@ -92,6 +92,14 @@ export async function createToolServer(
   installErrorHandler(app, context);
   registerServiceRoutes(app, context);
   registerAllToolRoutes(app, context);
+  if (options.mcp !== undefined && options.mcp !== false) {
+    // Loaded only when asked for: the MCP SDK is not needed by the REST server.
+    const { registerMcpRoute } = await import('./mcp.js');
+    registerMcpRoute(app, tools, executor, {
+      ...(options.mcp === true ? {} : options.mcp),
+      ...(options.log !== undefined ? { log: options.log } : {}),
+    });
+  }
   registerNotFound(app, context);
 
   await app.listen({ host, port: options.port ?? 0 });

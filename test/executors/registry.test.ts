@@ -52,15 +52,17 @@ function constant(kind: string, body: unknown, status = 200): ToolExecutor {
 
 describe('executor registry', () => {
   test('the built-in kinds are registered, in the order help texts list them', async () => {
-    assert.deepEqual(executorNames().slice(0, 6), [
+    assert.deepEqual(executorNames().slice(0, 7), [
       'schema',
       'simulated',
       'replay',
       'real',
+      'mcp',
       'chain',
       'stabletoolbench',
     ]);
-    for (const name of ['schema', 'replay', 'real']) assert.equal((await createExecutor(name)).kind, name);
+    for (const name of ['schema', 'replay', 'real', 'mcp'])
+      assert.equal((await createExecutor(name)).kind, name);
     await assert.rejects(createExecutor('simulated'), /the simulated executor needs a model/);
   });
 
@@ -86,7 +88,7 @@ describe('executor registry', () => {
       assert.equal(parseExecutorFlag('fixed-clock', 'schema'), 'fixed-clock');
       await assert.rejects(
         createExecutor('nope'),
-        /expected one of: schema, simulated, replay, real, chain, stabletoolbench, fixed-clock/,
+        /expected one of: schema, simulated, replay, real, mcp, chain, stabletoolbench, fixed-clock/,
       );
     } finally {
       assert.equal(unregisterExecutor('fixed-clock'), true);

@@ -224,12 +224,12 @@ describe('executor chain', () => {
   });
 
   test('createExecutor: known kinds, unknown kind error, simulated loaded lazily', async () => {
-    for (const kind of ['schema', 'replay', 'real'] as const) {
+    for (const kind of ['schema', 'replay', 'real', 'mcp'] as const) {
       assert.equal((await createExecutor(kind)).kind, kind);
     }
     await assert.rejects(
       createExecutor('psychic'),
-      /unknown executor 'psychic'; expected one of: schema, simulated, replay, real, chain/,
+      /unknown executor 'psychic'; expected one of: schema, simulated, replay, real, mcp, chain/,
     );
   });
 });
