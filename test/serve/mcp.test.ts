@@ -9,7 +9,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/sdk/types.js';
-import { generateFromSchema } from '../../src/executors/schema-executor.js';
+import { createSchemaExecutor, generateFromSchema } from '../../src/executors/schema-executor.js';
+import { readToolSource, toolsOfSource } from '../../src/formats/toolalpaca-json.js';
+import { createToolServer } from '../../src/serve/index.js';
 import { mcpSafeName, uniqueMcpNames } from '../../src/serve/mcp.js';
 import { cliPath } from '../helpers/cli.js';
 import { repoRoot, sharedData } from '../helpers/paths.js';
@@ -189,6 +191,57 @@ describe('serve --mcp stdio', () => {
     assert.ok(pid !== null);
     // The SDK's close ends stdin first; the server leaves on its own (no signal needed).
     assert.throws(() => process.kill(pid, 0), /ESRCH/);
+  });
+});
+
+describe('serve --mcp http: access', () => {
+  test('/mcp is behind the same Host allow-list and bearer token as the REST routes', async () => {
+    const tools = (await toolsOfSource(await readToolSource(TOOLS))).flatMap((entry) =>
+      entry.tool !== undefined ? [entry.tool] : [],
+    );
+    const token = 'a-long-enough-test-token';
+    const server = await createToolServer(tools, createSchemaExecutor(), { mcp: true, token });
+    try {
+      const initialize = {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+      };
+      const post = async (headers: Record<string, string>): Promise<number> =>
+        (
+          await server.app.inject({
+            method: 'POST',
+            url: '/mcp',
+            headers: {
+              'content-type': 'application/json',
+              accept: 'application/json, text/event-stream',
+              ...headers,
+            },
+            payload: JSON.stringify(initialize),
+          })
+        ).statusCode;
+      assert.equal(await post({}), 401);
+      assert.equal(await post({ authorization: `Bearer ${token}`, host: 'evil.example' }), 421);
+      const client = new Client({ name: 'test', version: '1' });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        }),
+      );
+      assert.equal((await client.listTools()).tools.length, FUNCTIONS);
+      await client.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a tool named "mcp" cannot be served beside the endpoint', async () => {
+    const tool = { name: 'mcp', description: '', auth: [], servers: [], functions: [] };
+    await assert.rejects(
+      createToolServer([tool], createSchemaExecutor(), { mcp: true }),
+      /a tool named "mcp"/,
+    );
   });
 });
 
