@@ -20,7 +20,8 @@ import {
 
 const INPUT_HELP = `
 FILE is a ToolAlpaca JSON file (an array of tool records, or one record object) or an OpenAPI 3.x /
-Swagger 2.0 spec (JSON or YAML), or a folder of specs. The format is detected from the content.`;
+Swagger 2.0 spec (JSON or YAML), or a folder of specs, or an MCP client configuration ({"mcpServers":
+{...}}: each server started, listed and stopped; see docs/mcp.md). The format is detected from the content.`;
 
 async function loadTools(files: readonly string[]): Promise<SourcedTool[]> {
   const tools: SourcedTool[] = [];
@@ -152,7 +153,10 @@ function addDocsCommand(parent: Command): void {
       } else {
         records = [];
         for (const entry of await toolsOfSource(source)) {
-          if (entry.tool !== undefined) records.push(toolToRecord(entry.tool));
+          // A server that cannot be read is not left out quietly: the file would lack a tool.
+          if (entry.tool === undefined)
+            throw new InputError(`${file}: ${entry.error ?? `tool "${entry.name}" could not be read`}`);
+          records.push(toolToRecord(entry.tool));
         }
       }
       await writeToolAlpacaFile(options.out, records);

@@ -221,7 +221,7 @@ describe('MCP tools through the CLI', () => {
     );
     const log = readFileSync(`${corpus}.log.jsonl`, 'utf8')
       .split('\n')
-      .filter((line) => line.includes('"type":"instance"'))
+      .filter((line) => line.includes('"type":"task"'))
       .map((line) => JSON.parse(line) as { status: string; failure?: { reason: string; message: string } });
     assert.equal(log.length, 3, generated.stderr);
     for (const entry of log) {
