@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import { createExecutor, EXECUTOR_KINDS, type ExecutorKind } from '../executors/create-executor.js';
 import type { ToolExecutor } from '../executors/executor.js';
+import { bindTaskTools, readSourceTools } from '../formats/task-tools.js';
 import { readToolBenchQueries } from '../formats/toolbench.js';
 import { loadConfig } from '../models/config.js';
 import { runSolve, type SolveRunOptions, type SolveSummary } from '../pipeline/solve.js';
@@ -47,6 +48,8 @@ import {
 
 export interface SolveFlags extends ModelFlagValues, ExecutorFlagValues, RunFlagValues {
   tasks?: string;
+  /** Tool source the tasks' tools are taken from (an MCP configuration...), see formats/task-tools.ts. */
+  tools?: string;
   solver?: string;
   executorCache?: string;
   out?: string;
@@ -71,6 +74,7 @@ export type SolveCommandSummary = SolveSummary & { cacheHits: number };
 /** The `solve` flags, checked. Add a flag here, in `registerSolveCommand` and where it is used. */
 export interface SolveSettings {
   tasks: string;
+  tools?: string;
   out: string;
   solver: SolverName;
   /** The solver's settings (recorded in the run's parameters). */
@@ -110,6 +114,7 @@ export function parseSolveFlags(flags: SolveFlags): SolveSettings {
     throw new InputError('--retrieval-corpus needs --retrieve K');
   return {
     tasks: flags.tasks,
+    ...(flags.tools !== undefined ? { tools: flags.tools } : {}),
     out: flags.out,
     solver: solver as SolverName,
     solverConfig: {
@@ -183,6 +188,8 @@ export async function runSolveCommand(flags: SolveFlags, io: CommandIo): Promise
       `retrieval: ${settings.retrieve} APIs per query from ${corpus.documents.length}; relevant APIs retrieved: ${found} of ${relevant}\n`,
     );
   }
+  if (settings.tools !== undefined)
+    tasks = bindTaskTools(tasks, await readSourceTools(settings.tools), settings.tasks);
   const config = await loadConfig(io.cwd);
   const resolved = modelOptionsFrom(flags, config);
   const { ledger, pool } = await createModelPool(resolved, io);
@@ -239,6 +246,10 @@ export function registerSolveCommand(program: Command): void {
     .requiredOption(
       '--tasks <file>',
       'ToolBench / StableToolBench query file, or a tasks file from `toolbench import`',
+    )
+    .option(
+      '--tools <file>',
+      "take the tasks' tools from this tool source (an MCP configuration, ToolAlpaca JSON, OpenAPI), matched by tool and API name, so that --executor mcp or real can call them (docs/mcp.md)",
     )
     .requiredOption(
       '--out <dir>',

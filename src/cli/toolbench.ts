@@ -5,7 +5,9 @@
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../core/atomic-write.js';
 import { InputError } from '../core/errors.js';
+import { readSourceTools } from '../formats/task-tools.js';
 import { importToolBenchFiles, readToolBenchTools, type ImportReport } from '../formats/toolbench.js';
+import { isMcpConfigFile } from '../mcp/config.js';
 import { loadConfig } from '../models/config.js';
 import {
   generateMultiToolInstructions,
@@ -88,7 +90,9 @@ export async function runToolbenchInstructions(
   const count = parseIntegerFlag('--count', flags.count) ?? 10;
   const perSample = parseIntegerFlag('--per-sample', flags.perSample);
   const seed = parseIntegerFlag('--seed', flags.seed, 0);
-  const tools = await readToolBenchTools(flags.tools);
+  const tools = (await isMcpConfigFile(flags.tools))
+    ? await readSourceTools(flags.tools)
+    : await readToolBenchTools(flags.tools);
   const config = await loadConfig(io.cwd);
   const resolved = modelOptionsFrom(flags, config);
   const { ledger, pool } = await createModelPool(resolved, io);
@@ -150,7 +154,10 @@ export function registerToolbenchCommands(program: Command): void {
     .description(
       "Generate multi-tool instructions (I2: tools of one category, I3: of one collection) in ToolBench's query shape",
     )
-    .requiredOption('--tools <dir>', 'tools folder from `toolbench import` (or a ToolBench query file)')
+    .requiredOption(
+      '--tools <dir>',
+      'tools folder from `toolbench import`, a ToolBench query file, or an MCP configuration (each server one tool, category MCP)',
+    )
     .requiredOption('--out <file>', 'output query file (JSON array)')
     .option('--mode <mode>', 'I2 or I3 (default I2)')
     .option('--count <n>', 'instructions wanted (default 10)')

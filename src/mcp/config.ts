@@ -4,6 +4,7 @@
  * `{instanceDir}` substitution, the minimal environment a stdio server is started with, and the copy of a
  * server's launch spec that may be written out with the tools (secrets left out).
  */
+import { readFile, stat } from 'node:fs/promises';
 import { InputError } from '../core/errors.js';
 import { isRecord } from '../core/json-text.js';
 import {
@@ -22,6 +23,25 @@ export function looksLikeMcpConfig(data: unknown): boolean {
   if (!isRecord(data)) return false;
   if (isRecord(data.mcpServers)) return true;
   return isRecord(data.servers) && data.openapi === undefined && data.swagger === undefined;
+}
+
+/** Largest file looked at by `isMcpConfigFile` (configurations are small). */
+const MAX_CONFIG_PEEK_BYTES = 1024 * 1024;
+
+/**
+ * True when `path` is a (small) file holding an MCP client configuration; false for folders, large or
+ * unreadable files and anything else, which the caller then reads as it otherwise would.
+ */
+export async function isMcpConfigFile(path: string): Promise<boolean> {
+  try {
+    const info = await stat(path);
+    if (!info.isFile() || info.size > MAX_CONFIG_PEEK_BYTES) return false;
+    const text = (await readFile(path, 'utf8')).replace(/^\uFEFF/, '');
+    if (!text.trimStart().startsWith('{')) return false;
+    return looksLikeMcpConfig(JSON.parse(text));
+  } catch {
+    return false;
+  }
 }
 
 function issueText(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {

@@ -15,7 +15,7 @@ import { createMcpExecutor } from '../../src/executors/mcp-executor.js';
 import { createSchemaExecutor } from '../../src/executors/schema-executor.js';
 import { McpServerError } from '../../src/mcp/connection.js';
 import { mcpServerTool, readMcpServerTool } from '../../src/mcp/tools.js';
-import { repoRoot } from '../helpers/paths.js';
+import { makeTempDir, repoRoot } from '../helpers/paths.js';
 
 const FIXTURE = join(repoRoot, 'test', 'fixtures', 'mcp', 'misbehaving-server.mjs');
 const MEMORY = join(repoRoot, 'node_modules', '.bin', 'mcp-server-memory');
@@ -231,6 +231,20 @@ describe('mcp executor with the others', () => {
       assert.equal(live.source, 'mcp');
       const fallback = await chain.execute(tool, 'crash', {});
       assert.equal(fallback.source, 'schema');
+    } finally {
+      await chain.close?.();
+    }
+  });
+
+  test('cache → mcp → schema: a call answered by the server is answered from the cache next time', async () => {
+    const cacheFile = join(makeTempDir(), 'cache.jsonl');
+    const chain = await createExecutor('chain', { chain: { order: ['mcp', 'schema'], cacheFile } });
+    try {
+      const live = await chain.execute(tool, 'structured', { city: 'Oslo' });
+      assert.equal(live.source, 'mcp');
+      const again = await chain.execute(tool, 'structured', { city: 'Oslo' });
+      assert.equal(again.source, 'cache');
+      assert.deepEqual(again.body, live.body);
     } finally {
       await chain.close?.();
     }
