@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InstanceSchema } from '../../src/core/toolalpaca-record.js';
-import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
+import { readToolAlpacaFile, toolToRecord } from '../../src/formats/toolalpaca-json.js';
+import { readMcpServerTool } from '../../src/mcp/tools.js';
 import { runCliIn } from '../helpers/cli-process.js';
 import {
   promptText,
@@ -103,6 +104,12 @@ describe('MCP tools through the CLI', () => {
       { name: entry?.name, category: entry?.category, functions: entry?.functions },
       { name: 'memory', category: 'MCP', functions: 9 },
     );
+    const docs = join(dir, 'memory-docs.json');
+    const written = await runCliIn(['tools', 'docs', config, '--out', docs], dir, 60_000);
+    assert.equal(written.code, 0, written.stderr);
+    const [record] = await readToolAlpacaFile(docs);
+    assert.match(record?.NLDocumentation ?? '', /^create_entities: Create multiple new entities/m);
+    assert.match(record?.NLDocumentation ?? '', /^read_graph: /m);
   });
 
   test('instructions → generate --executor mcp → export → eval run, observations from the live server', async () => {
@@ -229,6 +236,64 @@ describe('MCP tools through the CLI', () => {
       assert.equal(entry.failure?.reason, 'executor_error');
       assert.match(entry.failure?.message ?? '', /MCP server "memory": exited before answering initialize/);
       assert.doesNotMatch(entry.failure?.message ?? '', /\n/);
+    }
+  });
+
+  test('crash, hang, huge answer: each instance a recorded failure in one line; isError is an answer', async () => {
+    const spec = { command: process.execPath, args: [FIXTURE], timeout: 1500 };
+    const tool = await readMcpServerTool('fx', spec);
+    const asks = ['crash', 'hang', 'huge', 'fail'];
+    const tools = join(dir, 'fx-tools.json');
+    const record = toolToRecord(tool, { Instructions: asks.map((name) => `Please call ${name} for me.`) });
+    writeFileSync(tools, JSON.stringify([record]));
+    server.setDefault((body) => {
+      const text = promptText(body);
+      if (roleOf(body) !== 'assistant') return { text: 'OK.' };
+      const question = text.split('Begin!').pop() ?? '';
+      if (question.includes('Observation:')) return { text: ' Done.\nFinal Answer: it answered.' };
+      const name = /Please call (\w+)/.exec(question)?.[1] ?? 'fail';
+      const args = name === 'huge' ? { bytes: 5_000_000 } : {};
+      return { text: ` I call it.\nAction: ${name}\nAction Input: ${JSON.stringify(args)}` };
+    });
+    try {
+      const corpus = join(dir, 'fx-corpus.json');
+      const generated = await runCliIn(
+        ['generate', '--tools', tools, '--executor', 'mcp', '--out', corpus, '--concurrency', '1', ...model],
+        dir,
+        90_000,
+      );
+      const tasks = readFileSync(`${corpus}.log.jsonl`, 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('"type":"task"'))
+        .map(
+          (line) =>
+            JSON.parse(line) as {
+              status: string;
+              failure?: { reason: string; message: string };
+              output?: {
+                instance?: { input?: string; Final_Thought?: string; intermediate_steps?: unknown[][] };
+              };
+            },
+        );
+      assert.equal(tasks.length, 4, generated.stderr);
+      const byAsk = new Map(tasks.map((task) => [/call (\w+)/.exec(JSON.stringify(task))?.[1], task]));
+      for (const [ask, pattern] of [
+        ['crash', /MCP server "fx" closed the connection during tools\/call crash \(it exited or crashed\)/],
+        ['hang', /MCP server "fx" did not answer tools\/call hang within 1500 ms/],
+        ['huge', /MCP server "fx" sent an answer to tools\/call huge larger than 4194304 bytes/],
+      ] as const) {
+        const task = byAsk.get(ask);
+        assert.equal(task?.status, 'failed', ask);
+        assert.equal(task?.failure?.reason, 'executor_error', ask);
+        assert.match(task?.failure?.message ?? '', pattern);
+        assert.doesNotMatch(task?.failure?.message ?? '', /\n/);
+      }
+      // A tool error is the tool's answer: the assistant read it and the instance completed.
+      const failed = byAsk.get('fail');
+      assert.equal(failed?.status, 'completed');
+      assert.match(JSON.stringify(failed), /Status Code: 400\. Response: the widget is broken/);
+    } finally {
+      server.setDefault(memoryWorld());
     }
   });
 });
