@@ -200,6 +200,39 @@ describe('mcp executor', () => {
     await executor.endInstance?.('m1');
     await executor.endInstance?.('m2');
   });
+
+  test('server-filesystem on {instanceDir}: each instance its own empty folder, removed when it ends', async () => {
+    const files = await readMcpServerTool('files', {
+      command: join(repoRoot, 'node_modules', '.bin', 'mcp-server-filesystem'),
+      args: ['{instanceDir}'],
+      perInstance: true,
+    });
+    const folderOf = async (instanceId: string): Promise<string> => {
+      const listed = await executor.execute(files, 'list_allowed_directories', {}, { instanceId });
+      const folder = /\/\S*toolalpaca-mcp-[^\s"\\]+/.exec(JSON.stringify(listed.body))?.[0];
+      return folder ?? assert.fail(`no folder in ${JSON.stringify(listed.body)}`);
+    };
+    const first = await folderOf('f1');
+    const second = await folderOf('f2');
+    assert.notEqual(first, second);
+    const note = join(first, 'note.txt');
+    const written = await executor.execute(
+      files,
+      'write_file',
+      { path: note, content: 'instance one was here' },
+      { instanceId: 'f1' },
+    );
+    assert.equal(written.status, 200, JSON.stringify(written.body));
+    assert.equal(existsSync(note), true);
+    // The other instance sees an empty folder and may not reach the first one's.
+    const listing = await executor.execute(files, 'list_directory', { path: second }, { instanceId: 'f2' });
+    assert.doesNotMatch(JSON.stringify(listing.body), /note\.txt/);
+    const reach = await executor.execute(files, 'read_text_file', { path: note }, { instanceId: 'f2' });
+    assert.equal(reach.status, 400);
+    await executor.endInstance?.('f1');
+    await executor.endInstance?.('f2');
+    assert.equal(existsSync(first), false);
+  });
 });
 
 describe('mcp executor with the others', () => {

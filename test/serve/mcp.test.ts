@@ -5,16 +5,19 @@
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/sdk/types.js';
+import { createMcpExecutor } from '../../src/executors/mcp-executor.js';
 import { createSchemaExecutor, generateFromSchema } from '../../src/executors/schema-executor.js';
 import { readToolSource, toolsOfSource } from '../../src/formats/toolalpaca-json.js';
 import { createToolServer } from '../../src/serve/index.js';
 import { mcpSafeName, uniqueMcpNames } from '../../src/serve/mcp.js';
 import { cliPath } from '../helpers/cli.js';
-import { repoRoot, sharedData } from '../helpers/paths.js';
+import { makeTempDir, repoRoot, sharedData } from '../helpers/paths.js';
 
 const TOOLS = sharedData('toolalpaca/eval_simulated.json');
 const TOOL_NAMES = [
@@ -242,6 +245,44 @@ describe('serve --mcp http: access', () => {
       createToolServer([tool], createSchemaExecutor(), { mcp: true }),
       /a tool named "mcp"/,
     );
+  });
+});
+
+describe('serve --mcp http with --executor mcp', () => {
+  test('an MCP configuration re-served: a stdio server reached over HTTP, its structured answers kept', async () => {
+    const dir = makeTempDir();
+    const config = join(dir, 'mcp.json');
+    const fixture = join(repoRoot, 'test', 'fixtures', 'mcp', 'misbehaving-server.mjs');
+    writeFileSync(
+      config,
+      JSON.stringify({ mcpServers: { fx: { command: process.execPath, args: [fixture] } } }),
+    );
+    const tools = (await toolsOfSource(await readToolSource(config))).flatMap((entry) =>
+      entry.tool !== undefined ? [entry.tool] : [],
+    );
+    const executor = createMcpExecutor();
+    const server = await createToolServer(tools, executor, { mcp: true });
+    const client = new Client({ name: 'test', version: '1' });
+    try {
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`)));
+      const listed = (await client.listTools()).tools;
+      const structured = listed.find((tool) => tool.name === 'structured');
+      assert.deepEqual(structured?.annotations, { readOnlyHint: true, idempotentHint: true });
+      assert.equal(structured?.outputSchema?.type, 'object');
+      const result = (await client.callTool({
+        name: 'structured',
+        arguments: { city: 'Oslo' },
+      })) as CallToolResult;
+      assert.deepEqual(result.structuredContent, { city: 'Oslo', temperature: 21.5 });
+      assert.equal(result._meta?.['toolalpaca/source'], 'mcp');
+      const failed = (await client.callTool({ name: 'fail', arguments: {} })) as CallToolResult;
+      assert.equal(failed.isError, true);
+      assert.match(JSON.stringify(failed.content), /Status 400: the widget is broken/);
+    } finally {
+      await client.close();
+      await server.close();
+      await executor.close?.();
+    }
   });
 });
 
