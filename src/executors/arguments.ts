@@ -38,6 +38,10 @@ interface ArgumentPlan {
   validate: ValidateFunction;
   /** Argument name → its normalised schema, in the input schema's order (also the allowed names). */
   properties: Map<string, Json>;
+  /** The allowed names as unknown-argument messages list them. */
+  allowedText: string;
+  /** Arguments that may be omitted (not required by the schema nor as required body properties). */
+  optional: Set<string>;
   /** Arguments that travel as text (HTTP path, query, header and cookie parameters). */
   asText: Set<string>;
   /** Properties of an HTTP object body, and those of them the body schema requires. */
@@ -78,10 +82,15 @@ function planOf(fn: ToolFunction): ArgumentPlan {
   const { properties: _p, required: _r, ...rest } = normalizeSchema(input);
   const schema: Json = { ...rest, type: 'object', properties: Object.fromEntries(properties) };
   if (required.length > 0) schema.required = required;
+  const optional = new Set(
+    [...properties.keys()].filter((name) => !required.includes(name) && !bodyRequired.includes(name)),
+  );
   const plan: ArgumentPlan = {
     schema,
     validate: compileOrAcceptAll(schema),
     properties,
+    allowedText: properties.size === 0 ? '(none)' : [...properties.keys()].join(', '),
+    optional,
     asText,
     bodyProperties,
     bodyRequired,
@@ -265,28 +274,42 @@ export function checkArguments(
   args: Record<string, unknown>,
   options: CheckOptions = {},
 ): ArgumentCheck {
-  const plan = planOf(fn);
+  if (!isRecord(args)) {
+    return { errors: ['Arguments must be a JSON object'], warnings: [], args: {} };
+  }
+  const mode = options.unknownParameters ?? 'warn';
+  const frozen = Object.isFrozen(args);
+  if (frozen && lastCheck?.args === args && lastCheck.fn === fn && lastCheck.mode === mode) {
+    return lastCheck.check;
+  }
+  const check = runCheck(planOf(fn), args, mode);
+  if (frozen) lastCheck = { args, fn, mode, check };
+  return check;
+}
+
+/**
+ * The last check of a frozen argument object, so that a call checked by `serve` just before it calls the
+ * executor (which checks again, at once) is not checked twice. Frozen: the arguments cannot have changed.
+ */
+let lastCheck: { args: object; fn: ToolFunction; mode: string; check: ArgumentCheck } | undefined;
+
+function runCheck(plan: ArgumentPlan, args: Record<string, unknown>, mode: 'warn' | 'error'): ArgumentCheck {
   const errors: string[] = [];
   const warnings: string[] = [];
   const coerced: Record<string, unknown> = {};
-  if (!isRecord(args)) {
-    return { errors: ['Arguments must be a JSON object'], warnings, args: {} };
-  }
-  const allowed = [...plan.properties.keys()];
-  const allowedText = allowed.length === 0 ? '(none)' : allowed.join(', ');
-  for (const [name, value] of Object.entries(args)) {
+  for (const name in args) {
+    if (!Object.hasOwn(args, name)) continue;
+    const value = args[name];
     const schema = plan.properties.get(name);
     if (schema === undefined) {
-      const message = `Unknown parameter '${name}'; allowed: ${allowedText}`;
-      if (options.unknownParameters === 'error') errors.push(message);
+      const message = `Unknown parameter '${name}'; allowed: ${plan.allowedText}`;
+      if (mode === 'error') errors.push(message);
       else warnings.push(`${message} (ignored)`);
       continue;
     }
     if (value === undefined) continue;
-    const required = plan.schema.required;
-    const optional =
-      !(Array.isArray(required) && required.includes(name)) && !plan.bodyRequired.includes(name);
-    if (value === null && !allowsNull(schema) && optional) {
+    const optional = plan.optional.has(name);
+    if (value === null && optional && !allowsNull(schema)) {
       warnings.push(`Parameter '${name}' is null; treated as omitted`);
       continue;
     }
@@ -304,8 +327,16 @@ export function checkArguments(
       if (message !== undefined && !errors.includes(message)) errors.push(message);
     }
   }
-  const bodyGiven = [...plan.bodyProperties].some((name) => name in coerced);
-  if (plan.bodyRequiredAlways || bodyGiven) {
+  let bodyGiven = plan.bodyRequiredAlways;
+  if (!bodyGiven) {
+    for (const name of plan.bodyProperties) {
+      if (name in coerced) {
+        bodyGiven = true;
+        break;
+      }
+    }
+  }
+  if (bodyGiven) {
     for (const name of plan.bodyRequired) {
       if (!(name in coerced)) errors.push(`Missing required parameter '${name}'`);
     }

@@ -99,7 +99,40 @@ export function observationText(o: Observation, options: ObservationTextOptions 
 
 /** The canonical key of a tool call: canonical JSON of `[tool, function, args]`. */
 export function callKey(toolName: string, functionName: string, args: Record<string, unknown>): string {
-  return canonicalJson([toolName, functionName, args]);
+  return flatCallKey(toolName, functionName, args) ?? canonicalJson([toolName, functionName, args]);
+}
+
+/**
+ * `callKey` written directly for the usual call, whose arguments are strings, numbers, booleans and nulls
+ * (the generic canonical JSON copies every object to sort it). Undefined for anything else, and for names
+ * that look like array indices, which JSON objects list first whatever their sorted order.
+ */
+function flatCallKey(
+  toolName: string,
+  functionName: string,
+  args: Record<string, unknown>,
+): string | undefined {
+  const names = Object.keys(args);
+  for (const name of names) {
+    const value = args[name];
+    if (
+      value !== null &&
+      typeof value !== 'string' &&
+      typeof value !== 'number' &&
+      typeof value !== 'boolean'
+    ) {
+      return undefined;
+    }
+    const first = name.charCodeAt(0);
+    if (first >= 48 && first <= 57) return undefined; // 0-9
+  }
+  names.sort();
+  let text = `[${JSON.stringify(toolName)},${JSON.stringify(functionName)},{`;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    text += `${i === 0 ? '' : ','}${JSON.stringify(name)}:${JSON.stringify(args[name])}`;
+  }
+  return `${text}}]`;
 }
 
 /** sha256 (hex) of a tool call's canonical key (`callKey`). */

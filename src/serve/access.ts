@@ -71,7 +71,11 @@ export interface AccessRules {
   pairs: Set<string>;
   /** The bearer token's bytes, when one is required. */
   token?: Buffer;
+  /** Answers for `Host` values seen (clients send the same few), bounded. */
+  seen: Map<string, boolean>;
 }
+
+const SEEN_LIMIT = 256;
 
 /**
  * The rules for a server listening on `listenHost`: the loopback names, the listen address unless it is a
@@ -103,6 +107,7 @@ export function accessRules(options: {
   return {
     names,
     pairs,
+    seen: new Map(),
     ...(options.token !== undefined ? { token: Buffer.from(options.token, 'utf8') } : {}),
   };
 }
@@ -110,6 +115,16 @@ export function accessRules(options: {
 /** True when a `Host` header (or an origin's host) names this server. */
 export function hostAllowed(rules: AccessRules, value: string | undefined): boolean {
   if (value === undefined) return false;
+  let allowed = rules.seen.get(value);
+  if (allowed === undefined) {
+    allowed = checkHost(rules, value);
+    if (rules.seen.size >= SEEN_LIMIT) rules.seen.clear();
+    rules.seen.set(value, allowed);
+  }
+  return allowed;
+}
+
+function checkHost(rules: AccessRules, value: string): boolean {
   const split = splitHost(value);
   if (split === undefined) return false;
   if (rules.names.has(split.name)) return true;

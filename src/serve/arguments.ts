@@ -64,27 +64,48 @@ export function parseMultipart(body: string, contentType: string): Json | undefi
   return formToObject(fields);
 }
 
+/** How a function's arguments are collected from a request, worked out once per function. */
+interface CollectPlan {
+  slots: [name: string, slot: string, header: string][];
+  /** The function takes an object body whose properties are arguments. */
+  objectBody: boolean;
+}
+
+const collectPlans = new WeakMap<ToolFunction, CollectPlan>();
+
+function collectPlanOf(fn: ToolFunction): CollectPlan {
+  let plan = collectPlans.get(fn);
+  if (plan === undefined) {
+    // Functions without an HTTP binding are served as POST /{name} with the arguments as a JSON body.
+    const binding = httpViewOf(fn);
+    plan = {
+      slots: [...argumentSlots(binding)].map(([name, slot]) => [name, slot, name.toLowerCase()]),
+      objectBody: binding.requestBody !== undefined && bodyIsObject(binding),
+    };
+    collectPlans.set(fn, plan);
+  }
+  return plan;
+}
+
 /** The call's arguments as the request carries them: declared locations first, then the body. */
 export function collectArguments(
   fn: ToolFunction,
   pathValues: Record<string, string>,
   request: FastifyRequest,
 ): Record<string, unknown> {
+  const plan = collectPlanOf(fn);
   const args: Record<string, unknown> = {};
   const query = isRecord(request.query) ? request.query : {};
   let cookies: Record<string, string> | undefined;
-  // Functions without an HTTP binding are served as POST /{name} with the arguments as a JSON body.
-  const binding = httpViewOf(fn);
   let body: unknown = request.body;
-  if (typeof body === 'string' && binding.requestBody && bodyIsObject(binding) && /^\s*\{/.test(body)) {
+  if (typeof body === 'string' && plan.objectBody && /^\s*\{/.test(body)) {
     try {
       body = JSON.parse(body) as unknown;
     } catch {
       // left as text; validation says what is wrong
     }
   }
-  const slots = argumentSlots(binding);
-  for (const [name, slot] of slots) {
+  for (const [name, slot, header] of plan.slots) {
     let value: unknown;
     switch (slot) {
       case 'path':
@@ -94,7 +115,7 @@ export function collectArguments(
         value = query[name];
         break;
       case 'header':
-        value = headerValue(request.headers[name.toLowerCase()]);
+        value = headerValue(request.headers[header]);
         break;
       case 'cookie':
         cookies ??= parseCookies(headerValue(request.headers.cookie));
@@ -110,8 +131,8 @@ export function collectArguments(
     if (value !== undefined) args[name] = value;
   }
   // Undeclared query keys and body properties are passed on so that the check reports them (as warnings).
-  for (const [name, value] of Object.entries(query)) if (!(name in args)) args[name] = value;
-  if (binding.requestBody && bodyIsObject(binding) && isRecord(body)) {
+  for (const name in query) if (Object.hasOwn(query, name) && !(name in args)) args[name] = query[name];
+  if (plan.objectBody && isRecord(body)) {
     for (const [name, value] of Object.entries(body)) if (!(name in args)) args[name] = value;
   }
   return args;

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { messageOf, oneLine } from '../core/errors.js';
 import { crossSite, hostAllowed, tokenAccepted, type AccessRules } from './access.js';
 import { formToObject, headerValue, parseMultipart } from './arguments.js';
-import type { ServeContext } from './context.js';
+import { setSource, sourceOf, type ServeContext } from './context.js';
 
 /**
  * Before routing: a `Host` that does not name this server gets 421, a browser's cross-site request 403,
@@ -16,13 +16,13 @@ export function installAccessChecks(app: FastifyInstance, context: ServeContext,
   app.addHook('onRequest', (request, reply, done) => {
     const headers = request.headers;
     if (!hostAllowed(rules, headers.host)) {
-      context.sources.set(request, 'refused');
+      setSource(request, 'refused');
       reply.code(421).send({ error: 'misdirected request: this server does not answer for that Host' });
     } else if (crossSite(rules, headerValue(headers.origin), headerValue(headers['sec-fetch-site']))) {
-      context.sources.set(request, 'refused');
+      setSource(request, 'refused');
       reply.code(403).send({ error: 'cross-site requests are refused' });
     } else if (!tokenAccepted(rules, headers.authorization)) {
-      context.sources.set(request, 'refused');
+      setSource(request, 'refused');
       reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or wrong bearer token' });
     } else {
       done();
@@ -51,7 +51,7 @@ export function installRequestLog(
 ): void {
   app.addHook('onResponse', async (request, reply) => {
     const path = request.url.split('?')[0] ?? request.url;
-    const source = context.sources.get(request) ?? '-';
+    const source = sourceOf(request);
     log(`${request.method} ${path} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms ${source}`);
   });
 }
@@ -69,7 +69,7 @@ export function installErrorHandler(app: FastifyInstance, context: ServeContext)
     if (status >= 400 && status < 500) {
       return reply.code(status).send({ error: 'invalid request', details: [oneLine(error.message)] });
     }
-    context.sources.set(request, 'error');
+    setSource(request, 'error');
     return reply.code(500).send({ error: 'internal error', reason: oneLine(messageOf(error)) });
   });
 }

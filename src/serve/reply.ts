@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { oneLine } from '../core/errors.js';
 import type { ToolFunction } from '../core/tool.js';
 import type { Observation } from '../executors/executor.js';
-import type { ServeContext } from './context.js';
+import { setSource } from './context.js';
 import { SOURCE_HEADER, WARNINGS_HEADER } from './options.js';
 
 /** Observation headers not copied to the HTTP response (framing is fastify's business). */
@@ -28,16 +28,51 @@ export function headerSafe(text: string): string {
   return oneLine(text, 1000).replace(/[^\x20-\x7e]/g, '?');
 }
 
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Copies the observation's headers to the response (except framing, content type and this server's own),
+ * and returns its content type.
+ */
+function copyHeaders(headers: Record<string, string>, reply: FastifyReply): string | undefined {
+  let contentType: string | undefined;
+  for (const name in headers) {
+    if (!Object.hasOwn(headers, name)) continue;
+    const lower = name.toLowerCase();
+    if (lower === 'content-type') {
+      contentType ??= headers[name];
+      continue;
+    }
+    if (DROPPED_HEADERS.has(lower) || lower.startsWith('x-toolalpaca-') || !HEADER_NAME.test(name)) continue;
+    reply.header(lower, headerSafe(String(headers[name])));
+  }
+  return contentType;
+}
+
+/** JSON text of frozen bodies (the schema executor's cached answers), made once per body. */
+const serialised = new WeakMap<object, string>();
+
+function jsonText(body: unknown): string {
+  if (typeof body !== 'object' || body === null || !Object.isFrozen(body)) {
+    return JSON.stringify(body === undefined ? null : body);
+  }
+  let text = serialised.get(body);
+  if (text === undefined) {
+    text = JSON.stringify(body);
+    serialised.set(body, text);
+  }
+  return text;
+}
+
 /** Sends `o`, the answer to a call of `fn`; `checkWarnings` are the argument check's own warnings. */
 export function sendObservation(
-  context: ServeContext,
   o: Observation,
   fn: ToolFunction,
   checkWarnings: string[],
   request: FastifyRequest,
   reply: FastifyReply,
 ): FastifyReply {
-  context.sources.set(request, o.source);
+  setSource(request, o.source);
   reply.header(SOURCE_HEADER, o.source);
   const warnings = o.warnings ?? checkWarnings;
   if (warnings.length > 0) reply.header(WARNINGS_HEADER, headerSafe(warnings.join('; ')));
@@ -49,14 +84,8 @@ export function sendObservation(
     const status = validStatus && o.status >= 400 ? o.status : 502;
     return reply.code(status).send({ error: 'tool call failed', reason: o.error, source: o.source });
   }
-  for (const [name, value] of Object.entries(o.headers)) {
-    const lower = name.toLowerCase();
-    if (DROPPED_HEADERS.has(lower) || lower === 'content-type' || lower.startsWith('x-toolalpaca-')) continue;
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) continue;
-    reply.header(lower, headerSafe(String(value)));
-  }
+  const contentType = copyHeaders(o.headers, reply);
   reply.code(validStatus ? o.status : 502);
-  const contentType = Object.entries(o.headers).find(([name]) => name.toLowerCase() === 'content-type')?.[1];
   if (typeof o.body === 'string') {
     reply.header('content-type', contentType ?? 'text/plain; charset=utf-8');
     return reply.send(o.body);
@@ -68,5 +97,5 @@ export function sendObservation(
     'content-type',
     contentType !== undefined && /json/i.test(contentType) ? contentType : 'application/json; charset=utf-8',
   );
-  return reply.send(JSON.stringify(o.body === undefined ? null : o.body));
+  return reply.send(jsonText(o.body));
 }

@@ -10,14 +10,12 @@ import type { ToolFunction } from '../core/tool.js';
 import type { ExecutionContext, Observation } from '../executors/executor.js';
 import { checkArguments } from '../executors/arguments.js';
 import { collectArguments, headerValue } from './arguments.js';
-import type { ServeContext } from './context.js';
+import { setSource, type ServeContext } from './context.js';
 import { DOCUMENT_PATHS, sendDocument, toolIndex, toolList } from './documents.js';
 import { fastifySafeName, type MountedTool, type RouteCandidate, type RouteGroup } from './mount.js';
 import { DEFAULT_INSTANCE, INSTANCE_HEADER } from './options.js';
 import { matchTemplate, pathSegments } from './path-template.js';
 import { sendObservation } from './reply.js';
-
-type Json = Record<string, unknown>;
 
 interface ChosenCall {
   fn: ToolFunction;
@@ -26,19 +24,21 @@ interface ChosenCall {
   warnings: string[];
 }
 
-/** Among functions sharing the route, the first whose arguments validate (else the first). */
-function chooseFunction(
-  group: RouteGroup,
-  pathValues: (candidate: RouteCandidate) => Record<string, string>,
-  request: FastifyRequest,
-): ChosenCall {
+/** A candidate's path parameter values, by the spec's parameter names. */
+type PathValues = (candidate: RouteCandidate, request: FastifyRequest) => Record<string, string>;
+
+/**
+ * Among functions sharing the route, the first whose arguments validate (else the first). The arguments are
+ * frozen, so that the executor's own check of them is the one made here (see `checkArguments`).
+ */
+function chooseFunction(group: RouteGroup, pathValues: PathValues, request: FastifyRequest): ChosenCall {
   let chosen: ChosenCall | undefined;
   for (const candidate of group.candidates) {
-    const args = collectArguments(candidate.fn, pathValues(candidate), request);
+    const args = Object.freeze(collectArguments(candidate.fn, pathValues(candidate, request), request));
     const check = checkArguments(candidate.fn, args);
     const attempt = { fn: candidate.fn, args, errors: check.errors, warnings: check.warnings };
-    chosen ??= attempt;
     if (check.errors.length === 0) return attempt;
+    chosen ??= attempt;
   }
   if (chosen === undefined) throw new Error('route without functions');
   return chosen;
@@ -74,45 +74,78 @@ function bodyRefusal(group: RouteGroup, request: FastifyRequest): string | undef
   return `request bodies must be application/json here, not ${type ?? 'untyped'}`;
 }
 
+const CLIENT_LEFT = 'client closed the connection';
+
+/**
+ * A call's `ExecutionContext`. Its `signal` (aborted when the client closes the connection) is made on first
+ * use: most executors never read it, and an AbortController plus a `close` listener per request is a
+ * measurable part of a cached answer's cost. `release` removes the listener once the call is done.
+ */
+class CallContext implements ExecutionContext {
+  private controller: AbortController | undefined;
+  private onClose: (() => void) | undefined;
+
+  constructor(
+    readonly instanceId: string,
+    private readonly reply: FastifyReply,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      const controller = new AbortController();
+      const response = this.reply.raw;
+      this.controller = controller;
+      if (this.reply.request.raw.destroyed && !response.writableFinished) {
+        controller.abort(new Error(CLIENT_LEFT));
+      } else {
+        this.onClose = () => {
+          if (!response.writableFinished) controller.abort(new Error(CLIENT_LEFT));
+        };
+        response.once('close', this.onClose);
+      }
+    }
+    return this.controller.signal;
+  }
+
+  release(): void {
+    if (this.onClose !== undefined) this.reply.raw.off('close', this.onClose);
+  }
+}
+
 /** Checks the call's arguments, runs it through the executor and sends the observation. */
 async function callFunction(
   context: ServeContext,
   m: MountedTool,
   group: RouteGroup,
-  pathValues: (candidate: RouteCandidate) => Record<string, string>,
+  pathValues: PathValues,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
   const refusal = bodyRefusal(group, request);
   if (refusal !== undefined) {
-    context.sources.set(request, 'validation');
+    setSource(request, 'validation');
     return reply.code(415).send({ error: 'unsupported media type', reason: refusal });
   }
   const chosen = chooseFunction(group, pathValues, request);
   if (chosen.errors.length > 0) {
-    context.sources.set(request, 'validation');
+    setSource(request, 'validation');
     return reply
       .code(400)
       .send({ error: 'invalid request', function: chosen.fn.name, details: chosen.errors });
   }
   // Without the header, every request shares one instance, so a simulated API stays consistent.
   const instance = headerValue(request.headers[INSTANCE_HEADER]);
-  const call: ExecutionContext = {
-    instanceId: instance !== undefined && instance !== '' ? instance : DEFAULT_INSTANCE,
-  };
-  const controller = new AbortController();
-  const onClose = (): void => {
-    if (!reply.raw.writableFinished) controller.abort(new Error('client closed the connection'));
-  };
-  reply.raw.once('close', onClose);
-  call.signal = controller.signal;
+  const call = new CallContext(
+    instance !== undefined && instance !== '' ? instance : DEFAULT_INSTANCE,
+    reply,
+  );
   let observation: Observation;
   try {
     observation = await context.executor.execute(m.tool, chosen.fn.name, chosen.args, call);
   } finally {
-    reply.raw.off('close', onClose);
+    call.release();
   }
-  return sendObservation(context, observation, chosen.fn, chosen.warnings, request, reply);
+  return sendObservation(observation, chosen.fn, chosen.warnings, request, reply);
 }
 
 /** `/healthz` and `/`. */
@@ -125,13 +158,18 @@ export function registerServiceRoutes(app: FastifyInstance, context: ServeContex
   app.get('/', async () => ({ tools: toolList(context) }));
 }
 
+/** fastify's route parameter names: `p0`, `p1`... (see `path-template.ts`). */
+const FASTIFY_PARAMS = Array.from({ length: 64 }, (_, i) => `p${i}`);
+
 /** Path values of a candidate from fastify's `p0`, `p1`... parameters. */
-function fastifyValues(candidate: RouteCandidate, params: Json): Record<string, string> {
+function fastifyValues(candidate: RouteCandidate, request: FastifyRequest): Record<string, string> {
+  const params = isRecord(request.params) ? request.params : {};
+  const names = candidate.template.params;
   const out: Record<string, string> = {};
-  candidate.template.params.forEach((name, i) => {
-    const value = params[`p${i}`];
-    if (typeof value === 'string') out[name] = value;
-  });
+  for (let i = 0; i < names.length; i++) {
+    const value = params[FASTIFY_PARAMS[i] ?? `p${i}`];
+    if (typeof value === 'string') out[names[i]!] = value;
+  }
   return out;
 }
 
@@ -161,17 +199,7 @@ function registerToolRoutes(app: FastifyInstance, context: ServeContext, m: Moun
       app.route({
         method: group.method,
         url: `${base}${path === '/' ? '' : path}`,
-        handler: async (request, reply) => {
-          const params = isRecord(request.params) ? request.params : {};
-          return callFunction(
-            context,
-            m,
-            group,
-            (candidate) => fastifyValues(candidate, params),
-            request,
-            reply,
-          );
-        },
+        handler: (request, reply) => callFunction(context, m, group, fastifyValues, request, reply),
       });
     } catch {
       // Left to the not-found handler's own matcher.
@@ -222,7 +250,7 @@ async function routeByMatcher(
     );
   }
   if (allowed.size === 0) return undefined;
-  context.sources.set(request, 'not-found');
+  setSource(request, 'not-found');
   return reply
     .code(405)
     .header('allow', [...allowed].join(', '))
@@ -247,7 +275,7 @@ export function registerNotFound(app: FastifyInstance, context: ServeContext): v
     }
     const m = name === undefined ? undefined : context.tools.get(name);
     if (m === undefined) {
-      context.sources.set(request, 'not-found');
+      setSource(request, 'not-found');
       return reply.code(404).send({ error: `unknown tool '${name ?? first}'`, tools: toolList(context) });
     }
     const rest = pathSegments(slash < 0 ? '' : rawPath.slice(slash));
@@ -255,7 +283,7 @@ export function registerNotFound(app: FastifyInstance, context: ServeContext): v
       const answered = await routeByMatcher(context, m, rawPath, rest, request, reply);
       if (answered !== undefined) return answered;
     }
-    context.sources.set(request, 'not-found');
+    setSource(request, 'not-found');
     return reply.code(404).send({
       error: `unknown path '${request.method} ${rawPath}' of tool '${m.tool.name}'`,
       ...toolIndex(context, m),

@@ -29,7 +29,7 @@ import type { Tool } from '../core/tool.js';
 import type { ToolExecutor } from '../executors/executor.js';
 import { InputError } from '../core/errors.js';
 import { accessRules, isLoopbackAddress } from './access.js';
-import type { ServeContext } from './context.js';
+import { SOURCE_PROPERTY, type ServeContext } from './context.js';
 import { installAccessChecks, installBodyParsers, installErrorHandler, installRequestLog } from './hooks.js';
 import { mountTools } from './mount.js';
 import { DEFAULT_BODY_LIMIT, listenUrl, type ToolServer, type ToolServerOptions } from './options.js';
@@ -83,9 +83,9 @@ export async function createToolServer(
     executor,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     baseUrl: options.publicUrl?.replace(/\/+$/, '') ?? '',
-    sources: new WeakMap(),
   };
   const app = createApp(context.bodyLimit);
+  app.decorateRequest(SOURCE_PROPERTY, '');
   if (options.log !== undefined) installRequestLog(app, context, options.log);
   installAccessChecks(app, context, rules);
   installBodyParsers(app);

@@ -153,6 +153,24 @@ describe('validateArguments', () => {
     );
   });
 
+  test('a frozen argument object checked again gives the same answer; a changed one is checked anew', () => {
+    const frozen = Object.freeze({ countryCode: 'DE', limit: '5', foo: 1 });
+    const first = checkArguments(search, frozen);
+    assert.deepEqual(first.args, { countryCode: 'DE', limit: 5 });
+    assert.equal(first.warnings.length, 1);
+    assert.deepEqual(checkArguments(search, frozen), first);
+    // Another mode, or another function, is not answered from the earlier check.
+    assert.deepEqual(checkArguments(search, frozen, { unknownParameters: 'error' }).errors, [
+      "Unknown parameter 'foo'; allowed: countryCode, limit, color, when",
+    ]);
+    assert.notDeepEqual(checkArguments(everyLocation, frozen).errors, []);
+    // An object that is not frozen may change between checks.
+    const open: Record<string, unknown> = { countryCode: 'DE' };
+    assert.deepEqual(checkArguments(search, open).errors, []);
+    delete open.countryCode;
+    assert.deepEqual(checkArguments(search, open).errors, ["Missing required parameter 'countryCode'"]);
+  });
+
   test('prepareCall rejects with a 400 observation that observationText explains', () => {
     const t = tool([search]);
     const prepared = prepareCall(t, 'search', { limit: 'ten' }, 'schema');
@@ -238,6 +256,24 @@ describe('schemas and observations', () => {
     );
     assert.equal(callKey('t', 'f', { x: 1, y: 2 }), callKey('t', 'f', { y: 2, x: 1 }));
     assert.notEqual(callKey('t', 'f', { x: 1 }), callKey('t', 'f', { x: '1' }));
+  });
+
+  test('call keys of flat arguments (written without the generic canonical JSON) are the canonical JSON', () => {
+    // Keys seed the schema executor's answers and key caches: the fast path must not change one of them.
+    const cases: Record<string, unknown>[] = [
+      {},
+      { b: 1, a: 'x' },
+      { z: null, y: true, x: -0, w: Number.NaN, v: Number.POSITIVE_INFINITY, u: 1e21, t: 'é\u2028"\\\n' },
+      JSON.parse('{"__proto__": "p", "a": 1}') as Record<string, unknown>,
+      { '10': 1, '9': 2, a: 3 },
+      { B: 1, a: 2, ä: 3, '': 4, ' ': 5, '\ud800': 6 },
+      { a: [1, 'x'], b: 2 },
+      { a: undefined, b: 1 },
+      { x: { y: 1, a: 2 } },
+    ];
+    for (const args of cases) {
+      assert.equal(callKey('T"\\', 'f\u0001', args), canonicalJson(['T"\\', 'f\u0001', args]));
+    }
   });
 });
 

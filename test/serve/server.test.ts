@@ -404,6 +404,40 @@ describe('virtual API server: limits, failures and shutdown', () => {
     await assert.rejects(fetch(`${server.url}/healthz`));
   });
 
+  test('a client that leaves aborts the call through the context signal', async () => {
+    let started!: () => void;
+    const inFlight = new Promise<void>((resolve) => (started = resolve));
+    let onAbort!: (reason: unknown) => void;
+    const aborted = new Promise<unknown>((resolve) => (onAbort = resolve));
+    const waiting: ToolExecutor = {
+      kind: 'waiting',
+      execute(_tool, _fn, _args, context): Promise<Observation> {
+        const signal = context?.signal;
+        assert.ok(signal, 'the call has a signal');
+        started();
+        return new Promise((done) => {
+          signal.addEventListener('abort', () => {
+            onAbort(signal.reason);
+            done({ status: 499, body: null, headers: {}, source: 'schema', latencyMs: 0, error: 'aborted' });
+          });
+        });
+      },
+    };
+    const server = await createToolServer(tools, waiting);
+    try {
+      const client = new AbortController();
+      const pending = fetch(`${server.url}/Nager.Date/api/v3/Version`, { signal: client.signal }).catch(
+        () => undefined,
+      );
+      await inFlight;
+      client.abort();
+      await pending;
+      assert.match(String(await aborted), /client closed the connection/);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('two tools with one name are refused', async () => {
     const tool = tools[0]!;
     await assert.rejects(createToolServer([tool, tool], createSchemaExecutor()), /two tools are named/);
@@ -501,7 +535,7 @@ async function spawnGuardedServers(flagSets: Json[], env: Record<string, string>
     for (const wake of waiters.splice(0)) wake();
   });
   const waitFor = async <T>(find: () => T | undefined, what: string): Promise<T> => {
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 60_000; // a guard against a hang; a loaded machine starts tsx slowly
     for (;;) {
       const found = find();
       if (found !== undefined) return found;
