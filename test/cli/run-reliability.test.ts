@@ -271,9 +271,9 @@ describe('failures that surface', () => {
   test('one run per output: a second run is refused in one line; the lock of a killed run is taken over', async () => {
     const dir = makeTempDir();
     const out = join(dir, 'corpus.json');
-    // Long enough (10 instances of 2 calls of 500 ms) for a second process to start meanwhile.
+    // The model never answers while the first run holds the lock, however late a loaded machine starts the second.
     const args = generate(out, server.baseUrl, '--limit', '10', '--concurrency', '1');
-    server.setLatency(500);
+    server.setDefault(() => ({ fault: 'hang' }));
     try {
       const { child, done } = startCli(args, dir);
       await waitUntil(() => existsSync(`${out}.lock`) && existsSync(`${out}.log.jsonl`), 60_000, 20);
@@ -288,13 +288,13 @@ describe('failures that surface', () => {
       child.kill('SIGKILL');
       assert.equal((await done).code, 137);
       assert.ok(existsSync(`${out}.lock`), 'kill -9 leaves the lock behind');
-      server.setLatency(0);
+      server.setDefault(world);
       const resumed = await cli([...args, '--resume', '--json'], dir);
       assert.equal(resumed.code, 0, resumed.stderr);
       assert.equal((JSON.parse(resumed.stdout) as { completed: number }).completed, 10);
       assert.equal(existsSync(`${out}.lock`), false, 'released at the end');
     } finally {
-      server.setLatency(0);
+      server.setDefault(world);
     }
   });
 });
