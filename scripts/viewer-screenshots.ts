@@ -3,7 +3,8 @@
  * data, and a corpus, export and log made on the spot through the built CLI), one image per view, written
  * to docs/viewer/. Needs Debian's chromium and a build (`npm run build`).
  *
- *   npm run docs:viewer
+ *   npm run docs:viewer              (every image)
+ *   npm run docs:viewer -- NAME…     (only those: list, judgments, trajectory, verification, tree, tokens, compare)
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,21 +15,26 @@ import {
   launchChromium,
   prepareViewerData,
   startViewerProcess,
+  writeVerifiedCorpus,
 } from '../test/view/viewer-fixture.js';
 
 const OUT = join(repoRoot, 'docs', 'viewer');
 
 async function main(): Promise<void> {
+  // `npm run docs:viewer -- NAME…` writes only the images named.
+  const only = process.argv.slice(2);
   const browser = await launchChromium();
   if (browser === undefined) throw new Error('chromium is not installed (/usr/bin/chromium)');
   const dir = makeTempDir('toolalpaca-viewer-docs-');
   const data = await prepareViewerData(dir, 12);
-  const viewer = await startViewerProcess([JUDGED_7B, ANSWERS, data.corpus, data.export]);
+  const verified = writeVerifiedCorpus(join(dir, 'verified.json'));
+  const viewer = await startViewerProcess([JUDGED_7B, ANSWERS, data.corpus, data.export, verified]);
   mkdirSync(OUT, { recursive: true });
   const page = await browser.newPage({ viewport: { width: 1360, height: 820 } });
   const url = (query: Record<string, string>): string =>
     `${viewer.url}/?${new URLSearchParams(query).toString()}`;
   const shot = async (name: string): Promise<void> => {
+    if (only.length > 0 && !only.includes(name)) return;
     writeFileSync(join(OUT, `${name}.jpg`), await page.screenshot({ type: 'jpeg', quality: 82 }));
     console.log(`docs/viewer/${name}.jpg`);
   };
@@ -47,6 +53,11 @@ async function main(): Promise<void> {
     await page.locator('table.items tbody tr a').first().click();
     await page.waitForSelector('.trajectory .step');
     await shot('trajectory');
+
+    await page.goto(url({ file: verified, reason: 'empty-thought' }));
+    await page.locator('table.items tbody tr a').first().click();
+    await page.waitForSelector('.verification');
+    await shot('verification');
 
     await page.goto(url({ file: ANSWERS, item: 'G2_answer/10', tab: 'tree' }));
     await page.waitForSelector('.tree-view');

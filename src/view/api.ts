@@ -37,6 +37,7 @@ export const FACETS = [
   { name: 'failure', label: 'failure reason' },
   { name: 'kind', label: 'instance kind' },
   { name: 'verification', label: 'verification' },
+  { name: 'reason', label: 'verification reason' },
   { name: 'process', label: 'judge: process' },
   { name: 'response', label: 'judge: response' },
   { name: 'checker', label: 'deterministic checker' },
@@ -164,7 +165,12 @@ export interface JudgmentsView {
 export interface VerificationView {
   passed: boolean;
   stage?: string;
+  /** Each reason as shown (`code: message` for the verify command's reasons). */
   reasons: string[];
+  /** The reasons' codes, when they have codes (the `reason` facet). */
+  codes?: string[];
+  /** The LLM judge's record in one line (model, majority, verdicts, agreement). */
+  judge?: string;
 }
 
 export interface TreeNodeView {

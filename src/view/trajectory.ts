@@ -142,18 +142,40 @@ export function itemTrajectory(item: RunItem | JudgedItem, defaultSource?: strin
   return view;
 }
 
-/** `verification: {passed, stage, reasons}` (or a bare `verified` flag) when the item has one. */
+/** A verification reason as written: a string, or `{code, message}` (the `verify` command's). */
+function reasonOf(reason: unknown): { text: string; code?: string } {
+  if (typeof reason === 'string') return { text: reason };
+  if (isRecord(reason) && typeof reason.code === 'string') {
+    const message = str(reason.message);
+    return {
+      text: message !== undefined && message !== '' ? `${reason.code}: ${message}` : reason.code,
+      code: reason.code,
+    };
+  }
+  return { text: JSON.stringify(reason) };
+}
+
+/**
+ * `verification: {passed, stage, reasons, judge?}` (or a bare `verified` flag) when the item has one.
+ * Reasons are strings or `{code, message}`; a judge record (`{model, runs, verdicts, majority,
+ * agreement}`) is summarised in one line.
+ */
 export function verificationOf(holder: Record<string, unknown>): VerificationView | undefined {
   const v = holder.verification;
   if (isRecord(v) && typeof v.passed === 'boolean') {
-    const view: VerificationView = {
-      passed: v.passed,
-      reasons: Array.isArray(v.reasons)
-        ? v.reasons.map((r) => (typeof r === 'string' ? r : JSON.stringify(r)))
-        : [],
-    };
+    const reasons = Array.isArray(v.reasons) ? v.reasons.map(reasonOf) : [];
+    const view: VerificationView = { passed: v.passed, reasons: reasons.map((r) => r.text) };
+    const codes = reasons.map((r) => r.code).filter((c): c is string => c !== undefined);
+    if (codes.length > 0) view.codes = [...new Set(codes)];
     const stage = str(v.stage);
     if (stage !== undefined) view.stage = stage;
+    const judge = v.judge;
+    if (isRecord(judge) && typeof judge.model === 'string') {
+      const verdicts = Array.isArray(judge.verdicts) ? judge.verdicts.map(String).join(', ') : '';
+      const agreement =
+        typeof judge.agreement === 'number' ? `, ${Math.round(judge.agreement * 100)} % agree` : '';
+      view.judge = `${judge.model}: ${String(judge.majority ?? '?')}${verdicts !== '' ? ` (${verdicts}${agreement})` : ''}`;
+    }
     return view;
   }
   if (typeof holder.verified === 'boolean') return { passed: holder.verified, reasons: [] };
@@ -167,9 +189,28 @@ export function verificationFacet(view: VerificationView | undefined): string | 
   return view.stage !== undefined ? `failed: ${view.stage}` : 'failed';
 }
 
-/** The instance kind (single, parallel, irrelevance...), when recorded. */
-export function instanceKindOf(holder: Record<string, unknown>): string | undefined {
+/** The instance kind recorded on an item (single, parallel, irrelevance...), if any. */
+export function recordedKindOf(holder: Record<string, unknown>): string | undefined {
   return str(holder.kind) ?? str(holder.instance_kind) ?? str(holder.instanceKind);
+}
+
+/**
+ * The kind of a corpus instance: the recorded one, else — ToolAlpaca's original instances record none —
+ * `single` or `multi-step` by the tool calls among its steps (built-in actions not counted).
+ */
+export function instanceKindOf(
+  holder: Record<string, unknown>,
+  steps: readonly StepView[],
+): { kind: string; recorded: boolean } {
+  const recorded = recordedKindOf(holder);
+  if (recorded !== undefined) return { kind: recorded, recorded: true };
+  const calls = steps.filter((s) => s.action !== '' && !BUILTINS.has(s.action)).length;
+  return { kind: calls > 1 ? 'multi-step' : 'single', recorded: false };
+}
+
+/** How the item view names a kind (a derived one says so). */
+export function kindLabel(kind: { kind: string; recorded: boolean }): string {
+  return kind.recorded ? kind.kind : `${kind.kind} (no kind recorded: by its steps)`;
 }
 
 /** True when a judge file's judge does not judge the final response (the deterministic checker). */

@@ -22,6 +22,7 @@ import type {
 } from '../../src/view/api.js';
 import { runCli } from '../helpers/cli.js';
 import { makeTempDir, sharedData } from '../helpers/paths.js';
+import { writeVerifiedCorpus } from './viewer-fixture.js';
 
 const JUDGED_7B = sharedData('toolalpaca/judged_ToolAlpaca-7B_simulated.json');
 const EVAL = sharedData('toolalpaca/eval_simulated.json');
@@ -154,8 +155,31 @@ describe('view API', () => {
       log,
       `${JSON.stringify({ type: 'header', kind: 'generate', version: 2, parameters: { model: 'openai:fake', executor: 'simulated', prompt: 'train_v1', mode: 'react', toolsHash: 'sha256:0' }, context: { tools: EVAL, out: join(dir, 'corpus.json') }, startedAt: '2026-01-01T00:00:00.000Z' })}\n${logInstance('Axolotl', 0, {}, { reason: 'model_error', message: 'down', infrastructure: true })}`,
     );
+    writeVerifiedCorpus(join(dir, 'verified.json'));
+    // A journal whose tool notes carry the tools' records (generate writes them): documentation from there.
+    writeFileSync(
+      join(dir, 'noted.json.log.jsonl'),
+      [
+        {
+          type: 'header',
+          kind: 'generate',
+          version: 2,
+          parameters: { model: 'openai:fake', executor: 'mcp', prompt: 'train_v1', mode: 'react' },
+          startedAt: '2026-01-01T00:00:00.000Z',
+        },
+        {
+          type: 'note',
+          key: 'tool:Widget',
+          value: { Name: 'Widget', Description: 'W', NLDocumentation: 'getWidget: noted documentation' },
+        },
+      ]
+        .map((line) => `${JSON.stringify(line)}\n`)
+        .join('') + logInstance('Widget', 0),
+    );
     running = await startView(
       [
+        join(dir, 'verified.json'),
+        join(dir, 'noted.json.log.jsonl'),
         JUDGED_7B,
         EVAL,
         ANSWERS,
@@ -187,6 +211,8 @@ describe('view API', () => {
       'tooleval.json': ['tooleval', 2, undefined],
       export: ['export', 1, undefined],
       'corpus.json.log.jsonl': ['generation-log', 1, undefined],
+      'verified.json': ['corpus', 4, undefined],
+      'noted.json.log.jsonl': ['generation-log', 1, undefined],
     });
     assert.match(byName('7B_simulated.json').meta.statistics ?? '', /process 63\.0%/);
     assert.match(byName('det.json').meta.statistics ?? '', /response not judged/);
@@ -336,7 +362,7 @@ describe('view API', () => {
   });
 
   test('a live generation log: appended instances appear, a torn line once it is whole', async () => {
-    const file = byName('log.jsonl');
+    const file = byName('corpus.json.log.jsonl');
     assert.equal(file.live, true);
     const events = await fetch(`${base}/api/events`);
     const reader = events.body?.getReader();
@@ -398,6 +424,41 @@ describe('view API', () => {
     // The tool's documentation comes from another open file that documents it (or the run's tools input).
     const axolotl = await get<ItemDetail>(`/api/files/${file.id}/items/0`);
     assert.match(axolotl.toolDoc ?? '', /getRandomAxolotlImage/);
+  });
+
+  test('verification output: stage, reason codes and instance kinds as facets; reasons and judge in the item', async () => {
+    const file = byName('verified.json');
+    const all = await get<ListResponse>(`/api/files/${file.id}/list`);
+    const counts = (facet: 'verification' | 'reason' | 'kind'): Record<string, number> =>
+      Object.fromEntries((all.facets[facet] ?? []).map((c) => [c.value, c.count]));
+    assert.deepEqual(counts('verification'), { passed: 1, 'failed: format': 1, 'failed: execution': 1 });
+    assert.deepEqual(counts('reason'), { 'empty-thought': 1, 'over-five-steps': 1, 'empty-observation': 1 });
+    // Recorded kinds, and ToolAlpaca's kind-less instances by their tool calls (getDetails not counted).
+    assert.deepEqual(counts('kind'), { parallel: 1, 'multi-step': 1, single: 1, irrelevance: 1 });
+    const format = await get<ListResponse>(`/api/files/${file.id}/list?reason=over-five-steps`);
+    assert.deepEqual(
+      format.rows.map((r) => [r.title, r.facets.kind]),
+      [['List then get', ['multi-step']]],
+    );
+    const detail = await get<ItemDetail>(`/api/files/${file.id}/items/${format.rows[0]?.n}`);
+    assert.deepEqual(detail.verification?.reasons, [
+      'empty-thought: step 2: the step has no thought before its action',
+      'over-five-steps: more than five steps',
+    ]);
+    assert.equal(detail.instanceKind, 'multi-step (no kind recorded: by its steps)');
+    const passed = await get<ListResponse>(`/api/files/${file.id}/list?verification=passed`);
+    const first = await get<ItemDetail>(`/api/files/${file.id}/items/${passed.rows[0]?.n}`);
+    assert.equal(first.instanceKind, 'parallel');
+    assert.equal(first.verification?.judge, 'openai:judge: Yes (Yes, Yes, No, 67 % agree)');
+    assert.match(first.toolDoc ?? '', /getGadget: one gadget/);
+  });
+
+  test('a journal with tool notes: documentation from the note, the source from its executor', async () => {
+    const file = byName('noted.json.log.jsonl');
+    const detail = await get<ItemDetail>(`/api/files/${file.id}/items/0`);
+    assert.equal(detail.toolDoc, 'getWidget: noted documentation');
+    assert.equal(detail.trajectory?.steps[0]?.source, 'mcp');
+    assert.equal(detail.instanceKind, 'single (no kind recorded: by its steps)');
   });
 
   test('serve’s access rules: loopback Host names answer, others are refused (DNS rebinding), so are cross-site pages', async () => {

@@ -17,6 +17,7 @@ import {
   launchChromium,
   prepareViewerData,
   startViewerProcess,
+  writeVerifiedCorpus,
   type ViewerData,
 } from './viewer-fixture.js';
 
@@ -27,6 +28,7 @@ describe('view in Chromium', () => {
   let context: BrowserContext;
   let page: Page;
   let viewer: Awaited<ReturnType<typeof startViewerProcess>>;
+  let verified: string;
   const outside: string[] = [];
   const errors: string[] = [];
 
@@ -68,7 +70,16 @@ describe('view in Chromium', () => {
       tooleval,
       JSON.stringify({ judge: 'openai:fake', passRate: { queries: 1, runs: 2, passRate: 1, perQuery } }),
     );
-    viewer = await startViewerProcess([JUDGED_7B, ANSWERS, data.corpus, data.export, data.log, tooleval]);
+    verified = writeVerifiedCorpus(join(dir, 'verified.json'));
+    viewer = await startViewerProcess([
+      JUDGED_7B,
+      ANSWERS,
+      data.corpus,
+      data.export,
+      data.log,
+      tooleval,
+      verified,
+    ]);
     context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     page = await context.newPage();
     page.on('request', (request) => {
@@ -160,6 +171,40 @@ describe('view in Chromium', () => {
     await page.keyboard.press('r');
     await page.waitForSelector('pre.raw');
     assert.match((await page.locator('pre.raw').textContent()) ?? '', /"intermediate_steps"/);
+  });
+
+  test('verification output: stage, reason and kind facets; the reasons and the judge beside the trajectory', async (t) => {
+    if (browser === undefined) return t.skip('chromium not installed');
+    await page.goto(url({ file: verified }));
+    await page.waitForSelector('table.items tbody tr');
+    const facet = (name: string) => page.locator(`.facet[data-facet="${name}"]`);
+    assert.equal(
+      await facet('verification').locator('[data-value="failed: format"] .count').textContent(),
+      '1',
+    );
+    assert.equal(await facet('kind').locator('[data-value="multi-step"] .count').textContent(), '1');
+    await facet('reason').locator('[data-value="empty-observation"]').click();
+    await page.locator('.toolbar .count', { hasText: /^1–1 of 1/ }).waitFor();
+    assert.match(page.url(), /reason=empty-observation/);
+    await page.locator('table.items tbody tr a').first().click();
+    await page.waitForSelector('.verification');
+    assert.match((await page.locator('.verification h3').textContent()) ?? '', /failed.*stage execution/);
+    assert.deepEqual(await page.locator('.verification .reasons li').allTextContents(), [
+      'empty-observation: step 2: getGadget returned nothing',
+    ]);
+    assert.match(
+      (await page.locator('.fields').textContent()) ?? '',
+      /single \(no kind recorded: by its steps\)/,
+    );
+    await shot('verification');
+    await page.goto(url({ file: verified, verification: 'passed' }));
+    await page.locator('table.items tbody tr a').first().click();
+    await page.waitForSelector('.verification');
+    assert.match(
+      (await page.locator('.verification').textContent()) ?? '',
+      /judge openai:judge: Yes \(Yes, Yes, No, 67 % agree\)/,
+    );
+    assert.match((await page.locator('.fields').textContent()) ?? '', /parallel/);
   });
 
   test('a DFSDT tree: chosen path, give-ups, calls spent; a node shows its step', async (t) => {

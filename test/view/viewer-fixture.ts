@@ -99,6 +99,72 @@ export async function prepareViewerData(dir: string, instances = 6): Promise<Vie
   }
 }
 
+/**
+ * A corpus as the `verify` command writes it, made by hand: `verification: {passed, stage, reasons[],
+ * judge?}` with reason codes, and instance kinds, recorded or not (then single or multi-step by the tool
+ * calls among the steps). Four instances of tool Gadget: parallel and passed (with a judge record),
+ * multi-step failed at format (two reasons), single failed at execution, irrelevance unverified.
+ */
+export function writeVerifiedCorpus(path: string): string {
+  const step = (action: string, observation = 'Status Code: 200. Response: {}') => [
+    [action, '{}', `I call ${action}.\nAction: ${action}`],
+    observation,
+  ];
+  const instance = (input: string, steps: unknown[], extra: Record<string, unknown> = {}) => ({
+    input,
+    output: 'Done.',
+    'Final Thought': 'I know.',
+    intermediate_steps: steps,
+    ...extra,
+  });
+  writeFileSync(
+    path,
+    JSON.stringify([
+      {
+        Name: 'Gadget',
+        Description: 'Gadgets.',
+        NLDocumentation: 'getGadget: one gadget; listGadgets: all gadgets.',
+        Instances: [
+          instance('Two gadgets at once', [step('getGadget'), step('getGadget')], {
+            kind: 'parallel',
+            verification: {
+              passed: true,
+              stage: 'semantic',
+              reasons: [],
+              judge: {
+                model: 'openai:judge',
+                runs: 3,
+                verdicts: ['Yes', 'Yes', 'No'],
+                majority: 'Yes',
+                agreement: 2 / 3,
+              },
+            },
+          }),
+          instance('List then get', [step('listGadgets'), step('getGadget')], {
+            verification: {
+              passed: false,
+              stage: 'format',
+              reasons: [
+                { code: 'empty-thought', message: 'step 2: the step has no thought before its action' },
+                { code: 'over-five-steps', message: 'more than five steps' },
+              ],
+            },
+          }),
+          instance('Ask then get', [step('getDetails', 'the id is 3'), step('getGadget', '')], {
+            verification: {
+              passed: false,
+              stage: 'execution',
+              reasons: [{ code: 'empty-observation', message: 'step 2: getGadget returned nothing' }],
+            },
+          }),
+          instance('What is the weather?', [], { kind: 'irrelevance' }),
+        ],
+      },
+    ]),
+  );
+  return path;
+}
+
 /** `toolalpaca view PATHS --port 0` as a child process; resolves with its URL once it listens. */
 export async function startViewerProcess(
   paths: string[],

@@ -338,6 +338,7 @@ export function Verification(props: { verification: VerificationView }): JSX.Ele
         Verification <Badge value={v.passed ? 'passed' : 'failed'} />
         {v.stage !== undefined ? <span class="muted"> stage {v.stage}</span> : null}
       </h3>
+      {v.judge !== undefined ? <p class="muted">judge {v.judge}</p> : null}
       {v.reasons.length > 0 ? (
         <ul class="reasons">
           {v.reasons.map((r, i) => (

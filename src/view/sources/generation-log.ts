@@ -5,16 +5,22 @@
  * A running run appends lines: the source reads on from where it stopped, so new instances appear in the
  * browser as they finish. A torn last line (a crash mid-write, or a line still being written) is read
  * once it is whole; a journal cut shorter (a resume truncates a torn tail) is read again from the start.
+ * Tools' documentation comes from the journal's tool notes (`tool:NAME`, written by `generate`), else
+ * from the run's tools input named in the header.
+ *
+ * The lines are scanned here rather than with the engine's `streamJournal`: the viewer keeps each
+ * item's byte range (read again when opened) and reads on from a byte offset as the file grows.
  */
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { isRecord } from '../../core/json-text.js';
+import { readToolAlpacaRecordsStream, toolNoteKey } from '../../formats/corpus-stream.js';
 import type { FileKind, ItemDetail } from '../api.js';
 import { facetValues, normalizeText, type FileIndex, type IndexedItem } from '../file-index.js';
 import { readSlice, scanJsonlFile } from '../scan-json.js';
 import {
   failureOf,
   instanceKindOf,
+  kindLabel,
   instanceSteps,
   instanceTrajectory,
   sourceOfExecutor,
@@ -69,6 +75,8 @@ export class GenerationLogSource extends Source {
   private docs: Promise<Map<string, string>> | undefined;
   /** Position of each task id in the index (a later line of the same id replaces the item). */
   private seen = new Map<string, number>();
+  /** Byte range of each tool's note (its record, with its documentation), by tool name. */
+  private toolNotes = new Map<string, [number, number]>();
 
   override live = true;
   override comparable = true;
@@ -76,6 +84,7 @@ export class GenerationLogSource extends Source {
   protected async scan(into: FileIndex, signal: AbortSignal): Promise<void> {
     this.offset = 0;
     this.seen = new Map();
+    this.toolNotes = new Map();
     await this.readFrom(into, signal);
   }
 
@@ -116,12 +125,18 @@ export class GenerationLogSource extends Source {
           this.defaultSource = sourceOfExecutor(p.executor);
           return;
         }
+        const noteKey = typeof line.key === 'string' ? line.key : '';
+        if (line.type === 'note' && noteKey.startsWith(toolNoteKey(''))) {
+          this.toolNotes.set(noteKey.slice(toolNoteKey('').length), [start, end]);
+          return;
+        }
         const entry = taskOf(line);
         if (entry === undefined) return;
         const { id, instance } = entry;
         const tool = entry.tool ?? id.replace(/#\d+$/, '');
         const instruction = typeof instance.input === 'string' ? instance.input : '';
         const verification = verificationOf(instance) ?? verificationOf(line);
+        const steps = instanceSteps(instance, this.defaultSource);
         const item: IndexedItem = {
           id,
           title: instruction,
@@ -131,9 +146,10 @@ export class GenerationLogSource extends Source {
             tool: [tool],
             status: [entry.status],
             failure: [entry.failure?.reason],
-            kind: [instanceKindOf(instance) ?? instanceKindOf(line)],
+            kind: [instanceKindOf(instance, steps).kind],
             verification: [verificationFacet(verification)],
-            source: stepSources(instanceSteps(instance, this.defaultSource)),
+            reason: verification?.codes ?? [],
+            source: stepSources(steps),
           }),
           search:
             `${tool}\n${instruction}\n${typeof instance.output === 'string' ? instance.output.slice(0, 400) : ''}`.toLowerCase(),
@@ -154,25 +170,39 @@ export class GenerationLogSource extends Source {
     this.meta.instances = String(into.size);
   }
 
-  /** NL documentation by tool name from the run's tools file, when it is ToolAlpaca JSON. */
+  /** The documentation of a tool from its note in the journal. */
+  private noteDoc(name: string): string | undefined {
+    const range = this.toolNotes.get(name);
+    if (range === undefined) return undefined;
+    try {
+      const line = JSON.parse(readSlice(this.absPath, range[0], range[1])) as unknown;
+      const record = isRecord(line) ? line.value : undefined;
+      return isRecord(record) && typeof record.NLDocumentation === 'string'
+        ? record.NLDocumentation
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  override toolDocs(): Map<string, () => Promise<string | undefined>> {
+    const out = new Map<string, () => Promise<string | undefined>>();
+    for (const name of this.toolNotes.keys()) out.set(name, () => Promise.resolve(this.noteDoc(name)));
+    return out;
+  }
+
+  /** NL documentation by tool name from the run's tools file, when it is ToolAlpaca JSON (read as a stream). */
   private runDocs(): Promise<Map<string, string>> {
     const path = this.toolsPath;
     this.docs ??= (async () => {
       const docs = new Map<string, string>();
-      if (path === undefined || !existsSync(path) || statSync(path).size > 64 * 1024 * 1024) return docs;
+      if (path === undefined || !existsSync(path) || statSync(path).isDirectory()) return docs;
       try {
-        const data = JSON.parse(await readFile(path, 'utf8')) as unknown;
-        for (const record of Array.isArray(data) ? data : [data]) {
-          if (
-            isRecord(record) &&
-            typeof record.Name === 'string' &&
-            typeof record.NLDocumentation === 'string'
-          ) {
-            docs.set(record.Name, record.NLDocumentation);
-          }
+        for await (const record of readToolAlpacaRecordsStream(path)) {
+          if (typeof record.NLDocumentation === 'string') docs.set(record.Name, record.NLDocumentation);
         }
       } catch {
-        // Not ToolAlpaca JSON (an OpenAPI folder or spec): no documentation from it.
+        // Not ToolAlpaca JSON (an OpenAPI spec): no documentation from it.
       }
       return docs;
     })();
@@ -190,17 +220,20 @@ export class GenerationLogSource extends Source {
     const entry = taskOf(line);
     const instance = entry?.instance ?? {};
     const failure = entry?.failure;
-    detail.trajectory = instanceTrajectory(instance, {
+    const trajectory = instanceTrajectory(instance, {
       ...(entry !== undefined ? { status: entry.status } : {}),
       ...(failure !== undefined ? { failure } : {}),
       ...(this.defaultSource !== undefined ? { defaultSource: this.defaultSource } : {}),
     });
+    detail.trajectory = trajectory;
     const verification = verificationOf(instance) ?? verificationOf(line);
     if (verification !== undefined) detail.verification = verification;
-    const kind = instanceKindOf(instance) ?? instanceKindOf(line);
-    if (kind !== undefined) detail.instanceKind = kind;
+    if (entry !== undefined) detail.instanceKind = kindLabel(instanceKindOf(instance, trajectory.steps));
     if (detail.tool !== undefined) {
-      const doc = (await this.host.toolDoc(detail.tool)) ?? (await this.runDocs()).get(detail.tool);
+      const doc =
+        this.noteDoc(detail.tool) ??
+        (await this.host.toolDoc(detail.tool)) ??
+        (await this.runDocs()).get(detail.tool);
       if (doc !== undefined) detail.toolDoc = doc;
     }
     const usage = entry?.usage;

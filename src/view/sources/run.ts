@@ -1,6 +1,6 @@
 /**
  * Evaluation runs (`RUN.json`) and judged files (`JUDGED.json`) of this project, read as a stream (items
- * kept as byte ranges), and ToolAlpaca's published judged files (small; imported whole, as `eval import`
+ * kept as byte ranges), and ToolAlpaca's published judged files (small; imported whole, as `report` and `eval agreement`
  * does). Judged items get the LLM judge's labels and the deterministic checker's result as facets, so the
  * judgments view can list disagreements first.
  */
@@ -13,7 +13,7 @@ import { facetValues, normalizeText, type FileIndex, type IndexedItem } from '..
 import { readSlice, scanJsonFile } from '../scan-json.js';
 import {
   checkerOf,
-  instanceKindOf,
+  recordedKindOf,
   itemTrajectory,
   judgesResponse,
   judgmentsOf,
@@ -81,8 +81,9 @@ abstract class TrajectoryFileSource extends Source {
         tool: [item.tool],
         status: [item.status],
         failure: [item.failure?.reason],
-        kind: [instanceKindOf(holder)],
+        kind: [recordedKindOf(holder)],
         verification: [verificationFacet(verification)],
+        reason: verification?.codes ?? [],
         process: [process],
         response: [response],
         checker: [checker === undefined ? undefined : checker.correct ? 'pass' : 'fail'],
@@ -104,7 +105,7 @@ abstract class TrajectoryFileSource extends Source {
     const holder = item as Record<string, unknown>;
     const verification = verificationOf(holder);
     if (verification !== undefined) detail.verification = verification;
-    const kind = instanceKindOf(holder);
+    const kind = recordedKindOf(holder);
     if (kind !== undefined) detail.instanceKind = kind;
     if (isJudgedItem(item) && this.judgeModel !== undefined) {
       detail.judgments = judgmentsOf(item, this.judgeModel);

@@ -12,6 +12,7 @@ import { readSlice, scanJsonFile, type PathPart } from '../scan-json.js';
 import {
   failureOf,
   instanceKindOf,
+  kindLabel,
   instanceTrajectory,
   sourceOfExecutor,
   stepSources,
@@ -115,14 +116,16 @@ export class ToolAlpacaSource extends Source {
       item.match = `${normalizeText(tool)}\u0000${normalizeText(item.title)}`;
       const status = typeof instance.status === 'string' ? instance.status : 'completed';
       const verification = verificationOf(instance);
+      const steps = instanceSteps(instance, this.defaultSource);
       item.facets = facetValues({
         tool: [tool],
         category: [record.category],
         status: [status],
         failure: [failureOf(instance)?.reason],
-        kind: [instanceKindOf(instance)],
+        kind: [instanceKindOf(instance, steps).kind],
         verification: [verificationFacet(verification)],
-        source: stepSources(instanceSteps(instance, this.defaultSource)),
+        reason: verification?.codes ?? [],
+        source: stepSources(steps),
       });
       into.add(item);
       this.host.changed(this);
@@ -270,8 +273,7 @@ export class ToolAlpacaSource extends Source {
     detail.trajectory = trajectory;
     const verification = verificationOf(instance);
     if (verification !== undefined) detail.verification = verification;
-    const kind = instanceKindOf(instance);
-    if (kind !== undefined) detail.instanceKind = kind;
+    detail.instanceKind = kindLabel(instanceKindOf(instance, trajectory.steps));
     return detail;
   }
 }
