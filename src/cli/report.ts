@@ -1,6 +1,6 @@
 /**
  * `toolalpaca report RUN_OR_JUDGED… --out report.html [--format html|md|csv]`: several runs and judged
- * files side by side. HTML is one self-contained file with inline SVG charts (opens offline); md is
+ * files side by side (ToolAlpaca's published judged files and evaluation outputs are read directly). HTML is one self-contained file with inline SVG charts (opens offline); md is
  * Markdown tables; csv is one row per trajectory for human evaluation. With `--view-url`, figures link to
  * the matching filtered lists of `toolalpaca view`.
  */
@@ -38,7 +38,10 @@ export function registerReportCommand(program: Command): void {
     .description(
       'Report on evaluation runs and judged files: per tool and overall, charts, model comparison, CSV for human evaluation.',
     )
-    .argument('<files...>', 'RUN.json and/or JUDGED.json files')
+    .argument(
+      '<files...>',
+      "RUN.json and/or JUDGED.json files (ours, or ToolAlpaca's published judged files and evaluation outputs)",
+    )
     .requiredOption('--out <file>', 'report file to write')
     .option('--format <format>', 'html (default; from .md/.csv extensions: md/csv), md or csv')
     .option(

@@ -26,6 +26,7 @@ import { barChartSvg } from '../../src/eval/report/svg.js';
 import { evalWorld, plainAction } from './eval-world.js';
 
 const SIMULATED = sharedData('toolalpaca/eval_simulated.json');
+const JUDGED_7B = sharedData('toolalpaca/judged_ToolAlpaca-7B_simulated.json');
 const CHROMIUM = '/usr/bin/chromium';
 
 /** A run whose assistant replayed the golden answers (every 4th instruction without its last step). */
@@ -211,7 +212,7 @@ describe('reports', () => {
     assert.throws(() => reportFormatOf('pdf', 'x'), InputError);
     await assert.rejects(
       readReportSource(SIMULATED),
-      (e: unknown) => e instanceof InputError && /neither a toolalpaca run/.test(e.message),
+      (e: unknown) => e instanceof InputError && /not a run or judged file/.test(e.message),
     );
     assert.match(renderReport([], 'md'), /0 input/);
   });
@@ -274,6 +275,28 @@ describe('reports', () => {
     // An LLM judge's response is judged as before.
     const llm = buildReport([await readReportSource(files[0] as string)]).entries[0];
     assert.equal(llm?.overall.responseJudged, true);
+  });
+
+  test('ToolAlpaca’s published judged file is read directly (no import step): its statistics, GPT-4 as judge', async () => {
+    const out = join(dir, 'published.md');
+    const result = await runCli(['report', JUDGED_7B, '--out', out]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /wrote .*published\.md \(md, 1 input\(s\), 100 items\)/);
+    const md = readFileSync(out, 'utf8');
+    assert.match(md, /judged_ToolAlpaca-7B_simulated/);
+    assert.match(md, /gpt-4-0613/);
+    // The published statistics: process 63, response 68, both 60 of 100.
+    assert.match(md, /63\.0\s*%/);
+    assert.match(md, /68\.0\s*%/);
+    assert.match(md, /60\.0\s*%/);
+    assert.doesNotMatch(md + result.stderr, /eval import/);
+    // A file that is neither: one line naming it, exit 2, nothing written.
+    const bad = await runCli(['report', SIMULATED, '--out', join(dir, 'none.md')]);
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr.trim().split('\n').length, 1);
+    assert.match(bad.stderr, /eval_simulated\.json: not a run or judged file/);
+    assert.doesNotMatch(bad.stderr, /eval import/);
+    assert.equal(existsSync(join(dir, 'none.md')), false);
   });
 
   test('--view-url: every figure links to the matching filtered list in the viewer; a bad URL is one line, exit 2', async () => {

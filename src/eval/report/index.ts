@@ -1,11 +1,18 @@
 /**
- * `toolalpaca report`: reads runs and judged files and renders them as one HTML file (self-contained,
+ * `toolalpaca report`: reads runs and judged files — ours, and ToolAlpaca's published judged files and
+ * evaluation outputs, imported as they are read — and renders them as one HTML file (self-contained,
  * inline SVG charts), Markdown, or a CSV of trajectories for human evaluation.
  */
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../../core/atomic-write.js';
 import { InputError, messageOf, oneLine } from '../../core/errors.js';
 import { JUDGED_KIND, parseJudgedFile, parseRunFile, RUN_KIND } from '../../core/run.js';
+import {
+  importToolAlpacaEvaluation,
+  importToolAlpacaJudged,
+  looksLikeToolAlpacaEvaluation,
+  looksLikeToolAlpacaJudged,
+} from '../import/toolalpaca.js';
 import { renderCsv } from './csv.js';
 import { renderHtml } from './html.js';
 import { renderMarkdown } from './markdown.js';
@@ -42,7 +49,11 @@ export function reportFormatOf(format: string | undefined, out: string | undefin
   return 'html';
 }
 
-/** A run or judged file as a report source; one-line InputError otherwise. */
+/**
+ * A run or judged file as a report source — ours, or ToolAlpaca's judged file (`evaluation.py` output)
+ * or evaluation output (records with `Instances`), imported as `eval agreement` imports them; one-line
+ * InputError otherwise.
+ */
 export function reportSourceOf(data: unknown, path: string): ReportSource {
   const kind = typeof data === 'object' && data !== null ? (data as { kind?: unknown }).kind : undefined;
   if (kind === RUN_KIND) {
@@ -63,8 +74,15 @@ export function reportSourceOf(data: unknown, path: string): ReportSource {
       ...(judged.spread !== undefined ? { spread: judged.spread } : {}),
     };
   }
+  if (kind === undefined && looksLikeToolAlpacaJudged(data)) {
+    const judged = importToolAlpacaJudged(data, { label: path });
+    return reportSourceOf(judged, path);
+  }
+  if (kind === undefined && looksLikeToolAlpacaEvaluation(data)) {
+    return reportSourceOf(importToolAlpacaEvaluation(data, { label: path }), path);
+  }
   throw new InputError(
-    `${path}: neither a toolalpaca run (kind "${RUN_KIND}") nor a judged file (kind "${JUDGED_KIND}"); import ToolAlpaca files first with \`toolalpaca eval import\``,
+    `${path}: not a run or judged file: expected a toolalpaca run (kind "${RUN_KIND}"), judged file (kind "${JUDGED_KIND}"), or ToolAlpaca's judged file or evaluation output`,
   );
 }
 
