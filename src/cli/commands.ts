@@ -16,6 +16,7 @@ import { registerEvalRetrievalCommand, registerToolevalCommand } from './tooleva
 import { registerToolsCommands } from './tools.js';
 import { registerToolsetCommands } from './toolset.js';
 import { registerTrainCommand } from './train.js';
+import { registerVerifyCommand } from './verify.js';
 import { registerViewCommand } from './view.js';
 
 /** Every command group registers itself here; one file per group under src/cli/. */
@@ -25,6 +26,7 @@ export function registerCommands(program: Command): void {
   registerToolsCommands(program);
   registerInstructionsCommand(program);
   registerGenerateCommand(program);
+  registerVerifyCommand(program);
   registerExportCommand(program);
   registerTrainCommand(program);
   const evalCommand = registerEvalCommands(program);

@@ -21,11 +21,38 @@ import {
   type EpisodeFlags,
 } from './episode-command.js';
 import { parseIntegerFlag } from './model-options.js';
-import { exitCodeOf, printRunSummary, reportRunStatus, runInterruptible } from './run-helpers.js';
+import { formatVerificationSummary } from '../verify/report.js';
+import { runVerification, type VerificationSummary } from '../verify/verify-run.js';
+import {
+  addVerifyOptions,
+  openVerifyResources,
+  parseVerifySettings,
+  type VerifyFlags,
+  type VerifySettings,
+} from './verify.js';
+import {
+  exitCodeOf,
+  parseRunFlags,
+  printRunSummary,
+  reportRunStatus,
+  runInterruptible,
+  withRunErrors,
+} from './run-helpers.js';
+import { InputError } from '../core/errors.js';
 
 export interface GenerateFlags extends EpisodeFlags {
   perTool?: string;
+  /** Verify the generated corpus in place (`verify`'s stages; run files `OUT.verify.*`). */
+  verify?: boolean;
+  judge?: string;
+  judgeModel?: string;
+  runs?: string;
+  strictCalls?: boolean;
+  toolalpacaFilters?: boolean;
 }
+
+/** A generation's summary, with its verification's when `--verify` ran. */
+export type GenerateCommandSummary = GenerationSummary & { verification?: VerificationSummary };
 
 export const GENERATE_DEFAULTS: EpisodeCommandDefaults = {
   label: 'generate',
@@ -35,7 +62,7 @@ export const GENERATE_DEFAULTS: EpisodeCommandDefaults = {
 };
 
 /** The summary as a few human lines (done, failures by reason, steps, tokens, cost, cache hits). */
-export function formatGenerationSummary(summary: GenerationSummary): string {
+export function formatGenerationSummary(summary: GenerateCommandSummary): string {
   const lines: string[] = [];
   const reasons = Object.entries(summary.failedByReason)
     .map(([reason, count]) => `${reason} ${count}`)
@@ -65,7 +92,9 @@ export function formatGenerationSummary(summary: GenerationSummary): string {
     lines.push(formatShortfall(summary.instructionShortfall));
   }
   lines.push(`wrote ${summary.out} (log ${summary.log}, metadata ${summary.meta})`);
-  return `${lines.join('\n')}\n`;
+  const verification =
+    summary.verification !== undefined ? formatVerificationSummary(summary.verification) : '';
+  return `${lines.join('\n')}\n${verification}`;
 }
 
 /** `shortfall: 2 tools below their target (A 7/10, B 9/10)`. */
@@ -77,16 +106,23 @@ export function formatShortfall(
 }
 
 /** The `generate` action, callable without commander (tests, scripts). Resolves to the summary. */
-export async function runGenerateCommand(flags: GenerateFlags, io: CommandIo): Promise<GenerationSummary> {
+export async function runGenerateCommand(
+  flags: GenerateFlags,
+  io: CommandIo,
+): Promise<GenerateCommandSummary> {
   const settings = parseEpisodeFlags(flags, GENERATE_DEFAULTS);
   const perTool = parseIntegerFlag('--per-tool', flags.perTool);
+  const verify = flags.verify === true ? parseVerifySettings(verifyFlagsOf(flags)) : undefined;
+  if (verify === undefined && (flags.judge !== undefined || flags.judgeModel !== undefined)) {
+    throw new InputError('--judge and --judge-model apply with --verify');
+  }
   return withEpisodeResources(
     flags,
     settings,
     GENERATE_DEFAULTS,
     io,
     async ({ pool, ledger, progress, options }) => {
-      const summary = await runGeneration({
+      const summary: GenerateCommandSummary = await runGeneration({
         ...options,
         ...(perTool !== undefined ? { perTool } : {}),
         onInstructions: (report) =>
@@ -95,11 +131,53 @@ export async function runGenerateCommand(flags: GenerateFlags, io: CommandIo): P
           ),
       });
       progress.finish();
+      if (verify !== undefined && !summary.interrupted && summary.circuitOpen === undefined) {
+        summary.verification = await verifyGenerated(summary.out, flags, verify, io);
+      }
       printRunSummary(io, flags.json === true || io.json === true, summary, formatGenerationSummary, ledger);
       reportRunStatus(io, summary, pool.endpoints(), 'instances');
+      if (summary.verification !== undefined) reportRunStatus(io, summary.verification, [], 'instances');
       return summary;
     },
   );
+}
+
+/** The verification flags of `generate --verify` (its own executor flags are the generation's). */
+function verifyFlagsOf(flags: GenerateFlags): VerifyFlags {
+  return {
+    ...(flags.judge !== undefined ? { judge: flags.judge } : {}),
+    ...(flags.judgeModel !== undefined ? { judgeModel: flags.judgeModel } : {}),
+    ...(flags.runs !== undefined ? { runs: flags.runs } : {}),
+    ...(flags.strictCalls === true ? { strictCalls: true } : {}),
+    ...(flags.toolalpacaFilters === false ? { toolalpacaFilters: false } : {}),
+    ...(flags.cacheDir !== undefined ? { cacheDir: flags.cacheDir } : {}),
+    ...(flags.cache === false ? { cache: false } : {}),
+    ...(flags.baseUrl !== undefined ? { baseUrl: flags.baseUrl } : {}),
+  };
+}
+
+/** `generate --verify`: the generated corpus verified in place, its run files `OUT.verify.*`. */
+async function verifyGenerated(
+  out: string,
+  flags: GenerateFlags,
+  settings: VerifySettings,
+  io: CommandIo,
+): Promise<VerificationSummary> {
+  const resources = await openVerifyResources(verifyFlagsOf(flags), settings, io);
+  try {
+    return await withRunErrors(() =>
+      runVerification({
+        ...resources.options,
+        // The corpus changes whenever the generation does, so the verification starts over each time.
+        ...parseRunFlags({ ...flags, resume: false, force: true }),
+        corpus: out,
+        out,
+        runOut: `${out}.verify`,
+      }),
+    );
+  } finally {
+    await resources.close();
+  }
 }
 
 export function registerGenerateCommand(program: Command): void {
@@ -118,7 +196,15 @@ export function registerGenerateCommand(program: Command): void {
       `instructions per tool: generated for tools without any (default ${DEFAULT_INSTRUCTIONS_PER_TOOL}), and the most used`,
     );
   addEpisodeOptions(command, GENERATE_DEFAULTS);
+  command.option(
+    '--verify',
+    'verify the generated corpus in place (as `verify` does; run files OUT.verify.*)',
+  );
+  addVerifyOptions(command);
   command.action(async (flags: GenerateFlags) => {
-    await runInterruptible((io) => runGenerateCommand(flags, io), exitCodeOf);
+    await runInterruptible(
+      (io) => runGenerateCommand(flags, io),
+      (summary) => exitCodeOf(summary) || (summary.verification ? exitCodeOf(summary.verification) : 0),
+    );
   });
 }

@@ -455,9 +455,20 @@ export async function* readToolAlpacaStream(
   }
 }
 
+/**
+ * Every tool record of a ToolAlpaca JSON file in order, each with its instances: an entry per instance,
+ * and one entry without `instance` for a tool that has none (a rewriter such as `verify` keeps it).
+ */
+export async function* readToolAlpacaEntriesStream(
+  path: string,
+  options: ToolAlpacaStreamOptions = {},
+): AsyncGenerator<{ tool: ToolAlpacaRecord; instance?: Instance; index: number }> {
+  yield* scanToolAlpaca(path, { ...options, emptyTools: true });
+}
+
 async function* scanToolAlpaca(
   path: string,
-  options: ToolAlpacaStreamOptions & { headsOnly?: boolean },
+  options: ToolAlpacaStreamOptions & { headsOnly?: boolean; emptyTools?: boolean },
 ): AsyncGenerator<{ tool: ToolAlpacaRecord; instance?: Instance; index: number }> {
   const blockSize = options.blockSize ?? READ_BLOCK;
   const handle = await openForReading(path, 'corpus');
@@ -479,7 +490,7 @@ async function* scanToolAlpaca(
         const where = `${path}: record ${scanned.index} (line ${scanned.line})`;
         const head = recordHead(parseJsonText(Buffer.concat(scanned.head).toString('utf8'), where), where);
         const label = `${path}: record ${scanned.index} ("${recordName(head) ?? '?'}")`;
-        if (options.headsOnly === true) {
+        if (options.headsOnly === true || (options.emptyTools === true && scanned.starts.length === 0)) {
           yield { tool: head, index: scanned.index };
           continue;
         }
