@@ -18,6 +18,7 @@ import { registerToolsetCommands } from './toolset.js';
 import { registerTrainCommand } from './train.js';
 import { registerVerifyCommand } from './verify.js';
 import { registerViewCommand } from './view.js';
+import { registerWorkerCommand } from './worker.js';
 
 /** Every command group registers itself here; one file per group under src/cli/. */
 export function registerCommands(program: Command): void {
@@ -41,4 +42,5 @@ export function registerCommands(program: Command): void {
   registerCacheCommands(program);
   registerServeCommand(program);
   registerDatasetsCommands(program);
+  registerWorkerCommand(program);
 }

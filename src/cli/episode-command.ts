@@ -12,8 +12,9 @@ import { createExecutor, EXECUTOR_KINDS, type ExecutorKind } from '../executors/
 import type { ToolExecutor } from '../executors/executor.js';
 import { loadConfig } from '../models/config.js';
 import type { CostLedger } from '../models/ledger.js';
-import type { EpisodeRunOptions } from '../pipeline/episode-run.js';
+import type { EpisodeRunOptions, EpisodeTaskInput, EpisodeTaskOutput } from '../pipeline/episode-run.js';
 import { createModelPool, type CommandIo, type ModelPool } from './context.js';
+import { addQueueOption, queueSchedulerOf, type QueueFlagValues } from './queue-producer.js';
 import {
   checkReplayFile,
   executorModelSpec,
@@ -49,7 +50,7 @@ export const PROMPT_LAYOUTS: readonly PromptLayoutName[] = [
 export const AGENT_MODES: readonly AgentMode[] = ['react', 'function-calling'];
 
 /** The flags of a run of episodes. */
-export interface EpisodeFlags extends ModelFlagValues, ExecutorFlagValues, RunFlagValues {
+export interface EpisodeFlags extends ModelFlagValues, ExecutorFlagValues, RunFlagValues, QueueFlagValues {
   tools?: string;
   out?: string;
   userModel?: string;
@@ -155,6 +156,7 @@ export function addEpisodeOptions(command: Command, defaults: EpisodeCommandDefa
     .option('--api-base-url <url>', "base URL used instead of the tools' servers for --executor real")
     .option('--allow-private', '--executor real: allow loopback, private and link-local addresses');
   addRunOptions(command, 'instances');
+  addQueueOption(command);
   command.option('--json', 'print the summary as JSON');
   return addModelOptions(command);
 }
@@ -195,7 +197,15 @@ export async function withEpisodeResources<T>(
       settings.executorKind,
       await executorOptionsFrom(flags, pool, executorSpec),
     );
-    await pool.probe(io.signal);
+    const scheduler = await queueSchedulerOf(flags, io, {
+      command: defaults.label.replace(' ', '-'),
+      flags,
+      inputs: { tools: settings.tools, replayFile: flags.replayFile },
+      failedOutput: emptyEpisodeOutput,
+      ledger,
+    });
+    // With a queue, the workers call the models (each probes its own); this process may have none.
+    if (scheduler === undefined) await pool.probe(io.signal);
     const options: EpisodeRunOptions = {
       toolsPath: settings.tools,
       out: settings.out,
@@ -214,7 +224,9 @@ export async function withEpisodeResources<T>(
       ...settings.run,
       ...(io.signal !== undefined ? { signal: io.signal } : {}),
       ledger,
-      cacheHits: () => pool.cacheHits(),
+      ...(scheduler !== undefined
+        ? { scheduler, cacheHits: () => ledger.totals().cachedCalls }
+        : { cacheHits: () => pool.cacheHits() }),
       onProgress: progress.report,
       onWarning: (message) => io.stderr.write(`warning: ${message}\n`),
     };
@@ -224,4 +236,16 @@ export async function withEpisodeResources<T>(
     await executor?.close?.();
     await pool.close();
   }
+}
+
+/** The output of an episode whose queue job failed for good (nothing was done). */
+function emptyEpisodeOutput(input: unknown): EpisodeTaskOutput {
+  const task = input as EpisodeTaskInput;
+  return {
+    tool: task.tool,
+    index: task.index,
+    steps: 0,
+    usage: { promptTokens: 0, completionTokens: 0, calls: 0 },
+    instance: { input: task.instruction },
+  };
 }

@@ -15,6 +15,7 @@ import {
   type ChatResponse,
   type TokenUsage,
 } from './chat-model.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DEFAULT_PRICES, costOf, priceOf, type PriceTable } from './prices.js';
 
 /** Stage used when a call does not name one. */
@@ -66,6 +67,12 @@ function tokenCount(value: number): number {
   return Number.isFinite(value) && value > 0 ? Math.round(value) : 0;
 }
 
+/**
+ * A second ledger for the calls made inside `ledgerScope.run(ledger, fn)`: a queue worker counts each
+ * task's calls apart (tasks run concurrently) and sends them with the task's result to the collector.
+ */
+export const ledgerScope = new AsyncLocalStorage<CostLedger>();
+
 export class CostLedger {
   private readonly prices: PriceTable;
   /** stage -> model -> counts, in first-seen order. */
@@ -75,8 +82,7 @@ export class CostLedger {
     this.prices = options.prices ?? DEFAULT_PRICES;
   }
 
-  /** Counts one finished call. */
-  record(stage: string, modelId: string, usage: TokenUsage, cached: boolean): void {
+  private countsOf(stage: string, modelId: string): Counts {
     let byModel = this.entries.get(stage);
     if (byModel === undefined) {
       byModel = new Map();
@@ -94,6 +100,12 @@ export class CostLedger {
       };
       byModel.set(modelId, counts);
     }
+    return counts;
+  }
+
+  /** Counts one finished call (and, inside `ledgerScope.run(other, ...)`, in `other` too). */
+  record(stage: string, modelId: string, usage: TokenUsage, cached: boolean): void {
+    const counts = this.countsOf(stage, modelId);
     counts.calls++;
     if (cached) {
       counts.cachedCalls++;
@@ -102,6 +114,24 @@ export class CostLedger {
     } else {
       counts.promptTokens += tokenCount(usage.promptTokens);
       counts.completionTokens += tokenCount(usage.completionTokens);
+    }
+    const scoped = ledgerScope.getStore();
+    if (scoped !== undefined && scoped !== this) scoped.record(stage, modelId, usage, cached);
+  }
+
+  /**
+   * Adds rows of another ledger (a queue worker's calls for one task): counts are summed, costs are
+   * priced with this ledger's prices.
+   */
+  merge(rows: readonly Omit<LedgerRow, 'costUsd'>[]): void {
+    for (const row of rows) {
+      const counts = this.countsOf(row.stage, row.model);
+      counts.calls += tokenCount(row.calls);
+      counts.cachedCalls += tokenCount(row.cachedCalls);
+      counts.promptTokens += tokenCount(row.promptTokens);
+      counts.completionTokens += tokenCount(row.completionTokens);
+      counts.cachedPromptTokens += tokenCount(row.cachedPromptTokens);
+      counts.cachedCompletionTokens += tokenCount(row.cachedCompletionTokens);
     }
   }
 

@@ -253,6 +253,11 @@ export async function executeTasks<I, O>(options: ExecuteOptions<I, O>): Promise
     runTask: options.runTask,
     signal: control.hardStop.signal,
     collect,
+    journal: {
+      path: options.journal.path,
+      header: options.journal.header,
+      previousOf: (id) => options.journal.previous.tasks.get(id),
+    },
   });
   ref.scheduler = scheduler;
   progress.report(ran);

