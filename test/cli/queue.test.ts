@@ -43,7 +43,7 @@ function instancesOf(corpus: string): { tool: string; input: string; status?: st
 async function waitWhile(run: Started, condition: () => boolean): Promise<void> {
   let ended: RunCliResult | undefined;
   void run.done.then((r) => (ended = r));
-  await waitUntil(() => condition() || ended !== undefined, 60_000, 20);
+  await waitUntil(() => condition() || ended !== undefined, 240_000, 20);
   if (!condition()) assert.fail(`the run ended (or hung) first: ${JSON.stringify(ended ?? 'still running')}`);
 }
 
