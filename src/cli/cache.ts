@@ -194,7 +194,10 @@ working directory. API keys and credentials in URLs are never stored.`,
     .command('prune')
     .description('Delete cached responses older than some days and/or of one model.')
     .option('--cache-dir <dir>', CACHE_DIR_HELP)
-    .option('--older-than <days>', 'delete responses written more than DAYS days ago (fractions allowed)')
+    .option(
+      '--older-than <days>',
+      'delete responses written more than DAYS days ago (fractions allowed; default any age)',
+    )
     .option(
       '--model <spec>',
       'delete responses of this model (e.g. openai:gpt-4o-mini) or backend (openai, llama)',

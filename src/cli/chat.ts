@@ -135,8 +135,8 @@ export function registerChatCommand(program: Command): void {
     .argument('<message>', 'the user message ("-" reads it from stdin)')
     .option('--system <text>', 'system prompt')
     .option('--json-schema <file>', 'JSON Schema file the reply must match')
-    .option('--temperature <t>', 'sampling temperature (0 to 2)')
-    .option('--max-tokens <n>', 'longest reply in tokens')
+    .option('--temperature <t>', "sampling temperature (0 to 2; default the server's)")
+    .option('--max-tokens <n>', "longest reply in tokens (default the server's)")
     .option('--json', 'print {text, toolCalls, usage, latencyMs, cached} as JSON');
   addModelOptions(command, { cacheOptIn: true });
   command

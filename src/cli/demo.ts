@@ -217,7 +217,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--per-tool <n>', 'instructions per tool (default 2)')
     .option('--max-steps <n>', 'steps per episode (default 6)')
     .option('--json', 'print the result as JSON');
-  addModelOptions(command);
+  addModelOptions(command, { concurrency: 2 });
   command.action(async (flags: DemoFlags) => {
     await runInterruptible(
       (io) => runDemoCommand(flags, io),

@@ -144,12 +144,15 @@ export function addEpisodeOptions(command: Command, defaults: EpisodeCommandDefa
       `assistant prompt layout: ${PROMPT_LAYOUTS.join(', ')} (default ${defaults.prompt})`,
     )
     .option('--mode <mode>', 'react (text) or function-calling (native tool calls); default react')
-    .option('--limit <n>', 'run at most N instructions (the first instruction of every tool first)')
+    .option(
+      '--limit <n>',
+      'run at most N instructions (the first instruction of every tool first; default all)',
+    )
     .option(
       '--max-steps <n>',
       `steps per episode before it ends as step_limit (default ${DEFAULT_MAX_STEPS})`,
     )
-    .option('--seed <n>', 'sampling seed')
+    .option('--seed <n>', 'sampling seed (default none)')
     .option('--temperature <t>', "assistant's sampling temperature (default 0)")
     .option('--replay-file <file>', 'recorded observations (JSONL) for --executor replay')
     .option('--secrets <file>', 'secrets file (API keys per tool) for --executor real')
@@ -158,7 +161,7 @@ export function addEpisodeOptions(command: Command, defaults: EpisodeCommandDefa
   addRunOptions(command, 'instances');
   addQueueOption(command);
   command.option('--json', 'print the summary as JSON');
-  return addModelOptions(command);
+  return addModelOptions(command, { concurrency: 4 });
 }
 
 /** What a command body gets: the pool and ledger, the progress bar, and the episode options built. */

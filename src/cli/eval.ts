@@ -285,7 +285,7 @@ export function registerEvalCommands(program: Command): Command {
     .option('--seed <n>', 'base seed; judge run k uses seed + k (default 0)');
   addRunOptions(judge, 'items');
   judge.option('--json', 'print the statistics as JSON');
-  addModelOptions(judge);
+  addModelOptions(judge, { concurrency: 4 });
   judge.action(async (runPath: string, flags: EvalJudgeFlags) => {
     await runInterruptible(
       (io) => runEvalJudgeCommand(runPath, flags, io),

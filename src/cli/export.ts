@@ -112,8 +112,8 @@ export function registerExportCommand(program: Command): void {
     )
     .option('--val-ratio <r>', 'share of tools held out for validation', '0.1')
     .option('--val-tools <names>', 'comma-separated tools to hold out instead of drawing them')
-    .option('--seed <text>', 'seed of the validation-tool draw')
-    .option('--max-example-tokens <n>', 'token limit per example (see --truncate)')
+    .option('--seed <text>', 'seed of the validation-tool draw (default toolalpaca)')
+    .option('--max-example-tokens <n>', 'token limit per example (see --truncate; default no limit)')
     .addOption(new Option('--max-tokens <n>').hideHelp())
     .addOption(
       new Option(

@@ -140,9 +140,9 @@ export function registerInstructionsCommand(program: Command): void {
       'similarity (ROUGE-L, 0..1) at which an instruction is a near-duplicate (default 0.7)',
     )
     .option('--rounds <n>', 'requests per tool at most (default 3)')
-    .option('--seed <n>', 'sampling seed')
+    .option('--seed <n>', 'sampling seed (default 0)')
     .option('--json', 'print the per-tool report as JSON');
-  addModelOptions(command);
+  addModelOptions(command, { concurrency: 4 });
   command.action(async (flags: InstructionsFlags) => {
     await withInterrupt((signal) =>
       runInstructionsCommand(flags, { stdout: process.stdout, stderr: process.stderr, signal }),

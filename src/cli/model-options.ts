@@ -29,9 +29,13 @@ export interface ModelFlagValues {
 
 /**
  * Adds the model flags. With `cacheOptIn` (for `chat`, a quick check of a live server) the response
- * cache is off unless `--cache` is given; elsewhere it is on unless `--no-cache` is.
+ * cache is off unless `--cache` is given; elsewhere it is on unless `--no-cache` is. `concurrency` is
+ * the command's own default for --concurrency, shown in its help (none: no limit).
  */
-export function addModelOptions(command: Command, options: { cacheOptIn?: boolean } = {}): Command {
+export function addModelOptions(
+  command: Command,
+  options: { cacheOptIn?: boolean; concurrency?: number } = {},
+): Command {
   command
     .option('--model <spec>', `model to call: ${MODEL_SPEC_HELP}`)
     .option('--base-url <url>', 'OpenAI-compatible server URL ending in /v1 (default OPENAI_BASE_URL)');
@@ -46,9 +50,9 @@ export function addModelOptions(command: Command, options: { cacheOptIn?: boolea
     .option('--cache-dir <dir>', 'response cache folder (default .toolalpaca-cache)')
     .option('--timeout <seconds>', 'per-request timeout in seconds (default 120)')
     .option('--max-retries <n>', 'retries on 429, 5xx, timeouts and dropped connections (default 3)')
-    .option('--concurrency <n>', 'requests in flight at once')
-    .option('--rpm <n>', 'requests per minute')
-    .option('--tpm <n>', 'tokens per minute')
+    .option('--concurrency <n>', `requests in flight at once (default ${options.concurrency ?? 'no limit'})`)
+    .option('--rpm <n>', 'requests per minute (default no limit)')
+    .option('--tpm <n>', 'tokens per minute (default no limit)')
     .option(
       '--threads <n>',
       'llama: CPU threads, or auto (default: the cores available, shared by the models in use)',

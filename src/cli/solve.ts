@@ -270,15 +270,15 @@ export function registerSolveCommand(program: Command): void {
     .option('--secrets <file>', 'secrets file for --executor real')
     .option('--api-base-url <url>', 'base URL of the real API for --executor real')
     .option('--allow-private', '--executor real: allow loopback, private and link-local addresses')
-    .option('--limit <n>', 'solve the first N queries only')
+    .option('--limit <n>', 'solve the first N queries only (default all)')
     .option('--width <n>', 'DFSDT: children per node (default 2)')
     .option('--max-depth <n>', 'tree levels at most (default 12, as ToolBench)')
     .option('--max-calls <n>', 'model calls per query at most (default 200, as ToolBench)')
     .option('--max-observation <n>', 'observation characters shown to the model (default 1024)')
-    .option('--temperature <t>', 'sampling temperature')
+    .option('--temperature <t>', "sampling temperature (default the server's)")
     .option(
       '--retrieve <k>',
-      "ToolBench's open-domain setting: the solver sees only the K APIs the lexical retriever picks for the query",
+      "ToolBench's open-domain setting: the solver sees only the K APIs the lexical retriever picks for the query (default off: the query's own APIs)",
     )
     .option(
       '--retrieval-corpus <file...>',
@@ -294,7 +294,7 @@ export function registerSolveCommand(program: Command): void {
     )
     .option('--json', 'print the summary as JSON');
   addRunOptions(command, 'queries');
-  addModelOptions(command);
+  addModelOptions(command, { concurrency: 2 });
   command.action(async (flags: SolveFlags) => {
     await runInterruptible((io) => runSolveCommand(flags, io), exitCodeOf);
   });

@@ -327,7 +327,7 @@ export function registerToolevalCommand(evalCommand: Command): void {
       'ToolBench query file: only its queries are compared (coverage says how many were answered); supplies queries and tools',
     )
     .option('--json', 'print the full report as JSON');
-  addModelOptions(command);
+  addModelOptions(command, { concurrency: 4 });
   command.action(async (answers: string[], flags: ToolevalFlags) => {
     await runToolevalCommand(answers, flags, { stdout: process.stdout, stderr: process.stderr });
   });

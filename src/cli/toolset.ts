@@ -212,10 +212,13 @@ function addSelectionOptions(command: Command): Command {
   return command
     .option('--category <name>', 'only this category (repeatable, or comma-separated)', collect)
     .option('--auth <label>', 'only this auth label: none, apiKey, OAuth... (repeatable)', collect)
-    .option('--https <yes|no>', 'only HTTPS (yes) or only plain-HTTP (no) APIs')
-    .option('--per-category <n>', 'at most N APIs per category')
-    .option('--limit <n>', 'at most N APIs in all')
-    .option('--seed <n>', 'shuffle with this seed before quotas and the limit (same seed, same APIs)')
+    .option('--https <yes|no>', 'only HTTPS (yes) or only plain-HTTP (no) APIs (default both)')
+    .option('--per-category <n>', 'at most N APIs per category (default no limit)')
+    .option('--limit <n>', 'at most N APIs in all (default no limit)')
+    .option(
+      '--seed <n>',
+      'shuffle with this seed before quotas and the limit (same seed, same APIs; default catalogue order)',
+    )
     .option('--format <format>', `catalogue format: ${FORMATS.join(', ')} (default: from the file)`);
 }
 
@@ -263,14 +266,14 @@ export function registerToolsetCommands(program: Command): void {
         'output ToolAlpaca JSON (the journal OUT.log.jsonl, OUT.failed.json, OUT.meta.json and the lock OUT.lock beside it)',
       )
       .option('--max-repairs <k>', 'repair rounds per stage after a failed check (default 3)')
-      .option('--max-tokens <n>', 'reply token limit per call')
+      .option('--max-tokens <n>', "reply token limit per call (default the server's)")
       .option('--json', 'print the summary as JSON'),
   ).addHelpText(
     'after',
     `${CATALOG_HELP}\n\nExample:\n  $ toolalpaca toolset build --catalog public_apis.json --model openai:gpt-4o-mini \\\n      --out toolset.json --per-category 2 --seed 1 --concurrency 8`,
   );
   addRunOptions(build, 'tools');
-  addModelOptions(build);
+  addModelOptions(build, { concurrency: 4 });
   build.action(async (flags: BuildFlags) => {
     await runInterruptible((io) => runBuildCommand(flags, io), exitCodeOf);
   });
