@@ -7,85 +7,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  openSync,
-  readdirSync,
-  ftruncateSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliPath, runCli } from '../helpers/cli.js';
 import { makeTempDir, sharedData } from '../helpers/paths.js';
-
-/** 40 schemas, each referencing the previous one twice: 2^40 nodes once expanded, 5 KB as written. */
-function refBomb(title: string): Record<string, unknown> {
-  const schemas: Record<string, unknown> = { S0: { type: 'object', properties: { v: { type: 'string' } } } };
-  for (let i = 1; i < 40; i++) {
-    const previous = { $ref: `#/components/schemas/S${i - 1}` };
-    schemas[`S${i}`] = { type: 'object', properties: { a: previous, b: { ...previous } } };
-  }
-  return {
-    openapi: '3.0.0',
-    info: { title, version: '1' },
-    servers: [{ url: 'https://bomb.example.com' }],
-    paths: {
-      '/b': {
-        get: {
-          operationId: 'explode',
-          responses: {
-            '200': {
-              description: 'ok',
-              content: { 'application/json': { schema: { $ref: '#/components/schemas/S39' } } },
-            },
-          },
-        },
-      },
-    },
-    components: { schemas },
-  };
-}
-
-/** A spec whose response schema nests `levels` objects (written as text: JSON.stringify would overflow). */
-function deepSpecText(title: string, levels: number): string {
-  const schema = `${'{"type":"object","properties":{"x":'.repeat(levels)}{"type":"string"}${'}}'.repeat(levels)}`;
-  return `{"openapi":"3.0.0","info":{"title":"${title}","version":"1"},"servers":[{"url":"https://deep.example.com"}],"paths":{"/d":{"get":{"operationId":"dive","responses":{"200":{"description":"ok","content":{"application/json":{"schema":${schema}}}}}}}}}`;
-}
-
-function fineSpec(title: string): Record<string, unknown> {
-  return {
-    openapi: '3.0.0',
-    info: { title, version: '1' },
-    servers: [{ url: 'https://fine.example.com' }],
-    paths: {
-      '/f': {
-        get: {
-          operationId: 'fine',
-          responses: {
-            '200': { description: 'ok', content: { 'application/json': { schema: { type: 'object' } } } },
-          },
-        },
-      },
-    },
-  };
-}
-
-function record(name: string, documentation: string): string {
-  return `{"Name":${JSON.stringify(name)},"Description":"d","Documentation":${JSON.stringify(documentation)}}`;
-}
-
-/** A file of `size` bytes that starts with `head` and takes no disk space (sparse). */
-function sparseFile(path: string, head: string, size: number): void {
-  const fd = openSync(path, 'w');
-  try {
-    writeSync(fd, head);
-    ftruncateSync(fd, size);
-  } finally {
-    closeSync(fd);
-  }
-}
+import { deepSpecText, fineSpec, record, refBomb, sparseFile } from '../helpers/hostile-files.js';
 
 describe('hostile tool files', () => {
   test('a $ref bomb is refused in one line naming the tool, in a spec and in a ToolAlpaca record', async () => {
