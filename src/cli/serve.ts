@@ -362,7 +362,7 @@ export function registerServeCommand(program: Command): void {
     .addOption(
       new Option(
         '--mcp <transport>',
-        'serve the tools as an MCP server: over stdio (instead of HTTP), or over streamable HTTP at /mcp beside the REST routes',
+        'serve the tools as an MCP server: over stdio (instead of HTTP), or over streamable HTTP at /mcp beside the REST routes (default off: REST only)',
       ).choices(['stdio', 'http']),
     )
     .addOption(new Option('--replay <file>').hideHelp())
