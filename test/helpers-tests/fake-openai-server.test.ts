@@ -574,7 +574,7 @@ describe('fake OpenAI server', () => {
       const broken = await fetch(`${fake.baseUrl}/chat/completions`, { method: 'POST', body: '{not json' });
       assert.equal(broken.status, 400);
       await broken.text();
-      const unknown = await post(fake, '/completions', { model: 'm', prompt: 'x' });
+      const unknown = await post(fake, '/no-such-endpoint', { model: 'm', prompt: 'x' });
       assert.equal(unknown.status, 404);
       await unknown.text();
       assert.equal(fake.pendingScript(), 0);
