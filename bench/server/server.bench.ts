@@ -6,6 +6,10 @@
  *
  * The servers run in a child process (this file with `--serve`), so that autocannon's own work does not
  * share an event loop with them. Only loopback addresses are used; every run is bounded in time.
+ *
+ * Besides req/s, each round records the server process's CPU time per request (user + system, asked from the
+ * child before and after the round). On a busy machine req/s depends on how much CPU the server gets; CPU
+ * per request says what each answer costs.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -61,6 +65,12 @@ async function serveBoth(): Promise<void> {
     const response = await server.app.inject({ method: 'GET', url: TOOL_PATH });
     if (response.statusCode !== 200) throw new Error(`warm-up: ${response.statusCode} ${response.body}`);
   }
+  process.on('message', (message) => {
+    if (message === 'cpu') {
+      const usage = process.cpuUsage();
+      process.send?.({ cpuMicros: usage.user + usage.system });
+    }
+  });
   process.send?.({ bare: `http://127.0.0.1:${barePort}/hello`, tool: `${server.url}${TOOL_PATH}` });
   process.on('disconnect', () => {
     void Promise.all([bare.close(), server.close()]).then(() => process.exit(0));
@@ -78,6 +88,18 @@ async function main(): Promise<void> {
     child.once('message', (message) => resolve(message as { bare: string; tool: string }));
     child.once('exit', (code) => reject(new Error(`server process exited ${code}`)));
   });
+  const serverCpu = (): Promise<number> =>
+    new Promise((resolve) => {
+      child.once('message', (message) => resolve((message as { cpuMicros: number }).cpuMicros));
+      child.send('cpu');
+    });
+  /** One autocannon round and the server's CPU microseconds per request during it. */
+  const round = async (url: string): Promise<AutocannonResult & { cpuPerRequest: number }> => {
+    const cpuBefore = await serverCpu();
+    const result = await autocannon({ url, connections, duration: roundSeconds });
+    const cpu = (await serverCpu()) - cpuBefore;
+    return { ...result, cpuPerRequest: cpu / Math.max(1, result.requests.total) };
+  };
   const before = loadavg()[0] ?? 0;
   // The machine may be busy with other work; alternating short rounds of the two targets spreads that noise
   // over both instead of charging it to whichever ran second.
@@ -86,22 +108,23 @@ async function main(): Promise<void> {
   try {
     await autocannon({ url: urls.bare, connections, duration: 2 }); // JIT warm-up of both targets
     await autocannon({ url: urls.tool, connections, duration: 2 });
-    const bare: AutocannonResult[] = [];
-    const tool: AutocannonResult[] = [];
-    for (let round = 0; round < rounds; round++) {
-      bare.push(await autocannon({ url: urls.bare, connections, duration: roundSeconds }));
-      tool.push(await autocannon({ url: urls.tool, connections, duration: roundSeconds }));
+    const bare: (AutocannonResult & { cpuPerRequest: number })[] = [];
+    const tool: (AutocannonResult & { cpuPerRequest: number })[] = [];
+    for (let index = 0; index < rounds; index++) {
+      bare.push(await round(urls.bare));
+      tool.push(await round(urls.tool));
     }
     for (const result of [...bare, ...tool]) {
       if (result.errors > 0 || result.non2xx > 0) {
         throw new Error(`${result.errors} errors, ${result.non2xx} non-2xx answers`);
       }
     }
-    const summary = (results: AutocannonResult[]) => ({
+    const summary = (results: (AutocannonResult & { cpuPerRequest: number })[]) => ({
       rps: results.reduce((sum, r) => sum + r.requests.total, 0) / duration,
       p99: median(results.map((r) => r.latency.p99)),
       mean: median(results.map((r) => r.latency.average)),
       total: results.reduce((sum, r) => sum + r.requests.total, 0),
+      cpu: median(results.map((r) => r.cpuPerRequest)),
     });
     const b = summary(bare);
     const t = summary(tool);
@@ -114,17 +137,23 @@ async function main(): Promise<void> {
     console.log(
       `autocannon: ${connections} connections, keep-alive, ${rounds} alternating rounds of ${roundSeconds} s per target (${duration} s each)`,
     );
-    console.log('| target | req/s | p99 latency ms (median of rounds) | mean latency ms | requests |');
-    console.log('|---|---|---|---|---|');
     console.log(
-      `| bare fastify hello-world | ${b.rps.toFixed(0)} | ${b.p99} | ${b.mean.toFixed(2)} | ${b.total} |`,
+      '| target | req/s | p99 latency ms (median of rounds) | mean latency ms | requests | server CPU µs/request (median of rounds) |',
+    );
+    console.log('|---|---|---|---|---|---|');
+    console.log(
+      `| bare fastify hello-world | ${b.rps.toFixed(0)} | ${b.p99} | ${b.mean.toFixed(2)} | ${b.total} | ${b.cpu.toFixed(0)} |`,
     );
     console.log(
-      `| schema executor, Nager.Date ${TOOL_PATH}, warm cache | ${t.rps.toFixed(0)} | ${t.p99} | ${t.mean.toFixed(2)} | ${t.total} |`,
+      `| schema executor, Nager.Date ${TOOL_PATH}, warm cache | ${t.rps.toFixed(0)} | ${t.p99} | ${t.mean.toFixed(2)} | ${t.total} | ${t.cpu.toFixed(0)} |`,
     );
     console.log(`per-round ratios: ${ratios.map((r) => r.toFixed(2)).join(', ')}`);
     console.log(
       `ratio (tool / bare req/s, median of rounds): ${ratio.toFixed(2)}x (target >= 0.5x) ${ratio >= 0.5 ? 'PASS' : 'FAIL'}`,
+    );
+    const cpuRatios = tool.map((r, i) => (bare[i]?.cpuPerRequest ?? 0) / r.cpuPerRequest);
+    console.log(
+      `server CPU per request, bare / tool (median of rounds ${cpuRatios.map((r) => r.toFixed(2)).join(', ')}): ${median(cpuRatios).toFixed(2)}x`,
     );
   } finally {
     child.disconnect();
