@@ -154,7 +154,8 @@ const squash = (value: string): string => value.replace(/\s+/g, '');
 
 /**
  * The last node of the path the kept conversation took: from the root, each function call of the longest
- * `train_messages` conversation matched to a child step with the same function and arguments.
+ * `train_messages` conversation matched to a child step with the same function and arguments (the path
+ * matching them all, else the longest match).
  */
 function followConversation(nodes: readonly TreeNodeView[], trainMessages: unknown): number | undefined {
   if (!Array.isArray(trainMessages) || trainMessages.length === 0) return undefined;
@@ -174,15 +175,22 @@ function followConversation(nodes: readonly TreeNodeView[], trainMessages: unkno
     list.push(node);
     children.set(node.parent, list);
   }
-  let at = 0;
-  for (const call of calls) {
-    const next = (children.get(at) ?? []).find(
-      (child) => child.action === call.name && squash(child.input ?? '') === call.args,
-    );
-    if (next === undefined) return at === 0 ? undefined : at;
-    at = next.id;
-  }
-  return at;
+  // Depth first: branches may start with the same calls (a search that gave up and tried again), so
+  // a path that matches every call wins over the first one that matches a prefix.
+  const follow = (at: number, i: number): { end: number; matched: number } => {
+    const call = calls[i];
+    if (call === undefined) return { end: at, matched: i };
+    let best = { end: at, matched: i };
+    for (const child of children.get(at) ?? []) {
+      if (child.action !== call.name || squash(child.input ?? '') !== call.args) continue;
+      const found = follow(child.id, i + 1);
+      if (found.matched === calls.length) return found;
+      if (found.matched > best.matched) best = found;
+    }
+    return best;
+  };
+  const { end, matched } = follow(0, 0);
+  return matched === 0 ? undefined : end;
 }
 
 function countRaw(node: RawNode): number {
