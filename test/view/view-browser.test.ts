@@ -79,6 +79,7 @@ describe('view in Chromium', () => {
       data.log,
       tooleval,
       verified,
+      data.verified,
     ]);
     context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     page = await context.newPage();
@@ -205,6 +206,21 @@ describe('view in Chromium', () => {
       /judge openai:judge: Yes \(Yes, Yes, No, 67 % agree\)/,
     );
     assert.match((await page.locator('.fields').textContent()) ?? '', /parallel/);
+    // The generated corpus as `verify` wrote it: the facet counts are verify's own.
+    await page.goto(url({ file: data.verified }));
+    await facet('verification').locator('[data-value]').first().waitFor();
+    const counts = Object.fromEntries(
+      await facet('verification')
+        .locator('[data-value]')
+        .evaluateAll((links) =>
+          links.map((a) => [a.getAttribute('data-value'), Number(a.querySelector('.count')?.textContent)]),
+        ),
+    ) as Record<string, number>;
+    const expected: Record<string, number> = {};
+    if (data.verifySummary.passed > 0) expected.passed = data.verifySummary.passed;
+    for (const [stage, n] of Object.entries(data.verifySummary.byStage))
+      if (n > 0) expected[`failed: ${stage}`] = n;
+    assert.deepEqual(counts, expected);
   });
 
   test('a DFSDT tree: chosen path, give-ups, calls spent; a node shows its step', async (t) => {

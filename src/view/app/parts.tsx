@@ -154,8 +154,15 @@ export function FacetSidebar(props: {
         const counts = props.facets[f.name];
         const selected = props.route.filters[f.name];
         if ((counts === undefined || counts.length === 0) && selected === undefined) return null;
-        // A facet with one value everywhere says nothing, unless it is selected.
-        if (counts !== undefined && counts.length === 1 && selected === undefined && f.name !== 'tool')
+        // A facet with one value everywhere says nothing, unless it is selected (the tool, and a
+        // verified file's outcome — every instance rejected at one stage — say something even then).
+        if (
+          counts !== undefined &&
+          counts.length === 1 &&
+          selected === undefined &&
+          f.name !== 'tool' &&
+          f.name !== 'verification'
+        )
           return null;
         const list = counts ?? [];
         for (const value of selected ?? [])
