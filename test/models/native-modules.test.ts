@@ -1,5 +1,5 @@
 /**
- * No native module at import: the package root, `toolalpaca/models` and the CLI start without loading
+ * No native module at import: the package root, every public subpath and the CLI start without loading
  * node-llama-cpp or better-sqlite3; they load only when a llama model or the response cache is used.
  * Without node-llama-cpp installed (an optional dependency), a llama: spec is one line saying how to
  * install it. Each case runs node in a child process with a module hook that logs every module loaded
@@ -78,17 +78,21 @@ const dist = (path: string): string => pathToFileURL(join(repoRoot, 'dist', path
 const evalScript = (code: string): string[] => ['--input-type=module', '-e', code];
 
 describe('no native module at import', () => {
-  test('importing the package root and toolalpaca/models loads neither node-llama-cpp nor better-sqlite3', async () => {
-    const loaded = await loadedBy(
-      evalScript(
-        `await import(${JSON.stringify(dist('index.js'))}); await import(${JSON.stringify(dist('models/index.js'))}); console.log('ok');`,
-      ),
+  test('importing the package root and every public subpath loads neither node-llama-cpp nor better-sqlite3', async () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+      exports: Record<string, string | { import: string }>;
+    };
+    const entries = Object.entries(pkg.exports).flatMap(([subpath, target]) =>
+      typeof target === 'string' ? [] : [{ subpath, url: pathToFileURL(join(repoRoot, target.import)).href }],
     );
-    assert.equal(loaded.stdout.trim(), 'ok', loaded.stderr);
     assert.ok(
-      loaded.modules.some((url) => url.includes('/dist/models/create-model.js')),
-      'the hook saw the imports',
+      entries.some((entry) => entry.subpath === './testing'),
+      'toolalpaca/testing is exported',
     );
+    const imports = entries.map(({ url }) => `await import(${JSON.stringify(url)});`).join(' ');
+    const loaded = await loadedBy(evalScript(`${imports} console.log('ok');`));
+    assert.equal(loaded.stdout.trim(), 'ok', loaded.stderr);
+    for (const { url } of entries) assert.ok(loaded.modules.includes(url), `the hook saw ${url}`);
     assert.deepEqual(loaded.modules.filter(isLlama), []);
     assert.deepEqual(loaded.modules.filter(isSqlite), []);
   });

@@ -1,9 +1,9 @@
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import { makeTempDir, sharedData } from '../helpers/paths.js';
 import { createChatModel } from '../../src/models/create-model.js';
-import type { ChatModel } from '../../src/models/chat-model.js';
+import { createScriptedChatModel } from '../../src/testing/index.js';
 import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
 import type { ToolAlpacaRecord } from '../../src/core/toolalpaca-record.js';
 import {
@@ -18,10 +18,10 @@ import {
   normalizeInstruction,
 } from '../../src/pipeline/similarity.js';
 
-function promptOf(server: FakeOpenAI, index: number): string {
-  const body = server.chatRequests()[index];
-  const content = body?.messages?.[0]?.content;
-  return typeof content === 'string' ? content : '';
+const scripted = createScriptedChatModel();
+
+function promptOf(index: number): string {
+  return scripted.calls[index]?.request.messages[0]?.content ?? '';
 }
 
 describe('near-duplicate detection', () => {
@@ -70,30 +70,21 @@ describe('reply parsing', () => {
   });
 });
 
-describe('generateInstructions against the fake server', () => {
-  let server: FakeOpenAI;
-  let model: ChatModel & { close(): Promise<void> };
-  let records: ToolAlpacaRecord[];
+let records: ToolAlpacaRecord[];
 
-  before(async () => {
-    server = await startFakeOpenAI();
-    model = await createChatModel('openai:fake-model', {
-      openai: { baseUrl: server.baseUrl, apiKey: 'k' },
-      noCache: true,
-      maxRetries: 0,
-    });
-    const all = await readToolAlpacaFile(sharedData('toolalpaca/eval_simulated.json'));
-    records = all.slice(0, 2).map((r) => ({ ...r, Instructions: [] }));
-  });
-  after(async () => {
-    await model.close();
-    await server.close();
-  });
+before(async () => {
+  const all = await readToolAlpacaFile(sharedData('toolalpaca/eval_simulated.json'));
+  records = all.slice(0, 2).map((r) => ({ ...r, Instructions: [] }));
+});
+
+// A scripted model (toolalpaca/testing): what is tested is the stage, not HTTP.
+describe('generateInstructions with a scripted model', () => {
+  const model = scripted;
+  beforeEach(() => scripted.reset());
 
   test('duplicates are dropped and counted; the model is asked again; list replies are read', async () => {
-    server.reset();
     const [first, second] = records as [ToolAlpacaRecord, ToolAlpacaRecord];
-    server.script(
+    scripted.script(
       // Tool 1, round 1: one exact repeat (case/punctuation) and one near-duplicate.
       {
         text: JSON.stringify({
@@ -127,7 +118,7 @@ describe('generateInstructions against the fake server', () => {
       concurrency: 1,
       seed: 5,
     });
-    assert.equal(server.pendingScript(), 0);
+    assert.equal(scripted.pending(), 0);
     const [r1, r2] = result.reports;
     assert.deepEqual(r1, { tool: first.Name, kept: 3, dropped: 3, rounds: 2, total: 3 });
     assert.deepEqual(r2, { tool: second.Name, kept: 3, dropped: 1, rounds: 1, total: 3 });
@@ -139,38 +130,63 @@ describe('generateInstructions against the fake server', () => {
     assert.equal(result.records[1]?.Instructions?.length, 3);
     assert.equal(result.usage.calls, 3);
     // The prompt carries the tool's name, description and NL documentation, and asks for what is missing.
-    const round1 = promptOf(server, 0);
+    const round1 = promptOf(0);
     assert.ok(round1.includes(`Name: ${first.Name}`));
     assert.ok(round1.includes(first.NLDocumentation?.slice(0, 80) ?? '\u0000'));
     assert.match(round1, /Write 3 different requests/);
-    const round2 = promptOf(server, 1);
+    const round2 = promptOf(1);
     assert.match(round2, /Write 1 different requests/);
     assert.ok(round2.includes('- Show me a random axolotl picture'), 'round 2 lists what exists');
     // JSON was asked for with a schema.
-    const body = server.chatRequests()[0];
-    assert.equal(body?.response_format?.type, 'json_schema');
-    assert.equal(body?.seed, 5);
+    const request = scripted.calls[0]?.request;
+    assert.ok(request?.jsonSchema !== undefined);
+    assert.equal(request?.seed, 5);
   });
 
   test('existing instructions count toward perTool and are deduplicated against; rounds are bounded', async () => {
-    server.reset();
     const record = {
       ...(records[0] as ToolAlpacaRecord),
       Instructions: ['Get me five facts about axolotls.'],
     };
-    server.setDefault(() => ({ text: JSON.stringify({ instructions: ['Get me 5 facts about axolotls.'] }) }));
+    scripted.setDefault(() => ({
+      text: JSON.stringify({ instructions: ['Get me 5 facts about axolotls.'] }),
+    }));
     const result = await generateInstructions([record], { model, perTool: 3, maxRounds: 2 });
     assert.deepEqual(result.reports[0], { tool: record.Name, kept: 0, dropped: 2, rounds: 2, total: 1 });
     assert.deepEqual(result.records[0]?.Instructions, ['Get me five facts about axolotls.']);
     // A tool that already has enough is not asked about.
-    server.reset();
+    scripted.reset();
     const full = await generateInstructions([record], { model, perTool: 1 });
     assert.equal(full.reports[0]?.rounds, 0);
-    assert.equal(server.requests.length, 0);
+    assert.equal(scripted.calls.length, 0);
   });
 
+  test('a model error is reported for the tool; others still get instructions', async () => {
+    scripted.script({ fault: 'client_error', status: 400, message: 'bad request' });
+    scripted.setDefault(() => ({ text: '{"instructions": ["Which anime won the most awards in 2019?"]}' }));
+    const result = await generateInstructions(records, { model, perTool: 1, concurrency: 1 });
+    assert.match(result.reports[0]?.error ?? '', /bad request|400/);
+    assert.equal(result.reports[0]?.kept, 0);
+    assert.equal(result.reports[1]?.kept, 1);
+  });
+
+  test('the prompt asks for concrete, API-name-free, 1-2 sentence requests', () => {
+    const prompt = instructionPrompt(records[0] as ToolAlpacaRecord, 4);
+    assert.match(prompt, /one or two sentences/);
+    assert.match(prompt, /Never mention the API's name/);
+    assert.match(prompt, /placeholders/);
+    assert.match(prompt, /several calls/);
+  });
+});
+
+describe('generateInstructions against the fake server', () => {
+  let server: FakeOpenAI;
+  before(async () => {
+    server = await startFakeOpenAI();
+  });
+  after(() => server.close());
+
   test('every round is a new request: a cached model does not answer round 3 with round 2 (no seed given)', async () => {
-    server.reset();
     // Always the same near-duplicate: round 2 keeps nothing, so round 3 would repeat round 2's request.
     server.setDefault(() => ({ text: JSON.stringify({ instructions: ['Get me 5 facts about axolotls.'] }) }));
     const cached = await createChatModel('openai:fake-model', {
@@ -189,23 +205,5 @@ describe('generateInstructions against the fake server', () => {
     } finally {
       await cached.close();
     }
-  });
-
-  test('a model error is reported for the tool; others still get instructions', async () => {
-    server.reset();
-    server.script({ fault: 'client_error', status: 400, message: 'bad request' });
-    server.setDefault(() => ({ text: '{"instructions": ["Which anime won the most awards in 2019?"]}' }));
-    const result = await generateInstructions(records, { model, perTool: 1, concurrency: 1 });
-    assert.match(result.reports[0]?.error ?? '', /bad request|400/);
-    assert.equal(result.reports[0]?.kept, 0);
-    assert.equal(result.reports[1]?.kept, 1);
-  });
-
-  test('the prompt asks for concrete, API-name-free, 1-2 sentence requests', () => {
-    const prompt = instructionPrompt(records[0] as ToolAlpacaRecord, 4);
-    assert.match(prompt, /one or two sentences/);
-    assert.match(prompt, /Never mention the API's name/);
-    assert.match(prompt, /placeholders/);
-    assert.match(prompt, /several calls/);
   });
 });

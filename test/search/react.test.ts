@@ -1,37 +1,36 @@
 /**
- * ReAct (CoT@1) against the fake OpenAI server on a StableToolBench G1 task with the schema executor:
- * one chain, no backtracking; Finish, the depth and call limits end it.
+ * ReAct (CoT@1) with a scripted chat model (toolalpaca/testing: HTTP is not what is tested here) on a
+ * StableToolBench G1 task with the schema executor: one chain, no backtracking; Finish, the depth and
+ * call limits end it.
  */
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AnswerTreeNode, ToolBenchTask } from '../../src/core/toolbench.js';
 import { ToolBenchAnswerSchema } from '../../src/core/toolbench.js';
+import { createExecutor } from '../../src/executors/registry.js';
 import type { ToolExecutor } from '../../src/executors/executor.js';
 import { readToolBenchQueries } from '../../src/formats/toolbench.js';
-import type { CreatedChatModel } from '../../src/models/create-model.js';
+import type { ChatMessage } from '../../src/models/chat-model.js';
 import { createReactSolver } from '../../src/search/react.js';
-import { startFakeChatSetup, type FakeChatSetup } from '../helpers/fake-chat-model.js';
-import type { FakeOpenAI } from '../helpers/fake-openai-server.js';
+import { createScriptedChatModel } from '../../src/testing/index.js';
 import { sharedData } from '../helpers/paths.js';
 
-let fake: FakeChatSetup;
-let server: FakeOpenAI;
-let model: CreatedChatModel;
+const model = createScriptedChatModel();
 let schema: ToolExecutor;
 let task: ToolBenchTask;
+
+/** The messages of the model's call number `index`. */
+const messagesOf = (index: number): ChatMessage[] => model.calls[index]?.request.messages ?? [];
 
 const SEARCH = 'transfermarkt_search_for_theclique';
 
 before(async () => {
-  fake = await startFakeChatSetup();
-  ({ server, model, schema } = fake);
+  schema = await createExecutor('schema');
   const tasks = await readToolBenchQueries(sharedData('stabletoolbench/G1_instruction.json'));
   task = tasks.find((t) => t.queryId === '588') ?? assert.fail('query 588 missing');
 });
 
-after(() => fake.close());
-
-beforeEach(() => server.reset());
+beforeEach(() => model.reset());
 
 function chainLength(root: AnswerTreeNode): number {
   let n = 0;
@@ -44,7 +43,7 @@ function chainLength(root: AnswerTreeNode): number {
 
 describe('ReAct (CoT@1)', () => {
   test('calls, observes and finishes with an answer in one chain', async () => {
-    server.script(
+    model.script(
       { text: 'Look Messi up.', toolCalls: [{ name: SEARCH, arguments: '{"name":"messi"}' }] },
       {
         toolCalls: [
@@ -55,11 +54,11 @@ describe('ReAct (CoT@1)', () => {
     const result = await createReactSolver().solve(task, { model, executor: schema });
     assert.equal(result.finishType, 'give_answer');
     assert.equal(result.finalAnswer, 'Messi: Inter Miami.');
-    const bodies = server.chatRequests();
-    assert.equal(bodies.length, 2);
+    assert.equal(model.calls.length, 2);
     // The second call sees the first call and its observation, in ToolBench's observation shape.
-    const second = bodies[1]?.messages ?? [];
-    assert.equal(second.at(-2)?.tool_calls?.[0]?.function.name, SEARCH);
+    const second = messagesOf(1);
+    const call = second.at(-2);
+    assert.equal(call?.role === 'assistant' ? call.toolCalls?.[0]?.name : undefined, SEARCH);
     const observation = JSON.parse(String(second.at(-1)?.content)) as { error: string; response: string };
     assert.equal(observation.error, '');
     assert.ok(observation.response.length > 0);
@@ -78,7 +77,7 @@ describe('ReAct (CoT@1)', () => {
         throw new Error('socket hang up');
       },
     };
-    server.script(
+    model.script(
       { toolCalls: [{ name: SEARCH, arguments: '{"name":"messi"}' }] },
       {
         toolCalls: [
@@ -91,7 +90,7 @@ describe('ReAct (CoT@1)', () => {
     );
     const result = await createReactSolver().solve(task, { model, executor: failing });
     assert.equal(result.finishType, 'give_answer');
-    const last = server.chatRequests()[1]?.messages?.at(-1);
+    const last = messagesOf(1).at(-1);
     assert.match(String(last?.content), /socket hang up/);
     const failed = ToolBenchAnswerSchema.parse(result.answer).tree?.tree.children[0]?.children[0];
     assert.equal(failed?.observation_code, 12);
@@ -99,32 +98,32 @@ describe('ReAct (CoT@1)', () => {
   });
 
   test('a give-up ends the chain (no restart in CoT@1)', async () => {
-    server.setDefault(() => ({
+    model.setDefault(() => ({
       toolCalls: [{ name: 'Finish', arguments: '{"return_type":"give_up_and_restart"}' }],
     }));
     const result = await createReactSolver().solve(task, { model, executor: schema });
-    assert.equal(server.chatRequests().length, 1);
+    assert.equal(model.calls.length, 1);
     assert.equal(result.finishType, 'give_up');
     assert.equal(result.stopReason, 'give_up');
     assert.equal(ToolBenchAnswerSchema.parse(result.answer).answer_generation.finish_type, 'give_up');
   });
 
   test('the depth and call limits stop the chain', async () => {
-    server.setDefault(() => ({ toolCalls: [{ name: SEARCH, arguments: '{"name":"messi"}' }] }));
+    model.setDefault(() => ({ toolCalls: [{ name: SEARCH, arguments: '{"name":"messi"}' }] }));
     const deep = await createReactSolver({ maxDepth: 6 }).solve(task, { model, executor: schema });
     assert.equal(deep.stopReason, 'depth_limit');
-    assert.equal(server.chatRequests().length, 3);
+    assert.equal(model.calls.length, 3);
     assert.equal(deep.finishType, 'none');
-    server.reset();
-    server.setDefault(() => ({ toolCalls: [{ name: SEARCH, arguments: '{"name":"messi"}' }] }));
+    model.reset();
+    model.setDefault(() => ({ toolCalls: [{ name: SEARCH, arguments: '{"name":"messi"}' }] }));
     const calls = await createReactSolver({ maxCalls: 2 }).solve(task, { model, executor: schema });
     assert.equal(calls.stopReason, 'call_limit');
-    assert.equal(server.chatRequests().length, 2);
+    assert.equal(model.calls.length, 2);
     assert.equal(ToolBenchAnswerSchema.parse(calls.answer).answer_generation.valid_data, false);
   });
 
   test('an unknown function gets code 1 and the chain continues', async () => {
-    server.script(
+    model.script(
       { toolCalls: [{ name: 'made_up_for_theclique', arguments: '{}' }] },
       { toolCalls: [{ name: 'Finish', arguments: '{"return_type":"give_answer","final_answer":"ok"}' }] },
     );
@@ -143,7 +142,7 @@ describe('ReAct (CoT@1)', () => {
         return schema.execute(tool, fn, args, context);
       },
     };
-    server.script(
+    model.script(
       {
         toolCalls: [
           { id: 'c1', name: SEARCH, arguments: '{"name":"messi"}' },
@@ -160,9 +159,8 @@ describe('ReAct (CoT@1)', () => {
       `${SEARCH}:{"name":"ronaldo"}`,
       `${SEARCH}:{"name":"neymar"}`,
     ]);
-    const second = server.chatRequests()[1]?.messages ?? [];
     assert.deepEqual(
-      second.filter((m) => m.role === 'tool').map((m) => m.tool_call_id),
+      messagesOf(1).flatMap((m) => (m.role === 'tool' ? [m.toolCallId] : [])),
       ['c1', 'c2', 'c3'],
     );
     const answer = ToolBenchAnswerSchema.parse(result.answer);
