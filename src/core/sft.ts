@@ -5,6 +5,9 @@
 import { z } from 'zod';
 
 /** ToolAlpaca's training layout (build_dataset.py → train.py): `[segments, trainable]` per example. */
+/** The schema an SFT layout validates its records with (zod stays in core). */
+export type SftRecordSchema = z.ZodType;
+
 export const ToolAlpacaSftRecordSchema = z
   .tuple([z.array(z.string()).min(2), z.array(z.boolean()).min(2)])
   .refine(([segments, trainable]) => segments.length === trainable.length, {

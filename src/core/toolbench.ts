@@ -186,6 +186,27 @@ export const ToolBenchAnswerSchema = z.looseObject({
 });
 export type ToolBenchAnswer = z.infer<typeof ToolBenchAnswerSchema>;
 
+/**
+ * What SFT export needs of an answer file, read loosely: ToolBench's own files and this project's
+ * (`valid_data` may be absent; the functions' parameters are any object).
+ */
+export const SftAnswerFileSchema = z.looseObject({
+  answer_generation: z.looseObject({
+    valid_data: z.boolean().optional(),
+    query: z.string(),
+    finish_type: z.string().optional(),
+    function: z.array(
+      z.looseObject({
+        name: z.string(),
+        description: z.string().optional(),
+        parameters: z.record(z.string(), z.unknown()).optional(),
+      }),
+    ),
+    train_messages: z.array(z.array(AnswerMessageSchema)).optional(),
+  }),
+});
+export type SftAnswerFile = z.infer<typeof SftAnswerFileSchema>;
+
 /** An answer file with what its name and contents say about the query it answers. */
 export interface ToolBenchAnswerRecord {
   /** From the file name `{queryId}_{method}.json` (or the `query_id` field when the file carries one). */

@@ -3,10 +3,9 @@
  * `layouts.ts`. A layout turns one SftExample into one record of its file format; text layouts also give
  * the conversation as chat turns, which token masks render with a model's chat template.
  */
-import type { z } from 'zod';
 import { TRAIN_V1_FORMAT, TRAIN_V1_PREFIX } from '../agents/prompts/train-v1.js';
 import { isRecord } from '../core/json-text.js';
-import type { SftLayoutName } from '../core/sft.js';
+import type { SftLayoutName, SftRecordSchema } from '../core/sft.js';
 import type { SftExample, SftStep } from './example.js';
 
 /** One chat message as chat templates read it. */
@@ -23,7 +22,7 @@ export interface SftLayout {
    */
   readonly fileFormat: 'json' | 'jsonl';
   /** Validates one record of this layout. */
-  readonly schema: z.ZodType;
+  readonly schema: SftRecordSchema;
   render(example: SftExample): unknown;
   /**
    * The conversation as plain-text chat turns (assistant turns are the text the model must write), for

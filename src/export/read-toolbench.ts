@@ -6,27 +6,10 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
-import { z } from 'zod';
 import { InputError, messageOf } from '../core/errors.js';
-import { AnswerMessageSchema, FINISH_FUNCTION_NAME, type AnswerMessage } from '../core/toolbench.js';
+import { FINISH_FUNCTION_NAME, SftAnswerFileSchema, type AnswerMessage } from '../core/toolbench.js';
 import { toolOfFunction } from '../formats/toolbench.js';
 import type { SftExample, SftFunction, SftStep } from './example.js';
-
-const AnswerFileSchema = z.looseObject({
-  answer_generation: z.looseObject({
-    valid_data: z.boolean().optional(),
-    query: z.string(),
-    finish_type: z.string().optional(),
-    function: z.array(
-      z.looseObject({
-        name: z.string(),
-        description: z.string().optional(),
-        parameters: z.record(z.string(), z.unknown()).optional(),
-      }),
-    ),
-    train_messages: z.array(z.array(AnswerMessageSchema)).optional(),
-  }),
-});
 
 function parseFinish(args: string): { returnType: string; finalAnswer: string } {
   try {
@@ -42,7 +25,7 @@ function parseFinish(args: string): { returnType: string; finalAnswer: string } 
 
 /** One answer file's example; `label` names it in errors and ids. */
 export function exampleOfAnswer(data: unknown, label: string, group: string): SftExample {
-  const parsed = AnswerFileSchema.safeParse(data);
+  const parsed = SftAnswerFileSchema.safeParse(data);
   if (!parsed.success) {
     throw new InputError(
       `${label}: not a ToolBench answer file (${parsed.error.issues[0]?.message ?? 'bad shape'})`,
