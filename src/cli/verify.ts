@@ -188,6 +188,7 @@ export async function runVerifyCommand(
   }
   const settings = parseVerifySettings(flags);
   const run = parseRunFlags(flags);
+  const concurrency = parseIntegerFlag('--concurrency', flags.concurrency);
   const resources = await openVerifyResources(flags, settings, io);
   const progress = createRunProgress('verify', io, resources.ledger ? { ledger: resources.ledger } : {});
   try {
@@ -195,6 +196,7 @@ export async function runVerifyCommand(
       runVerification({
         ...resources.options,
         ...run,
+        ...(concurrency !== undefined ? { concurrency } : {}),
         corpus,
         out: flags.out as string,
         onProgress: (p) => progress.report({ ...p, promptTokens: 0, completionTokens: 0, costUsd: 0 }),

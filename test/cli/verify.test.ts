@@ -355,3 +355,90 @@ describe('generate → verify → export --only-verified (fake server)', () => {
     assert.equal(journalSummary.byReason['unknown-function'], undefined);
   });
 });
+
+describe('verify with an LLM judge (fake server)', () => {
+  let server: FakeOpenAI;
+  let oneForge: ToolAlpacaRecord;
+
+  before(async () => {
+    server = await startFakeOpenAI();
+    oneForge = (await readToolAlpacaFile(EVAL)).find((r) => r.Name === '1Forge') as ToolAlpacaRecord;
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  test('K verdicts per instance: the majority decides, agreement recorded; a dead judge endpoint is exit 3 before any file', async () => {
+    const dir = makeTempDir('toolalpaca-cli-verify-judge-');
+    const convert: Instance = {
+      input: 'Convert 100 USD to EUR.',
+      output: '100 USD is 91.32 EUR.',
+      intermediate_steps: [
+        step(
+          'convertCurrency',
+          '{"from": "USD", "to": "EUR", "amount": 100}',
+          'Status Code: 200. Response: {"result": 91.32}',
+        ),
+      ],
+    };
+    const corpus = join(dir, 'corpus.json');
+    writeFileSync(corpus, JSON.stringify([{ ...oneForge, Instances: [SOUND, convert] }]));
+    // The rates instance: Yes, Yes, No over seeds 0-2 (majority Yes, agreement 0.67); the conversion: always No.
+    server.setDefault((body) => {
+      const prompt = JSON.stringify(body.messages);
+      const no = prompt.includes('Convert 100 USD') || body.seed === 2;
+      return { text: `The answer is checked.\nVerdict: ${no ? 'No' : 'Yes'}` };
+    });
+    const out = join(dir, 'verified.json');
+    const args = [
+      'verify',
+      corpus,
+      '--out',
+      out,
+      '--judge-model',
+      'openai:fake-model',
+      '--base-url',
+      server.baseUrl,
+      '--no-cache',
+      '--runs',
+      '3',
+    ];
+    const result = await cli([...args, '--json'], dir);
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout) as VerificationSummary;
+    assert.deepEqual([summary.passed, summary.failed, summary.byReason], [1, 1, { 'judge-rejected': 1 }]);
+    const [rates, converted] = readCorpus(out)[0]?.Instances ?? [];
+    assert.deepEqual(rates?.verification?.judge, {
+      model: 'openai:fake-model',
+      runs: 3,
+      verdicts: ['Yes', 'Yes', 'No'],
+      majority: 'Yes',
+      agreement: 0.67,
+    });
+    assert.equal(rates?.verification?.passed, true);
+    assert.deepEqual(
+      converted?.verification?.reasons.map((r) => r.code),
+      ['judge-rejected'],
+    );
+    assert.equal(server.chatRequests().length, 6);
+
+    const deadOut = join(dir, 'dead.json');
+    const dead = await cli(
+      [
+        'verify',
+        corpus,
+        '--out',
+        deadOut,
+        '--judge-model',
+        'openai:fake-model',
+        '--base-url',
+        'http://127.0.0.1:9/v1',
+        '--no-cache',
+      ],
+      dir,
+    );
+    assert.equal(dead.code, 3, dead.stderr);
+    assert.equal(dead.stderr.trim().split('\n').length, 1, dead.stderr);
+    assert.ok(!existsSync(deadOut) && !existsSync(`${deadOut}.log.jsonl`));
+  });
+});
