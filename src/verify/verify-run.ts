@@ -21,6 +21,7 @@ import { findFunction } from '../executors/executor.js';
 import { parseActionArgs } from '../agents/react-parser.js';
 import {
   corpusFileKind,
+  hashKey,
   openToolAlpacaWriter,
   readJournalStream,
   readToolAlpacaEntriesStream,
@@ -308,9 +309,43 @@ function taskRunner(tools: ToolCache, options: VerifyOptions): TaskRunner<Verify
   };
 }
 
+/**
+ * What the run keeps of a finished task until the output is written: its verification (one shared
+ * object for the common "passed, nothing to say"), its kind, and whether it failed and why. Keyed by a
+ * 53-bit hash of the task id, so that memory per instance stays a few dozen bytes.
+ */
+interface Finished {
+  verification?: Verification;
+  kind?: string;
+  failed?: 'behaviour' | 'infrastructure';
+}
+
+const PASSED_PLAIN: Finished = Object.freeze({
+  verification: Object.freeze({ passed: true, stage: 'semantic', reasons: [] }) as Verification,
+});
+
+function finishedOf(record: JournalTask<VerifyTaskOutput>): Finished {
+  const { verification, kind } = record.output;
+  if (record.status === 'failed') {
+    return {
+      ...(kind !== undefined ? { kind } : {}),
+      failed: record.failure?.infrastructure === true ? 'infrastructure' : 'behaviour',
+    };
+  }
+  if (
+    kind === undefined &&
+    verification?.passed === true &&
+    verification.reasons.length === 0 &&
+    verification.judge === undefined
+  ) {
+    return PASSED_PLAIN;
+  }
+  return { ...(verification !== undefined ? { verification } : {}), ...(kind !== undefined ? { kind } : {}) };
+}
+
 interface Tally {
   summary: VerificationSummary;
-  count(record: JournalTask<VerifyTaskOutput>): void;
+  count(finished: Finished): void;
 }
 
 function createTally(
@@ -346,15 +381,15 @@ function createTally(
   };
   return {
     summary,
-    count(record) {
+    count(finished) {
       summary.total++;
-      const kind = record.output.kind ?? 'original';
+      const kind = finished.kind ?? 'original';
       const perKind = (summary.byKind[kind] ??= { total: 0, passed: 0 });
       perKind.total++;
-      const verification = record.status === 'completed' ? record.output.verification : undefined;
+      const verification = finished.verification;
       if (verification === undefined) {
         summary.notVerified++;
-        if (record.failure?.infrastructure === true) summary.infrastructureFailed++;
+        if (finished.failed === 'infrastructure') summary.infrastructureFailed++;
         return;
       }
       summary.verified++;
@@ -409,7 +444,7 @@ export async function runVerification(options: VerifyOptions): Promise<Verificat
         log: files?.journal ?? '',
         meta: files?.meta ?? '',
       });
-      const results = new Map<string, JournalTask<VerifyTaskOutput>>();
+      const results = new Map<number, Finished>();
       const tools = new ToolCache();
       const runTask = taskRunner(tools, options);
       let done = 0;
@@ -429,7 +464,7 @@ export async function runVerification(options: VerifyOptions): Promise<Verificat
             options.onProgress?.({ done: done + ranThisRun, total, failed, doneThisRun: ranThisRun });
           },
         });
-        for (const record of outcome.finished) results.set(record.id, record);
+        for (const record of outcome.finished) results.set(hashKey(record.id), finishedOf(record));
         tally.summary.resumed += outcome.resumed;
         done += outcome.finished.length;
         ranThisRun = 0;
@@ -473,7 +508,8 @@ export async function runVerification(options: VerifyOptions): Promise<Verificat
           ledger: options.ledger,
         });
       }
-      await run.end({ finished: [...results.values()], total });
+      // The end line records how many tasks finished (the records themselves are in the journal).
+      await run.end({ finished: new Array<JournalTask<VerifyTaskOutput>>(results.size), total });
       return tally.summary;
     },
   );
@@ -489,7 +525,7 @@ const CASES_PER_REASON = 20;
  */
 async function writeVerifiedCorpus(
   options: VerifyOptions,
-  results: ReadonlyMap<string, JournalTask<VerifyTaskOutput>>,
+  results: ReadonlyMap<number, Finished>,
   tally: Tally,
 ): Promise<ReportCases> {
   const reportCases: ReportCases = new Map();
@@ -503,13 +539,13 @@ async function writeVerifiedCorpus(
       }
       if (entry.instance === undefined) continue;
       const id = taskId(entry.record, entry.tool.Name, entry.index);
-      const record = results.get(id);
-      if (record === undefined) {
+      const finished = results.get(hashKey(id));
+      if (finished === undefined) {
         await writer.instance(entry.instance);
         continue;
       }
-      tally.count(record);
-      const verification = record.status === 'completed' ? record.output.verification : undefined;
+      tally.count(finished);
+      const verification = finished.verification;
       if (verification !== undefined && !verification.passed) {
         for (const found of verification.reasons) {
           const list = reportCases.get(found.code) ?? [];
