@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
+import { mcpSecretsLeftOut } from '../formats/mcp.js';
 import { writeToolAlpacaFile } from '../formats/toolalpaca-json.js';
 import { loadConfig } from '../models/config.js';
 import {
@@ -73,6 +74,8 @@ export async function runInstructionsCommand(
   const { tools, skipped } = await loadGenerationTools(flags.tools);
   for (const item of skipped) io.stderr.write(`warning: skipping tool "${item.tool}": ${item.error}\n`);
   if (tools.length === 0) throw new InputError(`${flags.tools}: no usable tools`);
+  for (const line of mcpSecretsLeftOut(tools.map((loaded) => loaded.tool)))
+    io.stderr.write(`warning: ${line}\n`);
 
   const { ledger, pool } = await createModelPool(resolved, io);
   const progress = createRunProgress('instructions', io);

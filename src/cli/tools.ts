@@ -7,6 +7,7 @@ import { Option, type Command } from 'commander';
 import { writeFileAtomic } from '../core/atomic-write.js';
 import { InputError } from '../core/errors.js';
 import type { ToolAlpacaRecord } from '../core/toolalpaca-record.js';
+import { mcpSecretsLeftOut } from '../formats/mcp.js';
 import { toolToOpenApi } from '../formats/openapi.js';
 import { checkTool, formatProblem, type ToolProblem } from '../formats/tool-checks.js';
 import {
@@ -157,6 +158,7 @@ function addDocsCommand(parent: Command): void {
           if (entry.tool === undefined)
             throw new InputError(`${file}: ${entry.error ?? `tool "${entry.name}" could not be read`}`);
           records.push(toolToRecord(entry.tool));
+          for (const line of mcpSecretsLeftOut([entry.tool])) process.stderr.write(`warning: ${line}\n`);
         }
       }
       await writeToolAlpacaFile(options.out, records);
@@ -227,6 +229,8 @@ function addConvertCommand(parent: Command): void {
         throw new InputError(
           `${broken.source}: ${broken.error ?? `tool "${broken.name}" could not be read`}`,
         );
+      const readable = tools.flatMap((entry) => (entry.tool !== undefined ? [entry.tool] : []));
+      for (const line of mcpSecretsLeftOut(readable)) process.stderr.write(`warning: ${line}\n`);
       if (options.to === 'openapi') {
         const used = new Set<string>();
         for (const entry of tools) {

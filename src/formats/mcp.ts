@@ -41,6 +41,25 @@ export function mcpServersExtension(tool: Tool): Record<string, McpServerSpec> |
 }
 
 /**
+ * One warning per launch spec value left out when `tools` are written (a literal header or secret-looking
+ * `env` value): without it a later `--executor mcp` run cannot authenticate, so commands that write tools
+ * say so. Names the server and the key, never the value.
+ */
+export function mcpSecretsLeftOut(tools: readonly Tool[]): string[] {
+  const out: string[] = [];
+  for (const tool of tools) {
+    for (const [name, spec] of Object.entries(tool.mcpServers ?? {})) {
+      for (const key of specForRecord(spec).dropped) {
+        out.push(
+          `MCP server "${name}": ${key} is a literal secret and is not written with the tools; write it as \${env:NAME} so that a later run can send it`,
+        );
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * The MCP function an operation marked `x-mcp-tool` stands for, from the function read from it as HTTP;
  * undefined for an operation without a valid mark.
  */

@@ -10,6 +10,7 @@ import {
   specForRecord,
   usesInstanceDir,
 } from '../../src/mcp/config.js';
+import { mcpSecretsLeftOut, mcpServersExtension } from '../../src/formats/mcp.js';
 
 describe('MCP configuration', () => {
   test('is told apart from ToolAlpaca JSON and OpenAPI by content', () => {
@@ -113,5 +114,24 @@ describe('MCP configuration', () => {
     });
     assert.deepEqual(http.spec, { url: 'https://h/mcp', headers: { Authorization: 'Bearer ${env:T}' } });
     assert.deepEqual(http.dropped, ['headers.X-Org']);
+  });
+
+  test('commands that write tools name each secret left out, never its value', () => {
+    const tool = {
+      name: 'search',
+      description: '',
+      auth: [],
+      servers: [],
+      functions: [],
+      mcpServers: {
+        search: { url: 'https://h/mcp', headers: { Authorization: 'Bearer abc123secret' } },
+        local: { command: 'srv', env: { API_KEY: '${env:K}' } },
+      },
+    };
+    const warnings = mcpSecretsLeftOut([tool]);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0] ?? '', /^MCP server "search": headers\.Authorization is a literal secret/);
+    assert.doesNotMatch(warnings.join('\n'), /abc123secret/);
+    assert.doesNotMatch(JSON.stringify(mcpServersExtension(tool)), /abc123secret/);
   });
 });
