@@ -7,6 +7,8 @@
  * - `perInstance`: a fresh server process (with a fresh `{instanceDir}`) for every generated instance, so
  *   that stateful servers (memory, filesystem) do not leak state from one instance into the next;
  * - `timeout`: milliseconds one `tools/call` may take (default 30 000).
+ * - `startTimeout`: milliseconds a server may take to start and answer `initialize` (default 20 000; a
+ *   server fetched by `npx -y` on first use may need more).
  *
  * Strings may name environment variables as `${env:NAME}` (VS Code) or `${NAME}` (Claude Code); they are
  * resolved when a server is started, never stored resolved. `{instanceDir}` in `args`, `env` values and
@@ -22,6 +24,7 @@ const CommonShape = {
   disabled: z.boolean().optional(),
   perInstance: z.boolean().optional(),
   timeout: z.number().int().positive().optional(),
+  startTimeout: z.number().int().positive().optional(),
 };
 
 export const McpStdioServerSchema = z.object({

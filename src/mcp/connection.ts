@@ -213,7 +213,7 @@ export async function connectMcpServer(
   const stderr = (): string => tail?.suffix() ?? '';
   const oversize = (): boolean => oversized;
 
-  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const connectTimeoutMs = spec.startTimeout ?? options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   try {
     await client.connect(transport, { timeout: connectTimeoutMs });
   } catch (error) {

@@ -89,6 +89,8 @@ describe('MCP tools through the CLI', () => {
             command: MEMORY,
             env: { MEMORY_FILE_PATH: '{instanceDir}/memory.jsonl' },
             perInstance: true,
+            // Generous: a loaded CI machine can be slow to start a Node program.
+            startTimeout: 120_000,
           },
         },
       }),
@@ -126,7 +128,12 @@ describe('MCP tools through the CLI', () => {
     // The launch spec travels with the tools, so a later run can start the server.
     const documentation = JSON.parse(record?.Documentation ?? '{}') as Record<string, unknown>;
     assert.deepEqual(documentation['x-mcp-servers'], {
-      memory: { command: MEMORY, env: { MEMORY_FILE_PATH: '{instanceDir}/memory.jsonl' }, perInstance: true },
+      memory: {
+        command: MEMORY,
+        env: { MEMORY_FILE_PATH: '{instanceDir}/memory.jsonl' },
+        perInstance: true,
+        startTimeout: 120_000,
+      },
     });
     assert.match(record?.NLDocumentation ?? '', /^create_entities: Create multiple new entities/);
 
@@ -150,7 +157,11 @@ describe('MCP tools through the CLI', () => {
     );
     assert.equal(generated.code, 0, generated.stderr);
     const summary = JSON.parse(generated.stdout) as { completed: number; total: number };
-    assert.deepEqual({ completed: summary.completed, total: summary.total }, { completed: 3, total: 3 });
+    assert.deepEqual(
+      { completed: summary.completed, total: summary.total },
+      { completed: 3, total: 3 },
+      generated.stderr,
+    );
     const [withInstances] = await readToolAlpacaFile(corpus);
     const instances = (withInstances?.Instances ?? []).map((value) => InstanceSchema.parse(value));
     assert.equal(instances.length, 3);
@@ -240,7 +251,7 @@ describe('MCP tools through the CLI', () => {
   });
 
   test('crash, hang, huge answer: each instance a recorded failure in one line; isError is an answer', async () => {
-    const spec = { command: process.execPath, args: [FIXTURE], timeout: 1500 };
+    const spec = { command: process.execPath, args: [FIXTURE], timeout: 1500, startTimeout: 120_000 };
     const tool = await readMcpServerTool('fx', spec);
     const asks = ['crash', 'hang', 'huge', 'fail'];
     const tools = join(dir, 'fx-tools.json');

@@ -183,6 +183,7 @@ describe('mcp executor', () => {
       command: MEMORY,
       env: { MEMORY_FILE_PATH: '{instanceDir}/memory.jsonl' },
       perInstance: true,
+      startTimeout: 120_000,
     });
     assert.equal(memory.functions.length, 9);
     const entity = { name: 'Ada', entityType: 'person', observations: ['wrote the first program'] };
@@ -206,6 +207,7 @@ describe('mcp executor', () => {
       command: join(repoRoot, 'node_modules', '.bin', 'mcp-server-filesystem'),
       args: ['{instanceDir}'],
       perInstance: true,
+      startTimeout: 120_000,
     });
     const folderOf = async (instanceId: string): Promise<string> => {
       const listed = await executor.execute(files, 'list_allowed_directories', {}, { instanceId });

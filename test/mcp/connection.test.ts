@@ -93,6 +93,15 @@ describe('MCP connection: failures that end the connection', () => {
       connectMcpServer('mute', fixture('hang-at-start'), { connectTimeoutMs: 300 }),
       /^MCP server "mute": did not answer initialize within 300 ms/,
     );
+    // The entry's own startTimeout wins (a server fetched by npx on first use may need longer).
+    await rejectsOneLine(
+      connectMcpServer(
+        'mute',
+        { ...fixture('hang-at-start'), startTimeout: 200 },
+        { connectTimeoutMs: 60_000 },
+      ),
+      /^MCP server "mute": did not answer initialize within 200 ms/,
+    );
   });
 
   test('a command that does not exist', async () => {

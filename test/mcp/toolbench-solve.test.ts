@@ -50,6 +50,7 @@ before(async () => {
     command: MEMORY,
     env: { MEMORY_FILE_PATH: '{instanceDir}/memory.jsonl' },
     perInstance: true,
+    startTimeout: 120_000,
   };
   // Two servers, so that I2 (tools of one category) has two tools to combine.
   await writeFile(config, JSON.stringify({ mcpServers: { people: memory, places: memory } }));
