@@ -251,12 +251,19 @@ describe('MCP tools through the CLI', () => {
   });
 
   test('crash, hang, huge answer: each instance a recorded failure in one line; isError is an answer', async () => {
-    const spec = { command: process.execPath, args: [FIXTURE], timeout: 1500, startTimeout: 120_000 };
-    const tool = await readMcpServerTool('fx', spec);
-    const asks = ['crash', 'hang', 'huge', 'fail'];
+    // The same fixture twice: "slow" with a short call timeout for the hang, "fx" with the default one
+    // (a 5 MB answer may take a while on a loaded machine, and must fail for its size, not its time).
+    const spec = { command: process.execPath, args: [FIXTURE], startTimeout: 120_000 };
+    const records = [
+      toolToRecord(await readMcpServerTool('fx', spec), {
+        Instructions: ['crash', 'huge', 'fail'].map((name) => `Please call ${name} for me.`),
+      }),
+      toolToRecord(await readMcpServerTool('slow', { ...spec, timeout: 1500 }), {
+        Instructions: ['Please call hang for me.'],
+      }),
+    ];
     const tools = join(dir, 'fx-tools.json');
-    const record = toolToRecord(tool, { Instructions: asks.map((name) => `Please call ${name} for me.`) });
-    writeFileSync(tools, JSON.stringify([record]));
+    writeFileSync(tools, JSON.stringify(records));
     server.setDefault((body) => {
       const text = promptText(body);
       if (roleOf(body) !== 'assistant') return { text: 'OK.' };
@@ -271,7 +278,7 @@ describe('MCP tools through the CLI', () => {
       const generated = await runCliIn(
         ['generate', '--tools', tools, '--executor', 'mcp', '--out', corpus, '--concurrency', '1', ...model],
         dir,
-        90_000,
+        240_000,
       );
       const tasks = readFileSync(`${corpus}.log.jsonl`, 'utf8')
         .split('\n')
@@ -290,7 +297,7 @@ describe('MCP tools through the CLI', () => {
       const byAsk = new Map(tasks.map((task) => [/call (\w+)/.exec(JSON.stringify(task))?.[1], task]));
       for (const [ask, pattern] of [
         ['crash', /MCP server "fx" closed the connection during tools\/call crash \(it exited or crashed\)/],
-        ['hang', /MCP server "fx" did not answer tools\/call hang within 1500 ms/],
+        ['hang', /MCP server "slow" did not answer tools\/call hang within 1500 ms/],
         ['huge', /MCP server "fx" sent an answer to tools\/call huge larger than 4194304 bytes/],
       ] as const) {
         const task = byAsk.get(ask);
