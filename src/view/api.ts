@@ -134,6 +134,10 @@ export interface TrajectoryView {
   failure?: { reason: string; message: string };
   /** The standard answer (evaluation sets). */
   golden?: { action: string; actionInput: string }[];
+  /** missing-info instances: the argument the request left out, and what the user gave when asked. */
+  missing?: { argument: string; function?: string; value?: string };
+  /** multi-turn instances: the user's turns after the first, each with its steps and answer. */
+  followUps?: TrajectoryView[];
 }
 
 export interface LlmJudgmentView {

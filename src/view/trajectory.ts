@@ -122,6 +122,24 @@ export function instanceTrajectory(
   const failure = options.failure ?? failureOf(instance);
   view.status = options.status ?? str(instance.status) ?? (failure !== undefined ? 'failed' : 'completed');
   if (failure !== undefined) view.failure = failure;
+  const missing = instance.missing;
+  if (isRecord(missing) && typeof missing.argument === 'string') {
+    view.missing = { argument: missing.argument };
+    const fn = str(missing.function);
+    const value = str(missing.value);
+    if (fn !== undefined) view.missing.function = fn;
+    if (value !== undefined) view.missing.value = value;
+  }
+  if (Array.isArray(instance.follow_ups)) {
+    const turns = instance.follow_ups.filter(isRecord).map((turn) => {
+      const { status: _status, ...rest } = instanceTrajectory(
+        turn,
+        options.defaultSource !== undefined ? { defaultSource: options.defaultSource } : {},
+      );
+      return rest;
+    });
+    if (turns.length > 0) view.followUps = turns;
+  }
   return view;
 }
 

@@ -22,7 +22,7 @@ import type {
 } from '../../src/view/api.js';
 import { runCli } from '../helpers/cli.js';
 import { makeTempDir, sharedData } from '../helpers/paths.js';
-import { writeVerifiedCorpus } from './viewer-fixture.js';
+import { writeKindsCorpus, writeVerifiedCorpus } from './viewer-fixture.js';
 
 const JUDGED_7B = sharedData('toolalpaca/judged_ToolAlpaca-7B_simulated.json');
 const EVAL = sharedData('toolalpaca/eval_simulated.json');
@@ -156,6 +156,7 @@ describe('view API', () => {
       `${JSON.stringify({ type: 'header', kind: 'generate', version: 2, parameters: { model: 'openai:fake', executor: 'simulated', prompt: 'train_v1', mode: 'react', toolsHash: 'sha256:0' }, context: { tools: EVAL, out: join(dir, 'corpus.json') }, startedAt: '2026-01-01T00:00:00.000Z' })}\n${logInstance('Axolotl', 0, {}, { reason: 'model_error', message: 'down', infrastructure: true })}`,
     );
     writeVerifiedCorpus(join(dir, 'verified.json'));
+    writeKindsCorpus(join(dir, 'kinds.json'));
     // A journal whose tool notes carry the tools' records (generate writes them): documentation from there.
     writeFileSync(
       join(dir, 'noted.json.log.jsonl'),
@@ -179,6 +180,7 @@ describe('view API', () => {
     running = await startView(
       [
         join(dir, 'verified.json'),
+        join(dir, 'kinds.json'),
         join(dir, 'noted.json.log.jsonl'),
         JUDGED_7B,
         EVAL,
@@ -212,6 +214,7 @@ describe('view API', () => {
       export: ['export', 1, undefined],
       'corpus.json.log.jsonl': ['generation-log', 1, undefined],
       'verified.json': ['corpus', 4, undefined],
+      'kinds.json': ['corpus', 2, undefined],
       'noted.json.log.jsonl': ['generation-log', 1, undefined],
     });
     assert.match(byName('7B_simulated.json').meta.statistics ?? '', /process 63\.0%/);
@@ -451,6 +454,22 @@ describe('view API', () => {
     assert.equal(first.instanceKind, 'parallel');
     assert.equal(first.verification?.judge, 'openai:judge: Yes (Yes, Yes, No, 67 % agree)');
     assert.match(first.toolDoc ?? '', /getGadget: one gadget/);
+  });
+
+  test('instance kinds: a multi-turn instance shows its follow-up turns, a missing-info one the argument left out', async () => {
+    const file = byName('kinds.json');
+    const multi = await get<ItemDetail>(`/api/files/${file.id}/items/0`);
+    assert.equal(multi.instanceKind, 'multi-turn');
+    const turn = multi.trajectory?.followUps?.[0];
+    assert.equal(turn?.instruction, 'And gizmo 2?');
+    assert.equal(turn?.finalAnswer, 'Gizmo 2 is blue.');
+    assert.deepEqual(
+      turn?.steps.map((s) => [s.action, s.observation]),
+      [['getGizmo', '{"color": "blue"}']],
+    );
+    const missing = await get<ItemDetail>(`/api/files/${file.id}/items/1`);
+    assert.deepEqual(missing.trajectory?.missing, { argument: 'id', function: 'getGizmo', value: '7' });
+    assert.equal(missing.trajectory?.followUps, undefined);
   });
 
   test('a journal with tool notes: documentation from the note, the source from its executor', async () => {

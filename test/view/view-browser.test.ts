@@ -17,6 +17,7 @@ import {
   launchChromium,
   prepareViewerData,
   startViewerProcess,
+  writeKindsCorpus,
   writeVerifiedCorpus,
   type ViewerData,
 } from './viewer-fixture.js';
@@ -29,6 +30,7 @@ describe('view in Chromium', () => {
   let page: Page;
   let viewer: Awaited<ReturnType<typeof startViewerProcess>>;
   let verified: string;
+  let kinds: string;
   const outside: string[] = [];
   const errors: string[] = [];
 
@@ -71,6 +73,7 @@ describe('view in Chromium', () => {
       JSON.stringify({ judge: 'openai:fake', passRate: { queries: 1, runs: 2, passRate: 1, perQuery } }),
     );
     verified = writeVerifiedCorpus(join(dir, 'verified.json'));
+    kinds = writeKindsCorpus(join(dir, 'kinds.json'));
     viewer = await startViewerProcess([
       JUDGED_7B,
       ANSWERS,
@@ -80,6 +83,7 @@ describe('view in Chromium', () => {
       tooleval,
       verified,
       data.verified,
+      kinds,
     ]);
     context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     page = await context.newPage();
@@ -221,6 +225,25 @@ describe('view in Chromium', () => {
     for (const [stage, n] of Object.entries(data.verifySummary.byStage))
       if (n > 0) expected[`failed: ${stage}`] = n;
     assert.deepEqual(counts, expected);
+  });
+
+  test('instance kinds: a multi-turn instance’s follow-up turn, a missing-info instance’s argument', async (t) => {
+    if (browser === undefined) return t.skip('chromium not installed');
+    await page.goto(url({ file: kinds, kind: 'multi-turn' }));
+    await page.locator('table.items tbody tr a').first().click();
+    await page.waitForSelector('.trajectory.follow-up');
+    assert.match(
+      (await page.locator('.follow-up .instruction').textContent()) ?? '',
+      /Turn 2.*And gizmo 2\?/s,
+    );
+    assert.match((await page.locator('.follow-up .final .answer').textContent()) ?? '', /Gizmo 2 is blue/);
+    await page.goto(url({ file: kinds, kind: 'missing-info' }));
+    await page.locator('table.items tbody tr a').first().click();
+    await page.waitForSelector('.instruction .missing');
+    assert.match(
+      (await page.locator('.instruction .missing').textContent()) ?? '',
+      /left out of the request: id \(getGizmo\); the user gives 7 when asked/,
+    );
   });
 
   test('a DFSDT tree: chosen path, give-ups, calls spent; a node shows its step', async (t) => {

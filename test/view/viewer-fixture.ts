@@ -183,6 +183,49 @@ export function writeVerifiedCorpus(path: string): string {
   return path;
 }
 
+/**
+ * Instances of the kinds that carry more than ToolAlpaca's fields, made by hand: a multi-turn one (one
+ * follow-up turn) and a missing-info one (the argument left out, and the value the user gave).
+ */
+export function writeKindsCorpus(path: string): string {
+  const call = (action: string, observation: string) => [
+    [action, '{}', `Thought.\nAction: ${action}`],
+    observation,
+  ];
+  writeFileSync(
+    path,
+    JSON.stringify([
+      {
+        Name: 'Gizmo',
+        NLDocumentation: 'getGizmo: a gizmo.',
+        Instances: [
+          {
+            input: 'Show gizmo 1',
+            output: 'Gizmo 1 is red.',
+            intermediate_steps: [call('getGizmo', '{"color": "red"}')],
+            kind: 'multi-turn',
+            follow_ups: [
+              {
+                input: 'And gizmo 2?',
+                output: 'Gizmo 2 is blue.',
+                intermediate_steps: [call('getGizmo', '{"color": "blue"}')],
+              },
+            ],
+          },
+          {
+            input: 'Show my gizmo',
+            output: 'It is green.',
+            intermediate_steps: [call('getDetails', 'id: 7'), call('getGizmo', '{"color": "green"}')],
+            kind: 'missing-info',
+            missing: { function: 'getGizmo', argument: 'id', value: '7' },
+          },
+        ],
+      },
+    ]),
+  );
+  return path;
+}
+
 /** `toolalpaca view PATHS --port 0` as a child process; resolves with its URL once it listens. */
 export async function startViewerProcess(
   paths: string[],

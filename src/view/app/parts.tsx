@@ -208,13 +208,20 @@ function Step(props: { step: StepView; index: number }): JSX.Element {
   );
 }
 
-export function Trajectory(props: { trajectory: TrajectoryView }): JSX.Element {
+export function Trajectory(props: { trajectory: TrajectoryView; turn?: number }): JSX.Element {
   const t = props.trajectory;
   return (
-    <div class="trajectory">
+    <div class={props.turn === undefined ? 'trajectory' : 'trajectory follow-up'}>
       <section class="instruction">
-        <h3>Instruction</h3>
+        <h3>{props.turn === undefined ? 'Instruction' : `Turn ${props.turn}: the user follows up`}</h3>
         <p>{t.instruction}</p>
+        {t.missing !== undefined ? (
+          <p class="missing muted">
+            left out of the request: <code>{t.missing.argument}</code>
+            {t.missing.function !== undefined ? ` (${t.missing.function})` : ''}
+            {t.missing.value !== undefined ? `; the user gives ${t.missing.value} when asked` : ''}
+          </p>
+        ) : null}
       </section>
       {t.steps.length > 0 ? (
         <ol class="steps">
@@ -252,6 +259,9 @@ export function Trajectory(props: { trajectory: TrajectoryView }): JSX.Element {
           </ol>
         </section>
       ) : null}
+      {(t.followUps ?? []).map((turn, i) => (
+        <Trajectory key={i} trajectory={turn} turn={i + 2} />
+      ))}
     </div>
   );
 }
