@@ -91,6 +91,14 @@ function writeCorpus(path: string): number {
   return statSync(path).size;
 }
 
+/** CPU seconds (user + system) a process has used so far: on a busy machine, closer to its own cost than wall time. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of /proc/PID/stat (here 12 and 13 after the name), in ticks.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -138,12 +146,15 @@ async function main(): Promise<void> {
     child.on('exit', (code) => reject(new Error(`view exited with ${code}`)));
   });
   const listening = performance.now() - started;
+  const listeningCpu = cpuSeconds(child.pid as number);
   // First page over HTTP: poll the list until it holds a full page.
   let firstPage: number;
+  let firstPageCpu: number;
   for (;;) {
     const list = await json<{ rows: unknown[] }>(`${url}/api/files/0/list?limit=50`);
     if (list.rows.length === 50) {
       firstPage = performance.now() - started;
+      firstPageCpu = cpuSeconds(child.pid as number);
       break;
     }
     await new Promise((r) => setTimeout(r, 5));
@@ -173,10 +184,12 @@ async function main(): Promise<void> {
   }
   // The whole file indexed.
   let indexed: number;
+  let indexedCpu: number;
   for (;;) {
     const [info] = await json<Info[]>(`${url}/api/files`);
     if (info !== undefined && !info.indexing) {
       indexed = performance.now() - started;
+      indexedCpu = cpuSeconds(child.pid as number);
       if (info.count !== instances) throw new Error(`indexed ${info.count} of ${instances}`);
       break;
     }
@@ -214,20 +227,20 @@ async function main(): Promise<void> {
     '- Command: `npm run build && node --import tsx bench/view/view.bench.ts`',
     `- Load average (1 min) before: ${load.toFixed(2)} (other work on the machine adds noise)`,
     '',
-    '| measure | value |',
-    '|---|---|',
-    `| server listening (process start → URL printed) | ${s(listening)} |`,
-    `| first page of 50 over HTTP (process start → list answered) | ${s(firstPage)} |`,
-    `| of which after the server listens | ${s(firstPage - listening)} |`,
-    `| first page drawn in Chromium (process start → 50th row on screen) | ${drawn === undefined ? 'chromium not installed' : s(drawn)} |`,
-    `| whole file indexed (facets complete) | ${s(indexed)} |`,
-    `| server peak memory (VmHWM) after indexing and the queries below | ${rss.toFixed(0)} MB |`,
+    '| measure | wall | server CPU (user + system) |',
+    '|---|---|---|',
+    `| server listening (process start → URL printed) | ${s(listening)} | ${listeningCpu.toFixed(2)} s |`,
+    `| first page of 50 over HTTP (process start → list answered) | ${s(firstPage)} | ${firstPageCpu.toFixed(2)} s |`,
+    `| of which after the server listens | ${s(firstPage - listening)} | ${(firstPageCpu - listeningCpu).toFixed(2)} s |`,
+    `| first page drawn in Chromium (process start → 50th row on screen) | ${drawn === undefined ? 'chromium not installed' : s(drawn)} | |`,
+    `| whole file indexed (facets complete) | ${s(indexed)} | ${indexedCpu.toFixed(2)} s |`,
+    `| server peak memory (VmHWM) after indexing and the queries below | ${rss.toFixed(0)} MB | |`,
     '',
     '| query on the indexed file | first (ms) | median of 9 (ms) |',
     '|---|---|---|',
     ...rows.map(([name, first, med]) => `| ${name} | ${first.toFixed(1)} | ${med.toFixed(1)} |`),
     '',
-    `Targets: first page in under 2 s — **${firstPage < 2000 && (drawn === undefined || drawn < 2000) ? 'met' : 'not met'}**; server under 1 GB — **${rss < 1024 ? 'met' : 'not met'}**. The file is read once as a stream (1 MiB windows, strings skipped with \`indexOf\`); each instance keeps its byte range, facet values (shared arrays) and a lower-case search text, and is read again from disk when opened. The list is served while indexing goes on, so the first page does not wait for the whole file; facet counts grow until it is read. Repeated queries hit a small cache of filtered lists.`,
+    `Targets: first page in under 2 s — wall **${firstPage < 2000 && (drawn === undefined || drawn < 2000) ? 'met' : 'not met'}**, server CPU to the first page ${firstPageCpu.toFixed(2)} s (${firstPageCpu < 2 ? 'under' : 'over'} 2 s: what the wall time would be on an idle core); server under 1 GB — **${rss < 1024 ? 'met' : 'not met'}**. The file is read once as a stream (1 MiB windows, strings skipped with \`indexOf\`); each instance keeps its byte range, facet values (shared arrays) and a lower-case search text, and is read again from disk when opened. The list is served while indexing goes on, so the first page does not wait for the whole file; facet counts grow until it is read. Repeated queries hit a small cache of filtered lists.`,
   ];
   const section = lines.join('\n');
   console.log(section);
