@@ -9,11 +9,22 @@
  *
  * Both record ToolAlpaca's instance shape: `input`, `output`, `Final Thought` and `intermediate_steps` as
  * `[[action, action_input, full assistant text], observation]`.
+ *
+ * An instruction of a kind (`EpisodeInput.kind`) adds the kind's guidance to the assistant's prompt
+ * (`./kinds.ts`), gives a missing-info instruction's left-out value to the user agent, and for a
+ * multi-turn one lets the user agent ask its follow-up after the first answer, the episode going on
+ * (`follow_ups`); the instance records `kind` (and `missing`). Without a kind nothing changes.
  */
 import { messageOf, oneLine } from '../core/errors.js';
 import { isInfrastructureFailure } from '../models/model-errors.js';
 import type { Tool } from '../core/tool.js';
-import type { Instance, IntermediateStep, ToolAlpacaRecord } from '../core/toolalpaca-record.js';
+import type {
+  FollowUpTurn,
+  Instance,
+  InstructionKindSpec,
+  IntermediateStep,
+  ToolAlpacaRecord,
+} from '../core/toolalpaca-record.js';
 import { observationText, type Observation, type ToolExecutor } from '../executors/executor.js';
 import type { ChatMessage, ChatModel, ChatResponse, ToolDefinition } from '../models/chat-model.js';
 import {
@@ -35,6 +46,7 @@ import {
   type ScratchpadStep,
 } from './prompts/index.js';
 import type { PromptLayoutName } from './prompts/layout.js';
+import { followUpQuestion, kindGuidance } from './kinds.js';
 import { parseActionArgs, parseReactOutput, stripThoughtLabel } from './react-parser.js';
 import { UserAgent } from './user-agent.js';
 
@@ -49,6 +61,8 @@ export interface EpisodeInput {
   /** The same tool in the project's model (for executors). */
   tool: Tool;
   instruction: string;
+  /** The instruction's kind and what it needs (from the record's `Instruction_Kinds`); absent: none. */
+  kind?: InstructionKindSpec;
 }
 
 export interface EpisodeOptions {
@@ -198,7 +212,8 @@ interface Counters {
 
 /** State and actions shared by both modes. */
 class EpisodeRun {
-  readonly steps: IntermediateStep[] = [];
+  /** The current turn's steps (a multi-turn episode starts a new list for each follow-up). */
+  steps: IntermediateStep[] = [];
   readonly usage: Counters = { promptTokens: 0, completionTokens: 0, calls: 0 };
   readonly store = new RetrievalStore();
   readonly user: UserAgent;
@@ -215,6 +230,8 @@ class EpisodeRun {
       ...(options.authValues ? { authValues: options.authValues } : {}),
       ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(input.kind?.missing !== undefined ? { withheld: input.kind.missing } : {}),
+      ...(input.kind?.followUp !== undefined ? { followUp: input.kind.followUp } : {}),
     });
     this.maxSteps = Math.max(0, options.maxSteps ?? DEFAULT_MAX_STEPS);
     this.threshold = options.retrievalThreshold ?? DEFAULT_RETRIEVAL_THRESHOLD;
@@ -343,17 +360,28 @@ class EpisodeRun {
   }
 }
 
-async function runReact(run: EpisodeRun, instance: Instance): Promise<void> {
+/** What a turn ends with: the final answer and thought. */
+type TurnAnswer = Pick<Instance, 'output' | 'Final Thought'>;
+
+/** The system message of a ReAct turn: the layout's, with a kind's guidance after it. */
+function reactSystem(layoutSystem: string | undefined, guidance: string | undefined): string | undefined {
+  if (guidance === undefined) return layoutSystem;
+  return layoutSystem !== undefined ? `${layoutSystem}\n\n${guidance}` : guidance;
+}
+
+async function runReact(run: EpisodeRun, instance: TurnAnswer, question: string): Promise<void> {
   const layout = getPromptLayout(run.options.prompt);
+  const guidance = kindGuidance(run.input.kind?.kind);
   const scratch: ScratchpadStep[] = [];
   for (;;) {
     const ctx = {
       functions: [...run.builtins().map((name) => BUILTIN_PROMPT_FUNCTIONS[name]), ...run.toolFunctions],
-      input: run.input.instruction,
+      input: question,
       steps: scratch,
     };
     const messages: ChatMessage[] = [];
-    if (layout.system) messages.push({ role: 'system', content: layout.system(ctx) });
+    const system = reactSystem(layout.system?.(ctx), guidance);
+    if (system !== undefined) messages.push({ role: 'system', content: system });
     messages.push({ role: 'user', content: layout.render(ctx) });
     const response = await run.chat(messages, { stop: [...layout.stopSequences] });
     const text = cutAtStop(response.text, layout.stopSequences);
@@ -381,16 +409,27 @@ async function runReact(run: EpisodeRun, instance: Instance): Promise<void> {
   }
 }
 
-async function runFunctionCalling(run: EpisodeRun, instance: Instance): Promise<void> {
+/** The opening messages of function-calling mode (a kind's guidance closes the system prompt). */
+function functionCallingMessages(run: EpisodeRun): ChatMessage[] {
+  const guidance = kindGuidance(run.input.kind?.kind);
+  const system = functionCallingSystemPrompt(run.input.tool);
+  return [
+    { role: 'system', content: guidance !== undefined ? `${system} ${guidance}` : system },
+    { role: 'user', content: run.input.instruction },
+  ];
+}
+
+/** One turn in function-calling mode over `messages` (the conversation so far, kept for later turns). */
+async function runFunctionCalling(
+  run: EpisodeRun,
+  instance: TurnAnswer,
+  messages: ChatMessage[],
+): Promise<void> {
   const functions = toolDefinitions(run.input.tool);
   // Wire name → real function name (they differ only for names the APIs would reject).
   const realName = new Map(
     [...wireNames(run.input.tool.functions.map((fn) => fn.name))].map(([real, wire]) => [wire, real]),
   );
-  const messages: ChatMessage[] = [
-    { role: 'system', content: functionCallingSystemPrompt(run.input.tool) },
-    { role: 'user', content: run.input.instruction },
-  ];
   for (;;) {
     const tools = [...run.builtins().map((name) => BUILTIN_TOOL_DEFINITIONS[name]), ...functions];
     const response = await run.chat(messages, { tools });
@@ -405,6 +444,7 @@ async function runFunctionCalling(run: EpisodeRun, instance: Instance): Promise<
       const parsed = parseReactOutput(text);
       instance.output = parsed.kind === 'final' ? parsed.answer : text;
       instance['Final Thought'] = parsed.kind === 'final' ? parsed.thought : '';
+      messages.push({ role: 'assistant', content: text });
       return;
     }
     if (run.steps.length >= run.maxSteps) throw run.stepLimit();
@@ -425,6 +465,19 @@ async function runFunctionCalling(run: EpisodeRun, instance: Instance): Promise<
   }
 }
 
+/** The kind's fields of an instance (none without a kind): `kind`, `missing`, `follow_ups`. */
+function kindFields(
+  spec: InstructionKindSpec | undefined,
+  followUps: readonly FollowUpTurn[],
+): Partial<Instance> {
+  if (spec === undefined) return {};
+  return {
+    kind: spec.kind,
+    ...(spec.missing !== undefined ? { missing: spec.missing } : {}),
+    ...(spec.kind === 'multi-turn' ? { follow_ups: followUps.map((turn) => ({ ...turn })) } : {}),
+  };
+}
+
 /**
  * Runs one episode. Never throws for model, executor or parse problems: they end the episode as a failed
  * result that keeps the steps taken so far.
@@ -433,16 +486,39 @@ export async function runEpisode(input: EpisodeInput, options: EpisodeOptions): 
   const run = new EpisodeRun(input, options);
   // Key order as ToolAlpaca's JSON has it: input, output, Final Thought, intermediate_steps.
   const instance: Instance = { input: input.instruction };
-  const result = (status: EpisodeResult['status'], failure?: EpisodeResult['failure']): EpisodeResult => ({
-    instance: { ...instance, intermediate_steps: run.steps },
-    status,
-    ...(failure ? { failure } : {}),
-    steps: run.steps.length,
-    usage: { ...run.usage },
-  });
+  // A multi-turn episode: the first turn's steps once it is over, and the later turns.
+  let firstSteps: IntermediateStep[] | undefined;
+  const followUps: FollowUpTurn[] = [];
+  const result = (status: EpisodeResult['status'], failure?: EpisodeResult['failure']): EpisodeResult => {
+    const first = firstSteps ?? run.steps;
+    const laterSteps = followUps.reduce((sum, turn) => sum + (turn.intermediate_steps?.length ?? 0), 0);
+    return {
+      instance: { ...instance, intermediate_steps: first, ...kindFields(input.kind, followUps) },
+      status,
+      ...(failure ? { failure } : {}),
+      steps: first.length + laterSteps,
+      usage: { ...run.usage },
+    };
+  };
   try {
-    if (options.mode === 'function-calling') await runFunctionCalling(run, instance);
-    else await runReact(run, instance);
+    const messages = options.mode === 'function-calling' ? functionCallingMessages(run) : [];
+    const turn = (answer: TurnAnswer, question: string): Promise<void> =>
+      options.mode === 'function-calling'
+        ? runFunctionCalling(run, answer, messages)
+        : runReact(run, answer, question);
+    await turn(instance, input.instruction);
+    const followUp = run.user.followUp(instance.output ?? '');
+    if (followUp !== undefined) {
+      firstSteps = run.steps;
+      run.steps = [];
+      // In the instance while it runs (the same array), so that a failure keeps the turn's steps.
+      followUps.push({ input: followUp, intermediate_steps: run.steps });
+      if (options.mode === 'function-calling') messages.push({ role: 'user', content: followUp });
+      const answer: TurnAnswer = {};
+      const earlier = [{ input: input.instruction, output: instance.output ?? '' }];
+      await turn(answer, followUpQuestion(earlier, followUp));
+      followUps[0] = { input: followUp, ...answer, intermediate_steps: run.steps };
+    }
     return result('completed');
   } catch (error) {
     if (error instanceof EpisodeFailure)

@@ -7,6 +7,7 @@
  *
  * The prompt is written for this project (ToolAlpaca's prompts/get_details.txt was the inspiration).
  */
+import type { MissingArgument } from '../core/toolalpaca-record.js';
 import type { ChatMessage, ChatModel, TokenUsage } from '../models/chat-model.js';
 
 /** The deterministic answer when there is no user model (or nothing to say). */
@@ -27,6 +28,13 @@ export interface UserAgentOptions {
   authValues?: Record<string, string>;
   temperature?: number;
   seed?: number;
+  /**
+   * A missing-info instruction's left-out argument: the user gives its value when asked (a model is
+   * told to; without a model it is the answer to any question that is not about credentials).
+   */
+  withheld?: MissingArgument;
+  /** A multi-turn instruction's follow-up, asked after the first answer (`followUp()`). */
+  followUp?: string;
 }
 
 export interface UserAnswer {
@@ -55,6 +63,7 @@ export function userAgentMessages(
   history: readonly UserTurn[],
   question: string,
   authValues: Record<string, string> = {},
+  withheld?: MissingArgument,
 ): ChatMessage[] {
   const hasAuth = Object.keys(authValues).length > 0;
   const system = [
@@ -65,6 +74,7 @@ export function userAgentMessages(
       ? `If asked for an API key, token or other credentials, give exactly these: ${authLine(authValues)}`
       : 'If asked for credentials, say you do not have any.',
     'Reply with your answer only: no greeting, no question back, no role labels.',
+    ...(withheld !== undefined ? [withheldLine(withheld)] : []),
   ].join('\n');
   const lines = [`My request to the assistant: ${instruction.trim()}`];
   if (history.length > 0) {
@@ -76,6 +86,21 @@ export function userAgentMessages(
     { role: 'system', content: system },
     { role: 'user', content: lines.join('\n') },
   ];
+}
+
+/** The user model's instruction about the value its request left out. */
+function withheldLine(withheld: MissingArgument): string {
+  const where = withheld.function !== undefined ? ` (which ${withheld.function} needs)` : '';
+  const value =
+    withheld.value !== undefined ? `give exactly this value: ${withheld.value}` : 'choose a realistic value';
+  return `Your request left out the ${withheld.argument}${where}. When the assistant asks for it, ${value}.`;
+}
+
+/** The deterministic answer that supplies a left-out value. */
+export function withheldAnswer(withheld: MissingArgument): string {
+  return withheld.value !== undefined
+    ? `The ${withheld.argument} is ${withheld.value}.`
+    : `I do not know the ${withheld.argument}; please pick a sensible one.`;
 }
 
 /** A model's answer without role labels, without a continued dialogue, bounded in length. */
@@ -110,11 +135,23 @@ export class UserAgent {
     let calls = 0;
     if (model === undefined) {
       const hasAuth = Object.keys(authValues).length > 0;
-      text = hasAuth && asksForCredentials(question) ? authLine(authValues) : NO_FURTHER_DETAILS;
+      const { withheld } = this.options;
+      text =
+        hasAuth && asksForCredentials(question)
+          ? authLine(authValues)
+          : withheld !== undefined
+            ? withheldAnswer(withheld)
+            : NO_FURTHER_DETAILS;
     } else {
       const response = await model.chat(
         {
-          messages: userAgentMessages(this.instruction, this.history, question, authValues),
+          messages: userAgentMessages(
+            this.instruction,
+            this.history,
+            question,
+            authValues,
+            this.options.withheld,
+          ),
           temperature: this.options.temperature ?? 0,
           maxTokens: 256,
           ...(this.options.seed !== undefined ? { seed: this.options.seed } : {}),
@@ -129,4 +166,18 @@ export class UserAgent {
     this.history.push({ question, answer: text });
     return { text, usage, calls };
   }
+
+  /**
+   * The follow-up of a multi-turn instruction, asked once the assistant has answered (`undefined` when
+   * there is none, or it was asked already). Kept in the history so later answers agree with it.
+   */
+  followUp(answer: string): string | undefined {
+    const text = this.options.followUp;
+    if (text === undefined || this.followedUp) return undefined;
+    this.followedUp = true;
+    this.history.push({ question: answer, answer: text });
+    return text;
+  }
+
+  private followedUp = false;
 }

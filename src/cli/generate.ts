@@ -80,6 +80,7 @@ export function formatGenerationSummary(summary: GenerateCommandSummary): string
       `not finished: ${summary.notStarted} not started, ${summary.aborted} aborted in flight (rerun with --resume)`,
     );
   }
+  if (summary.kinds !== undefined) lines.push(formatKindCounts(summary.kinds));
   lines.push(
     `steps per instance: ${summary.meanSteps.toFixed(2)}; tokens in ${summary.promptTokens}, out ${summary.completionTokens}; cost $${summary.costUsd.toFixed(4)}; cache hits ${summary.cacheHits}`,
   );
@@ -95,6 +96,14 @@ export function formatGenerationSummary(summary: GenerateCommandSummary): string
   const verification =
     summary.verification !== undefined ? formatVerificationSummary(summary.verification) : '';
   return `${lines.join('\n')}\n${verification}`;
+}
+
+/** `kinds: single 2, parallel 1 (1 failed), …` (instances per kind). */
+export function formatKindCounts(kinds: Record<string, { completed: number; failed: number }>): string {
+  const parts = Object.entries(kinds).map(
+    ([kind, n]) => `${kind} ${n.completed + n.failed}${n.failed > 0 ? ` (${n.failed} failed)` : ''}`,
+  );
+  return `kinds: ${parts.join(', ')}`;
 }
 
 /** `shortfall: 2 tools below their target (A 7/10, B 9/10)`. */

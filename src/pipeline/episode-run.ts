@@ -6,7 +6,12 @@
  */
 import type { ToolExecutor } from '../executors/executor.js';
 import type { Tool } from '../core/tool.js';
-import type { Instance, ToolAlpacaRecord } from '../core/toolalpaca-record.js';
+import {
+  INSTANCE_KINDS,
+  type Instance,
+  type InstructionKindSpec,
+  type ToolAlpacaRecord,
+} from '../core/toolalpaca-record.js';
 import {
   DEFAULT_MAX_STEPS,
   runEpisode as defaultRunEpisode,
@@ -91,6 +96,8 @@ export interface EpisodeTaskInput {
   instruction: string;
   /** Position in the whole plan (before a limit): the episode's seed is `seed + order`. */
   order: number;
+  /** The instruction's kind (the record's `Instruction_Kinds` entry), when it has one. */
+  kind?: InstructionKindSpec;
 }
 
 /** The output of one episode task (plain JSON): the ToolAlpaca instance and its figures. */
@@ -166,9 +173,16 @@ export function planEpisodeTasks(
     tools.forEach(({ record }, toolIndex) => {
       const instruction = lists[toolIndex]?.[index];
       if (instruction === undefined) return;
+      const kind = record.Instruction_Kinds?.[index] ?? undefined;
       tasks.push({
         id: episodeId(record.Name, index),
-        input: { tool: record.Name, index, instruction, order: tasks.length },
+        input: {
+          tool: record.Name,
+          index,
+          instruction,
+          order: tasks.length,
+          ...(kind !== undefined ? { kind } : {}),
+        },
       });
     });
   }
@@ -215,13 +229,20 @@ export function episodeTaskRunner(
           record: loaded.record,
           tool: loaded.tool,
           instruction: input.instruction,
+          ...(input.kind !== undefined ? { kind: input.kind } : {}),
         },
         episodeOptionsOf(options, prompt, input.order, signal),
       );
     } catch (error) {
       // runEpisode reports failures in its result; a throw is unexpected but must not stop the run.
       result = {
-        instance: { input: input.instruction, output: '', 'Final Thought': '', intermediate_steps: [] },
+        instance: {
+          input: input.instruction,
+          output: '',
+          'Final Thought': '',
+          intermediate_steps: [],
+          ...(input.kind !== undefined ? { kind: input.kind.kind } : {}),
+        },
         status: 'failed',
         failure: failureOf(error, signal.aborted ? 'aborted' : 'model_error') as EpisodeResult['failure'],
         steps: 0,
@@ -289,7 +310,10 @@ export function cutRecords(outcome: ExecutionOutcome<EpisodeTaskInput, EpisodeTa
       index: task.input.index,
       steps: 0,
       usage: { promptTokens: 0, completionTokens: 0, calls: 0 },
-      instance: { input: task.input.instruction },
+      instance: {
+        input: task.input.instruction,
+        ...(task.input.kind !== undefined ? { kind: task.input.kind.kind } : {}),
+      },
     },
     finishedAt: new Date().toISOString(),
   }));
@@ -318,6 +342,11 @@ export interface EpisodeRunFigures {
   /** Finished instances that failed for an infrastructure reason (a resume retries them). */
   infrastructureFailed: number;
   meanSteps: number;
+  /**
+   * Finished instances per kind (completed, failed), when any instruction has a kind; `unlabelled`
+   * counts ToolAlpaca's original instances (no kind).
+   */
+  kinds?: Record<string, { completed: number; failed: number }>;
   promptTokens: number;
   completionTokens: number;
   costUsd: number;
@@ -335,6 +364,7 @@ export function episodeRunFigures(
     const reason = record.failure?.reason ?? 'unknown';
     failedByReason[reason] = (failedByReason[reason] ?? 0) + 1;
   }
+  const kinds = kindCounts(all);
   const totals = options.ledger?.totals();
   const sum = (pick: (record: EpisodeRecord) => number): number =>
     all.reduce((total, record) => total + pick(record), 0);
@@ -352,9 +382,30 @@ export function episodeRunFigures(
     ...(outcome.circuitOpen !== undefined ? { circuitOpen: outcome.circuitOpen } : {}),
     infrastructureFailed: outcome.infrastructureFailed,
     meanSteps: all.length === 0 ? 0 : sum((r) => r.output.steps) / all.length,
+    ...(kinds !== undefined ? { kinds } : {}),
     promptTokens: totals?.promptTokens ?? sum((r) => r.output.usage.promptTokens),
     completionTokens: totals?.completionTokens ?? sum((r) => r.output.usage.completionTokens),
     costUsd: totals?.costUsd ?? 0,
     cacheHits: options.cacheHits?.() ?? totals?.cachedCalls ?? 0,
   };
+}
+
+/** Instances per kind (completed, failed), or undefined when none has a kind. */
+export function kindCounts(
+  records: readonly Pick<EpisodeRecord, 'output' | 'status'>[],
+): Record<string, { completed: number; failed: number }> | undefined {
+  if (!records.some((r) => r.output.instance.kind !== undefined)) return undefined;
+  const counts: Record<string, { completed: number; failed: number }> = {};
+  // The kinds in their usual order, then ToolAlpaca's unlabelled instances.
+  for (const kind of [...INSTANCE_KINDS, 'unlabelled']) {
+    if (records.some((r) => (r.output.instance.kind ?? 'unlabelled') === kind))
+      counts[kind] = { completed: 0, failed: 0 };
+  }
+  for (const record of records) {
+    const kind = record.output.instance.kind ?? 'unlabelled';
+    const entry = (counts[kind] ??= { completed: 0, failed: 0 });
+    if (record.status === 'completed') entry.completed++;
+    else entry.failed++;
+  }
+  return counts;
 }

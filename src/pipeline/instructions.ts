@@ -6,13 +6,17 @@
  * Near-duplicates (of each other and of the tool's existing instructions) are dropped, and the model is
  * asked again, a bounded number of rounds, until the tool has `perTool` instructions; every round is a
  * new request (its own seed). A tool that still has fewer is reported (`total` below `perTool`).
+ *
+ * With `kinds` (see ./instruction-kinds.ts) the new instructions are split over the kinds, each kind
+ * asked with its own request, and the record gets `Instruction_Kinds` beside `Instructions`.
  */
 import PQueue from 'p-queue';
 import { messageOf, oneLine } from '../core/errors.js';
-import type { JsonSchema } from '../core/tool.js';
-import type { ToolAlpacaRecord } from '../core/toolalpaca-record.js';
+import type { JsonSchema, Tool } from '../core/tool.js';
+import type { InstanceKind, InstructionKindSpec, ToolAlpacaRecord } from '../core/toolalpaca-record.js';
 import type { ChatModel, TokenUsage } from '../models/chat-model.js';
 import { checkJsonReply } from '../models/structured.js';
+import { kindInstructionPrompt, kindQuotas, kindReplySchema, parseKindReply } from './instruction-kinds.js';
 import { InstructionDeduper } from './similarity.js';
 
 export interface InstructionGenerationOptions {
@@ -31,6 +35,13 @@ export interface InstructionGenerationOptions {
   /** Discard the tools' existing Instructions instead of keeping and topping them up. */
   replace?: boolean;
   signal?: AbortSignal;
+  /**
+   * Instance kinds to generate, each with its own request (new instructions split evenly over them).
+   * Absent: ToolAlpaca's prompt and mix, and no kind recorded.
+   */
+  kinds?: readonly InstanceKind[];
+  /** The tools of `records` (same order), to check the argument a missing-info instruction leaves out. */
+  tools?: readonly (Tool | undefined)[];
   /** Called when a tool is finished. */
   onProgress?: (report: ToolInstructionReport, finished: number, total: number) => void;
 }
@@ -47,6 +58,8 @@ export interface ToolInstructionReport {
   total: number;
   /** Set when a request failed; the tool keeps what was collected before. */
   error?: string;
+  /** With `kinds`: new instructions kept per kind. */
+  kinds?: Partial<Record<InstanceKind, number>>;
 }
 
 export interface InstructionGenerationResult {
@@ -148,6 +161,7 @@ async function generateForTool(
   toolIndex: number,
   usage: InstructionGenerationResult['usage'],
 ): Promise<{ record: ToolAlpacaRecord; report: ToolInstructionReport }> {
+  if (options.kinds !== undefined) return generateKindsForTool(record, options, toolIndex, usage);
   const existing = options.replace === true ? [] : [...(record.Instructions ?? [])];
   const deduper = new InstructionDeduper(existing, options.similarityThreshold ?? 0.7);
   const kept: string[] = [];
@@ -192,22 +206,135 @@ async function generateForTool(
   report.kept = kept.length;
   const instructions = [...existing, ...kept];
   report.total = instructions.length;
-  return { record: withInstructions(record, instructions), report };
+  // A record that came with kinds keeps them aligned (the new instructions have none).
+  const specs =
+    record.Instruction_Kinds === undefined
+      ? undefined
+      : instructions.map((_text, i) =>
+          options.replace === true ? null : (record.Instruction_Kinds?.[i] ?? null),
+        );
+  return { record: withInstructions(record, instructions, specs), report };
+}
+
+/** One request to the instruction model; counts its usage. */
+async function askModel(
+  options: InstructionGenerationOptions,
+  prompt: string,
+  schema: { name: string; schema: JsonSchema },
+  seed: number,
+  usage: InstructionGenerationResult['usage'],
+): Promise<string> {
+  const response = await options.model.chat(
+    {
+      messages: [{ role: 'user', content: prompt }],
+      temperature: options.temperature ?? 0.7,
+      jsonSchema: schema,
+      seed,
+    },
+    { stage: 'instructions', ...(options.signal !== undefined ? { signal: options.signal } : {}) },
+  );
+  usage.calls++;
+  usage.promptTokens += response.usage.promptTokens;
+  usage.completionTokens += response.usage.completionTokens;
+  return response.text;
+}
+
+/**
+ * `generateForTool` with kinds: each kind's quota asked with the kind's own request (up to `maxRounds`
+ * each), one deduper over all; the new instructions interleaved kind by kind (so that a `--limit` on
+ * the corpus still covers every kind), with their specs in `Instruction_Kinds`.
+ */
+async function generateKindsForTool(
+  record: ToolAlpacaRecord,
+  options: InstructionGenerationOptions,
+  toolIndex: number,
+  usage: InstructionGenerationResult['usage'],
+): Promise<{ record: ToolAlpacaRecord; report: ToolInstructionReport }> {
+  const kinds = options.kinds ?? [];
+  const replace = options.replace === true;
+  const existing = replace ? [] : [...(record.Instructions ?? [])];
+  const existingSpecs: (InstructionKindSpec | null)[] = existing.map(
+    (_text, i) => (replace ? undefined : record.Instruction_Kinds?.[i]) ?? null,
+  );
+  const deduper = new InstructionDeduper(existing, options.similarityThreshold ?? 0.7);
+  const maxRounds = Math.max(1, options.maxRounds ?? 3);
+  const report: ToolInstructionReport = { tool: record.Name, kept: 0, dropped: 0, rounds: 0, total: 0 };
+  const quotas = kindQuotas(kinds, options.perTool - existing.length);
+  const tool = options.tools?.[toolIndex];
+  const byKind = new Map<InstanceKind, { instruction: string; spec: InstructionKindSpec }[]>();
+  const keptTexts: string[] = [];
+  outer: for (const [kindIndex, kind] of kinds.entries()) {
+    const quota = quotas.get(kind) ?? 0;
+    const kept: { instruction: string; spec: InstructionKindSpec }[] = [];
+    byKind.set(kind, kept);
+    for (let round = 0; round < maxRounds && kept.length < quota; round++) {
+      options.signal?.throwIfAborted();
+      report.rounds++;
+      let text: string;
+      try {
+        text = await askModel(
+          options,
+          kindInstructionPrompt(record, kind, quota - kept.length, [...existing, ...keptTexts]),
+          { name: 'instructions', schema: kindReplySchema(kind) },
+          (options.seed ?? 0) + toolIndex * 101 + kindIndex * 7 + round,
+          usage,
+        );
+      } catch (error) {
+        if (options.signal?.aborted === true) throw error;
+        report.error = oneLine(`tool "${record.Name}", kind ${kind}: ${messageOf(error)}`, 300);
+        break outer;
+      }
+      const parsed = parseKindReply(text, kind, tool);
+      report.dropped += Object.values(parsed.rejected).reduce((sum, n) => sum + n, 0);
+      for (const candidate of parsed.candidates) {
+        const instruction = cleanInstruction(candidate.instruction);
+        if (kept.length >= quota || !deduper.offer(instruction)) {
+          report.dropped++;
+          continue;
+        }
+        kept.push({ instruction, spec: candidate.spec });
+        keptTexts.push(instruction);
+      }
+    }
+  }
+  const added: { instruction: string; spec: InstructionKindSpec }[] = [];
+  const lists = kinds.map((kind) => byKind.get(kind) ?? []);
+  for (let i = 0; lists.some((list) => i < list.length); i++) {
+    for (const list of lists) if (i < list.length) added.push(list[i] as (typeof added)[number]);
+  }
+  report.kept = added.length;
+  report.kinds = Object.fromEntries(kinds.map((kind) => [kind, byKind.get(kind)?.length ?? 0]));
+  const instructions = [...existing, ...added.map((a) => a.instruction)];
+  report.total = instructions.length;
+  const specs = [...existingSpecs, ...added.map((a) => a.spec)];
+  return { record: withInstructions(record, instructions, specs), report };
 }
 
 /** A copy of `record` with `Instructions` set (kept in place, or added after Function_Projection). */
-function withInstructions(record: ToolAlpacaRecord, instructions: string[]): ToolAlpacaRecord {
-  if ('Instructions' in record) return { ...record, Instructions: instructions };
+function withInstructions(
+  record: ToolAlpacaRecord,
+  instructions: string[],
+  kinds?: (InstructionKindSpec | null)[],
+): ToolAlpacaRecord {
+  // Instruction_Kinds follows Instructions, and only when kinds were asked for.
+  const { Instruction_Kinds: _old, ...rest } = record;
+  const base = kinds !== undefined ? rest : record;
   const out: Record<string, unknown> = {};
   let placed = false;
-  for (const [key, value] of Object.entries(record)) {
-    if (!placed && (key === 'Golden_Answers' || key === 'Instances')) {
-      out.Instructions = instructions;
-      placed = true;
+  const place = (): void => {
+    out.Instructions = instructions;
+    if (kinds !== undefined) out.Instruction_Kinds = kinds;
+    placed = true;
+  };
+  for (const [key, value] of Object.entries(base)) {
+    if (key === 'Instructions') {
+      place();
+      continue;
     }
+    if (!placed && (key === 'Golden_Answers' || key === 'Instances')) place();
     out[key] = value;
   }
-  if (!placed) out.Instructions = instructions;
+  if (!placed) place();
   return out as ToolAlpacaRecord;
 }
 

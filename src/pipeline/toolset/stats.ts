@@ -21,6 +21,10 @@ export interface StatsTool {
   /** Undefined when the tool's Documentation could not be read. */
   tool?: Tool;
   error?: string;
+  /** Each instruction's kind (`unlabelled` for none: ToolAlpaca's instructions). */
+  instructionKinds?: string[];
+  /** Each instance's kind (`unlabelled` for none: ToolAlpaca's instances). */
+  instanceKinds?: string[];
 }
 
 export interface Distribution {
@@ -59,6 +63,10 @@ export interface ToolsetStats {
   functionNameDiversity: number;
   nearDuplicates: NearDuplicate[];
   threshold: number;
+  /** Instructions per kind (`instructions --kinds`), when any tool records kinds. */
+  instructionsPerKind?: Record<string, number>;
+  /** Instances per kind, when any instance has a kind; `unlabelled`: ToolAlpaca's original instances. */
+  instancesPerKind?: Record<string, number>;
 }
 
 export interface StatsOptions {
@@ -251,7 +259,22 @@ export function toolsetStats(tools: readonly StatsTool[], options: StatsOptions 
     functionNameDiversity: functions === 0 ? 0 : Math.round((functionNames.size / functions) * 1000) / 1000,
     nearDuplicates: nearDuplicatePairs(tools, threshold),
     threshold,
+    ...optionalCounts(
+      'instructionsPerKind',
+      kindTotals(tools, (t) => t.instructionKinds),
+    ),
+    ...optionalCounts(
+      'instancesPerKind',
+      kindTotals(tools, (t) => t.instanceKinds),
+    ),
   };
+}
+
+function optionalCounts<K extends string>(
+  key: K,
+  counts: Record<string, number> | undefined,
+): Partial<Record<K, Record<string, number>>> {
+  return counts === undefined ? {} : ({ [key]: counts } as Record<K, Record<string, number>>);
 }
 
 /** Stats input from a ToolAlpaca record and the tool read from it (or the reason it could not be). */
@@ -262,13 +285,29 @@ export function statsToolOf(
   error?: string,
 ): StatsTool {
   const category = record?.Category ?? tool?.category;
+  const instances = record?.Instances ?? [];
   return {
     name,
     ...(category !== undefined ? { category } : {}),
     description: record?.Description ?? tool?.description ?? '',
     ...(tool !== undefined ? { tool } : {}),
     ...(error !== undefined ? { error } : {}),
+    instructionKinds: (record?.Instructions ?? []).map(
+      (_text, i) => record?.Instruction_Kinds?.[i]?.kind ?? 'unlabelled',
+    ),
+    instanceKinds: instances.map((instance) => instance.kind ?? 'unlabelled'),
   };
+}
+
+/** Counts of the kinds the tools list (`pick`), or undefined when none has a kind. */
+function kindTotals(
+  tools: readonly StatsTool[],
+  pick: (tool: StatsTool) => string[] | undefined,
+): Record<string, number> | undefined {
+  const counts: Record<string, number> = {};
+  for (const tool of tools) for (const kind of pick(tool) ?? []) increment(counts, kind);
+  const kinds = Object.keys(counts);
+  return kinds.length === 0 || (kinds.length === 1 && kinds[0] === 'unlabelled') ? undefined : counts;
 }
 
 /** The report as text: one block per figure. */
@@ -286,6 +325,10 @@ export function formatToolsetStats(stats: ToolsetStats): string {
   pushCountBlock(lines, 'parameter types:', stats.parameterTypes);
   pushCountBlock(lines, 'parameter locations:', stats.parameterLocations);
   pushCountBlock(lines, 'methods:', stats.methods);
+  if (stats.instructionsPerKind !== undefined)
+    pushCountBlock(lines, 'instructions per kind:', stats.instructionsPerKind);
+  if (stats.instancesPerKind !== undefined)
+    pushCountBlock(lines, 'instances per kind:', stats.instancesPerKind);
   lines.push('', `near-duplicate tools (score >= ${stats.threshold}): ${stats.nearDuplicates.length}`);
   for (const pair of stats.nearDuplicates) {
     lines.push(
