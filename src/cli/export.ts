@@ -38,6 +38,15 @@ export function exportOptionsFrom(flags: ExportCommandOptions): ExportOptions {
       '--max-tokens is a model reply limit elsewhere; the per-example token limit of export is --max-example-tokens',
     );
   }
+  // Worded here with flag names; the library checks the same options in its own terms.
+  if ((flags.template === undefined) !== (flags.tokenizer === undefined)) {
+    throw new InputError('token masks need both --template and --tokenizer');
+  }
+  const maxExampleTokens =
+    flags.maxExampleTokens !== undefined ? number(flags.maxExampleTokens, '--max-example-tokens') : undefined;
+  if (maxExampleTokens !== undefined && (!Number.isInteger(maxExampleTokens) || maxExampleTokens <= 0)) {
+    throw new InputError(`--max-example-tokens must be a positive integer, got ${maxExampleTokens}`);
+  }
   const ratio = number(flags.valRatio, '--val-ratio');
   if (ratio < 0 || ratio >= 1) throw new InputError(`--val-ratio must be in [0, 1), got ${ratio}`);
   return {
@@ -57,9 +66,7 @@ export function exportOptionsFrom(flags: ExportCommandOptions): ExportOptions {
         }
       : {}),
     ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
-    ...(flags.maxExampleTokens !== undefined
-      ? { maxExampleTokens: number(flags.maxExampleTokens, '--max-example-tokens') }
-      : {}),
+    ...(maxExampleTokens !== undefined ? { maxExampleTokens } : {}),
     ...(flags.license !== undefined ? { license: flags.license } : {}),
     truncation: flags.truncate,
     ...(flags.template !== undefined ? { template: flags.template } : {}),

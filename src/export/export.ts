@@ -186,7 +186,9 @@ function increment(map: Map<string, number>, key: string): void {
 
 function checkOptions(options: ExportOptions, layout: SftLayout): void {
   if ((options.template === undefined) !== (options.tokenizer === undefined)) {
-    throw new InputError('token masks need both --template and --tokenizer');
+    throw new InputError(
+      'token masks need both a chat template (`template`) and a tokenizer folder (`tokenizer`)',
+    );
   }
   if (options.template !== undefined && layout.chatTurns === undefined) {
     throw new InputError(
@@ -195,7 +197,7 @@ function checkOptions(options: ExportOptions, layout: SftLayout): void {
   }
   const max = options.maxExampleTokens;
   if (max !== undefined && (!Number.isInteger(max) || max <= 0)) {
-    throw new InputError(`--max-example-tokens must be a positive integer, got ${max}`);
+    throw new InputError(`maxExampleTokens must be a positive integer, got ${max}`);
   }
 }
 
