@@ -1,6 +1,7 @@
 /**
- * Episodes against the fake OpenAI server (scripted assistant and user replies) with the schema executor
- * on a tool of ToolAlpaca's simulated evaluation set.
+ * Episodes against the fake OpenAI server (scripted assistant and user replies), and with the scripted
+ * in-memory model of toolalpaca/testing where HTTP is not what is tested, with the schema executor on a
+ * tool of ToolAlpaca's simulated evaluation set.
  */
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +25,7 @@ import type { CreatedChatModel } from '../../src/models/create-model.js';
 import { startFakeChatSetup, type FakeChatSetup } from '../helpers/fake-chat-model.js';
 import type { FakeOpenAI, FakeWireMessage } from '../helpers/fake-openai-server.js';
 import { sharedData } from '../helpers/paths.js';
+import { createScriptedChatModel } from '../../src/testing/index.js';
 
 let fake: FakeChatSetup;
 let server: FakeOpenAI;
@@ -118,87 +120,6 @@ describe('runEpisode (react)', () => {
         `Question: ${input.instruction}\nThought:${step1}\nObservation: ${obs1}\nThought:${step2}\nObservation: ${obs2}\nThought:`,
       ),
     );
-  });
-
-  test('an unknown action gets an observation listing the valid names, and counts as a step', async () => {
-    server.script(
-      { text: 'Thought: let me look\nAction: getAxolotlPhotos\nAction Input: {}' },
-      { text: ' Sorry.\nFinal Answer: none' },
-    );
-    const result = await runEpisode(input, options());
-    assert.equal(result.status, 'completed');
-    assert.equal(result.steps, 1);
-    const [call, observation] = result.instance.intermediate_steps?.[0] ?? assert.fail();
-    assert.equal(call[0], 'getAxolotlPhotos');
-    assert.equal(call[2], ' let me look\nAction: getAxolotlPhotos\nAction Input: {}');
-    assert.equal(
-      observation,
-      `\`getAxolotlPhotos\` is not a valid action. The action must be one of ['getDetails', ${FUNCTION_NAMES.map((n) => `'${n}'`).join(', ')}].`,
-    );
-  });
-
-  test('invalid JSON arguments get a corrective observation; repaired JSON is executed', async () => {
-    server.script(
-      { text: ' Try.\nAction: getAxolotlFacts\nAction Input: {"category": habitat}' },
-      {
-        text: " Again.\nAction: getAxolotlFacts\nAction Input: ```json\n{'category': 'habits'}\n``` (fixed)",
-      },
-      { text: ' Done.\nFinal Answer: ok' },
-    );
-    const result = await runEpisode(input, options());
-    const steps = result.instance.intermediate_steps ?? assert.fail();
-    assert.equal(steps[0]?.[1], INVALID_JSON_OBSERVATION);
-    assert.equal(steps[0]?.[0][1], '{"category": habitat}');
-    assert.equal(steps[1]?.[0][1], '{"category":"habits"}');
-    assert.equal(steps[1]?.[1], await expectedObservation('getAxolotlFacts', { category: 'habits' }));
-  });
-
-  test('the step limit ends a runaway loop as failed, keeping the steps', async () => {
-    server.setDefault(() => ({ text: ' Again.\nAction: getRandomAxolotlImage\nAction Input: {}' }));
-    const result = await runEpisode(input, options({ maxSteps: 3 }));
-    assert.equal(result.status, 'failed');
-    assert.deepEqual(result.failure, { reason: 'step_limit', message: 'no final answer after 3 steps' });
-    assert.equal(result.steps, 3);
-    assert.equal(result.instance.intermediate_steps?.length, 3);
-    assert.equal(result.usage.calls, 4);
-    assert.equal(result.instance.output, undefined);
-  });
-
-  test('getDetails is answered by the scripted user model, which sees the instruction and earlier answers', async () => {
-    server.script(
-      { text: ' Which color?\nAction: getDetails\nAction Input: {"Question": "Which color do you like?"}' },
-      { text: '[User]: Leucistic, please.' }, // the user model
-      { text: ' And size?\nAction: getDetails\nAction Input: {"Question": "What size?"}' },
-      { text: 'Medium.' }, // the user model
-      { text: ' Thanks.\nFinal Answer: Noted.' },
-    );
-    const result = await runEpisode(input, options({ user: model }));
-    assert.equal(result.status, 'completed');
-    const steps = result.instance.intermediate_steps ?? assert.fail();
-    assert.deepEqual(
-      steps.map((s) => [s[0][0], s[1]]),
-      [
-        ['getDetails', 'Leucistic, please.'],
-        ['getDetails', 'Medium.'],
-      ],
-    );
-    assert.equal(result.usage.calls, 5);
-    const userRequest = server.chatRequests()[3];
-    assert.equal(userRequest?.messages?.[0]?.role, 'system');
-    const prompt = text(userRequest?.messages?.[1]);
-    assert.ok(prompt.includes(input.instruction));
-    assert.ok(prompt.includes('[AI]: Which color do you like?\n[User]: Leucistic, please.'));
-    assert.ok(prompt.includes('The assistant now asks: What size?'));
-  });
-
-  test('without a user model getDetails answers "no further details"', async () => {
-    server.script(
-      { text: ' Hmm.\nAction: getDetails\nAction Input: {"Question": "Which color?"}' },
-      { text: ' Fine.\nFinal Answer: any' },
-    );
-    const result = await runEpisode(input, options());
-    assert.equal(result.instance.intermediate_steps?.[0]?.[1], NO_FURTHER_DETAILS);
-    assert.equal(result.usage.calls, 2);
   });
 
   test('a long observation is stored behind a notice; retrievalDataFromFile returns the relevant slice', async () => {
@@ -397,6 +318,95 @@ describe('runEpisode (react)', () => {
     void server.waitForRequests(arrived).then(() => controller.abort());
     const result = await runEpisode(input, options({ signal: controller.signal }));
     assert.equal(result.failure?.reason, 'aborted');
+  });
+});
+
+// The same agent with a scripted model (toolalpaca/testing): what is tested is the episode, not HTTP.
+describe('runEpisode (react) with a scripted model', () => {
+  const scripted = createScriptedChatModel();
+  beforeEach(() => scripted.reset());
+  const scriptedOptions = (extra: Partial<EpisodeOptions> = {}): EpisodeOptions =>
+    options({ assistant: scripted, ...extra });
+
+  test('an unknown action gets an observation listing the valid names, and counts as a step', async () => {
+    scripted.script(
+      { text: 'Thought: let me look\nAction: getAxolotlPhotos\nAction Input: {}' },
+      { text: ' Sorry.\nFinal Answer: none' },
+    );
+    const result = await runEpisode(input, scriptedOptions());
+    assert.equal(result.status, 'completed');
+    assert.equal(result.steps, 1);
+    const [call, observation] = result.instance.intermediate_steps?.[0] ?? assert.fail();
+    assert.equal(call[0], 'getAxolotlPhotos');
+    assert.equal(call[2], ' let me look\nAction: getAxolotlPhotos\nAction Input: {}');
+    assert.equal(
+      observation,
+      `\`getAxolotlPhotos\` is not a valid action. The action must be one of ['getDetails', ${FUNCTION_NAMES.map((n) => `'${n}'`).join(', ')}].`,
+    );
+  });
+
+  test('invalid JSON arguments get a corrective observation; repaired JSON is executed', async () => {
+    scripted.script(
+      { text: ' Try.\nAction: getAxolotlFacts\nAction Input: {"category": habitat}' },
+      {
+        text: " Again.\nAction: getAxolotlFacts\nAction Input: ```json\n{'category': 'habits'}\n``` (fixed)",
+      },
+      { text: ' Done.\nFinal Answer: ok' },
+    );
+    const result = await runEpisode(input, scriptedOptions());
+    const steps = result.instance.intermediate_steps ?? assert.fail();
+    assert.equal(steps[0]?.[1], INVALID_JSON_OBSERVATION);
+    assert.equal(steps[0]?.[0][1], '{"category": habitat}');
+    assert.equal(steps[1]?.[0][1], '{"category":"habits"}');
+    assert.equal(steps[1]?.[1], await expectedObservation('getAxolotlFacts', { category: 'habits' }));
+  });
+
+  test('the step limit ends a runaway loop as failed, keeping the steps', async () => {
+    scripted.setDefault(() => ({ text: ' Again.\nAction: getRandomAxolotlImage\nAction Input: {}' }));
+    const result = await runEpisode(input, scriptedOptions({ maxSteps: 3 }));
+    assert.equal(result.status, 'failed');
+    assert.deepEqual(result.failure, { reason: 'step_limit', message: 'no final answer after 3 steps' });
+    assert.equal(result.steps, 3);
+    assert.equal(result.instance.intermediate_steps?.length, 3);
+    assert.equal(result.usage.calls, 4);
+    assert.equal(result.instance.output, undefined);
+  });
+
+  test('getDetails is answered by the scripted user model, which sees the instruction and earlier answers', async () => {
+    scripted.script(
+      { text: ' Which color?\nAction: getDetails\nAction Input: {"Question": "Which color do you like?"}' },
+      { text: '[User]: Leucistic, please.' }, // the user model
+      { text: ' And size?\nAction: getDetails\nAction Input: {"Question": "What size?"}' },
+      { text: 'Medium.' }, // the user model
+      { text: ' Thanks.\nFinal Answer: Noted.' },
+    );
+    const result = await runEpisode(input, scriptedOptions({ user: scripted }));
+    assert.equal(result.status, 'completed');
+    const steps = result.instance.intermediate_steps ?? assert.fail();
+    assert.deepEqual(
+      steps.map((s) => [s[0][0], s[1]]),
+      [
+        ['getDetails', 'Leucistic, please.'],
+        ['getDetails', 'Medium.'],
+      ],
+    );
+    assert.equal(result.usage.calls, 5);
+    const userRequest = scripted.calls[3]?.request;
+    assert.equal(userRequest?.messages[0]?.role, 'system');
+    const prompt = userRequest?.messages[1]?.content ?? '';
+    assert.ok(prompt.includes(input.instruction));
+    assert.ok(prompt.includes('[AI]: Which color do you like?\n[User]: Leucistic, please.'));
+    assert.ok(prompt.includes('The assistant now asks: What size?'));
+  });
+
+  test('without a user model getDetails answers "no further details"', async () => {
+    scripted.script(
+      { text: ' Hmm.\nAction: getDetails\nAction Input: {"Question": "Which color?"}' },
+      { text: ' Fine.\nFinal Answer: any' },
+    );
+    const result = await runEpisode(input, scriptedOptions());
+    assert.equal(result.instance.intermediate_steps?.[0]?.[1], NO_FURTHER_DETAILS);
+    assert.equal(result.usage.calls, 2);
   });
 });
 
