@@ -212,6 +212,23 @@ describe('instance kinds through the CLI', () => {
     assert.match(statsText.stdout, /instances per kind:\n {2}single +1/);
     // The journal holds the kinds too (the engine's corpus reader sees them).
     assert.match(readFileSync(`${corpus}.log.jsonl`, 'utf8'), /"kind":"irrelevance"/);
+
+    // verify finds every kind's expectation met (other stages may judge the scripted answers).
+    const verified = join(dir, 'verified.json');
+    const check = await runCliIn(['verify', corpus, '--out', verified, '--json'], dir, 90_000);
+    assert.ok(check.code === 0 || check.code === 1, check.stderr);
+    const [checked] = await readToolAlpacaFile(verified);
+    assert.equal(checked?.Instances?.length, 6);
+    assert.ok(checked?.Instances?.every((instance) => instance.verification !== undefined));
+    const kindCodes = /^(single|multi-step|parallel|irrelevance|missing-info|multi-turn)-|^unknown-kind$/;
+    for (const instance of checked?.Instances ?? []) {
+      const reasons = (instance.verification as { reasons?: { code: string }[] } | undefined)?.reasons ?? [];
+      assert.deepEqual(
+        reasons.filter((r) => kindCodes.test(r.code)),
+        [],
+        `${String(instance.kind)}: ${JSON.stringify(reasons)}`,
+      );
+    }
   });
 
   test('a bad --kinds is one line and exit 2, nothing written', async () => {
