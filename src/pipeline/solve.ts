@@ -254,6 +254,7 @@ export async function runSolve(options: SolveRunOptions): Promise<SolveSummary> 
     {
       kind: 'solve',
       out: options.out,
+      outIsFolder: true,
       parameters: solveParameters(options),
       context: { out: options.out },
       ...startOptionsOf(options),

@@ -5,6 +5,8 @@
  */
 import { executeTasks, type ExecuteOptions, type ExecutionOutcome } from './engine.js';
 import { memoryJournal, openJournal, type Journal, type OpenJournalOptions } from './journal.js';
+import { stat } from 'node:fs/promises';
+import { InputError } from '../core/errors.js';
 import { acquireRunLock, type RunLock } from './lock.js';
 import type { SchedulerFactory } from './scheduler.js';
 import type { RetryPolicy } from './task.js';
@@ -23,6 +25,14 @@ export function runFiles(out: string): RunFiles {
 export interface StartRunOptions<P> extends Omit<OpenJournalOptions<P>, 'path'> {
   /** The run's output; its journal and lock go beside it. Without one the run is kept in memory only. */
   out?: string;
+  /** The output is a folder (solve's answers); otherwise a folder at `out` is refused before any work. */
+  outIsFolder?: boolean;
+}
+
+/** An output file path that names an existing folder fails now, not at the final rename. */
+async function refuseFolderOutput(out: string): Promise<void> {
+  const info = await stat(out).catch(() => undefined);
+  if (info?.isDirectory() === true) throw new InputError(`${out}: is a folder; --out needs a file path`);
 }
 
 export interface DurableRun<O, P> {
@@ -49,6 +59,7 @@ export async function withDurableRun<O, P extends object, R>(
   let journal: Journal<O, P> | undefined;
   try {
     if (files !== undefined) {
+      if (options.outIsFolder !== true && options.out !== undefined) await refuseFolderOutput(options.out);
       lock = await acquireRunLock(files.lock);
       journal = await openJournal<O, P>({ ...options, path: files.journal });
     } else {

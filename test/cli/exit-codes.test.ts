@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Command } from 'commander';
 import { buildProgram, main } from '../../src/cli/main.js';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
+import { startFakeOpenAI } from '../helpers/fake-openai-server.js';
+import { makeTempDir, sharedData } from '../helpers/paths.js';
 
 /** Every command that does something (leaves of the command tree), as argv paths. */
 function leafCommands(command: Command, path: string[] = []): string[][] {
@@ -82,5 +86,29 @@ describe('exit codes', () => {
     assert.match(missing.stderr, /missing required argument/);
     const help = await runCli(['generate', '--help']);
     assert.equal(help.code, 0);
+  });
+
+  test('--out onto a folder: exit 2 in one line before any instance runs, nothing written beside it', async () => {
+    const server = await startFakeOpenAI();
+    try {
+      const dir = makeTempDir();
+      const out = join(dir, 'corpus-folder');
+      await import('node:fs/promises').then((fs) => fs.mkdir(out));
+      const tools = sharedData('toolalpaca/eval_simulated.json');
+      const model = ['--model', 'openai:fake-model', '--base-url', server.baseUrl, '--no-cache'];
+      for (const args of [
+        ['generate', '--tools', tools, '--executor', 'schema', ...model, '--out', out, '--limit', '1'],
+        ['eval', 'run', '--tools', tools, '--executor', 'schema', ...model, '--out', out, '--limit', '1'],
+      ]) {
+        const result = await runCli(args, { cwd: dir });
+        assert.equal(result.code, 2, result.stderr);
+        assert.equal(result.stderr, `toolalpaca: ${out}: is a folder; --out needs a file path\n`);
+        assert.equal(server.chatRequests().length, 0, 'no instance ran');
+        assert.equal(existsSync(`${out}.log.jsonl`) || existsSync(`${out}.lock`), false);
+        assert.equal(existsSync(join(dirname(out), 'corpus-folder.meta.json')), false);
+      }
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -310,6 +310,8 @@ export interface FaultFigures {
   byKind: Record<FaultKind, number>;
   /** Exit codes of the runs, in order. */
   codes: number[];
+  /** Instances the first run ended as failed. */
+  failedFirst: number;
   lost: number;
   duplicated: number;
   failed: number;
@@ -343,7 +345,10 @@ export async function throughFaults(
     if (![0, 4].includes(first.code)) {
       throw new Error(`${kind.name} exited ${first.code}: ${first.stderr.trim().split('\n').at(-1)}`);
     }
-    if (first.code !== 0) {
+    // Failures the first run kept: garbage JSON that outlives the retries is a bad reply, not an
+    // infrastructure failure, so it exits 0 and only `--retry-failed all` runs it again.
+    const failedFirst = tally(kind, out, options.size).failed;
+    if (first.code !== 0 || failedFirst > 0) {
       const resumed = await resumeUntilDone(args, dir, options.rounds);
       codes.push(...resumed.codes);
       if (resumed.codes.at(-1) !== 0) {
@@ -360,6 +365,7 @@ export async function throughFaults(
       faults: proxy.faults(),
       byKind: { ...proxy.injected },
       codes,
+      failedFirst,
       ...pick(counted),
     };
   } finally {

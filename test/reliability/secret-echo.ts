@@ -71,6 +71,8 @@ export interface SecretFigures {
   searched: number;
   /** `what: form` for every secret form found. */
   found: string[];
+  /** generate's summary on stdout (it names the cache hits). */
+  generateSummary: string;
 }
 
 export async function secretEchoScenario(dir: string): Promise<SecretFigures> {
@@ -185,7 +187,13 @@ export async function secretEchoScenario(dir: string): Promise<SecretFigures> {
         r.includes(encodeURIComponent(QUERY_KEY)) ||
         r.includes(Buffer.from(`u:${PASSWORD}`).toString('base64')),
     ).length;
-    return { runs: 3, delivered, searched: files.length + streams.length, found };
+    return {
+      runs: 3,
+      delivered,
+      searched: files.length + streams.length,
+      found,
+      generateSummary: generated.stdout,
+    };
   } finally {
     api.closeAllConnections();
     api.close();

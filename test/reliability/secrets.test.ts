@@ -13,4 +13,6 @@ test('secrets echoed by the API are found nowhere: outputs, journals, cache, log
   assert.ok(figures.delivered >= 3, `the API received the secrets (${figures.delivered} calls)`);
   assert.ok(figures.searched >= 10, `searched ${figures.searched}`);
   assert.deepEqual(figures.found, []);
+  // The response cache was on: the run's summary says how many answers came from it.
+  assert.match(figures.generateSummary, /cache hits \d+/);
 });
