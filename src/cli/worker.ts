@@ -237,11 +237,14 @@ export function registerWorkerCommand(program: Command): void {
     .option('--base-url <url>', "this worker's OpenAI-compatible server, instead of the run's")
     .option('--no-cache', 'neither read nor write the response cache')
     .option('--cache-dir <dir>', 'response cache folder (default .toolalpaca-cache)')
-    .option('--timeout <seconds>', 'per-request timeout in seconds')
-    .option('--max-retries <n>', 'retries on 429, 5xx, timeouts and dropped connections')
-    .option('--rpm <n>', 'requests per minute')
-    .option('--tpm <n>', 'tokens per minute')
-    .option('--threads <n>', 'llama: CPU threads')
+    .option('--timeout <seconds>', "per-request timeout in seconds (default the run's own)")
+    .option(
+      '--max-retries <n>',
+      "retries on 429, 5xx, timeouts and dropped connections (default the run's own)",
+    )
+    .option('--rpm <n>', "requests per minute (default the run's own)")
+    .option('--tpm <n>', "tokens per minute (default the run's own)")
+    .option('--threads <n>', "llama: CPU threads (default the run's own)")
     .option('--secrets <file>', 'secrets file (API keys per tool) for runs with --executor real')
     .option(
       '--lock-duration <seconds>',
