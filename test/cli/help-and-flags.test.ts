@@ -106,7 +106,12 @@ describe('one meaning per flag across commands', () => {
 
   test('--api-base-url is always the real API', () => {
     const found = uses('--api-base-url');
-    assert.deepEqual(found.map((u) => u.path).sort(), ['eval run', 'generate', 'serve', 'solve']);
+    for (const path of ['eval run', 'generate', 'serve', 'solve']) {
+      assert.ok(
+        found.some((u) => u.path === path),
+        `${path} takes --api-base-url`,
+      );
+    }
     for (const { path, option } of found) {
       assert.match(option.description, /real/, path);
       assert.doesNotMatch(option.description, /OpenAI-compatible|model/, path);
@@ -115,7 +120,12 @@ describe('one meaning per flag across commands', () => {
 
   test('--replay-file everywhere recorded observations are read; no visible --replay', () => {
     const found = uses('--replay-file');
-    assert.deepEqual(found.map((u) => u.path).sort(), ['eval run', 'generate', 'serve', 'solve']);
+    for (const path of ['eval run', 'generate', 'serve', 'solve']) {
+      assert.ok(
+        found.some((u) => u.path === path),
+        `${path} takes --replay-file`,
+      );
+    }
     for (const { path, option } of found) assert.match(option.description, /replay/, path);
     assert.deepEqual(
       uses('--replay').map((u) => u.path),
