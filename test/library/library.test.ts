@@ -7,7 +7,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
@@ -52,13 +60,14 @@ function docExamples(): Map<string, string> {
 }
 
 let project: string;
+let packs: string;
 let server: FakeOpenAI;
 
 const node = (script: string, args: string[], env: Record<string, string> = {}) =>
   run(process.execPath, [join(project, 'out', script), ...args], { cwd: project, env });
 
 before(async () => {
-  const packs = makeTempDir('toolalpaca-pack-');
+  packs = makeTempDir('toolalpaca-pack-');
   // The build is current (the test runner builds first); scripts would only build again.
   await run('npm', ['pack', '--ignore-scripts', '--pack-destination', packs], { cwd: repoRoot });
   const tarball = readdirSync(packs).find((name) => name.endsWith('.tgz')) ?? assert.fail('no tarball');
@@ -108,7 +117,11 @@ before(async () => {
   server.setDefault(worldResponder(planCalls(tools)));
 });
 
-after(() => server?.close());
+after(async () => {
+  await server?.close();
+  // The installed project holds about 110 MB of dependencies.
+  for (const dir of [project, packs]) if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
 
 describe('docs/library.md against the packed package', () => {
   test('the tarball installed without optional dependencies has no node-llama-cpp and no deep imports', () => {
