@@ -19,6 +19,7 @@ import { registerTrainCommand } from './train.js';
 import { registerVerifyCommand } from './verify.js';
 import { registerViewCommand } from './view.js';
 import { registerWorkerCommand } from './worker.js';
+import { registerQueueCommands } from './queue.js';
 
 /** Every command group registers itself here; one file per group under src/cli/. */
 export function registerCommands(program: Command): void {
@@ -43,4 +44,5 @@ export function registerCommands(program: Command): void {
   registerServeCommand(program);
   registerDatasetsCommands(program);
   registerWorkerCommand(program);
+  registerQueueCommands(program);
 }

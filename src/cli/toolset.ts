@@ -23,6 +23,7 @@ import {
   type ToolsetStats,
 } from '../pipeline/toolset/stats.js';
 import { createModelPool, type CommandIo } from './context.js';
+import { addQueueOption, queueSchedulerOf, type QueueFlagValues } from './queue-producer.js';
 import {
   addModelOptions,
   modelOptionsFrom,
@@ -52,7 +53,7 @@ export interface SelectionFlags {
   format?: string;
 }
 
-export interface BuildFlags extends ModelFlagValues, SelectionFlags, RunFlagValues {
+export interface BuildFlags extends ModelFlagValues, SelectionFlags, RunFlagValues, QueueFlagValues {
   catalog?: string;
   out?: string;
   maxRepairs?: string;
@@ -158,7 +159,15 @@ export async function runBuildCommand(flags: BuildFlags, io: CommandIo): Promise
   const progress = createRunProgress('toolset build', io, { ledger });
   try {
     const model = await pool.get(resolved.spec);
-    await pool.probe(io.signal);
+    const scheduler = await queueSchedulerOf(flags, io, {
+      command: 'toolset-build',
+      flags,
+      inputs: {},
+      failedOutput: () => ({ failure: { reason: 'queue_failed', stage: 'queue', error: 'the job failed' } }),
+      ledger,
+    });
+    // With a queue, the workers call the model (each probes its own).
+    if (scheduler === undefined) await pool.probe(io.signal);
     const summary = await withRunErrors(() =>
       buildToolset({
         catalogPath: flags.catalog as string,
@@ -173,7 +182,9 @@ export async function runBuildCommand(flags: BuildFlags, io: CommandIo): Promise
         ...run,
         ...(io.signal !== undefined ? { signal: io.signal } : {}),
         ledger,
-        cacheHits: () => pool.cacheHits(),
+        ...(scheduler !== undefined
+          ? { scheduler, cacheHits: () => ledger.totals().cachedCalls }
+          : { cacheHits: () => pool.cacheHits() }),
         onProgress: progress.report,
         onTool: (line) => {
           if (line.status === 'failed') io.stderr.write(`failed: ${line.name}: ${line.error ?? ''}\n`);
@@ -273,6 +284,7 @@ export function registerToolsetCommands(program: Command): void {
     `${CATALOG_HELP}\n\nExample:\n  $ toolalpaca toolset build --catalog public_apis.json --model openai:gpt-4o-mini \\\n      --out toolset.json --per-category 2 --seed 1 --concurrency 8`,
   );
   addRunOptions(build, 'tools');
+  addQueueOption(build);
   addModelOptions(build, { concurrency: 4 });
   build.action(async (flags: BuildFlags) => {
     await runInterruptible((io) => runBuildCommand(flags, io), exitCodeOf);

@@ -13,14 +13,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
+import { loadConfig } from '../models/config.js';
 import { loadRunTools } from '../pipeline/generate.js';
+import { buildTaskRunner, DEFAULT_MAX_REPAIRS } from '../pipeline/toolset/build.js';
 import { episodeTaskRunner } from '../pipeline/episode-run.js';
 import type { TaskRunner } from '../run/task.js';
 import type { QueueRunRecord } from '../run/queue/queue-scheduler.js';
 import { DEFAULT_LOCK_DURATION_MS, startQueueWorker, type OpenedRunner } from '../run/queue/queue-worker.js';
 import { checkRedis, parseQueueUrl } from '../run/queue/queue-url.js';
 import { materializeInput } from '../run/queue/run-inputs.js';
-import type { CommandIo } from './context.js';
+import { createModelPool, type CommandIo } from './context.js';
 import {
   parseEpisodeFlags,
   withEpisodeResources,
@@ -29,7 +31,8 @@ import {
 } from './episode-command.js';
 import { EVAL_RUN_DEFAULTS } from './eval.js';
 import { GENERATE_DEFAULTS } from './generate.js';
-import { parseIntegerFlag } from './model-options.js';
+import { modelOptionsFrom, parseIntegerFlag } from './model-options.js';
+import { selectionFromFlags, type BuildFlags } from './toolset.js';
 import type { QueueRunSpec } from './queue-producer.js';
 
 export interface WorkerFlags {
@@ -136,6 +139,36 @@ async function openEpisodeRunner(
   return { runTask: held.value, close: held.close };
 }
 
+/** Opens the task runner of a toolset build (one model; the catalogue entry travels in the task). */
+async function openBuildRunner(
+  spec: QueueRunSpec,
+  overrides: Record<string, unknown>,
+  io: CommandIo,
+): Promise<OpenedRunner> {
+  const flags = { ...spec.flags, ...overrides } as BuildFlags;
+  const maxRepairs = parseIntegerFlag('--max-repairs', flags.maxRepairs, 0) ?? DEFAULT_MAX_REPAIRS;
+  const maxTokens = parseIntegerFlag('--max-tokens', flags.maxTokens);
+  const { seed } = selectionFromFlags(flags);
+  const resolved = modelOptionsFrom(flags, await loadConfig(io.cwd));
+  const { pool } = await createModelPool(resolved, quietIo(io));
+  try {
+    const model = await pool.get(resolved.spec);
+    await pool.probe();
+    const runTask = buildTaskRunner(
+      {
+        model,
+        ...(seed !== undefined ? { seed } : {}),
+        ...(maxTokens !== undefined ? { maxTokens } : {}),
+      },
+      maxRepairs,
+    );
+    return { runTask: runTask as TaskRunner<unknown, unknown>, close: () => pool.close() };
+  } catch (error) {
+    await pool.close();
+    throw error;
+  }
+}
+
 type KindOpener = (
   spec: QueueRunSpec,
   dir: string,
@@ -147,6 +180,7 @@ type KindOpener = (
 const OPENERS: Record<string, KindOpener> = {
   generate: (spec, dir, overrides, io) => openEpisodeRunner(spec, GENERATE_DEFAULTS, dir, overrides, io),
   'eval-run': (spec, dir, overrides, io) => openEpisodeRunner(spec, EVAL_RUN_DEFAULTS, dir, overrides, io),
+  'toolset-build': (spec, _dir, overrides, io) => openBuildRunner(spec, overrides, io),
 };
 
 /** The `worker` action, callable without commander; resolves when the worker has stopped. */
@@ -229,7 +263,7 @@ export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
     .description(
-      'Run the tasks of runs started with --queue (generate, eval run): take jobs from the Redis queue until SIGTERM.',
+      'Run the tasks of runs started with --queue (generate, eval run, toolset build): take jobs from the Redis queue until SIGTERM.',
     )
     .option('--queue <url>', 'the queue: redis://HOST:PORT/DB or rediss://... (default REDIS_URL)')
     .option('--concurrency <n>', 'jobs at once (default 4)')

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
+import { promptText, startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import type { RunCliResult } from '../helpers/cli.js';
 import { loggedValues, runCliIn, startCli, waitUntil } from '../helpers/cli-process.js';
 import { closedPort } from '../helpers/net.js';
@@ -109,12 +109,19 @@ describe('runs through a BullMQ queue on redis-server', redisTestOptions(), () =
     }
   };
 
+  let poison: string;
+
   before(async () => {
     dir = makeTempDir('toolalpaca-queue-');
     redis = await startRedis(join(dir), { password: PASSWORD });
     server = await startFakeOpenAI({ latencyMs: 20 });
     const { tools } = await loadGenerationTools(EVAL);
-    server.setDefault(worldResponder(planCalls(tools.map((t) => t.tool))));
+    const world = worldResponder(planCalls(tools.map((t) => t.tool)));
+    // One task fails every time it runs: its model calls get a 500.
+    poison = tools[3]!.record.Instructions![1]!;
+    server.setDefault((body) =>
+      promptText(body).includes(poison) ? { fault: 'server_error', status: 500 } : world(body),
+    );
   });
   afterEach(async () => {
     for (const started of running) started.child.kill('SIGKILL');
@@ -150,12 +157,72 @@ describe('runs through a BullMQ queue on redis-server', redisTestOptions(), () =
     noSecret(result, ...stopped);
   });
 
+  test('producer killed -9 and resumed, Redis killed and restarted, a second run on the queue, a poison task', async () => {
+    const a = join(dir, 'a.json');
+    const b = join(dir, 'b.json');
+    const workers = [worker(), worker()];
+    const runA = (...extra: string[]): Started =>
+      start(generate(a, '--limit', '30', '--circuit-breaker', '0', ...extra));
+    let producer = runA();
+    const evalRun = start([
+      'eval',
+      'run',
+      '--tools',
+      EVAL,
+      '--executor',
+      'schema',
+      '--model',
+      'openai:fake-model',
+      '--base-url',
+      server.baseUrl,
+      '--no-cache',
+      '--limit',
+      '10',
+      '--out',
+      b,
+      '--queue',
+      redis.url,
+    ]);
+    await waitWhile(producer, () => taskIds(`${a}.log.jsonl`).length >= 8);
+    producer.child.kill('SIGKILL');
+    await producer.done;
+    // Redis dies mid-run and comes back with its AOF: the jobs and results it held are kept.
+    await redis.restart();
+    producer = runA('--resume');
+    const [resultA, resultB] = await Promise.all([producer.done, evalRun.done]);
+    assert.equal(resultA.code, 4, `the poison task is an infrastructure failure: ${resultA.stderr}`);
+    assert.match(resultA.stderr, /1 instance failed for an infrastructure reason/);
+    const instances = instancesOf(a);
+    assert.equal(instances.length, 30);
+    assert.equal(new Set(instances.map((i) => `${i.tool}\n${i.input}`)).size, 30, 'no instance twice');
+    const failed = instances.filter((i) => i.status === 'failed');
+    assert.deepEqual(
+      failed.map((i) => i.input),
+      [poison],
+      'only the poison task failed, recorded as a failure',
+    );
+    assert.equal(resultB.code, 0, resultB.stderr);
+    const run = JSON.parse(readFileSync(b, 'utf8')) as { items: unknown[] };
+    assert.equal(run.items.length, 10);
+
+    const status = await runCliIn(['queue', 'status', redis.url, '--json'], dir, 120_000);
+    assert.equal(status.code, 0, status.stderr);
+    const parsed = JSON.parse(status.stdout) as { jobs: Record<string, number>; runs: unknown[] };
+    assert.equal(parsed.jobs.waiting, 0);
+    assert.equal(parsed.jobs.active, 0);
+    assert.deepEqual(parsed.runs, [], 'finished runs leave no record and no job behind');
+    const stopped = await stopWorkers(workers);
+    for (const w of stopped) assert.equal(w.code, 0, w.stderr);
+    noSecret(resultA, resultB, status, ...stopped);
+  });
+
   test('Redis unavailable: one line naming the queue (never its password), exit 3, nothing written', async () => {
     const dead = `redis://:${PASSWORD}@127.0.0.1:${await closedPort()}/0`;
     const out = join(dir, 'never.json');
     const results = await Promise.all([
       runCliIn([...generate(out).slice(0, -2), '--queue', dead], dir, 120_000),
       runCliIn(['worker', '--queue', dead], dir, 120_000),
+      runCliIn(['queue', 'status', dead], dir, 120_000),
     ]);
     for (const result of results) {
       assert.equal(result.code, 3, result.stderr);

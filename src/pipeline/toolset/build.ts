@@ -439,8 +439,9 @@ async function planBuild(
 }
 
 /** The task runner: builds one tool; a tool that cannot be built is a failed result, never a throw. */
-function buildTaskRunner(
-  options: BuildOptions,
+/** The task runner of a toolset build: one tool per catalogue entry (a queue worker builds it too). */
+export function buildTaskRunner(
+  options: Pick<BuildOptions, 'model' | 'seed' | 'maxTokens'>,
   maxRepairs: number,
 ): TaskRunner<BuildTaskInput, BuildTaskOutput> {
   return async ({ entry, name }, { signal }) => {

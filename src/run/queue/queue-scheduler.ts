@@ -21,6 +21,7 @@ import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import type { LedgerRow } from '../../models/ledger.js';
 import { thrownResult, type Scheduler, type SchedulerContext, type SchedulerFactory } from '../scheduler.js';
 import type { TaskFailure, TaskResult, TaskSpec } from '../task.js';
+import { cleanQueue } from './queue-admin.js';
 import { redisClient, type QueueLocation } from './queue-url.js';
 
 /** Attempts of a job whose processor threw (a worker lost its Redis connection mid-job...). */
@@ -314,8 +315,8 @@ function openQueueScheduler<I, O>(
         const done = collected.splice(0, collected.length);
         await Promise.all(done.map((id) => queue.remove(id).catch(() => 0)));
         if (outstanding.size === 0 && !stopped && !context.signal.aborted) {
-          await client.del(runKey(location.name, runId));
-          await client.srem(runsKey(location.name), runId);
+          // Finished jobs a killed producer journaled but had not removed yet, and the run's record.
+          await cleanQueue(location, runId);
         }
       } finally {
         await events.close();
