@@ -92,7 +92,7 @@ export function registerQueueCommands(program: Command): void {
     .description(
       'remove the jobs no worker took yet; their runs end with them not started (--resume enqueues them again)',
     )
-    .option('--run <id>', 'only the jobs of this run (ids as `queue status` shows them)')
+    .option('--run <id>', 'only the jobs of this run (ids as `queue status` shows them; default every run)')
     .option('--json', 'print the count as JSON')
     .action(async (url: string | undefined, flags: QueueCommandFlags) => {
       await runQueueDrainCommand(url, flags, io());
@@ -100,7 +100,7 @@ export function registerQueueCommands(program: Command): void {
   queue
     .command('clean [url]')
     .description('remove finished jobs (completed, failed) and the records of runs without jobs')
-    .option('--run <id>', 'only this run')
+    .option('--run <id>', 'only this run (default every run)')
     .option('--json', 'print the counts as JSON')
     .action(async (url: string | undefined, flags: QueueCommandFlags) => {
       await runQueueCleanCommand(url, flags, io());
