@@ -16,6 +16,7 @@ import {
   type ToolAlpacaRecord,
 } from '../core/toolalpaca-record.js';
 import { checkJsonReply } from '../models/structured.js';
+import { apiBlockLines, avoidLines } from './request-prompt-parts.js';
 
 /** What each kind's requests must be (the rule that sets the kind apart), as the prompt states it. */
 const KIND_TASK: Record<InstanceKind, string> = {
@@ -142,16 +143,9 @@ export function kindInstructionPrompt(
     '3. Use concrete details (real places, names, titles, dates, amounts, identifiers), never placeholders such as "a city" or "[name]".',
     '4. Cover different functions and everyday situations.',
     '',
-    '<API>',
-    `Name: ${record.Name}`,
-    `Description: ${record.Description ?? record.Introduction ?? ''}`,
-    `API Functions: ${record.NLDocumentation ?? record.Functions ?? ''}`,
-    '</API>',
+    ...apiBlockLines(record),
+    ...avoidLines(avoid),
   ];
-  if (avoid.length > 0) {
-    lines.push('', 'These requests already exist; write new ones that differ from them in need and wording:');
-    for (const text of avoid.slice(-30)) lines.push(`- ${text}`);
-  }
   lines.push(
     '',
     `Answer with JSON only: {"kind": "${kind}", "instructions": [${itemExample(kind)}, ...]} holding exactly ${count} items.`,

@@ -18,6 +18,7 @@ import type { ChatModel, TokenUsage } from '../models/chat-model.js';
 import { checkJsonReply } from '../models/structured.js';
 import { kindInstructionPrompt, kindQuotas, kindReplySchema, parseKindReply } from './instruction-kinds.js';
 import { InstructionDeduper } from './similarity.js';
+import { apiBlockLines, avoidLines } from './request-prompt-parts.js';
 
 export interface InstructionGenerationOptions {
   model: ChatModel;
@@ -94,16 +95,9 @@ export function instructionPrompt(
     '5. Use concrete details: real places, names, titles, dates, amounts and identifiers instead of placeholders such as "a city", "this item", "a specific xxx" or "[name]".',
     '6. Cover different functions of the API and different everyday situations.',
     '',
-    '<API>',
-    `Name: ${record.Name}`,
-    `Description: ${record.Description ?? record.Introduction ?? ''}`,
-    `API Functions: ${record.NLDocumentation ?? record.Functions ?? ''}`,
-    '</API>',
+    ...apiBlockLines(record),
+    ...avoidLines(avoid),
   ];
-  if (avoid.length > 0) {
-    lines.push('', 'These requests already exist; write new ones that differ from them in need and wording:');
-    for (const text of avoid.slice(-30)) lines.push(`- ${text}`);
-  }
   lines.push(
     '',
     `Answer with JSON only: {"instructions": ["first request", "second request", ...]} holding exactly ${count} requests.`,
