@@ -6,9 +6,13 @@ import { Command, CommanderError } from 'commander';
 import { ToolalpacaError, messageOf, oneLine } from '../core/errors.js';
 import { routeFetchThroughEnvironmentProxy } from '../core/http-dispatcher.js';
 import { VERSION } from '../core/version.js';
-import { registerCommands } from './commands.js';
+import { commandNameOf, registerCommands } from './commands.js';
 
-export function buildProgram(): Command {
+/**
+ * The program with its commands. Given the command line, only the command group it runs is loaded;
+ * without it (tests that walk every command), all of them are.
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command();
   program
     .name('toolalpaca')
@@ -23,7 +27,10 @@ export function buildProgram(): Command {
     .hook('preAction', () => {
       routeFetchThroughEnvironmentProxy();
     });
-  registerCommands(program);
+  const command = argv === undefined ? undefined : commandNameOf(argv);
+  const versionOnly =
+    argv !== undefined && command === undefined && argv.some((word) => word === '--version' || word === '-V');
+  await registerCommands(program, command, versionOnly);
   return program;
 }
 
@@ -47,9 +54,9 @@ function exitQuietlyOnClosedPipe(): void {
 /** Runs the CLI and resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   exitQuietlyOnClosedPipe();
-  const program = buildProgram();
   const debug = argv.includes('--debug');
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {

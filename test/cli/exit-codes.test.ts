@@ -45,7 +45,7 @@ async function runInProcess(argv: string[]): Promise<{ code: number; stderr: str
   }
 }
 
-const commands = leafCommands(buildProgram());
+const commands = leafCommands(await buildProgram());
 
 describe('exit codes', () => {
   test('the program has the commands the README lists', () => {

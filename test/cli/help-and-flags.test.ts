@@ -36,7 +36,7 @@ function helpLine(command: Command, option: Option): string {
 const INPUT_PLACEHOLDER =
   /^[<[](file|dir|url|spec|name|names|label|text|token|path|name\|file)(\.\.\.)?[>\]]$/;
 
-const commands = allCommands(buildProgram());
+const commands = allCommands(await buildProgram());
 
 describe('help shows every default', () => {
   test('an option with a commander default shows it in --help', () => {
