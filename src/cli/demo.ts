@@ -21,7 +21,14 @@ import {
   type ModelFlagValues,
   parseIntegerFlag,
 } from './model-options.js';
-import { createRunProgress, exitCodeOf, runInterruptible, withRunErrors } from './run-helpers.js';
+import type { CostLedger } from '../models/ledger.js';
+import {
+  createRunProgress,
+  exitCodeOf,
+  runInterruptible,
+  summaryCost,
+  withRunErrors,
+} from './run-helpers.js';
 
 /** The embedded engine's default model: a small instruct model, downloaded on first use. */
 export const DEMO_DEFAULT_MODEL = 'llama:hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M';
@@ -64,7 +71,12 @@ export function describeInstance(tool: string, instance: Instance): string {
   return lines.join('\n');
 }
 
-function buildReport(model: string, summary: GenerationSummary, corpus: ToolAlpacaRecord[]): string {
+function buildReport(
+  model: string,
+  summary: GenerationSummary,
+  corpus: ToolAlpacaRecord[],
+  ledger: CostLedger,
+): string {
   const reasons = Object.entries(summary.failedByReason)
     .map(([reason, count]) => `${reason} ${count}`)
     .join(', ');
@@ -76,7 +88,7 @@ function buildReport(model: string, summary: GenerationSummary, corpus: ToolAlpa
     `- tools: ${summary.tools}`,
     `- instances: ${summary.done}/${summary.total} done, ${summary.completed} completed, ${summary.failed} failed${reasons !== '' ? ` (${reasons})` : ''}`,
     `- steps per instance: ${summary.meanSteps.toFixed(2)}`,
-    `- tokens: ${summary.promptTokens} in, ${summary.completionTokens} out; cost $${summary.costUsd.toFixed(4)}; cache hits ${summary.cacheHits}`,
+    `- tokens: ${summary.promptTokens} in, ${summary.completionTokens} out; cost ${summaryCost(summary.costUsd, ledger)}; cache hits ${summary.cacheHits}`,
     '',
   ];
   let sample: { tool: string; instance: Instance } | undefined;
@@ -184,7 +196,7 @@ export async function runDemoCommand(flags: DemoFlags, io: CommandIo): Promise<D
 
     // 4. Report.
     const corpus = await readToolAlpacaFile(files.corpus);
-    const report = buildReport(resolved.spec, summary, corpus);
+    const report = buildReport(resolved.spec, summary, corpus, ledger);
     await writeFileAtomic(files.report, report);
     const result: DemoResult = {
       outDir,

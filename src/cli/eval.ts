@@ -40,6 +40,7 @@ import {
   printLedger,
   reportRunStatus,
   runInterruptible,
+  summaryCost,
   withRunErrors,
   type RunFlagValues,
 } from './run-helpers.js';
@@ -65,7 +66,7 @@ export const EVAL_RUN_DEFAULTS: EpisodeCommandDefaults = {
 };
 
 /** A few human lines: items, failures, steps, tokens, cost, files. */
-export function formatEvaluationSummary(summary: EvaluationSummary): string {
+export function formatEvaluationSummary(summary: EvaluationSummary, ledger?: CostLedger): string {
   const { run, generation } = summary;
   const failed = run.items.filter((item) => item.status === 'failed').length;
   const reasons = Object.entries(generation.failedByReason)
@@ -74,7 +75,7 @@ export function formatEvaluationSummary(summary: EvaluationSummary): string {
   const steps = run.items.reduce((sum, item) => sum + item.steps.length, 0);
   const lines = [
     `${generation.interrupted ? 'interrupted: ' : ''}${run.items.length}/${generation.total} instructions over ${generation.tools} tools: ${run.items.length - failed} completed, ${failed} failed${reasons !== '' ? ` (${reasons})` : ''}`,
-    `steps per instruction: ${run.items.length === 0 ? '0.00' : (steps / run.items.length).toFixed(2)}; tokens in ${run.meta.tokens.prompt}, out ${run.meta.tokens.completion}; cost $${run.meta.costUsd.toFixed(4)}; cache hits ${generation.cacheHits}`,
+    `steps per instruction: ${run.items.length === 0 ? '0.00' : (steps / run.items.length).toFixed(2)}; tokens in ${run.meta.tokens.prompt}, out ${run.meta.tokens.completion}; cost ${summaryCost(run.meta.costUsd, ledger)}; cache hits ${generation.cacheHits}`,
   ];
   if (generation.resumed > 0 || generation.retried > 0) {
     lines.push(
@@ -103,7 +104,7 @@ export async function runEvalRunCommand(flags: EvalRunFlags, io: CommandIo): Pro
           `${JSON.stringify({ out: summary.out, items: run.items.length, total: generation.total, interrupted: generation.interrupted, infrastructureFailed: generation.infrastructureFailed, cacheHits: generation.cacheHits, meta: run.meta }, null, 2)}\n`,
         );
       } else {
-        io.stdout.write(formatEvaluationSummary(summary));
+        io.stdout.write(formatEvaluationSummary(summary, ledger));
       }
       printLedger(io, ledger);
       reportRunStatus(io, summary.generation, pool.endpoints(), 'instructions');

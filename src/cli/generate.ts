@@ -36,9 +36,11 @@ import {
   printRunSummary,
   reportRunStatus,
   runInterruptible,
+  summaryCost,
   withRunErrors,
 } from './run-helpers.js';
 import { InputError } from '../core/errors.js';
+import type { CostLedger } from '../models/ledger.js';
 
 export interface GenerateFlags extends EpisodeFlags {
   perTool?: string;
@@ -62,7 +64,7 @@ export const GENERATE_DEFAULTS: EpisodeCommandDefaults = {
 };
 
 /** The summary as a few human lines (done, failures by reason, steps, tokens, cost, cache hits). */
-export function formatGenerationSummary(summary: GenerateCommandSummary): string {
+export function formatGenerationSummary(summary: GenerateCommandSummary, ledger?: CostLedger): string {
   const lines: string[] = [];
   const reasons = Object.entries(summary.failedByReason)
     .map(([reason, count]) => `${reason} ${count}`)
@@ -82,7 +84,7 @@ export function formatGenerationSummary(summary: GenerateCommandSummary): string
   }
   if (summary.kinds !== undefined) lines.push(formatKindCounts(summary.kinds));
   lines.push(
-    `steps per instance: ${summary.meanSteps.toFixed(2)}; tokens in ${summary.promptTokens}, out ${summary.completionTokens}; cost $${summary.costUsd.toFixed(4)}; cache hits ${summary.cacheHits}`,
+    `steps per instance: ${summary.meanSteps.toFixed(2)}; tokens in ${summary.promptTokens}, out ${summary.completionTokens}; cost ${summaryCost(summary.costUsd, ledger)}; cache hits ${summary.cacheHits}`,
   );
   for (const report of summary.instructionReports) {
     lines.push(

@@ -102,7 +102,7 @@ export async function runInstructionsCommand(
         tokensIn: totals.promptTokens,
         tokensOut: totals.completionTokens,
         costUsd: totals.costUsd,
-        ...(totals.unpricedModels.length > 0 ? { costUnknown: true } : {}),
+        ...(ledger.costUnknown() ? { costUnknown: true } : {}),
       });
     };
     update(0);

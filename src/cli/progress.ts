@@ -63,12 +63,19 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(minutes / 60)}h${minutes % 60}m`;
 }
 
-/** `$0.0400`, `$12.34`; `?` when no model is priced, `$0.0400+?` when some are not. */
+/**
+ * A run's cost as progress lines and summaries show it: `$0.0400`, `$12.34`; `?` when a model without a
+ * price spent nothing priced yet (an unknown price is never shown as a number, $0 included), `$0.0400+?`
+ * when priced models spent something and some model has no price.
+ */
+export function formatRunCost(costUsd: number, unknown: boolean): string {
+  if (unknown && costUsd === 0) return '?';
+  const text = `$${costUsd < 1 ? costUsd.toFixed(4) : costUsd.toFixed(2)}`;
+  return unknown ? `${text}+?` : text;
+}
+
 function formatCost(state: ProgressState): string {
-  const cost = state.costUsd ?? 0;
-  if (state.costUnknown === true && cost === 0) return '?';
-  const text = `$${cost < 1 ? cost.toFixed(4) : cost.toFixed(2)}`;
-  return state.costUnknown === true ? `${text}+?` : text;
+  return formatRunCost(state.costUsd ?? 0, state.costUnknown === true);
 }
 
 /**

@@ -22,7 +22,12 @@ import {
 } from '../run/index.js';
 import type { CommandIo } from './context.js';
 import { parseIntegerFlag } from './model-options.js';
-import { createProgressReporter, type ProgressOptions, type ProgressReporter } from './progress.js';
+import {
+  createProgressReporter,
+  formatRunCost,
+  type ProgressOptions,
+  type ProgressReporter,
+} from './progress.js';
 
 /** Exit code of a run that finished with instances failed for an infrastructure reason. */
 export const EXIT_INFRASTRUCTURE_FAILURES = 4;
@@ -250,10 +255,15 @@ export function createRunProgress(
         tokensIn: totals?.promptTokens ?? p.promptTokens,
         tokensOut: totals?.completionTokens ?? p.completionTokens,
         costUsd: totals?.costUsd ?? p.costUsd,
-        ...(totals !== undefined && totals.unpricedModels.length > 0 ? { costUnknown: true } : {}),
+        ...(ledger?.costUnknown() === true ? { costUnknown: true } : {}),
       });
     },
   };
+}
+
+/** A summary's cost: `$0.0123`, or `?` / `$0.0123+?` when the ledger has a model without a price. */
+export function summaryCost(costUsd: number, ledger: CostLedger | undefined): string {
+  return formatRunCost(costUsd, ledger?.costUnknown() === true);
 }
 
 /** The cost ledger ends every run's output; on stderr, so that stdout stays the result (JSON or text). */
@@ -269,7 +279,7 @@ export function printRunSummary<S extends object>(
   io: Pick<CommandIo, 'stdout' | 'stderr'>,
   json: boolean,
   summary: S,
-  format: (summary: S) => string,
+  format: (summary: S, ledger?: CostLedger) => string,
   ledger: CostLedger | undefined,
 ): void {
   if (json) {
@@ -277,7 +287,7 @@ export function printRunSummary<S extends object>(
       `${JSON.stringify({ ...summary, ...(ledger !== undefined ? { ledger: ledger.toJSON() } : {}) }, null, 2)}\n`,
     );
   } else {
-    io.stdout.write(format(summary));
+    io.stdout.write(format(summary, ledger));
     printLedger(io, ledger);
   }
 }

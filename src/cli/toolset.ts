@@ -39,9 +39,11 @@ import {
   printRunSummary,
   reportRunStatus,
   runInterruptible,
+  summaryCost,
   withRunErrors,
   type RunFlagValues,
 } from './run-helpers.js';
+import type { CostLedger } from '../models/ledger.js';
 
 export interface SelectionFlags {
   category?: string[];
@@ -116,7 +118,7 @@ export async function runCatalogCommand(
 }
 
 /** The summary as a few human lines. */
-export function formatBuildSummary(summary: BuildSummary): string {
+export function formatBuildSummary(summary: BuildSummary, ledger?: CostLedger): string {
   const lines: string[] = [];
   const stages = Object.entries(summary.failedByStage)
     .map(([stage, n]) => `${stage} ${n}`)
@@ -137,7 +139,7 @@ export function formatBuildSummary(summary: BuildSummary): string {
     `repairs: ${summary.repaired} tools repaired, ${summary.repairRounds} repair rounds${fixes !== '' ? `; local fixes: ${fixes}` : ''}`,
   );
   lines.push(
-    `tokens in ${summary.promptTokens}, out ${summary.completionTokens}; cost $${summary.costUsd.toFixed(4)}; cache hits ${summary.cacheHits}`,
+    `tokens in ${summary.promptTokens}, out ${summary.completionTokens}; cost ${summaryCost(summary.costUsd, ledger)}; cache hits ${summary.cacheHits}`,
   );
   lines.push(`wrote ${summary.out} (failed tools ${summary.failedFile}, log ${summary.log})`);
   return `${lines.join('\n')}\n`;

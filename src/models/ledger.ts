@@ -77,6 +77,8 @@ export class CostLedger {
   private readonly prices: PriceTable;
   /** stage -> model -> counts, in first-seen order. */
   private readonly entries = new Map<string, Map<string, Counts>>();
+  /** Models the run will call (see `declare`), counted or not yet. */
+  private readonly declared = new Set<string>();
 
   constructor(options: { prices?: PriceTable } = {}) {
     this.prices = options.prices ?? DEFAULT_PRICES;
@@ -101,6 +103,21 @@ export class CostLedger {
       byModel.set(modelId, counts);
     }
     return counts;
+  }
+
+  /**
+   * Names a model the run will call before it makes any call (`withLedger` does), so that an unpriced
+   * model's cost shows as unknown from the first progress line, not as $0 until its first reply.
+   */
+  declare(modelId: string): void {
+    this.declared.add(modelId);
+  }
+
+  /** True when a model of the run has no price: its cost is unknown and never shown as a number. */
+  costUnknown(): boolean {
+    if (this.totals().unpricedModels.length > 0) return true;
+    for (const model of this.declared) if (priceOf(this.prices, model) === undefined) return true;
+    return false;
   }
 
   /** Counts one finished call (and, inside `ledgerScope.run(other, ...)`, in `other` too). */
@@ -220,9 +237,16 @@ export class CostLedger {
     return text;
   }
 
-  /** The total cost for summaries and progress lines (see `formatTotalUsd`), e.g. "0.0123", "?", "0.0123+?". */
+  /**
+   * The total cost for summaries and progress lines (see `formatTotalUsd`), e.g. "0.0123", "?",
+   * "0.0123+?"; "?" as soon as an unpriced model is declared, before it spent anything.
+   */
   formatCost(): string {
-    return formatTotalUsd(this.totals());
+    const totals = this.totals();
+    if (totals.unpricedModels.length === 0 && this.costUnknown()) {
+      return formatTotalUsd({ costUsd: totals.costUsd, unpricedModels: [...this.declared] });
+    }
+    return formatTotalUsd(totals);
   }
 
   toJSON(): LedgerJson {
@@ -252,6 +276,7 @@ export function formatTotalUsd(totals: Pick<LedgerTotals, 'costUsd' | 'unpricedM
  * (default "default") and the model's id. Failed calls are not recorded (they report no usage).
  */
 export function withLedger(model: ChatModel, ledger: CostLedger): ChatModel {
+  ledger.declare(model.id);
   return {
     ...identityOf(model),
     async chat(request: ChatRequest, options?: ChatCallOptions): Promise<ChatResponse> {
