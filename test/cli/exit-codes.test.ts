@@ -1,17 +1,22 @@
 /**
  * One vocabulary of exit codes across commands: 0 ok, 2 usage errors (commander's unknown option,
- * missing argument, bad value) and unreadable input. Every command of the program is checked in-process;
- * a few are also run through the built CLI as a user would.
+ * missing argument, bad value) and unreadable input, 4 a run that finished with tasks failed for an
+ * infrastructure reason, 130 interrupted. Every command of the program is checked in-process for usage
+ * errors; 4 and 130 are checked through the built CLI for each of the five run kinds (generate, eval
+ * run, solve, toolset build, eval judge) against the fake OpenAI server (3 is in run-reliability).
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type { Command } from 'commander';
 import { buildProgram, main } from '../../src/cli/main.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { startFakeOpenAI } from '../helpers/fake-openai-server.js';
+import { loggedValues, runCliIn, startCli, waitUntil } from '../helpers/cli-process.js';
+import { startFakeOpenAI, type FakeOpenAI, type FakeResponder } from '../helpers/fake-openai-server.js';
 import { makeTempDir, sharedData } from '../helpers/paths.js';
+import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
+import { evalWorld, goldenByInstruction } from '../eval/eval-world.js';
 
 /** Every command that does something (leaves of the command tree), as argv paths. */
 function leafCommands(command: Command, path: string[] = []): string[][] {
@@ -111,4 +116,154 @@ describe('exit codes', () => {
       await server.close();
     }
   });
+});
+
+describe('exit 4 and 130 for every run kind (built CLI, fake server)', () => {
+  const EVAL = sharedData('toolalpaca/eval_simulated.json');
+  let server: FakeOpenAI;
+  let world: FakeResponder;
+  /** A finished `eval run` (every item completed), the input of `eval judge`. */
+  let runFile: string;
+  const model = (): string[] => [
+    '--base-url',
+    server.baseUrl,
+    '--no-cache',
+    '--max-retries',
+    '0',
+    '--concurrency',
+    '1',
+  ];
+
+  /** The five run kinds: arguments writing into `dir`, the journal, what the tasks are called. */
+  const kinds: Record<string, (dir: string) => { args: string[]; journal: string; what: RegExp }> = {
+    generate: (dir) => ({
+      args: [
+        'generate',
+        '--tools',
+        EVAL,
+        '--executor',
+        'schema',
+        '--model',
+        'openai:fake-model',
+        ...model(),
+      ].concat(['--out', join(dir, 'corpus.json'), '--limit', '4']),
+      journal: join(dir, 'corpus.json.log.jsonl'),
+      what: /1 instance/,
+    }),
+    'eval run': (dir) => ({
+      args: ['eval', 'run', '--tools', EVAL, '--executor', 'schema', '--model', 'openai:fake-model'].concat(
+        model(),
+        ['--out', join(dir, 'run.json'), '--limit', '4'],
+      ),
+      journal: join(dir, 'run.json.log.jsonl'),
+      what: /1 instruction/,
+    }),
+    solve: (dir) => ({
+      args: [
+        'solve',
+        '--tasks',
+        sharedData('stabletoolbench/G1_instruction.json'),
+        '--solver',
+        'react',
+      ].concat(['--model', 'openai:fake-model', ...model(), '--out', join(dir, 'answers'), '--limit', '4']),
+      journal: join(dir, 'answers.log.jsonl'),
+      what: /1 query/,
+    }),
+    'toolset build': (dir) => ({
+      args: ['toolset', 'build', '--catalog', sharedData('toolalpaca/public_apis.json')].concat([
+        '--model',
+        'openai:fake-model',
+        ...model(),
+        '--out',
+        join(dir, 'toolset.json'),
+        '--limit',
+        '4',
+      ]),
+      journal: join(dir, 'toolset.json.log.jsonl'),
+      what: /1 tool/,
+    }),
+    'eval judge': (dir) => ({
+      args: ['eval', 'judge', runFile, '--judge-model', 'openai:fake-model', ...model()].concat([
+        '--out',
+        join(dir, 'judged.json'),
+      ]),
+      journal: join(dir, 'judged.json.log.jsonl'),
+      what: /1 item/,
+    }),
+  };
+
+  before(async () => {
+    server = await startFakeOpenAI();
+    const evalResponder = evalWorld({ golden: goldenByInstruction(await readToolAlpacaFile(EVAL)) });
+    // Native tool calls (solve's react solver) finish at once; every other prompt gets the eval world.
+    world = (body) =>
+      body.tools !== undefined
+        ? {
+            toolCalls: [
+              {
+                name: 'Finish',
+                arguments: JSON.stringify({ return_type: 'give_answer', final_answer: 'Done.' }),
+              },
+            ],
+          }
+        : evalResponder(body);
+    server.setDefault(world);
+    const dir = makeTempDir();
+    runFile = join(dir, 'run.json');
+    const made = await runCliIn(kinds['eval run']!(dir).args, dir, 120_000);
+    assert.equal(made.code, 0, made.stderr);
+    const items = (JSON.parse(readFileSync(runFile, 'utf8')) as { items: { status?: string }[] }).items;
+    assert.equal(items.length, 4);
+    assert.ok(
+      items.every((item) => item.status !== 'failed'),
+      'every item can be judged',
+    );
+  });
+  after(() => server.close());
+
+  for (const [kind, make] of Object.entries(kinds)) {
+    test(`${kind}: one task failed for an infrastructure reason → exit 4, one line with the count`, async () => {
+      const dir = makeTempDir();
+      const { args, journal, what } = make(dir);
+      server.setDefault(world);
+      // The first chat request of the run gets a 502 (no retries): that task fails for the service.
+      server.script({ fault: 'server_error', status: 502 });
+      try {
+        const result = await runCliIn(args, dir, 120_000);
+        assert.equal(result.code, 4, result.stderr);
+        const line = result.stderr.split('\n').find((l) => l.includes('infrastructure reason')) ?? '';
+        assert.match(
+          line,
+          /^toolalpaca: 1 \S+ failed for an infrastructure reason \(http:\/\/127\.0\.0\.1:\d+\/v1\)/,
+        );
+        assert.match(line, what);
+        assert.equal(new Set(loggedValues(journal, 'task', 'id')).size, 4, 'the other tasks ran');
+      } finally {
+        server.reset();
+        server.setDefault(world);
+      }
+    });
+
+    test(`${kind}: Ctrl-C → exit 130, finished tasks kept in the journal`, async () => {
+      const dir = makeTempDir();
+      const { args, journal } = make(dir);
+      const finished = (): number => loggedValues(journal, 'task', 'id').length;
+      // Once a task is journalled every request hangs: the run cannot end on its own, whatever the load.
+      server.setDefault((body) => (finished() >= 1 ? { fault: 'hang' } : world(body)));
+      try {
+        const { child, done } = startCli([...args, '--grace', '0'], dir);
+        await waitUntil(() => finished() >= 1, 60_000, 20);
+        assert.ok(finished() >= 1, 'a task was journalled');
+        child.kill('SIGINT');
+        const result = await done;
+        assert.equal(result.code, 130, result.stderr);
+        assert.match(result.stderr, /interrupted/);
+        const kept = finished();
+        assert.ok(kept >= 1 && kept < 4, `${kept} tasks journalled`);
+      } finally {
+        server.reset();
+        server.setDefault(world);
+      }
+    });
+  }
 });
