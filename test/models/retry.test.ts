@@ -15,6 +15,11 @@ import type { ChatModel, ChatRequest } from '../../src/models/chat-model.js';
 
 const hello: ChatRequest = { messages: [{ role: 'user', content: 'Say hello' }] };
 
+/** Lets pending I/O callbacks and promise reactions run (setImmediate is never mocked here). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
 describe('withRetries against the fake server', () => {
   let server: FakeOpenAI;
   before(async () => {
@@ -43,22 +48,27 @@ describe('withRetries against the fake server', () => {
     };
   }
 
-  test('429 with Retry-After: waits at least that long, then succeeds', async () => {
+  test('429 with Retry-After: the retry is sent only once that long has passed, then succeeds', async (t) => {
     server.reset();
     server.script({ fault: 'rate_limit', retryAfterSeconds: 1 }, { text: 'after the wait' });
-    const { model: m, events } = model();
-    const started = performance.now();
-    const response = await m.chat(hello);
-    const elapsed = performance.now() - started;
+    // Timers under the test's control: the wait ends when the clock is moved, not when time passes.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    let waiting: () => void = () => undefined;
+    const retrying = new Promise<void>((resolve) => (waiting = resolve));
+    const { model: m, events } = model({ onRetry: (event) => (events.push(event), waiting()) });
+    const pending = m.chat(hello);
+    await retrying;
+    await settle();
+    t.mock.timers.tick(999);
+    await settle();
+    assert.equal(server.requests.length, 1, 'not retried before the Retry-After');
+    t.mock.timers.tick(1);
+    const response = await pending;
     assert.equal(response.text, 'after the wait');
     assert.equal(server.requests.length, 2);
     assert.equal(events.length, 1);
     assert.equal(events[0]?.error.kind, 'rate_limited');
     assert.equal(events[0]?.delayMs, 1000);
-    assert.ok(elapsed >= 950, `waited ${elapsed} ms`);
-    assert.ok(elapsed < 3000, `waited ${elapsed} ms`);
-    // The caller sees the whole wall time, waits included.
-    assert.ok(response.latencyMs >= 950);
   });
 
   test('a Retry-After longer than the call timeout fails the call at once as unavailable', async () => {
@@ -102,12 +112,13 @@ describe('withRetries against the fake server', () => {
     server.reset();
     server.script({ fault: 'hang' }, { text: 'second try' });
     const { model: m, events } = model({ timeoutMs: 150, maxRetries: 2 });
-    const started = performance.now();
     const response = await m.chat(hello);
-    const elapsed = performance.now() - started;
     assert.equal(response.text, 'second try');
-    assert.equal(events[0]?.error.kind, 'timeout');
-    assert.ok(elapsed >= 140 && elapsed < 2000, `took ${elapsed} ms`);
+    assert.deepEqual(
+      events.map((event) => event.error.kind),
+      ['timeout'],
+    );
+    assert.equal(server.requests.length, 2);
   });
 
   test('gives up after maxRetries + 1 attempts with one line keeping the last kind', async () => {
@@ -150,32 +161,39 @@ describe('withRetries against the fake server', () => {
     server.reset();
   });
 
-  test('an abort during the backoff wait stops at once', async () => {
+  test('an abort during the backoff wait stops at once', async (t) => {
     server.reset();
     server.script({ fault: 'server_error' }, { text: 'never' });
-    const { model: m } = model({ baseDelayMs: 10_000, maxDelayMs: 10_000, random: () => 0.99 });
+    // With timers under the test's control the 9.9 s wait never ends by itself: only the abort ends it.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const controller = new AbortController();
-    // Abort once the request has reached the server, however slow the machine is.
-    void server.waitForRequests(server.requests.length + 1).then(() => controller.abort());
-    const started = performance.now();
+    const { model: m, events } = model({
+      baseDelayMs: 10_000,
+      maxDelayMs: 10_000,
+      random: () => 0.99,
+      // Called just before the wait starts; the abort comes once it has started.
+      onRetry: (event) => (events.push(event), setImmediate(() => controller.abort())),
+    });
     const error = await failure(m.chat(hello, { signal: controller.signal }));
     assert.equal(error.kind, 'aborted');
-    assert.ok(performance.now() - started < 1000);
+    assert.equal(events[0]?.delayMs, 9900);
     assert.equal(server.requests.length, 1);
+    assert.equal(server.pendingScript(), 1, 'no retry was sent');
     server.reset();
   });
 
-  test('an abort during a hanging request is not retried and is not a timeout', async () => {
+  test('an abort during a hanging request is not retried and is not a timeout', async (t) => {
     server.reset();
-    server.script({ fault: 'hang' }, { text: 'never' });
-    const { model: m, events } = model({ timeoutMs: 5000 });
+    // The request hangs and the attempt's 5 s timer never fires by itself: only the abort ends it.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const controller = new AbortController();
-    // Abort once the request has reached the server, however slow the machine is.
-    void server.waitForRequests(server.requests.length + 1).then(() => controller.abort());
-    const started = performance.now();
+    server.setDefault(() => {
+      setImmediate(() => controller.abort());
+      return { fault: 'hang' };
+    });
+    const { model: m, events } = model({ timeoutMs: 5000 });
     const error = await failure(m.chat(hello, { signal: controller.signal }));
     assert.equal(error.kind, 'aborted');
-    assert.ok(performance.now() - started < 1000);
     assert.equal(events.length, 0);
     assert.equal(server.requests.length, 1);
     server.reset();
@@ -208,14 +226,21 @@ describe('retryDelayMs and sleep', () => {
   });
 
   test('sleep resolves after the delay and rejects at once on abort', async () => {
-    const started = performance.now();
-    await sleep(30);
-    assert.ok(performance.now() - started >= 25);
+    // Order, not duration: a shorter sleep ends first; an aborted long one ends before a short one.
+    const order: string[] = [];
+    const note = (what: string) => () => void order.push(what);
+    await Promise.all([sleep(30).then(note('30 ms')), sleep(1).then(note('1 ms'))]);
+    assert.deepEqual(order, ['1 ms', '30 ms']);
+    order.length = 0;
     const controller = new AbortController();
     const pending = sleep(10_000, controller.signal);
+    const short = sleep(20).then(note('20 ms'));
     controller.abort();
     const aborted = await failure(pending);
+    order.push('aborted');
     assert.equal(aborted.kind, 'aborted');
+    await short;
+    assert.deepEqual(order, ['aborted', '20 ms']);
     assert.equal((await failure(sleep(5, AbortSignal.abort()))).kind, 'aborted');
   });
 });
