@@ -642,236 +642,357 @@ function expectsJson(fn: ToolFunction): boolean {
   return fn.outputSchema !== undefined || type === undefined || /json/i.test(type);
 }
 
-/** The simulated executor (`kind` and observation `source` are `simulated`). */
-export function createSimulatedExecutor(options: SimulatedExecutorOptions): SimulatedExecutor {
-  const given = options as Partial<SimulatedExecutorModelOptions & SimulatedExecutorSpecOptions> | undefined;
+/** The options with their defaults applied. */
+interface SimulatorSettings {
+  maxAttempts: number;
+  memoryTurns: number;
+  maxInstances: number;
+  maxRepairs: number;
+  maxParseRetries: number;
+  temperature: number;
+  stage: string;
+  maxTokens: number | undefined;
+  maxSpecChars: number | undefined;
+  examples: SimulatedExecutorBaseOptions['examples'];
+  checkOptions: CheckOptions;
+}
+
+type GivenModelOptions = Partial<SimulatedExecutorModelOptions & SimulatedExecutorSpecOptions>;
+
+/** Throws unless the options give a model or a model spec. */
+function checkModelGiven(options: SimulatedExecutorOptions): GivenModelOptions {
+  const given = options as GivenModelOptions | undefined;
   if (
     typeof given !== 'object' ||
     given === null ||
     (given.model === undefined && (typeof given.modelSpec !== 'string' || given.modelSpec === ''))
   ) {
-    throw new InputError('the simulated executor needs a model: give a model spec (--executor-model SPEC)');
+    throw new InputError('the simulated executor needs a model: give `model` or a model spec (`modelSpec`)');
   }
-  const maxAttempts = Math.max(1, options.maxAttempts ?? 6);
-  const memoryTurns = Math.max(0, options.memoryTurns ?? 5);
-  const maxInstances = Math.max(1, options.maxInstances ?? 100);
-  const maxRepairs = Math.max(0, options.maxRepairs ?? 2);
-  const maxParseRetries = Math.max(0, options.maxParseRetries ?? 1);
-  const temperature = options.temperature ?? 0.5;
-  const stage = options.stage ?? 'executor';
-  const checkOptions: CheckOptions =
-    options.unknownParameters !== undefined ? { unknownParameters: options.unknownParameters } : {};
+  return given;
+}
 
-  // The model: given, or built from its spec on first use (so creating the executor stays synchronous).
+function settingsOf(options: SimulatedExecutorOptions): SimulatorSettings {
+  return {
+    maxAttempts: Math.max(1, options.maxAttempts ?? 6),
+    memoryTurns: Math.max(0, options.memoryTurns ?? 5),
+    maxInstances: Math.max(1, options.maxInstances ?? 100),
+    maxRepairs: Math.max(0, options.maxRepairs ?? 2),
+    maxParseRetries: Math.max(0, options.maxParseRetries ?? 1),
+    temperature: options.temperature ?? 0.5,
+    stage: options.stage ?? 'executor',
+    maxTokens: options.maxTokens,
+    maxSpecChars: options.maxSpecChars,
+    examples: options.examples,
+    checkOptions:
+      options.unknownParameters !== undefined ? { unknownParameters: options.unknownParameters } : {},
+  };
+}
+
+/**
+ * The model: given, or built from its spec on first use (so creating the executor stays synchronous).
+ * `close` closes only a model built here; a given model is left open.
+ */
+function lazyModel(given: GivenModelOptions): { get(): Promise<ChatModel>; close(): Promise<void> } {
   let modelPromise: Promise<ChatModel> | undefined;
   let ownedModel: ChatModel | undefined;
-  const getModel = (): Promise<ChatModel> => {
-    if (given.model !== undefined) return Promise.resolve(given.model);
-    const spec = given.modelSpec ?? '';
-    const modelOptions = given.modelOptions ?? {};
-    modelPromise ??= import('../models/create-model.js').then(async ({ createChatModel }) => {
-      const model = await createChatModel(spec, modelOptions);
-      ownedModel = model;
-      return model;
-    });
-    return modelPromise;
+  return {
+    get() {
+      if (given.model !== undefined) return Promise.resolve(given.model);
+      const spec = given.modelSpec ?? '';
+      const modelOptions = given.modelOptions ?? {};
+      modelPromise ??= import('../models/create-model.js').then(async ({ createChatModel }) => {
+        const model = await createChatModel(spec, modelOptions);
+        ownedModel = model;
+        return model;
+      });
+      return modelPromise;
+    },
+    async close() {
+      if (modelPromise === undefined) return;
+      const pending = modelPromise;
+      modelPromise = undefined;
+      try {
+        await pending;
+      } catch {
+        // Building the model failed; nothing to close.
+      }
+      const model = ownedModel;
+      ownedModel = undefined;
+      await model?.close?.();
+    },
   };
+}
 
-  // instanceId → tool name → exchanges. Map order is the LRU order of instances.
-  const memory = new Map<string, Map<string, SimulatedExchange[]>>();
+/** Bounded memory of earlier exchanges per (instance, tool); the Map order is the LRU order of instances. */
+class ExchangeMemory {
+  private readonly memory = new Map<string, Map<string, SimulatedExchange[]>>();
 
-  function exchangesOf(instanceId: string | undefined, toolName: string): SimulatedExchange[] {
-    if (instanceId === undefined || memoryTurns === 0) return [];
-    const perInstance = memory.get(instanceId);
+  constructor(
+    private readonly turns: number,
+    private readonly maxInstances: number,
+  ) {}
+
+  /** The exchanges to replay before a call (marks the instance most recently used). */
+  recall(instanceId: string | undefined, toolName: string): SimulatedExchange[] {
+    if (instanceId === undefined || this.turns === 0) return [];
+    const perInstance = this.memory.get(instanceId);
     if (perInstance === undefined) return [];
-    memory.delete(instanceId); // most recently used goes last
-    memory.set(instanceId, perInstance);
+    this.memory.delete(instanceId); // most recently used goes last
+    this.memory.set(instanceId, perInstance);
     return perInstance.get(toolName) ?? [];
   }
 
-  function remember(instanceId: string | undefined, toolName: string, exchange: SimulatedExchange): void {
-    if (instanceId === undefined || memoryTurns === 0) return;
-    let perInstance = memory.get(instanceId);
+  remember(instanceId: string | undefined, toolName: string, exchange: SimulatedExchange): void {
+    if (instanceId === undefined || this.turns === 0) return;
+    let perInstance = this.memory.get(instanceId);
     if (perInstance === undefined) {
       perInstance = new Map();
-      memory.set(instanceId, perInstance);
-      while (memory.size > maxInstances) {
-        const oldest = memory.keys().next().value;
+      this.memory.set(instanceId, perInstance);
+      while (this.memory.size > this.maxInstances) {
+        const oldest = this.memory.keys().next().value;
         if (oldest === undefined) break;
-        memory.delete(oldest);
+        this.memory.delete(oldest);
       }
     }
     const list = perInstance.get(toolName) ?? [];
     list.push(exchange);
-    while (list.length > memoryTurns) list.shift();
+    while (list.length > this.turns) list.shift();
     perInstance.set(toolName, list);
   }
 
-  async function run(
-    tool: Tool,
-    fn: ToolFunction,
-    args: Record<string, unknown>,
-    argWarnings: string[],
-    context: ExecutionContext | undefined,
-    start: number,
-  ): Promise<Observation> {
-    const model = await getModel();
-    const request = simulatorRequest(tool, fn, args);
-    const instanceId = context?.instanceId;
-    const examples = (await options.examples?.(tool, fn)) ?? [];
-    const base: ChatMessage[] = [
-      { role: 'system', content: simulatorSystemPrompt(tool, fn, options.maxSpecChars, examples) },
-    ];
-    for (const exchange of exchangesOf(instanceId, tool.name)) {
-      base.push({ role: 'user', content: exchange.request }, { role: 'assistant', content: exchange.reply });
-    }
-    base.push({ role: 'user', content: request });
-
-    const schema = fn.outputSchema;
-    const validate = schema !== undefined ? compileSchema(schema) : undefined;
-    const where = `tool '${tool.name}' function '${fn.name}'`;
-    const warnings = [...argWarnings];
-    const seen = new Set<number>();
-    let messages = base;
-    let calls = 0;
-    let statusAnswers = 0;
-    let parseFailures = 0;
-    let repairs = 0;
-    let firstError: { status: number; body: unknown; json: boolean; explanation?: string } | undefined;
-
-    const finish = (status: number, body: unknown, json: boolean, explanation?: string): Observation => {
-      remember(instanceId, tool.name, { request, reply: formatSimulatorReply(status, body, explanation) });
-      return {
-        status,
-        body,
-        headers: json ? { ...JSON_HEADERS } : { 'content-type': 'text/plain' },
-        source: 'simulated',
-        latencyMs: elapsedMs(start),
-        ...(warnings.length > 0 ? { warnings } : {}),
-      };
-    };
-
-    for (;;) {
-      let text: string;
-      try {
-        const response = await model.chat(
-          {
-            messages,
-            temperature,
-            seed: calls,
-            ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
-          },
-          { stage, ...(context?.signal !== undefined ? { signal: context.signal } : {}) },
-        );
-        text = response.text;
-      } catch (error) {
-        if (!(error instanceof ModelCallError) || error.kind === 'aborted') throw error;
-        const reason = oneLine(
-          `simulated ${where}: model ${model.id} failed (${error.kind}): ${error.message}`,
-        );
-        return failure(reason, start, warnings);
-      }
-      calls += 1;
-      const parsed = parseSimulatorReply(text);
-      if (!parsed.ok) {
-        parseFailures += 1;
-        if (parseFailures > maxParseRetries) {
-          const reason = oneLine(
-            `simulated ${where}: model ${model.id} gave no readable answer after ${parseFailures} tries (${parsed.error}): ${text}`,
-            400,
-          );
-          return failure(reason, start, warnings);
-        }
-        messages = [
-          ...messages,
-          { role: 'assistant', content: text },
-          { role: 'user', content: formatReminder(parsed.error) },
-        ];
-        continue;
-      }
-      const { status, explanation } = parsed.reply;
-      let { body, json } = parsed.reply;
-
-      if (!is2xx(status)) {
-        // ToolAlpaca's rule: ask again for a non-2xx answer, stop when a status code repeats.
-        statusAnswers += 1;
-        if (seen.has(status)) return finish(status, body, json, explanation);
-        firstError ??= { status, body, json, ...(explanation !== undefined ? { explanation } : {}) };
-        if (statusAnswers >= maxAttempts)
-          return finish(firstError.status, firstError.body, firstError.json, firstError.explanation);
-        seen.add(status);
-        messages = base;
-        continue;
-      }
-
-      if (validate === undefined) {
-        if (!json && expectsJson(fn) && typeof body === 'string') {
-          // Text where JSON was expected, and no schema to hold it to: pass it on as text, as ToolAlpaca does.
-          warnings.push('the simulated Response was not JSON');
-        }
-        return finish(status, body, json, explanation);
-      }
-      const errors =
-        !json && typeof body === 'string'
-          ? ['the Response is not valid JSON']
-          : validate(body)
-            ? []
-            : schemaErrors(validate, 'response body');
-      if (errors.length === 0) return finish(status, body, json, explanation);
-      if (repairs < maxRepairs) {
-        repairs += 1;
-        messages = [
-          ...messages,
-          { role: 'assistant', content: text },
-          { role: 'user', content: schemaFeedback(fn, errors, schema) },
-        ];
-        continue;
-      }
-      // Last resort: patch the body from schema-generated data.
-      const repaired = repairBody(json ? body : undefined, schema!, callSeed(tool.name, fn.name, args));
-      body = repaired.body;
-      json = true;
-      const summary = errors.slice(0, 3).join('; ');
-      warnings.push(
-        repaired.method === 'patched'
-          ? `simulated response did not match the response schema after ${repairs} re-ask${repairs === 1 ? '' : 's'} (${summary}); the failing fields were filled from the schema`
-          : `simulated response did not match the response schema after ${repairs} re-ask${repairs === 1 ? '' : 's'} (${summary}); replaced by schema-generated data`,
-      );
-      return finish(status, body, json, explanation);
-    }
+  of(instanceId: string, toolName: string): readonly SimulatedExchange[] {
+    return [...(this.memory.get(instanceId)?.get(toolName) ?? [])];
   }
 
+  forget(instanceId: string): void {
+    this.memory.delete(instanceId);
+  }
+
+  clear(): void {
+    this.memory.clear();
+  }
+}
+
+/** One call to simulate, after its arguments were checked. */
+interface SimulatedCall {
+  model: ChatModel;
+  settings: SimulatorSettings;
+  memory: ExchangeMemory;
+  tool: Tool;
+  fn: ToolFunction;
+  args: Record<string, unknown>;
+  context: ExecutionContext | undefined;
+  start: number;
+  /** Argument warnings, then the simulation's own; the observation carries them. */
+  warnings: string[];
+}
+
+/** An answer read from the model's reply. */
+interface SimulatedAnswer {
+  status: number;
+  body: unknown;
+  json: boolean;
+  explanation?: string;
+}
+
+/** The system prompt, the remembered exchanges of this instance and tool, then the request. */
+async function promptMessages(call: SimulatedCall, request: string): Promise<ChatMessage[]> {
+  const { tool, fn, settings } = call;
+  const examples = (await settings.examples?.(tool, fn)) ?? [];
+  const messages: ChatMessage[] = [
+    { role: 'system', content: simulatorSystemPrompt(tool, fn, settings.maxSpecChars, examples) },
+  ];
+  for (const exchange of call.memory.recall(call.context?.instanceId, tool.name)) {
+    messages.push(
+      { role: 'user', content: exchange.request },
+      { role: 'assistant', content: exchange.reply },
+    );
+  }
+  messages.push({ role: 'user', content: request });
+  return messages;
+}
+
+/** The model's reply text, or a 502 observation when the model failed after the model layer's retries. */
+async function askModel(
+  call: SimulatedCall,
+  messages: ChatMessage[],
+  seed: number,
+): Promise<string | Observation> {
+  const { model, settings, context } = call;
+  try {
+    const response = await model.chat(
+      {
+        messages,
+        temperature: settings.temperature,
+        seed,
+        ...(settings.maxTokens !== undefined ? { maxTokens: settings.maxTokens } : {}),
+      },
+      { stage: settings.stage, ...(context?.signal !== undefined ? { signal: context.signal } : {}) },
+    );
+    return response.text;
+  } catch (error) {
+    if (!(error instanceof ModelCallError) || error.kind === 'aborted') throw error;
+    const reason = oneLine(
+      `simulated ${callLabel(call)}: model ${model.id} failed (${error.kind}): ${error.message}`,
+    );
+    return failure(reason, call.start, call.warnings);
+  }
+}
+
+function callLabel(call: SimulatedCall): string {
+  return `tool '${call.tool.name}' function '${call.fn.name}'`;
+}
+
+/** The schema errors of a 2xx body (none when the function has no response schema). */
+function bodyErrors(answer: SimulatedAnswer, validate: ReturnType<typeof compileSchema>): string[] {
+  if (!answer.json && typeof answer.body === 'string') return ['the Response is not valid JSON'];
+  return validate(answer.body) ? [] : schemaErrors(validate, 'response body');
+}
+
+/** Last resort after the re-asks: the body patched (or replaced) from schema-generated data, with a warning. */
+function repairedAnswer(
+  call: SimulatedCall,
+  answer: SimulatedAnswer,
+  schema: JsonSchema,
+  errors: string[],
+  repairs: number,
+): SimulatedAnswer {
+  const repaired = repairBody(
+    answer.json ? answer.body : undefined,
+    schema,
+    callSeed(call.tool.name, call.fn.name, call.args),
+  );
+  const summary = errors.slice(0, 3).join('; ');
+  const reasks = `${repairs} re-ask${repairs === 1 ? '' : 's'}`;
+  call.warnings.push(
+    repaired.method === 'patched'
+      ? `simulated response did not match the response schema after ${reasks} (${summary}); the failing fields were filled from the schema`
+      : `simulated response did not match the response schema after ${reasks} (${summary}); replaced by schema-generated data`,
+  );
+  return { ...answer, body: repaired.body, json: true };
+}
+
+/**
+ * Asks the model until an answer is accepted: unreadable replies are re-asked with a format reminder,
+ * non-2xx answers are asked again until a status repeats (ToolAlpaca's rule), and 2xx bodies that miss the
+ * response schema are re-asked with the errors, then repaired.
+ */
+async function simulateCall(call: SimulatedCall): Promise<Observation> {
+  const { tool, fn, settings } = call;
+  const request = simulatorRequest(tool, fn, call.args);
+  const base = await promptMessages(call, request);
+  const schema = fn.outputSchema;
+  const validate = schema !== undefined ? compileSchema(schema) : undefined;
+  const seen = new Set<number>();
+  let messages = base;
+  let calls = 0;
+  let statusAnswers = 0;
+  let parseFailures = 0;
+  let repairs = 0;
+  let firstError: SimulatedAnswer | undefined;
+
+  const finish = (answer: SimulatedAnswer): Observation => {
+    const reply = formatSimulatorReply(answer.status, answer.body, answer.explanation);
+    call.memory.remember(call.context?.instanceId, tool.name, { request, reply });
+    return {
+      status: answer.status,
+      body: answer.body,
+      headers: answer.json ? { ...JSON_HEADERS } : { 'content-type': 'text/plain' },
+      source: 'simulated',
+      latencyMs: elapsedMs(call.start),
+      ...(call.warnings.length > 0 ? { warnings: call.warnings } : {}),
+    };
+  };
+  const reaskAfter = (text: string, content: string): ChatMessage[] => [
+    ...messages,
+    { role: 'assistant', content: text },
+    { role: 'user', content },
+  ];
+
+  for (;;) {
+    const text = await askModel(call, messages, calls);
+    if (typeof text !== 'string') return text;
+    calls += 1;
+    const parsed = parseSimulatorReply(text);
+    if (!parsed.ok) {
+      parseFailures += 1;
+      if (parseFailures > settings.maxParseRetries) {
+        const reason = oneLine(
+          `simulated ${callLabel(call)}: model ${call.model.id} gave no readable answer after ${parseFailures} tries (${parsed.error}): ${text}`,
+          400,
+        );
+        return failure(reason, call.start, call.warnings);
+      }
+      messages = reaskAfter(text, formatReminder(parsed.error));
+      continue;
+    }
+    const answer: SimulatedAnswer = parsed.reply;
+
+    if (!is2xx(answer.status)) {
+      // ToolAlpaca's rule: ask again for a non-2xx answer, stop when a status code repeats.
+      statusAnswers += 1;
+      if (seen.has(answer.status)) return finish(answer);
+      firstError ??= answer;
+      if (statusAnswers >= settings.maxAttempts) return finish(firstError);
+      seen.add(answer.status);
+      messages = base;
+      continue;
+    }
+
+    if (validate === undefined) {
+      if (!answer.json && expectsJson(fn) && typeof answer.body === 'string') {
+        // Text where JSON was expected, and no schema to hold it to: pass it on as text, as ToolAlpaca does.
+        call.warnings.push('the simulated Response was not JSON');
+      }
+      return finish(answer);
+    }
+    const errors = bodyErrors(answer, validate);
+    if (errors.length === 0) return finish(answer);
+    if (repairs < settings.maxRepairs) {
+      repairs += 1;
+      messages = reaskAfter(text, schemaFeedback(fn, errors, schema));
+      continue;
+    }
+    return finish(repairedAnswer(call, answer, schema!, errors, repairs));
+  }
+}
+
+/** The simulated executor (`kind` and observation `source` are `simulated`). */
+export function createSimulatedExecutor(options: SimulatedExecutorOptions): SimulatedExecutor {
+  const model = lazyModel(checkModelGiven(options));
+  const settings = settingsOf(options);
+  const memory = new ExchangeMemory(settings.memoryTurns, settings.maxInstances);
   return {
     kind: 'simulated',
     async execute(tool, functionName, args, context?: ExecutionContext): Promise<Observation> {
       const start = performance.now();
-      const prepared = prepareCall(tool, functionName, args, 'simulated', checkOptions);
+      const prepared = prepareCall(tool, functionName, args, 'simulated', settings.checkOptions);
       if (!prepared.ok) return prepared.observation;
-      return run(tool, prepared.fn, prepared.args, prepared.warnings, context, start);
+      return simulateCall({
+        model: await model.get(),
+        settings,
+        memory,
+        tool,
+        fn: prepared.fn,
+        args: prepared.args,
+        context,
+        start,
+        warnings: [...prepared.warnings],
+      });
     },
     forgetInstance(instanceId: string): void {
-      memory.delete(instanceId);
+      memory.forget(instanceId);
     },
     forgetAll(): void {
       memory.clear();
     },
     memoryOf(instanceId: string, toolName: string): readonly SimulatedExchange[] {
-      return [...(memory.get(instanceId)?.get(toolName) ?? [])];
+      return memory.of(instanceId, toolName);
     },
     async close(): Promise<void> {
       memory.clear();
-      if (modelPromise !== undefined) {
-        const pending = modelPromise;
-        modelPromise = undefined;
-        try {
-          await pending;
-        } catch {
-          // Building the model failed; nothing to close.
-        }
-        const model = ownedModel;
-        ownedModel = undefined;
-        await model?.close?.();
-      }
+      await model.close();
     },
   };
 }
