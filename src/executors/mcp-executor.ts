@@ -70,160 +70,217 @@ const CLIENT_ERRORS = new Set<number>([
   ErrorCode.MethodNotFound,
 ]);
 
-/** The `mcp` executor (see the module comment). */
-export function createMcpExecutor(options: McpExecutorOptions = {}): ToolExecutor {
-  const entries = new Map<string, Entry>();
-  const failedStarts = new Map<string, { count: number; message: string }>();
-  const maxInstances = Math.max(1, options.maxInstances ?? DEFAULT_MAX_INSTANCES);
-  const maxFailedStarts = Math.max(1, options.maxFailedStarts ?? DEFAULT_MAX_FAILED_STARTS);
-  let useCounter = 0;
+/**
+ * The running servers, by server, launch spec and (for per-instance servers) instance: started on first
+ * use, started again when gone, given up after `maxFailedStarts` failed starts in a row.
+ */
+class McpServerPool {
+  private readonly entries = new Map<string, Entry>();
+  private readonly failedStarts = new Map<string, { count: number; message: string }>();
+  private readonly maxInstances: number;
+  private readonly maxFailedStarts: number;
+  private useCounter = 0;
 
-  const connectOptions = (server: string): Omit<McpConnectOptions, 'instanceDir'> => ({
-    ...(options.env !== undefined ? { env: options.env } : {}),
-    ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
-    ...(options.maxMessageBytes !== undefined ? { maxMessageBytes: options.maxMessageBytes } : {}),
-    ...(options.log !== undefined ? { log: (line: string) => options.log?.(`[mcp ${server}] ${line}`) } : {}),
-  });
+  constructor(private readonly options: McpExecutorOptions) {
+    this.maxInstances = Math.max(1, options.maxInstances ?? DEFAULT_MAX_INSTANCES);
+    this.maxFailedStarts = Math.max(1, options.maxFailedStarts ?? DEFAULT_MAX_FAILED_STARTS);
+  }
 
-  const drop = async (key: string, entry: Entry): Promise<void> => {
-    if (entries.get(key) === entry) entries.delete(key);
-    await entry.connection.then((connection) => connection.close()).catch(() => undefined);
-  };
-
-  /** Stops the least recently used idle per-instance servers while there are too many. */
-  const trimInstances = (): void => {
-    const perInstance = [...entries].filter(([, entry]) => entry.instance !== undefined);
-    if (perInstance.length < maxInstances) return;
-    const idle = perInstance
-      .filter(([, entry]) => entry.inFlight === 0)
-      .sort((a, b) => a[1].lastUsed - b[1].lastUsed);
-    for (const [key, entry] of idle.slice(0, perInstance.length - maxInstances + 1)) void drop(key, entry);
-  };
-
-  const acquire = async (
-    server: string,
-    spec: McpServerSpec,
-    instanceId: string | undefined,
-  ): Promise<Entry> => {
+  /** A live connection's entry for the server, marked in use; `release` it when the call ends. */
+  async acquire(server: string, spec: McpServerSpec, instanceId: string | undefined): Promise<Entry> {
     const specKey = `${server}\u0000${canonicalJson(spec)}`;
     const instance = spec.perInstance === true ? (instanceId ?? '') : undefined;
     const key = `${specKey}\u0000${instance ?? ''}`;
-    const existing = entries.get(key);
-    if (existing !== undefined) {
-      const connection = await existing.connection.catch(() => undefined);
-      if (connection !== undefined && !connection.closed) return existing;
-      // Gone since (crash, oversize answer): started again below.
-      await drop(key, existing);
-    }
-    const failed = failedStarts.get(specKey);
-    if (failed !== undefined && failed.count >= maxFailedStarts) {
+    // No await before `start` when there is no entry: concurrent first calls must share one start.
+    let entry = this.entries.get(key);
+    if (entry !== undefined && !(await this.stillRunning(key, entry))) entry = undefined;
+    entry ??= await this.start(key, specKey, server, spec, instance);
+    entry.inFlight++;
+    entry.lastUsed = ++this.useCounter;
+    return entry;
+  }
+
+  release(entry: Entry): void {
+    entry.inFlight--;
+  }
+
+  /** Stops the servers of one instance. */
+  async endInstance(instanceId: string): Promise<void> {
+    const ending = [...this.entries].filter(([, entry]) => entry.instance === instanceId);
+    await Promise.all(ending.map(([key, entry]) => this.drop(key, entry)));
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.entries].map(([key, entry]) => this.drop(key, entry)));
+  }
+
+  /** Whether the entry's server still runs; one that went away (crash, oversize answer) is dropped. */
+  private async stillRunning(key: string, entry: Entry): Promise<boolean> {
+    const connection = await entry.connection.catch(() => undefined);
+    if (connection !== undefined && !connection.closed) return true;
+    await this.drop(key, entry);
+    return false;
+  }
+
+  private async start(
+    key: string,
+    specKey: string,
+    server: string,
+    spec: McpServerSpec,
+    instance: string | undefined,
+  ): Promise<Entry> {
+    const failed = this.failedStarts.get(specKey);
+    if (failed !== undefined && failed.count >= this.maxFailedStarts) {
       throw new McpServerError(`${failed.message}; not started again after ${failed.count} failed starts`);
     }
-    if (instance !== undefined) trimInstances();
+    if (instance !== undefined) this.trimInstances();
     const entry: Entry = {
       server,
       instance,
-      connection: startMcpServer(server, spec, connectOptions(server)),
-      lastUsed: ++useCounter,
+      connection: startMcpServer(server, spec, this.connectOptions(server)),
+      lastUsed: ++this.useCounter,
       inFlight: 0,
     };
-    entries.set(key, entry);
+    this.entries.set(key, entry);
     try {
       await entry.connection;
-      failedStarts.delete(specKey);
+      this.failedStarts.delete(specKey);
     } catch (error) {
-      if (entries.get(key) === entry) entries.delete(key);
+      if (this.entries.get(key) === entry) this.entries.delete(key);
       if (error instanceof McpServerError) {
-        const count = (failedStarts.get(specKey)?.count ?? 0) + 1;
-        failedStarts.set(specKey, { count, message: error.message });
+        const count = (this.failedStarts.get(specKey)?.count ?? 0) + 1;
+        this.failedStarts.set(specKey, { count, message: error.message });
       }
       throw error;
     }
     return entry;
-  };
-
-  const specOf = (tool: Tool, binding: McpBinding): McpServerSpec => {
-    const spec = options.servers?.[binding.server] ?? tool.mcpServers?.[binding.server];
-    if (spec === undefined) {
-      throw new InputError(
-        `tool "${tool.name}": no launch spec for MCP server "${binding.server}" (read the tools from an MCP configuration, or give the server's entry)`,
-      );
-    }
-    return spec;
-  };
-
-  async function execute(
-    tool: Tool,
-    functionName: string,
-    args: Record<string, unknown>,
-    context?: ExecutionContext,
-  ): Promise<Observation> {
-    const start = performance.now();
-    const prepared = prepareCall(tool, functionName, args, 'mcp', options);
-    if (!prepared.ok) return prepared.observation;
-    const warnings = prepared.warnings.length > 0 ? { warnings: prepared.warnings } : {};
-    const binding = prepared.fn.binding;
-    if (binding?.kind !== 'mcp') {
-      const error = `function ${prepared.fn.name} of tool "${tool.name}" is not an MCP tool`;
-      return {
-        status: 501,
-        body: { error },
-        headers: {},
-        source: 'mcp',
-        latencyMs: elapsedMs(start),
-        error,
-        ...warnings,
-      };
-    }
-    const spec = specOf(tool, binding);
-    const entry = await acquire(binding.server, spec, context?.instanceId);
-    entry.inFlight++;
-    entry.lastUsed = ++useCounter;
-    try {
-      const connection = await entry.connection;
-      const result = await connection.callTool(binding.tool, prepared.args, {
-        timeoutMs: spec.timeout ?? options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
-        ...(context?.signal !== undefined ? { signal: context.signal } : {}),
-      });
-      const view = mcpResultView(
-        result,
-        options.maxBodyChars !== undefined ? { maxBodyChars: options.maxBodyChars } : {},
-      );
-      return {
-        status: view.status,
-        body: view.body,
-        headers: { 'content-type': view.contentType },
-        source: 'mcp',
-        latencyMs: elapsedMs(start),
-        ...(view.truncated ? { truncated: true } : {}),
-        ...warnings,
-      };
-    } catch (error) {
-      if (context?.signal?.aborted === true || !(error instanceof McpError)) throw error;
-      // The server answered with a JSON-RPC error: that is its answer to this call.
-      const message = oneLine(messageOf(error));
-      return {
-        status: CLIENT_ERRORS.has(error.code) ? 400 : 500,
-        body: { error: message },
-        headers: { 'content-type': 'application/json' },
-        source: 'mcp',
-        latencyMs: elapsedMs(start),
-        ...warnings,
-      };
-    } finally {
-      entry.inFlight--;
-    }
   }
 
+  private connectOptions(server: string): Omit<McpConnectOptions, 'instanceDir'> {
+    const { options } = this;
+    return {
+      ...(options.env !== undefined ? { env: options.env } : {}),
+      ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+      ...(options.maxMessageBytes !== undefined ? { maxMessageBytes: options.maxMessageBytes } : {}),
+      ...(options.log !== undefined
+        ? { log: (line: string) => options.log?.(`[mcp ${server}] ${line}`) }
+        : {}),
+    };
+  }
+
+  private async drop(key: string, entry: Entry): Promise<void> {
+    if (this.entries.get(key) === entry) this.entries.delete(key);
+    await entry.connection.then((connection) => connection.close()).catch(() => undefined);
+  }
+
+  /** Stops the least recently used idle per-instance servers while there are too many. */
+  private trimInstances(): void {
+    const perInstance = [...this.entries].filter(([, entry]) => entry.instance !== undefined);
+    if (perInstance.length < this.maxInstances) return;
+    const idle = perInstance
+      .filter(([, entry]) => entry.inFlight === 0)
+      .sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    for (const [key, entry] of idle.slice(0, perInstance.length - this.maxInstances + 1)) {
+      void this.drop(key, entry);
+    }
+  }
+}
+
+function specOf(options: McpExecutorOptions, tool: Tool, binding: McpBinding): McpServerSpec {
+  const spec = options.servers?.[binding.server] ?? tool.mcpServers?.[binding.server];
+  if (spec === undefined) {
+    throw new InputError(
+      `tool "${tool.name}": no launch spec for MCP server "${binding.server}" (read the tools from an MCP configuration, or give the server's entry)`,
+    );
+  }
+  return spec;
+}
+
+/** An MCP-bound call whose arguments were checked. */
+interface McpCall {
+  tool: Tool;
+  binding: McpBinding;
+  args: Record<string, unknown>;
+  context: ExecutionContext | undefined;
+  start: number;
+  warnings: { warnings?: string[] };
+}
+
+/** Calls the tool on its server; a JSON-RPC error from the server is its answer (400, or 500). */
+async function callOnServer(
+  pool: McpServerPool,
+  options: McpExecutorOptions,
+  call: McpCall,
+): Promise<Observation> {
+  const { binding, context } = call;
+  const spec = specOf(options, call.tool, binding);
+  const entry = await pool.acquire(binding.server, spec, context?.instanceId);
+  try {
+    const connection = await entry.connection;
+    const result = await connection.callTool(binding.tool, call.args, {
+      timeoutMs: spec.timeout ?? options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
+      ...(context?.signal !== undefined ? { signal: context.signal } : {}),
+    });
+    const view = mcpResultView(
+      result,
+      options.maxBodyChars !== undefined ? { maxBodyChars: options.maxBodyChars } : {},
+    );
+    return {
+      status: view.status,
+      body: view.body,
+      headers: { 'content-type': view.contentType },
+      source: 'mcp',
+      latencyMs: elapsedMs(call.start),
+      ...(view.truncated ? { truncated: true } : {}),
+      ...call.warnings,
+    };
+  } catch (error) {
+    if (context?.signal?.aborted === true || !(error instanceof McpError)) throw error;
+    // The server answered with a JSON-RPC error: that is its answer to this call.
+    const message = oneLine(messageOf(error));
+    return {
+      status: CLIENT_ERRORS.has(error.code) ? 400 : 500,
+      body: { error: message },
+      headers: { 'content-type': 'application/json' },
+      source: 'mcp',
+      latencyMs: elapsedMs(call.start),
+      ...call.warnings,
+    };
+  } finally {
+    pool.release(entry);
+  }
+}
+
+/** The `mcp` executor (see the module comment). */
+export function createMcpExecutor(options: McpExecutorOptions = {}): ToolExecutor {
+  const pool = new McpServerPool(options);
   return {
     kind: 'mcp',
-    execute,
-    async endInstance(instanceId) {
-      const ending = [...entries].filter(([, entry]) => entry.instance === instanceId);
-      await Promise.all(ending.map(([key, entry]) => drop(key, entry)));
+    async execute(tool, functionName, args, context?: ExecutionContext): Promise<Observation> {
+      const start = performance.now();
+      const prepared = prepareCall(tool, functionName, args, 'mcp', options);
+      if (!prepared.ok) return prepared.observation;
+      const warnings = prepared.warnings.length > 0 ? { warnings: prepared.warnings } : {};
+      const binding = prepared.fn.binding;
+      if (binding?.kind !== 'mcp') {
+        const error = `function ${prepared.fn.name} of tool "${tool.name}" is not an MCP tool`;
+        return {
+          status: 501,
+          body: { error },
+          headers: {},
+          source: 'mcp',
+          latencyMs: elapsedMs(start),
+          error,
+          ...warnings,
+        };
+      }
+      return callOnServer(pool, options, { tool, binding, args: prepared.args, context, start, warnings });
     },
-    async close() {
-      await Promise.all([...entries].map(([key, entry]) => drop(key, entry)));
+    endInstance(instanceId) {
+      return pool.endInstance(instanceId);
+    },
+    close() {
+      return pool.closeAll();
     },
   };
 }

@@ -24,7 +24,7 @@ import { fetch as undiciFetch } from 'undici';
 import { messageOf, oneLine } from '../core/errors.js';
 import { httpBindingOf } from '../core/http-binding.js';
 import { proxySettings } from '../core/http-dispatcher.js';
-import type { Tool, ToolFunction } from '../core/tool.js';
+import type { HttpBinding, Tool, ToolFunction } from '../core/tool.js';
 import { elapsedMs, type ExecutionContext, type Observation, type ToolExecutor } from './executor.js';
 import { prepareCall, type CheckOptions } from './arguments.js';
 import { buildHttpRequest, cookieHeader, type HttpRequest } from './http-request.js';
@@ -226,223 +226,318 @@ function fetchFor(options: RealExecutorOptions): { fetch: Fetch; close?: () => P
   };
 }
 
+/** The options with their defaults applied, the transport and the secret sources read at creation. */
+interface RealSettings {
+  options: RealExecutorOptions;
+  transport: { fetch: Fetch; close?: () => Promise<void> };
+  timeoutMs: number;
+  maxBytes: number;
+  maxChars: number;
+  maxRedirects: number;
+  sources: Parameters<typeof resolveSecret>[1];
+  log: ((line: string) => void) | undefined;
+}
+
+function realSettingsOf(options: RealExecutorOptions): RealSettings {
+  return {
+    options,
+    transport: fetchFor(options),
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    maxBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    maxChars: options.maxBodyChars ?? DEFAULT_MAX_BODY_CHARS,
+    maxRedirects: options.maxRedirects ?? 5,
+    sources: {
+      ...(options.secrets ? { secrets: options.secrets } : {}),
+      ...(options.secretsFile !== undefined ? { fileSecrets: loadSecretsFile(options.secretsFile) } : {}),
+      envSecrets: secretsFromEnv(options.env ?? process.env),
+    },
+    log: options.log,
+  };
+}
+
+/** A redirect the executor will not follow: the reason, and the URL that answered with it. */
+interface RefusedRedirect {
+  refused: string;
+  url: string;
+}
+
+/** Where a redirect may go: allowed hosts only, and once a secret was sent, only hosts it is tied to. */
+function refusedRedirect(
+  tool: Tool,
+  next: string,
+  allowed: Set<string>,
+  tied: readonly string[] | undefined,
+): string | undefined {
+  const nextHost = hostOf(next);
+  if (nextHost === undefined || !allowed.has(nextHost)) {
+    return `refused: redirect to host ${nextHost ?? '(none)'} is not allowed for tool '${tool.name}'`;
+  }
+  if (tied !== undefined && !hostTiedTo(next, tied)) {
+    return `refused: redirect to host ${nextHost}, which the secret of tool '${tool.name}' is not tied to`;
+  }
+  return undefined;
+}
+
+/** Sends the request, following redirects to allowed hosts (and, once a secret was sent, tied ones). */
+async function exchange(
+  settings: RealSettings,
+  tool: Tool,
+  planned: PlannedRequest,
+  method: string,
+  signal: AbortSignal,
+): Promise<Exchange | RefusedRedirect> {
+  const { req, allowed, tied } = planned;
+  let url = req.url;
+  let body = req.body;
+  const headers: Record<string, string> = {
+    Accept: 'application/json, text/plain;q=0.9, */*;q=0.5',
+    ...req.headers,
+  };
+  const cookies = cookieHeader(req.cookies);
+  if (cookies !== '') headers.Cookie = cookies;
+  for (let hop = 0; ; hop++) {
+    if (settings.options.allowPrivate !== true) checkAddressLiteral(new URL(url).hostname);
+    const response = await settings.transport.fetch(url, {
+      method,
+      headers,
+      redirect: 'manual',
+      signal,
+      ...(body !== undefined ? { body } : {}),
+    });
+    const location = response.headers.get('location');
+    if (
+      response.status < 300 ||
+      response.status >= 400 ||
+      location === null ||
+      hop >= settings.maxRedirects
+    ) {
+      return { response, url, method };
+    }
+    const next = new URL(location, url).toString();
+    await response.body?.cancel().catch(() => undefined);
+    const refused = refusedRedirect(tool, next, allowed, tied);
+    if (refused !== undefined) return { refused, url };
+    if (
+      response.status === 303 ||
+      ((response.status === 301 || response.status === 302) && method === 'POST')
+    ) {
+      method = 'GET';
+      body = undefined;
+      delete headers['Content-Type'];
+    }
+    url = next;
+  }
+}
+
+/** The response as an observation body: JSON or text (redacted, cut to `maxChars`), binary described. */
+async function readBody(
+  settings: RealSettings,
+  response: Response,
+  redact: (text: string) => string,
+): Promise<{ value: unknown; truncated: boolean }> {
+  const { bytes, total, capped } = await readCapped(response, settings.maxBytes);
+  const contentType = response.headers.get('content-type') ?? '';
+  if (!isTextual(contentType)) {
+    return {
+      value: `Received ${contentType || 'binary'} content (${total}${capped ? '+' : ''} bytes), not shown.`,
+      truncated: capped,
+    };
+  }
+  let text = redact(new TextDecoder().decode(bytes));
+  let truncated = capped;
+  if (text.length > settings.maxChars) {
+    text = text.slice(0, settings.maxChars);
+    truncated = true;
+  }
+  if (!truncated && /json/i.test(contentType) && text.trim() !== '') {
+    try {
+      return { value: redactValue(JSON.parse(text) as unknown, redact), truncated };
+    } catch {
+      return { value: text, truncated };
+    }
+  }
+  return { value: text, truncated };
+}
+
+/** One call in progress: what its failures and log lines show (method and URL as known so far). */
+interface RealCall {
+  settings: RealSettings;
+  tool: Tool;
+  fn: ToolFunction;
+  start: number;
+  redact: (text: string) => string;
+  warnings: { warnings?: string[] };
+  shown: { method: string; url: string };
+}
+
+/** A failed call as an observation with `error` (redacted), logged. */
+function failed(call: RealCall, status: number, message: string): Observation {
+  const error = call.redact(message);
+  call.settings.log?.(
+    call.redact(`real ${call.shown.method} ${call.shown.url} -> ${status} error: ${oneLine(error, 300)}`),
+  );
+  return {
+    status,
+    body: { error },
+    headers: {},
+    source: 'real',
+    latencyMs: elapsedMs(call.start),
+    error,
+    ...call.warnings,
+  };
+}
+
+/** The request to send, the hosts it may reach, and the hosts its secret is tied to (when one was sent). */
+interface PlannedRequest {
+  req: HttpRequest;
+  allowed: Set<string>;
+  tied: string[] | undefined;
+}
+
+/** Builds the request against an allowed host and puts the secret in when the host is one it is tied to. */
+function planRequest(
+  call: RealCall,
+  binding: HttpBinding,
+  args: Record<string, unknown>,
+  secret: ToolSecret | undefined,
+): PlannedRequest | Observation {
+  const { settings, tool } = call;
+  const base = settings.options.baseUrl ?? tool.servers.find((server) => hostOf(server) !== undefined);
+  if (base === undefined) {
+    return failed(call, 502, `tool '${tool.name}' has no http(s) server URL and no base URL was given`);
+  }
+  const allowed = allowedHostsFor(tool, settings.options);
+  let req = buildHttpRequest(tool, binding, args, base);
+  call.shown.url = req.url;
+  const host = hostOf(req.url);
+  if (host === undefined || !allowed.has(host)) {
+    return failed(
+      call,
+      502,
+      `refused: host ${host ?? '(none)'} is not allowed for tool '${tool.name}' (allowed: ${[...allowed].join(', ') || 'none'})`,
+    );
+  }
+  // The secret goes only to the hosts it is tied to: a look-alike spec pointing elsewhere gets none.
+  let tied: string[] | undefined;
+  if (secret !== undefined) {
+    const hosts = secretHosts(tool, secret);
+    if (hostTiedTo(req.url, hosts)) {
+      req = injectAuth(tool, call.fn, req, secret);
+      tied = hosts;
+    } else {
+      settings.log?.(
+        `real: the secret of tool '${tool.name}' is not sent to ${host}: it is tied to ${hosts.join(', ') || 'no host'}`,
+      );
+    }
+  }
+  return { req, allowed, tied };
+}
+
+/** Sends the planned request under the timeout and reads the answer into an observation. */
+async function send(
+  call: RealCall,
+  planned: PlannedRequest,
+  context: ExecutionContext | undefined,
+): Promise<Observation> {
+  const { settings, redact } = call;
+  const timeout = AbortSignal.timeout(settings.timeoutMs);
+  const signal = context?.signal ? AbortSignal.any([timeout, context.signal]) : timeout;
+  try {
+    const done = await exchange(settings, call.tool, planned, call.shown.method, signal);
+    call.shown.url = done.url;
+    if ('refused' in done) return failed(call, 502, done.refused);
+    call.shown.method = done.method;
+    const { response } = done;
+    const { value, truncated } = await readBody(settings, response, redact);
+    const responseHeaders: Record<string, string> = {};
+    response.headers.forEach((headerValue, name) => {
+      responseHeaders[name] = redact(headerValue);
+    });
+    const latencyMs = elapsedMs(call.start);
+    settings.log?.(
+      redact(
+        `real ${call.shown.method} ${call.shown.url} -> ${response.status} ${latencyMs}ms${truncated ? ' truncated' : ''}`,
+      ),
+    );
+    return {
+      status: response.status,
+      body: value,
+      headers: responseHeaders,
+      source: 'real',
+      latencyMs,
+      ...(truncated ? { truncated: true } : {}),
+      ...call.warnings,
+    };
+  } catch (error) {
+    return transportFailure(call, error);
+  }
+}
+
+/** A timeout (504), an abort (499), a refused address or a network error (502). */
+function transportFailure(call: RealCall, error: unknown): Observation {
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'TimeoutError') return failed(call, 504, `timed out after ${call.settings.timeoutMs} ms`);
+  if (name === 'AbortError') return failed(call, 499, 'aborted');
+  const forbidden = forbiddenAddressIn(error);
+  if (forbidden !== undefined) {
+    return failed(
+      call,
+      502,
+      `refused: ${forbidden.message}; loopback, private and link-local addresses are not called`,
+    );
+  }
+  const cause = error instanceof Error && error.cause !== undefined ? `: ${messageOf(error.cause)}` : '';
+  return failed(call, 502, `network error: ${messageOf(error)}${cause}`);
+}
+
+async function executeReal(
+  settings: RealSettings,
+  tool: Tool,
+  functionName: string,
+  args: Record<string, unknown>,
+  context: ExecutionContext | undefined,
+): Promise<Observation> {
+  const start = performance.now();
+  const prepared = prepareCall(tool, functionName, args, 'real', settings.options);
+  if (!prepared.ok) return prepared.observation;
+  const { fn } = prepared;
+  const secret = resolveSecret(tool.name, settings.sources);
+  const binding = httpBindingOf(fn);
+  const call: RealCall = {
+    settings,
+    tool,
+    fn,
+    start,
+    redact: makeRedactor(secret),
+    warnings: prepared.warnings.length > 0 ? { warnings: prepared.warnings } : {},
+    shown: { method: binding?.method.toUpperCase() ?? 'CALL', url: binding?.path ?? fn.name },
+  };
+  if (binding === undefined) {
+    return failed(
+      call,
+      501,
+      `tool '${tool.name}' function '${fn.name}' has no HTTP binding; the real executor calls HTTP APIs only`,
+    );
+  }
+  const planned = planRequest(call, binding, prepared.args, secret);
+  if (!('req' in planned)) return planned;
+  return send(call, planned, context);
+}
+
 /**
  * The real executor (`kind` and observation `source` are `real`). A failed call is an observation with
  * `error` (502 network error or refused host, 504 timeout, 499 aborted). Throws `InputError` at creation
  * for a missing or malformed secrets file or `TOOLALPACA_SECRET_*` variable.
  */
 export function createRealExecutor(options: RealExecutorOptions = {}): ToolExecutor {
-  const transport = fetchFor(options);
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-  const maxChars = options.maxBodyChars ?? DEFAULT_MAX_BODY_CHARS;
-  const maxRedirects = options.maxRedirects ?? 5;
-  const sources = {
-    ...(options.secrets ? { secrets: options.secrets } : {}),
-    ...(options.secretsFile !== undefined ? { fileSecrets: loadSecretsFile(options.secretsFile) } : {}),
-    envSecrets: secretsFromEnv(options.env ?? process.env),
-  };
-  const log = options.log;
-
-  /** Sends the request, following redirects to allowed hosts (and, once a secret was sent, tied ones). */
-  async function exchange(
-    tool: Tool,
-    req: HttpRequest,
-    method: string,
-    allowed: Set<string>,
-    tied: readonly string[] | undefined,
-    signal: AbortSignal,
-  ): Promise<Exchange | { refused: string; url: string }> {
-    let url = req.url;
-    let body = req.body;
-    const headers: Record<string, string> = {
-      Accept: 'application/json, text/plain;q=0.9, */*;q=0.5',
-      ...req.headers,
-    };
-    const cookies = cookieHeader(req.cookies);
-    if (cookies !== '') headers.Cookie = cookies;
-    for (let hop = 0; ; hop++) {
-      if (options.allowPrivate !== true) checkAddressLiteral(new URL(url).hostname);
-      const response = await transport.fetch(url, {
-        method,
-        headers,
-        redirect: 'manual',
-        signal,
-        ...(body !== undefined ? { body } : {}),
-      });
-      const location = response.headers.get('location');
-      if (response.status < 300 || response.status >= 400 || location === null || hop >= maxRedirects) {
-        return { response, url, method };
-      }
-      const next = new URL(location, url).toString();
-      const nextHost = hostOf(next);
-      await response.body?.cancel().catch(() => undefined);
-      if (nextHost === undefined || !allowed.has(nextHost)) {
-        return {
-          refused: `refused: redirect to host ${nextHost ?? '(none)'} is not allowed for tool '${tool.name}'`,
-          url,
-        };
-      }
-      if (tied !== undefined && !hostTiedTo(next, tied)) {
-        return {
-          refused: `refused: redirect to host ${nextHost}, which the secret of tool '${tool.name}' is not tied to`,
-          url,
-        };
-      }
-      if (
-        response.status === 303 ||
-        ((response.status === 301 || response.status === 302) && method === 'POST')
-      ) {
-        method = 'GET';
-        body = undefined;
-        delete headers['Content-Type'];
-      }
-      url = next;
-    }
-  }
-
-  /** The response as an observation body: JSON or text (redacted, cut to `maxChars`), binary described. */
-  async function readBody(
-    response: Response,
-    redact: (text: string) => string,
-  ): Promise<{ value: unknown; truncated: boolean }> {
-    const { bytes, total, capped } = await readCapped(response, maxBytes);
-    const contentType = response.headers.get('content-type') ?? '';
-    if (!isTextual(contentType)) {
-      return {
-        value: `Received ${contentType || 'binary'} content (${total}${capped ? '+' : ''} bytes), not shown.`,
-        truncated: capped,
-      };
-    }
-    let text = redact(new TextDecoder().decode(bytes));
-    let truncated = capped;
-    if (text.length > maxChars) {
-      text = text.slice(0, maxChars);
-      truncated = true;
-    }
-    if (!truncated && /json/i.test(contentType) && text.trim() !== '') {
-      try {
-        return { value: redactValue(JSON.parse(text) as unknown, redact), truncated };
-      } catch {
-        return { value: text, truncated };
-      }
-    }
-    return { value: text, truncated };
-  }
-
-  async function run(
-    tool: Tool,
-    functionName: string,
-    args: Record<string, unknown>,
-    context: ExecutionContext | undefined,
-  ): Promise<Observation> {
-    const start = performance.now();
-    const prepared = prepareCall(tool, functionName, args, 'real', options);
-    if (!prepared.ok) return prepared.observation;
-    const { fn } = prepared;
-    const secret = resolveSecret(tool.name, sources);
-    const redact = makeRedactor(secret);
-    const warnings = prepared.warnings.length > 0 ? { warnings: prepared.warnings } : {};
-    const binding = httpBindingOf(fn);
-    let method = binding?.method.toUpperCase() ?? 'CALL';
-    let shownUrl = binding?.path ?? fn.name;
-    const fail = (status: number, message: string): Observation => {
-      const error = redact(message);
-      log?.(redact(`real ${method} ${shownUrl} -> ${status} error: ${oneLine(error, 300)}`));
-      return {
-        status,
-        body: { error },
-        headers: {},
-        source: 'real',
-        latencyMs: elapsedMs(start),
-        error,
-        ...warnings,
-      };
-    };
-    if (binding === undefined) {
-      return fail(
-        501,
-        `tool '${tool.name}' function '${fn.name}' has no HTTP binding; the real executor calls HTTP APIs only`,
-      );
-    }
-    const base = options.baseUrl ?? tool.servers.find((server) => hostOf(server) !== undefined);
-    if (base === undefined) {
-      return fail(502, `tool '${tool.name}' has no http(s) server URL and no base URL was given`);
-    }
-    const allowed = allowedHostsFor(tool, options);
-    let req = buildHttpRequest(tool, binding, prepared.args, base);
-    shownUrl = req.url;
-    const host = hostOf(req.url);
-    if (host === undefined || !allowed.has(host)) {
-      return fail(
-        502,
-        `refused: host ${host ?? '(none)'} is not allowed for tool '${tool.name}' (allowed: ${[...allowed].join(', ') || 'none'})`,
-      );
-    }
-    // The secret goes only to the hosts it is tied to: a look-alike spec pointing elsewhere gets none.
-    let tied: string[] | undefined;
-    if (secret !== undefined) {
-      const hosts = secretHosts(tool, secret);
-      if (hostTiedTo(req.url, hosts)) {
-        req = injectAuth(tool, fn, req, secret);
-        tied = hosts;
-      } else {
-        log?.(
-          `real: the secret of tool '${tool.name}' is not sent to ${host}: it is tied to ${hosts.join(', ') || 'no host'}`,
-        );
-      }
-    }
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = context?.signal ? AbortSignal.any([timeout, context.signal]) : timeout;
-    try {
-      const done = await exchange(tool, req, method, allowed, tied, signal);
-      shownUrl = done.url;
-      if ('refused' in done) return fail(502, done.refused);
-      method = done.method;
-      const { response } = done;
-      const { value, truncated } = await readBody(response, redact);
-      const responseHeaders: Record<string, string> = {};
-      response.headers.forEach((headerValue, name) => {
-        responseHeaders[name] = redact(headerValue);
-      });
-      const latencyMs = elapsedMs(start);
-      log?.(
-        redact(
-          `real ${method} ${shownUrl} -> ${response.status} ${latencyMs}ms${truncated ? ' truncated' : ''}`,
-        ),
-      );
-      return {
-        status: response.status,
-        body: value,
-        headers: responseHeaders,
-        source: 'real',
-        latencyMs,
-        ...(truncated ? { truncated: true } : {}),
-        ...warnings,
-      };
-    } catch (error) {
-      const name = error instanceof Error ? error.name : '';
-      if (name === 'TimeoutError') return fail(504, `timed out after ${timeoutMs} ms`);
-      if (name === 'AbortError') return fail(499, 'aborted');
-      const forbidden = forbiddenAddressIn(error);
-      if (forbidden !== undefined) {
-        return fail(
-          502,
-          `refused: ${forbidden.message}; loopback, private and link-local addresses are not called`,
-        );
-      }
-      const cause = error instanceof Error && error.cause !== undefined ? `: ${messageOf(error.cause)}` : '';
-      return fail(502, `network error: ${messageOf(error)}${cause}`);
-    }
-  }
-
+  const settings = realSettingsOf(options);
   return {
     kind: 'real',
     execute(tool, functionName, args, context) {
-      return run(tool, functionName, args, context);
+      return executeReal(settings, tool, functionName, args, context);
     },
     async close() {
-      await transport.close?.();
+      await settings.transport.close?.();
     },
   };
 }

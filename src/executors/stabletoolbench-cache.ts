@@ -167,7 +167,7 @@ export async function createStableToolBenchExecutor(
 ): Promise<StableToolBenchExecutor> {
   if (typeof options.cacheDir !== 'string' || options.cacheDir === '')
     throw new InputError(
-      'the stabletoolbench executor needs the tool_response_cache folder (--tool-response-cache DIR)',
+      "the stabletoolbench executor needs StableToolBench's tool_response_cache folder (option `cacheDir`)",
     );
   const cache = openStableToolBenchCache(options.cacheDir);
   let simulator = options.simulator;
@@ -220,7 +220,7 @@ export const STABLETOOLBENCH_EXECUTOR: ExecutorFactory<{ cacheDir: string; simul
   create(options, context) {
     if (options === undefined)
       throw new InputError(
-        'the stabletoolbench executor needs the tool_response_cache folder (--tool-response-cache DIR)',
+        "the stabletoolbench executor needs StableToolBench's tool_response_cache folder (option `cacheDir`)",
       );
     const simulated = options.simulate === false ? undefined : context.all.simulated;
     return createStableToolBenchExecutor({

@@ -146,7 +146,10 @@ describe("StableToolBench's response cache", () => {
     const miss = await executor.execute(tool, SEARCH, { name: 'nobody' });
     assert.equal(miss.status, 404);
     assert.match(miss.error ?? '', /no recorded response for \{'name': 'nobody'\}/);
-    await assert.rejects(createExecutor('stabletoolbench', {}), /--tool-response-cache DIR/);
+    await assert.rejects(
+      createExecutor('stabletoolbench', {}),
+      /tool_response_cache folder \(option `cacheDir`\)/,
+    );
   });
 
   test('solve --executor stabletoolbench: the recorded response reaches the model', async () => {
