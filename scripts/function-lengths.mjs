@@ -45,7 +45,11 @@ function nameOf(node) {
   if (node.name !== undefined) return node.name.getText();
   // Arrow functions and function expressions take the name they are assigned to, if any.
   const parent = node.parent;
-  if (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) {
+  if (
+    ts.isVariableDeclaration(parent) ||
+    ts.isPropertyAssignment(parent) ||
+    ts.isPropertyDeclaration(parent)
+  ) {
     return parent.name.getText();
   }
   if (ts.isCallExpression(parent)) return `<callback of ${parent.expression.getText().slice(0, 40)}>`;
@@ -76,5 +80,7 @@ const all = options.paths
   .sort((a, b) => b.lines - a.lines || a.file.localeCompare(b.file))
   .slice(0, options.top);
 for (const fn of all) {
-  process.stdout.write(`${String(fn.lines).padStart(5)}  ${relative('.', fn.file)}:${fn.start}  ${fn.name}\n`);
+  process.stdout.write(
+    `${String(fn.lines).padStart(5)}  ${relative('.', fn.file)}:${fn.start}  ${fn.name}\n`,
+  );
 }

@@ -531,7 +531,8 @@ describe('simulated executor against the fake model server', () => {
   test('no model given: an InputError naming the option', () => {
     assert.throws(
       () => createSimulatedExecutor({} as Parameters<typeof createSimulatedExecutor>[0]),
-      (error: Error) => error.name === 'InputError' && /`modelSpec`/.test(error.message) && !/--/.test(error.message),
+      (error: Error) =>
+        error.name === 'InputError' && /`modelSpec`/.test(error.message) && !/--/.test(error.message),
     );
   });
 
