@@ -22,51 +22,58 @@ export interface Bm25Options {
 /** A document as already-tokenised fields. */
 export type FieldTokens = Record<string, readonly string[]>;
 
-interface IndexedField {
-  weight: number;
-  b: number;
-  avgLength: number;
-  /** Per document: term → frequency. */
-  tf: Map<string, number>[];
-  lengths: number[];
+/** The documents containing one term, in corpus order, with the term's pseudo-frequency in each. */
+interface Posting {
+  docs: number[];
+  pseudo: number[];
 }
 
 /** An immutable BM25F index over `docs`; documents are addressed by their position. */
 export class Bm25Index {
   readonly size: number;
   private readonly k1: number;
-  private readonly fields: IndexedField[];
   private readonly df = new Map<string, number>();
+  // Scoring walks only the documents that contain a query term (an inverted index): a query over the
+  // 2,249 APIs of ToolBench's union corpus touches a few hundred documents instead of all of them.
+  private readonly postings = new Map<string, Posting>();
 
   constructor(docs: readonly FieldTokens[], options: Bm25Options = {}) {
     this.size = docs.length;
     this.k1 = options.k1 ?? 1.2;
     const names = new Set<string>();
     for (const doc of docs) for (const name of Object.keys(doc)) names.add(name);
-    this.fields = [...names].map((name) => {
+    const fields = [...names].map((name) => {
       const config = options.fields?.[name] ?? {};
-      const tf = docs.map((doc) => {
-        const counts = new Map<string, number>();
-        for (const term of doc[name] ?? []) counts.set(term, (counts.get(term) ?? 0) + 1);
-        return counts;
-      });
       const lengths = docs.map((doc) => doc[name]?.length ?? 0);
       const total = lengths.reduce((sum, n) => sum + n, 0);
       return {
+        name,
         weight: config.weight ?? 1,
         b: config.b ?? 0.75,
         avgLength: docs.length === 0 ? 0 : total / docs.length,
-        tf,
         lengths,
       };
     });
     for (let d = 0; d < docs.length; d++) {
-      const seen = new Set<string>();
-      for (const field of this.fields) {
+      // The pseudo-frequency of each term in document d: per-field counts, length-normalised and
+      // weighted, summed over the weighted fields in a fixed order.
+      const pseudoOf = new Map<string, number>();
+      for (const field of fields) {
         if (field.weight === 0) continue;
-        for (const term of field.tf[d]?.keys() ?? []) seen.add(term);
+        const counts = new Map<string, number>();
+        for (const term of docs[d]?.[field.name] ?? []) counts.set(term, (counts.get(term) ?? 0) + 1);
+        const length = field.lengths[d] ?? 0;
+        const norm = field.avgLength > 0 ? 1 - field.b + (field.b * length) / field.avgLength : 1;
+        for (const [term, f] of counts)
+          pseudoOf.set(term, (pseudoOf.get(term) ?? 0) + (field.weight * f) / norm);
       }
-      for (const term of seen) this.df.set(term, (this.df.get(term) ?? 0) + 1);
+      for (const [term, pseudo] of pseudoOf) {
+        this.df.set(term, (this.df.get(term) ?? 0) + 1);
+        let posting = this.postings.get(term);
+        if (posting === undefined) this.postings.set(term, (posting = { docs: [], pseudo: [] }));
+        posting.docs.push(d);
+        posting.pseudo.push(pseudo);
+      }
     }
   }
 
@@ -91,17 +98,12 @@ export class Bm25Index {
     else for (const term of query as readonly string[]) weights.set(term, (weights.get(term) ?? 0) + 1);
     const out = new Float64Array(this.size);
     for (const [term, queryWeight] of weights) {
-      if (!this.df.has(term)) continue;
+      const posting = this.postings.get(term);
+      if (posting === undefined) continue;
       const idf = this.idf(term);
-      for (let d = 0; d < this.size; d++) {
-        let pseudo = 0;
-        for (const field of this.fields) {
-          const f = field.tf[d]?.get(term);
-          if (f === undefined || field.weight === 0) continue;
-          const length = field.lengths[d] ?? 0;
-          const norm = field.avgLength > 0 ? 1 - field.b + (field.b * length) / field.avgLength : 1;
-          pseudo += (field.weight * f) / norm;
-        }
+      for (let i = 0; i < posting.docs.length; i++) {
+        const pseudo = posting.pseudo[i] ?? 0;
+        const d = posting.docs[i] ?? 0;
         if (pseudo > 0) out[d] = (out[d] ?? 0) + queryWeight * idf * (pseudo / (this.k1 + pseudo));
       }
     }

@@ -20,13 +20,23 @@ export function ndcgAtK(scores: ArrayLike<number>, relevance: ArrayLike<number>,
   if (relevance.length !== n)
     throw new Error(`ndcgAtK: ${n} scores but ${relevance.length} relevance values`);
   if (k <= 0 || n === 0) return 0;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (scores[b] ?? 0) - (scores[a] ?? 0));
+  // Only the documents that can reach the first k ranks matter: those scoring at least the k-th best
+  // score (a tie group straddling rank k comes whole). A native numeric sort finds that score; a full
+  // comparator sort of the corpus per query and per k was most of an evaluation's time.
+  const descending = Float64Array.from(scores, (v) => (Number.isNaN(v) ? -Infinity : v))
+    .sort()
+    .reverse();
+  const threshold = descending[Math.min(k, n) - 1] ?? 0;
+  const order: number[] = [];
+  for (let i = 0; i < n; i++) if ((scores[i] ?? 0) >= threshold) order.push(i);
+  order.sort((a, b) => (scores[b] ?? 0) - (scores[a] ?? 0));
+  const m = order.length;
   let dcg = 0;
   let start = 0;
-  while (start < n && start < k) {
+  while (start < m && start < k) {
     let end = start + 1;
     const groupScore = scores[order[start] ?? 0];
-    while (end < n && scores[order[end] ?? 0] === groupScore) end++;
+    while (end < m && scores[order[end] ?? 0] === groupScore) end++;
     let gain = 0;
     let discounts = 0;
     for (let i = start; i < end; i++) {
@@ -36,7 +46,7 @@ export function ndcgAtK(scores: ArrayLike<number>, relevance: ArrayLike<number>,
     dcg += (gain / (end - start)) * discounts;
     start = end;
   }
-  const ideal = Array.from(relevance).sort((a, b) => b - a);
+  const ideal = Float64Array.from(relevance).sort().reverse();
   let idcg = 0;
   for (let i = 0; i < Math.min(k, n); i++) idcg += (ideal[i] ?? 0) * discount(i, k);
   return idcg === 0 ? 0 : dcg / idcg;
