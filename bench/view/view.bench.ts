@@ -3,14 +3,18 @@
  * drawn in Chromium when it is installed), how long the whole file takes to index, how fast lists,
  * filters, searches and items answer once it is indexed, and the server's peak memory (VmHWM).
  *
- *   node --import tsx bench/view/view.bench.ts [--tools 500] [--per-tool 100] [--no-record]
+ *   node --import tsx bench/view/view.bench.ts [--tools 500] [--per-tool 100] [--rounds 3] [--corpus FILE] [--no-record]
  *
  * The corpus is synthetic but shaped like a generated one (3 steps per instance, ~3.5 KB each, NL
- * documentation per tool) and written to a temp folder; the viewer runs as the built CLI in a child
- * process (run `npm run build` first). Targets: first page in under 2 s, server under 1 GB.
+ * documentation per tool) and written to a temp folder (or to `--corpus FILE`, kept and reused when it
+ * exists); the viewer runs as the built CLI in a child process (run `npm run build` first), one at a
+ * time so that no other viewer competes for the CPU. "Drawn in Chromium" is what a user sees: from
+ * spawning `toolalpaca view FILE` to the first page's rows on screen, the browser already running (as
+ * a user's is) and pointed at the URL the moment it is printed. Targets: first page in under 2 s,
+ * server under 1 GB.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { launchChromium } from '../../test/view/viewer-fixture.js';
@@ -122,16 +126,17 @@ interface Info {
   indexing: boolean;
 }
 
-async function main(): Promise<void> {
-  const dir = makeTempDir('toolalpaca-view-bench-');
-  const corpus = join(dir, 'corpus.json');
-  const load = loadavg()[0] ?? 0;
-  const [bytes, writeMs] = await timed(async () => writeCorpus(corpus));
-  const instances = TOOLS * PER_TOOL;
-  console.log(
-    `corpus: ${instances} instances, ${(bytes / 2 ** 20).toFixed(0)} MiB, written in ${(writeMs / 1000).toFixed(1)} s`,
-  );
+interface Viewer {
+  child: ChildProcess;
+  url: string;
+  /** performance.now() when the process was spawned. */
+  started: number;
+  /** Milliseconds from spawn to the URL printed. */
+  listening: number;
+}
 
+/** Spawns `toolalpaca view --port 0 FILE` and resolves once it printed its URL. */
+async function startViewer(corpus: string): Promise<Viewer> {
   const started = performance.now();
   const child = spawn(process.execPath, [cliPath, 'view', '--port', '0', corpus], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -145,43 +150,91 @@ async function main(): Promise<void> {
     });
     child.on('exit', (code) => reject(new Error(`view exited with ${code}`)));
   });
-  const listening = performance.now() - started;
-  const listeningCpu = cpuSeconds(child.pid as number);
-  // First page over HTTP: poll the list until it holds a full page.
-  let firstPage: number;
-  let firstPageCpu: number;
+  return { child, url, started, listening: performance.now() - started };
+}
+
+async function stopViewer(viewer: Viewer): Promise<void> {
+  const exited = new Promise((r) => viewer.child.once('exit', r));
+  viewer.child.kill('SIGTERM');
+  await exited;
+}
+
+/** Polls the list until it holds a full page; milliseconds from spawn, and the server's CPU by then. */
+async function firstPageOverHttp(viewer: Viewer): Promise<{ wall: number; cpu: number }> {
   for (;;) {
-    const list = await json<{ rows: unknown[] }>(`${url}/api/files/0/list?limit=50`);
+    const list = await json<{ rows: unknown[] }>(`${viewer.url}/api/files/0/list?limit=50`);
     if (list.rows.length === 50) {
-      firstPage = performance.now() - started;
-      firstPageCpu = cpuSeconds(child.pid as number);
-      break;
+      return { wall: performance.now() - viewer.started, cpu: cpuSeconds(viewer.child.pid as number) };
     }
     await new Promise((r) => setTimeout(r, 5));
   }
-  // First page drawn in Chromium (a second viewer process, so the browser sees a fresh start).
-  let drawn: number | undefined;
+}
+
+/**
+ * What a user sees: spawn → the URL opened in the (already running) browser → the first page's 50 rows
+ * on screen. Each round a fresh viewer process, alone on the machine.
+ */
+async function drawnInChromium(corpus: string, rounds: number): Promise<number[] | undefined> {
   const browser = await launchChromium();
-  if (browser !== undefined) {
+  if (browser === undefined) return undefined;
+  const times: number[] = [];
+  try {
     const page = await browser.newPage();
-    const start2 = performance.now();
-    const second = spawn(process.execPath, [cliPath, 'view', '--port', '0', corpus], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const url2 = await new Promise<string>((resolve) => {
-      let out = '';
-      second.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        const match = /at (http:\/\/\S+)/.exec(out);
-        if (match !== null) resolve(match[1] as string);
-      });
-    });
-    await page.goto(`${url2}/?file=0`);
-    await page.locator('table.items tbody tr').nth(49).waitFor({ timeout: 60_000 });
-    drawn = performance.now() - start2;
-    second.kill('SIGTERM');
+    for (let round = 0; round < rounds; round++) {
+      await page.goto('about:blank');
+      const viewer = await startViewer(corpus);
+      await page.goto(`${viewer.url}/?file=0`, { waitUntil: 'commit' });
+      await page.locator('table.items tbody tr').nth(49).waitFor({ timeout: 60_000 });
+      times.push(performance.now() - viewer.started);
+      await stopViewer(viewer);
+    }
+  } finally {
     await browser.close();
   }
+  return times;
+}
+
+function optionValue(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  return index < 0 ? undefined : process.argv[index + 1];
+}
+
+async function main(): Promise<void> {
+  const rounds = flag('rounds', 3);
+  const kept = optionValue('corpus');
+  const dir = makeTempDir('toolalpaca-view-bench-');
+  const corpus = kept ?? join(dir, 'corpus.json');
+  const load = loadavg()[0] ?? 0;
+  const instances = TOOLS * PER_TOOL;
+  let bytes: number;
+  if (kept !== undefined && existsSync(kept)) {
+    bytes = statSync(kept).size;
+    console.log(`corpus: ${kept} (reused), ${(bytes / 2 ** 20).toFixed(0)} MiB`);
+  } else {
+    const [written, writeMs] = await timed(async () => writeCorpus(corpus));
+    bytes = written;
+    console.log(
+      `corpus: ${instances} instances, ${(bytes / 2 ** 20).toFixed(0)} MiB, written in ${(writeMs / 1000).toFixed(1)} s`,
+    );
+  }
+
+  // First page drawn in Chromium, one fresh viewer per round.
+  const drawn = await drawnInChromium(corpus, rounds);
+  // First page over HTTP, one fresh viewer per round; the last one is kept for the rest.
+  const listenings: number[] = [];
+  const firstPages: { wall: number; cpu: number; listeningCpu: number }[] = [];
+  let viewer: Viewer | undefined;
+  for (let round = 0; round < rounds; round++) {
+    viewer = await startViewer(corpus);
+    const listeningCpu = cpuSeconds(viewer.child.pid as number);
+    listenings.push(viewer.listening);
+    firstPages.push({ ...(await firstPageOverHttp(viewer)), listeningCpu });
+    if (round < rounds - 1) await stopViewer(viewer);
+  }
+  if (viewer === undefined) throw new Error('--rounds must be at least 1');
+  const url = viewer.url;
+  const started = viewer.started;
+  const pid = viewer.child.pid as number;
   // The whole file indexed.
   let indexed: number;
   let indexedCpu: number;
@@ -189,8 +242,9 @@ async function main(): Promise<void> {
     const [info] = await json<Info[]>(`${url}/api/files`);
     if (info !== undefined && !info.indexing) {
       indexed = performance.now() - started;
-      indexedCpu = cpuSeconds(child.pid as number);
-      if (info.count !== instances) throw new Error(`indexed ${info.count} of ${instances}`);
+      indexedCpu = cpuSeconds(pid);
+      if (info.count !== instances && kept === undefined)
+        throw new Error(`indexed ${info.count} of ${instances}`);
       break;
     }
     await new Promise((r) => setTimeout(r, 50));
@@ -211,16 +265,23 @@ async function main(): Promise<void> {
     for (let i = 0; i < 9; i++) times.push((await timed(() => json(`${url}${path}`)))[1]);
     rows.push([name, first, median(times)]);
   }
-  const rss = peakRssMb(child.pid as number);
-  child.kill('SIGTERM');
-  await new Promise((r) => child.on('exit', r));
+  const rss = peakRssMb(pid);
+  await stopViewer(viewer);
   rmSync(dir, { recursive: true, force: true });
 
   const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+  const cpu = (seconds: number): string => `${seconds.toFixed(2)} s`;
+  const firstPage = median(firstPages.map((p) => p.wall));
+  const firstPageCpu = median(firstPages.map((p) => p.cpu));
+  const listeningCpu = median(firstPages.map((p) => p.listeningCpu));
+  const listening = median(listenings);
+  const drawnMedian = drawn === undefined ? undefined : median(drawn);
+  const all = (values: readonly number[]): string => values.map((v) => (v / 1000).toFixed(2)).join(', ');
+  const met = firstPage < 2000 && (drawnMedian === undefined || drawnMedian < 2000);
   const lines = [
     '## Viewer',
     '',
-    `\`toolalpaca view\` on a synthetic corpus of ${instances.toLocaleString('en')} instances (${TOOLS} tools × ${PER_TOOL}, 3 steps each, ${(bytes / 2 ** 20).toFixed(0)} MiB of ToolAlpaca JSON), the built CLI in a child process.`,
+    `\`toolalpaca view\` on a synthetic corpus of ${instances.toLocaleString('en')} instances (${TOOLS} tools × ${PER_TOOL}, 3 steps each, ${(bytes / 2 ** 20).toFixed(0)} MiB of ToolAlpaca JSON), the built CLI in a child process, one viewer at a time; start-up figures are medians of ${rounds} fresh processes.`,
     '',
     `- Machine: ${machineDescription()}`,
     `- Date: ${new Date().toISOString().slice(0, 10)}`,
@@ -229,18 +290,18 @@ async function main(): Promise<void> {
     '',
     '| measure | wall | server CPU (user + system) |',
     '|---|---|---|',
-    `| server listening (process start → URL printed) | ${s(listening)} | ${listeningCpu.toFixed(2)} s |`,
-    `| first page of 50 over HTTP (process start → list answered) | ${s(firstPage)} | ${firstPageCpu.toFixed(2)} s |`,
-    `| of which after the server listens | ${s(firstPage - listening)} | ${(firstPageCpu - listeningCpu).toFixed(2)} s |`,
-    `| first page drawn in Chromium (process start → 50th row on screen) | ${drawn === undefined ? 'chromium not installed' : s(drawn)} | |`,
-    `| whole file indexed (facets complete) | ${s(indexed)} | ${indexedCpu.toFixed(2)} s |`,
+    `| first page drawn in Chromium (spawn → URL opened in the running browser → 50th row on screen) | ${drawn === undefined || drawnMedian === undefined ? 'chromium not installed' : `${s(drawnMedian)} (${all(drawn)})`} | |`,
+    `| server listening (spawn → URL printed) | ${s(listening)} (${all(listenings)}) | ${cpu(listeningCpu)} |`,
+    `| first page of 50 over HTTP (spawn → list answered) | ${s(firstPage)} (${all(firstPages.map((p) => p.wall))}) | ${cpu(firstPageCpu)} |`,
+    `| of which after the server listens | ${s(firstPage - listening)} | ${cpu(firstPageCpu - listeningCpu)} |`,
+    `| whole file indexed (facets complete), last process | ${s(indexed)} | ${cpu(indexedCpu)} |`,
     `| server peak memory (VmHWM) after indexing and the queries below | ${rss.toFixed(0)} MB | |`,
     '',
     '| query on the indexed file | first (ms) | median of 9 (ms) |',
     '|---|---|---|',
     ...rows.map(([name, first, med]) => `| ${name} | ${first.toFixed(1)} | ${med.toFixed(1)} |`),
     '',
-    `Targets: first page in under 2 s — wall **${firstPage < 2000 && (drawn === undefined || drawn < 2000) ? 'met' : 'not met'}**, server CPU to the first page ${firstPageCpu.toFixed(2)} s (${firstPageCpu < 2 ? 'under' : 'over'} 2 s: what the wall time would be on an idle core); server under 1 GB — **${rss < 1024 ? 'met' : 'not met'}**. The file is read once as a stream (1 MiB windows, strings skipped with \`indexOf\`); each instance keeps its byte range, facet values (shared arrays) and a lower-case search text, and is read again from disk when opened. The list is served while indexing goes on, so the first page does not wait for the whole file; facet counts grow until it is read. Repeated queries hit a small cache of filtered lists.`,
+    `Targets: first page in under 2 s — **${met ? 'met' : 'not met'}**; server under 1 GB — **${rss < 1024 ? 'met' : 'not met'}**.`,
   ];
   const section = lines.join('\n');
   console.log(section);

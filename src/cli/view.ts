@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import { FILE_KIND_LABELS } from '../view/api.js';
 import type { ViewServer } from '../view/server.js';
-import type { Viewer } from '../view/viewer.js';
+import type { Viewer, ViewerOptions } from '../view/viewer.js';
 
 export const DEFAULT_VIEW_PORT = 8100;
 
@@ -40,11 +40,15 @@ function parsePort(value: string | undefined): number {
   return port;
 }
 
-/** Detects the paths, starts the server (printing its URL), then reads the files in the background. */
+/**
+ * Detects the paths, starts the server (printing its URL), then reads the files in the background: the
+ * list is served from the items read so far. `options.pauseIndexing` holds indexing (tests).
+ */
 export async function startView(
   paths: readonly string[],
   flags: ViewFlags,
   io: ViewIo,
+  options: Pick<ViewerOptions, 'pauseIndexing'> = {},
 ): Promise<RunningView> {
   if (paths.length === 0) throw new InputError('view: give at least one file or folder');
   const port = parsePort(flags.port);
@@ -62,9 +66,10 @@ export async function startView(
       throw new InputError(`--allow-host: expected NAME or NAME:PORT, got "${entry}"`);
     }
   }
-  const detected = detectPaths(paths, io.cwd);
+  const detected = await detectPaths(paths, io.cwd);
   let server: ViewServer | undefined;
-  const viewer = new Viewer(detected, {
+  const viewer = await Viewer.create(detected, {
+    ...options,
     ...(flags.watch === false ? { watch: false } : {}),
     onChange: () => server?.broadcast(),
   });

@@ -100,6 +100,8 @@ export interface FacetCount {
 
 export interface ListResponse {
   file: FileInfo;
+  /** The file is still being indexed: total, rows and facet counts cover the items read so far. */
+  partial: boolean;
   total: number;
   offset: number;
   rows: ItemRow[];

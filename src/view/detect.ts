@@ -2,15 +2,14 @@
  * What each path given to `view` is, decided from its content (not its name): the head of the file is
  * enough for every kind, so a 2 GB corpus is classified without being read. Folders are an export (they
  * hold `export.json`), or are searched for files the viewer reads; their ToolBench answer files become one
- * source.
+ * source. The run schema and ToolAlpaca's judged-file importer are loaded only for the files that need
+ * them (they pull in zod), so opening a corpus does not pay for them.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { describeFsError } from '../core/atomic-write.js';
 import { InputError } from '../core/errors.js';
 import { isRecord } from '../core/json-text.js';
-import { JUDGED_KIND, RUN_KIND } from '../core/run.js';
-import { looksLikeToolAlpacaJudged } from '../eval/import/toolalpaca.js';
 import { readSlice } from './scan-json.js';
 import { looksLikeToolEval } from './sources/tooleval.js';
 
@@ -70,7 +69,7 @@ function jsonlReader(first: unknown): Reader | undefined {
 }
 
 /** The reader of one file, or undefined when the viewer does not read it. */
-export function detectFile(path: string): Omit<Detected, 'path' | 'absPath'> | undefined {
+export async function detectFile(path: string): Promise<Omit<Detected, 'path' | 'absPath'> | undefined> {
   const size = statSync(path).size;
   const head = readSlice(path, 0, Math.min(size, HEAD_BYTES));
   const body = head.replace(/^\uFEFF/, '').trimStart();
@@ -84,8 +83,11 @@ export function detectFile(path: string): Omit<Detected, 'path' | 'absPath'> | u
     return reader === undefined ? undefined : { reader };
   }
   const kind = /^\{\s*"kind"\s*:\s*"([^"]*)"/.exec(body)?.[1];
-  if (kind === RUN_KIND) return { reader: 'run' };
-  if (kind === JUDGED_KIND) return { reader: 'judged' };
+  if (kind !== undefined) {
+    const { JUDGED_KIND, RUN_KIND } = await import('../core/run.js');
+    if (kind === RUN_KIND) return { reader: 'run' };
+    if (kind === JUDGED_KIND) return { reader: 'judged' };
+  }
   if (body.startsWith('[')) {
     const second = body.slice(1).trimStart();
     if (second.startsWith('[')) return { reader: 'sft-records' };
@@ -109,6 +111,7 @@ export function detectFile(path: string): Omit<Detected, 'path' | 'absPath'> | u
   if (typeof data.layout === 'string' && isRecord(data.files)) return { reader: 'export' };
   if (typeof data.Name === 'string')
     return { reader: 'toolalpaca', toolsOnly: !Array.isArray(data.Instances) };
+  const { looksLikeToolAlpacaJudged } = await import('../eval/import/toolalpaca.js');
   if (looksLikeToolAlpacaJudged(data)) return { reader: 'toolalpaca-judged' };
   return undefined;
 }
@@ -125,15 +128,15 @@ function walk(dir: string, out: string[]): void {
 }
 
 /** Readers of a folder's files; ToolBench answer files grouped into one source named by the folder. */
-function detectFolder(given: string, abs: string): Detected[] {
+async function detectFolder(given: string, abs: string): Promise<Detected[]> {
   const files: string[] = [];
   walk(abs, files);
   const answers: string[] = [];
   const out: Detected[] = [];
   for (const file of files) {
-    let found: ReturnType<typeof detectFile>;
+    let found: Awaited<ReturnType<typeof detectFile>>;
     try {
-      found = detectFile(file);
+      found = await detectFile(file);
     } catch {
       continue;
     }
@@ -155,7 +158,10 @@ function detectFolder(given: string, abs: string): Detected[] {
 }
 
 /** Every source of the given paths; a path that is missing or holds nothing the viewer reads is an InputError. */
-export function detectPaths(paths: readonly string[], cwd: string = process.cwd()): Detected[] {
+export async function detectPaths(
+  paths: readonly string[],
+  cwd: string = process.cwd(),
+): Promise<Detected[]> {
   const out: Detected[] = [];
   for (const given of paths) {
     const abs = resolve(cwd, given);
@@ -170,14 +176,14 @@ export function detectPaths(paths: readonly string[], cwd: string = process.cwd(
         out.push({ reader: 'export', path: given, absPath: abs });
         continue;
       }
-      const found = detectFolder(given, abs);
+      const found = await detectFolder(given, abs);
       if (found.length === 0) throw new InputError(`view: ${given}: no file in this folder is ${VIEWABLE}`);
       out.push(...found);
       continue;
     }
-    let found: ReturnType<typeof detectFile>;
+    let found: Awaited<ReturnType<typeof detectFile>>;
     try {
-      found = detectFile(abs);
+      found = await detectFile(abs);
     } catch (error) {
       throw new InputError(`view: ${given}: ${describeFsError(error)}`);
     }

@@ -35,6 +35,11 @@ export interface ScanOptions {
   sliceMs?: number;
   /** Checked at each yield; the scan stops with an AbortError when it is aborted. */
   signal?: AbortSignal;
+  /**
+   * Awaited after every value of a descended container (not only at the timed yields): a viewer holds
+   * indexing here so that the partial state can be shown and tested.
+   */
+  pause?: () => Promise<void> | undefined;
 }
 
 const QUOTE = 0x22;
@@ -226,7 +231,9 @@ export async function scanJsonFile(
     const window = new Window(fd, options.start ?? 0, options.windowBytes ?? 1 << 20);
     const sliceMs = options.sliceMs ?? 8;
     let sliceStart = performance.now();
+    const pause = options.pause;
     const maybeYield = async (): Promise<void> => {
+      if (pause !== undefined) await pause();
       if (performance.now() - sliceStart < sliceMs) return;
       await yieldNow();
       if (options.signal?.aborted === true) throw options.signal.reason ?? new Error('aborted');
@@ -332,7 +339,7 @@ export function readSlice(path: string, start: number, end: number): string {
 export async function scanJsonlFile(
   path: string,
   line: (text: string, start: number, end: number) => void,
-  options: Pick<ScanOptions, 'start' | 'sliceMs' | 'signal' | 'windowBytes'> = {},
+  options: Pick<ScanOptions, 'start' | 'sliceMs' | 'signal' | 'windowBytes' | 'pause'> = {},
 ): Promise<number> {
   const fd = openSync(path, 'r');
   try {
@@ -361,6 +368,7 @@ export async function scanJsonlFile(
       buffer.copy(buffer, 0, from, end);
       end -= from;
       base += from;
+      if (options.pause !== undefined) await options.pause();
       if (performance.now() - sliceStart >= sliceMs) {
         await yieldNow();
         if (options.signal?.aborted === true) throw options.signal.reason ?? new Error('aborted');

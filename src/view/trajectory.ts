@@ -5,8 +5,7 @@
  */
 import type { JudgedItem, RunItem, RunStep } from '../core/run.js';
 import { isRecord } from '../core/json-text.js';
-import { checkProcess } from '../eval/deterministic/checker.js';
-import type { JudgmentsView, LlmJudgmentView, StepView, TrajectoryView, VerificationView } from './api.js';
+import type { StepView, TrajectoryView, VerificationView } from './api.js';
 
 /** Observation sources the executors write (kept as plain strings; unknown ones are shown as they are). */
 export const OBSERVATION_SOURCES = ['real', 'simulated', 'schema', 'cache', 'replay', 'mcp'] as const;
@@ -229,66 +228,4 @@ export function instanceKindOf(
 /** How the item view names a kind (a derived one says so). */
 export function kindLabel(kind: { kind: string; recorded: boolean }): string {
   return kind.recorded ? kind.kind : `${kind.kind} (no kind recorded: by its steps)`;
-}
-
-/** True when a judge file's judge does not judge the final response (the deterministic checker). */
-export function judgesResponse(judgeModel: string | undefined, item?: JudgedItem): boolean {
-  if (judgeModel === 'deterministic') return false;
-  if (
-    item !== undefined &&
-    item.verdicts.length > 0 &&
-    item.verdicts.every((v) => v.responseJudged === false)
-  )
-    return false;
-  return true;
-}
-
-/**
- * The judgments of a judged item: the LLM judge's labels and reasoning (unless the judge is the checker
- * itself) and the deterministic checker's result (recorded, or computed here).
- */
-export function judgmentsOf(item: JudgedItem, judgeModel: string): JudgmentsView {
-  const view: JudgmentsView = {};
-  const deterministicJudge = judgeModel === 'deterministic';
-  if (!deterministicJudge) {
-    const llm: LlmJudgmentView = {
-      model: judgeModel,
-      responseJudged: judgesResponse(judgeModel, item),
-      verdicts: item.verdicts.map((v) => ({
-        ...(v.process !== undefined ? { process: v.process } : {}),
-        ...(v.response !== undefined ? { response: v.response } : {}),
-        analysis: v.analysis,
-        ...(v.error !== undefined ? { error: v.error } : {}),
-      })),
-    };
-    if (item.majority !== undefined) {
-      llm.process = item.majority.process;
-      llm.response = item.majority.response;
-    }
-    if (item.error !== undefined) llm.error = item.error;
-    view.llm = llm;
-  }
-  view.checker = checkerOf(item);
-  if (view.llm?.process !== undefined && item.steps.length > 0) {
-    view.agreement = (view.llm.process === 'Yes') === view.checker.correct ? 'agree' : 'disagree';
-  }
-  return view;
-}
-
-/** The checker's result on an item: recorded beside the judge, or from the verdict of the checker as judge, or computed. */
-export function checkerOf(item: JudgedItem | RunItem): {
-  correct: boolean;
-  reasons: string[];
-  computed: boolean;
-} {
-  const judged = item as JudgedItem;
-  if (judged.deterministic !== undefined) {
-    return { correct: judged.deterministic.correct, reasons: judged.deterministic.reasons, computed: false };
-  }
-  const own = judged.verdicts?.find((v) => v.responseJudged === false && v.process !== undefined);
-  if (own !== undefined)
-    return { correct: own.process === 'Yes', reasons: own.reasons ?? [], computed: false };
-  if (item.steps.length === 0) return { correct: false, reasons: ['no call was made'], computed: true };
-  const result = checkProcess(item);
-  return { correct: result.correct, reasons: result.reasons, computed: true };
 }

@@ -19,13 +19,9 @@ import type {
 } from './api.js';
 import type { Detected } from './detect.js';
 import type { ListQuery } from './file-index.js';
-import { ExportSource } from './sources/export.js';
-import { GenerationLogSource } from './sources/generation-log.js';
-import { RunSource, ToolAlpacaJudgedSource } from './sources/run.js';
 import type { Source, SourceHost } from './sources/source.js';
-import { ToolAlpacaSource } from './sources/toolalpaca.js';
-import { ToolBenchAnswersSource } from './sources/toolbench.js';
-import { ToolEvalSource } from './sources/tooleval.js';
+import type { ToolBenchAnswersSource } from './sources/toolbench.js';
+import type { ToolEvalSource } from './sources/tooleval.js';
 
 export interface ViewerOptions {
   /** Watch files and re-read them when they change (default true). */
@@ -34,31 +30,53 @@ export interface ViewerOptions {
   onChange?: () => void;
   /** Minimum milliseconds between two onChange calls (default 250). */
   changeIntervalMs?: number;
+  /**
+   * Awaited by a source while it indexes, after each value read: lets a caller (a test) hold indexing
+   * part-way, so the partial state — list and facet counts of the items read so far — can be seen.
+   */
+  pauseIndexing?: (source: Source) => Promise<void> | undefined;
 }
 
-function createSource(detected: Detected, id: number, host: SourceHost): Source {
+/**
+ * The source of one detected path. Each reader's module is loaded only when a path needs it (the
+ * ToolBench reader pulls in the OpenAPI parser, the run reader zod and the checker): start-up, and so the
+ * first page, pays only for the kinds that are open.
+ */
+async function createSource(detected: Detected, id: number, host: SourceHost): Promise<Source> {
   const { path, absPath } = detected;
   switch (detected.reader) {
-    case 'toolalpaca':
+    case 'toolalpaca': {
+      const { ToolAlpacaSource } = await import('./sources/toolalpaca.js');
       return new ToolAlpacaSource(id, path, absPath, host, detected.toolsOnly === true ? 'tools' : 'corpus');
-    case 'generation-log':
+    }
+    case 'generation-log': {
+      const { GenerationLogSource } = await import('./sources/generation-log.js');
       return new GenerationLogSource(id, path, absPath, host);
+    }
     case 'run':
-      return new RunSource(id, path, absPath, host, 'run');
-    case 'judged':
-      return new RunSource(id, path, absPath, host, 'judged');
-    case 'toolalpaca-judged':
+    case 'judged': {
+      const { RunSource } = await import('./sources/run.js');
+      return new RunSource(id, path, absPath, host, detected.reader);
+    }
+    case 'toolalpaca-judged': {
+      const { ToolAlpacaJudgedSource } = await import('./sources/run.js');
       return new ToolAlpacaJudgedSource(id, path, absPath, host);
-    case 'toolbench-answers':
+    }
+    case 'toolbench-answers': {
+      const { ToolBenchAnswersSource } = await import('./sources/toolbench.js');
       return new ToolBenchAnswersSource(id, path, absPath, host, detected.files ?? [absPath]);
-    case 'tooleval':
+    }
+    case 'tooleval': {
+      const { ToolEvalSource } = await import('./sources/tooleval.js');
       return new ToolEvalSource(id, path, absPath, host);
+    }
     case 'export':
-      return new ExportSource(id, path, absPath, host, 'export');
     case 'sft-records':
-      return new ExportSource(id, path, absPath, host, 'sft-records', absPath);
-    case 'tokens':
-      return new ExportSource(id, path, absPath, host, 'tokens', absPath);
+    case 'tokens': {
+      const { ExportSource } = await import('./sources/export.js');
+      const file = detected.reader === 'export' ? undefined : absPath;
+      return new ExportSource(id, path, absPath, host, detected.reader, file);
+    }
   }
 }
 
@@ -66,7 +84,7 @@ function createSource(detected: Detected, id: number, host: SourceHost): Source 
 const OPEN_ORDER: Record<string, number> = { tools: 0, corpus: 1, 'toolbench-answers': 1, tooleval: 3 };
 
 export class Viewer implements SourceHost {
-  readonly sources: Source[];
+  readonly sources: Source[] = [];
   private readonly abort = new AbortController();
   private readonly watchers: FSWatcher[] = [];
   private readonly options: ViewerOptions;
@@ -74,9 +92,19 @@ export class Viewer implements SourceHost {
   private changeTimer: NodeJS.Timeout | undefined;
   private opened: Promise<void> | undefined;
 
-  constructor(detected: readonly Detected[], options: ViewerOptions = {}) {
+  private constructor(options: ViewerOptions) {
     this.options = options;
-    this.sources = detected.map((d, id) => createSource(d, id, this));
+    const pause = options.pauseIndexing;
+    if (pause !== undefined) this.pause = (source) => pause(source);
+  }
+
+  pause?: (source: Source) => Promise<void> | undefined;
+
+  /** A viewer over the detected paths (nothing is read until `open`). */
+  static async create(detected: readonly Detected[], options: ViewerOptions = {}): Promise<Viewer> {
+    const viewer = new Viewer(options);
+    viewer.sources.push(...(await Promise.all(detected.map((d, id) => createSource(d, id, viewer)))));
+    return viewer;
   }
 
   /** Starts reading every source (documentation files first); resolves when all are read. */
@@ -142,7 +170,10 @@ export class Viewer implements SourceHost {
   findItem(kind: FileKind, id: string): { file: number; n: number; title: string } | undefined {
     for (const source of this.sources) {
       if (source.kind !== kind) continue;
-      const n = source instanceof ToolBenchAnswersSource ? source.findQuery(id) : source.find(id);
+      const n =
+        source.kind === 'toolbench-answers'
+          ? (source as ToolBenchAnswersSource).findQuery(id)
+          : source.find(id);
       if (n !== undefined && n >= 0) return { file: source.id, n, title: source.index.items[n]?.title ?? id };
     }
     return undefined;
@@ -150,8 +181,8 @@ export class Viewer implements SourceHost {
 
   toolevalOf(queryId: string): ToolEvalView | undefined {
     for (const source of this.sources) {
-      if (source instanceof ToolEvalSource) {
-        const verdict = source.verdictOf(queryId);
+      if (source.kind === 'tooleval') {
+        const verdict = (source as ToolEvalSource).verdictOf(queryId);
         if (verdict !== undefined) return verdict;
       }
     }
@@ -180,6 +211,7 @@ export class Viewer implements SourceHost {
     const { indices, facets } = source.index.filter(query);
     return {
       file: source.info(),
+      partial: source.indexing,
       total: indices.length,
       offset,
       rows: indices.slice(offset, offset + limit).map((n) => source.index.row(n)),

@@ -304,7 +304,8 @@ describe('view in Chromium', () => {
     assert.equal(both + onlyFirst, 6);
     assert.ok(both >= 5, counts);
     await page.locator('table.pairs tbody tr a').first().click();
-    await page.waitForSelector('.compare-columns .compare-side .trajectory');
+    // Each side is fetched on its own: wait for both.
+    await page.locator('.compare-columns .compare-side .trajectory').nth(1).waitFor();
     assert.equal(await page.locator('.compare-side .trajectory').count(), 2);
     await shot('compare');
   });

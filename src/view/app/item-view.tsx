@@ -105,7 +105,27 @@ export function SidePanels(props: { detail: ItemDetail; withDoc?: boolean }): JS
   );
 }
 
-/** An item by `route.item` (its id) or `n` (its position), fetched from the server. */
+/** Fetches item `id` (found by its id) or `n` (its position) of a file. */
+async function fetchItem(
+  file: FileInfo,
+  id: string | undefined,
+  n: number | undefined,
+  signal: AbortSignal,
+): Promise<ItemDetail> {
+  let position = n;
+  if (position === undefined && id !== undefined) {
+    const found = `/api/files/${file.id}/find?item=${encodeURIComponent(id)}`;
+    position = (await getJson<{ n: number }>(found, signal)).n;
+  }
+  if (position === undefined) throw new Error('no item named');
+  return getJson<ItemDetail>(`/api/files/${file.id}/items/${position}`, signal);
+}
+
+/**
+ * An item by `route.item` (its id) or `n` (its position), fetched from the server. While the file is
+ * still being indexed, an item not read yet is waited for (tried again as the index grows), so a deep
+ * link opened at start-up lands on its item.
+ */
 export function useItem(
   file: FileInfo,
   id: string | undefined,
@@ -113,35 +133,32 @@ export function useItem(
 ): {
   detail?: ItemDetail;
   error?: string;
+  waiting?: boolean;
 } {
-  const [state, setState] = useState<{ detail?: ItemDetail; error?: string }>({});
+  const [state, setState] = useState<{ detail?: ItemDetail; error?: string; waiting?: boolean }>({});
+  const retry = state.waiting === true ? `${file.version}:${file.indexing}` : '';
   useEffect(() => {
     const controller = new AbortController();
-    (async () => {
-      let position = n;
-      if (position === undefined && id !== undefined) {
-        position = (
-          await getJson<{ n: number }>(
-            `/api/files/${file.id}/find?item=${encodeURIComponent(id)}`,
-            controller.signal,
-          )
-        ).n;
-      }
-      if (position === undefined) throw new Error('no item named');
-      const detail = await getJson<ItemDetail>(`/api/files/${file.id}/items/${position}`, controller.signal);
-      setState({ detail });
-    })().catch((error: unknown) => {
-      if (!controller.signal.aborted)
-        setState({ error: error instanceof Error ? error.message : String(error) });
-    });
+    fetchItem(file, id, n, controller.signal).then(
+      (detail) => setState({ detail }),
+      (error: unknown) => {
+        if (controller.signal.aborted) return;
+        if (file.indexing) setState({ waiting: true });
+        else setState({ error: error instanceof Error ? error.message : String(error) });
+      },
+    );
     return () => controller.abort();
-  }, [file.id, id, n]);
+  }, [file.id, id, n, retry]);
   return state;
 }
 
 export function ItemView(props: { file: FileInfo; route: Route }): JSX.Element {
   const { file, route } = props;
-  const { detail, error } = useItem(file, route.item, route.item === undefined ? route.n : undefined);
+  const { detail, error, waiting } = useItem(
+    file,
+    route.item,
+    route.item === undefined ? route.n : undefined,
+  );
   const params = listParams(route);
   if (detail !== undefined) params.set('n', String(detail.n));
   const position = useJson<PositionResponse>(
@@ -185,7 +202,11 @@ export function ItemView(props: { file: FileInfo; route: Route }): JSX.Element {
       </div>
     );
   }
-  if (detail === undefined) return <Muted>loading…</Muted>;
+  if (detail === undefined) {
+    const text =
+      waiting === true ? `indexing… ${file.count} items so far; this one is not read yet` : 'loading…';
+    return <Muted>{text}</Muted>;
+  }
   const tabs = tabsOf(detail);
   const active = tabs.some((t) => t.id === route.tab) ? (route.tab as string) : (tabs[0]?.id ?? 'raw');
   return (

@@ -137,10 +137,17 @@ function FacetGroup(props: {
 export function FacetSidebar(props: {
   facets: Partial<Record<FacetName, FacetCount[]>>;
   route: Route;
+  /** The file is still being indexed: the counts cover the items read so far. */
+  partial?: boolean;
 }): JSX.Element {
   const active = Object.keys(props.route.filters).length > 0;
   return (
-    <aside class="facets" aria-label="filters">
+    <aside class={props.partial === true ? 'facets partial' : 'facets'} aria-label="filters">
+      {props.partial === true ? (
+        <p class="partial-note" title="the file is still being indexed: counts grow until it is read">
+          counts so far (indexing…)
+        </p>
+      ) : null}
       {active ? (
         <a
           class="clear"

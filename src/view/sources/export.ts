@@ -169,7 +169,7 @@ export class ExportSource extends Source {
             const id = /^\{"id":("(?:[^"\\]|\\.)*")/.exec(text)?.[1];
             if (id !== undefined) byId.set(JSON.parse(id) as string, range);
           },
-          { signal },
+          this.scanOptions(signal),
         );
         this.tokenIndex.set(part.split, { byId, list });
       }
@@ -225,7 +225,7 @@ export class ExportSource extends Source {
       this.host.changed(this);
     };
     if (file.endsWith('.jsonl')) {
-      await scanJsonlFile(file, add, { signal });
+      await scanJsonlFile(file, add, this.scanOptions(signal));
       return;
     }
     await scanJsonFile(
@@ -243,7 +243,7 @@ export class ExportSource extends Source {
           if (path.length === 1) add(text, start, end);
         },
       },
-      { signal },
+      this.scanOptions(signal),
     );
   }
 

@@ -165,7 +165,7 @@ export class GenerationLogSource extends Source {
         }
         this.host.changed(this);
       },
-      { start: this.offset, signal },
+      { start: this.offset, ...this.scanOptions(signal) },
     );
     this.meta.instances = String(into.size);
   }

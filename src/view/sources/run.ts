@@ -11,12 +11,10 @@ import { importToolAlpacaJudged } from '../../eval/import/toolalpaca.js';
 import type { FileKind, ItemDetail } from '../api.js';
 import { facetValues, normalizeText, type FileIndex, type IndexedItem } from '../file-index.js';
 import { readSlice, scanJsonFile } from '../scan-json.js';
+import { checkerOf, judgesResponse, judgmentsOf } from '../judgments.js';
 import {
-  checkerOf,
   recordedKindOf,
   itemTrajectory,
-  judgesResponse,
-  judgmentsOf,
   runSteps,
   sourceOfExecutor,
   stepSources,
@@ -170,7 +168,7 @@ export class RunSource extends TrajectoryFileSource {
           else if (path[0] === 'statistics') statistics = value;
         },
       },
-      { signal },
+      this.scanOptions(signal),
     );
     this.meta.items = String(into.size);
     if (isRecord(statistics) && isRecord(statistics.percentages)) {

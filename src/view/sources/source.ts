@@ -17,6 +17,8 @@ export interface SourceHost {
   toolevalOf(queryId: string): ToolEvalView | undefined;
   /** Called when the source's items or state changed (the server tells the browsers). */
   changed(source: Source): void;
+  /** Awaited while a source indexes (after each value read), when the host holds indexing. */
+  pause?(source: Source): Promise<void> | undefined;
 }
 
 export abstract class Source {
@@ -40,6 +42,15 @@ export abstract class Source {
     readonly absPath: string,
     protected readonly host: SourceHost,
   ) {}
+
+  /** Options of the streaming scans: stop on `signal`, wait where the host holds indexing. */
+  protected scanOptions(signal: AbortSignal): {
+    signal: AbortSignal;
+    pause?: () => Promise<void> | undefined;
+  } {
+    const host = this.host;
+    return host.pause === undefined ? { signal } : { signal, pause: () => host.pause?.(this) };
+  }
 
   /** Reads the file into `into`, calling `host.changed` as items arrive. */
   protected abstract scan(into: FileIndex, signal: AbortSignal): Promise<void>;

@@ -195,7 +195,7 @@ export class ToolAlpacaSource extends Source {
           pending = [];
         },
       },
-      { signal },
+      this.scanOptions(signal),
     );
     if (instances === 0) {
       // A tool file: one item per tool.
