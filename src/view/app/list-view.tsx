@@ -115,13 +115,14 @@ function useListKeys(opts: {
 /** Search box, "1–50 of N" (N so far while the file is indexed) and the pager. */
 function ListToolbar(props: {
   route: Route;
-  file: FileInfo;
+  /** Items in the file when the list was answered (the same snapshot as `total`). */
+  count: number;
   total: number;
   partial: boolean;
   search: { current: HTMLInputElement | null };
   pageUrl: (offset: number) => string;
 }): JSX.Element {
-  const { route, file, total } = props;
+  const { route, count, total } = props;
   const prev = props.pageUrl(Math.max(0, route.offset - PAGE_SIZE));
   const next = props.pageUrl(route.offset + PAGE_SIZE);
   return (
@@ -132,7 +133,7 @@ function ListToolbar(props: {
           ? 'no item'
           : `${route.offset + 1}–${Math.min(route.offset + PAGE_SIZE, total)} of ${total}`}
         {props.partial ? ' so far' : ''}
-        {total !== file.count ? ` (${file.count} in the file)` : ''}
+        {total !== count ? ` (${count} in the file)` : ''}
       </span>
       <span class="pager">
         <a class={route.offset > 0 ? '' : 'disabled'} href={prev} onClick={linkHandler(prev)}>
@@ -255,7 +256,7 @@ export function ListView(props: { file: FileInfo; route: Route }): JSX.Element {
         ) : null}
         <ListToolbar
           route={route}
-          file={file}
+          count={list.data?.file.count ?? file.count}
           total={total}
           partial={partial}
           search={search}
