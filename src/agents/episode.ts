@@ -14,6 +14,12 @@
  * (`./kinds.ts`), gives a missing-info instruction's left-out value to the user agent, and for a
  * multi-turn one lets the user agent ask its follow-up after the first answer, the episode going on
  * (`follow_ups`); the instance records `kind` (and `missing`). Without a kind nothing changes.
+ *
+ * Beside its steps, an instance records where each observation came from: `observation_sources`, a list
+ * parallel to `intermediate_steps` (and to each follow-up turn's), holding the `source` of the observation
+ * that answered (`real`, `simulated`, `schema`, `cache`, `replay`, `mcp`: for a chain, the member that
+ * answered or the cache) or `null` when no executor did (a built-in action, an unknown action, an input
+ * that is not JSON). An extra key, as `kind` is: ToolAlpaca's readers and the exports ignore it.
  */
 import { messageOf, oneLine } from '../core/errors.js';
 import { isInfrastructureFailure } from '../models/model-errors.js';
@@ -25,7 +31,12 @@ import type {
   IntermediateStep,
   ToolAlpacaRecord,
 } from '../core/toolalpaca-record.js';
-import { observationText, type Observation, type ToolExecutor } from '../executors/executor.js';
+import {
+  observationText,
+  type Observation,
+  type ObservationSource,
+  type ToolExecutor,
+} from '../executors/executor.js';
 import type { ChatMessage, ChatModel, ChatResponse, ToolDefinition } from '../models/chat-model.js';
 import {
   BUILTIN_PROMPT_FUNCTIONS,
@@ -214,6 +225,8 @@ interface Counters {
 class EpisodeRun {
   /** The current turn's steps (a multi-turn episode starts a new list for each follow-up). */
   steps: IntermediateStep[] = [];
+  /** The current turn's observation sources, parallel to `steps`. */
+  sources: (ObservationSource | null)[] = [];
   readonly usage: Counters = { promptTokens: 0, completionTokens: 0, calls: 0 };
   readonly store = new RetrievalStore();
   readonly user: UserAgent;
@@ -297,15 +310,27 @@ class EpisodeRun {
     }
   }
 
+  /** Appends a step of the current turn with its observation's source. */
+  record(call: string[], observed: Observed): void {
+    this.steps.push([call, observed.text]);
+    this.sources.push(observed.source);
+  }
+
   /** The observation for one action with its parsed arguments (or the reason they could not be parsed). */
-  async act(action: string, args: Record<string, unknown> | undefined, argsError?: string): Promise<string> {
+  async act(
+    action: string,
+    args: Record<string, unknown> | undefined,
+    argsError?: string,
+  ): Promise<Observed> {
     this.checkAborted();
     const names = this.actionNames();
-    if (!names.includes(action)) return invalidActionObservation(action, names);
+    if (!names.includes(action)) return { text: invalidActionObservation(action, names), source: null };
     if (args === undefined) {
-      return argsError?.startsWith("'Action Input' cannot be a list") === true
-        ? argsError
-        : INVALID_JSON_OBSERVATION;
+      const text =
+        argsError?.startsWith("'Action Input' cannot be a list") === true
+          ? argsError
+          : INVALID_JSON_OBSERVATION;
+      return { text, source: null };
     }
     const { signal } = this.options;
     if (!this.isFunction(action) && (action === GET_DETAILS || action === RETRIEVAL)) {
@@ -318,7 +343,7 @@ class EpisodeRun {
                 ...(signal ? { signal } : {}),
               });
         if (result.calls > 0) this.count(result, result.calls);
-        return result.observation;
+        return { text: result.observation, source: null };
       } catch (error) {
         this.checkAborted();
         const who = action === GET_DETAILS ? 'user model' : 'retrieval model';
@@ -330,6 +355,7 @@ class EpisodeRun {
       }
     }
     let text: string;
+    let source: ObservationSource;
     try {
       // A 5xx answer is asked again, up to SERVER_ERROR_ATTEMPTS calls in all, as ToolAlpaca's agent does.
       let observation: Observation;
@@ -342,6 +368,7 @@ class EpisodeRun {
         this.checkAborted();
       }
       text = observationText(observation, { maxChars: Number.POSITIVE_INFINITY });
+      source = observation.source;
     } catch (error) {
       this.checkAborted();
       throw new EpisodeFailure(
@@ -350,14 +377,28 @@ class EpisodeRun {
       );
     }
     if (this.threshold <= 0)
-      return text.length > CUT_WITHOUT_RETRIEVAL ? text.slice(0, CUT_WITHOUT_RETRIEVAL) : text;
-    if (text.length > this.threshold) return retrievalNotice(this.store.put(text));
-    return text;
+      return {
+        text: text.length > CUT_WITHOUT_RETRIEVAL ? text.slice(0, CUT_WITHOUT_RETRIEVAL) : text,
+        source,
+      };
+    if (text.length > this.threshold) return { text: retrievalNotice(this.store.put(text)), source };
+    return { text, source };
   }
 
   stepLimit(): EpisodeFailure {
     return new EpisodeFailure('step_limit', `no final answer after ${this.maxSteps} steps`);
   }
+}
+
+/** An observation as the assistant reads it, and its source (null when no executor answered). */
+interface Observed {
+  text: string;
+  source: ObservationSource | null;
+}
+
+/** `observation_sources` for a turn's steps (nothing for a turn without steps). */
+function sourcesField(sources: readonly (string | null)[]): { observation_sources?: (string | null)[] } {
+  return sources.length > 0 ? { observation_sources: [...sources] } : {};
 }
 
 /** What a turn ends with: the final answer and thought. */
@@ -403,9 +444,9 @@ async function runReact(run: EpisodeRun, instance: TurnAnswer, question: string)
     }
     if (run.steps.length >= run.maxSteps) throw run.stepLimit();
     const full = logText(text);
-    const observation = await run.act(parsed.action, parsed.args, parsed.parseError);
-    run.steps.push([[parsed.action, parsed.argsText ?? parsed.actionInput, full], observation]);
-    scratch.push({ text: full, observation });
+    const observed = await run.act(parsed.action, parsed.args, parsed.parseError);
+    run.record([parsed.action, parsed.argsText ?? parsed.actionInput, full], observed);
+    scratch.push({ text: full, observation: observed.text });
   }
 }
 
@@ -456,11 +497,11 @@ async function runFunctionCalling(
       const parsed = parseActionArgs(call.arguments);
       const argsText = parsed.ok ? parsed.argsText : call.arguments;
       const full = `${i === 0 && thought !== '' ? ` ${thought}\n` : ' '}Action: ${name}\nAction Input: ${argsText}`;
-      const observation = parsed.ok
+      const observed = parsed.ok
         ? await run.act(name, parsed.args)
         : await run.act(name, undefined, parsed.error);
-      run.steps.push([[name, argsText, full], observation]);
-      messages.push({ role: 'tool', content: observation, toolCallId: call.id, name: call.name });
+      run.record([name, argsText, full], observed);
+      messages.push({ role: 'tool', content: observed.text, toolCallId: call.id, name: call.name });
     }
   }
 }
@@ -474,7 +515,14 @@ function kindFields(
   return {
     kind: spec.kind,
     ...(spec.missing !== undefined ? { missing: spec.missing } : {}),
-    ...(spec.kind === 'multi-turn' ? { follow_ups: followUps.map((turn) => ({ ...turn })) } : {}),
+    ...(spec.kind === 'multi-turn'
+      ? {
+          follow_ups: followUps.map(({ observation_sources: sources, ...turn }) => ({
+            ...turn,
+            ...sourcesField(sources ?? []),
+          })),
+        }
+      : {}),
   };
 }
 
@@ -488,12 +536,18 @@ export async function runEpisode(input: EpisodeInput, options: EpisodeOptions): 
   const instance: Instance = { input: input.instruction };
   // A multi-turn episode: the first turn's steps once it is over, and the later turns.
   let firstSteps: IntermediateStep[] | undefined;
+  let firstSources: (ObservationSource | null)[] | undefined;
   const followUps: FollowUpTurn[] = [];
   const result = (status: EpisodeResult['status'], failure?: EpisodeResult['failure']): EpisodeResult => {
     const first = firstSteps ?? run.steps;
     const laterSteps = followUps.reduce((sum, turn) => sum + (turn.intermediate_steps?.length ?? 0), 0);
     return {
-      instance: { ...instance, intermediate_steps: first, ...kindFields(input.kind, followUps) },
+      instance: {
+        ...instance,
+        intermediate_steps: first,
+        ...sourcesField(firstSources ?? run.sources),
+        ...kindFields(input.kind, followUps),
+      },
       status,
       ...(failure ? { failure } : {}),
       steps: first.length + laterSteps,
@@ -510,14 +564,21 @@ export async function runEpisode(input: EpisodeInput, options: EpisodeOptions): 
     const followUp = run.user.followUp(instance.output ?? '');
     if (followUp !== undefined) {
       firstSteps = run.steps;
+      firstSources = run.sources;
       run.steps = [];
-      // In the instance while it runs (the same array), so that a failure keeps the turn's steps.
-      followUps.push({ input: followUp, intermediate_steps: run.steps });
+      run.sources = [];
+      // In the instance while it runs (the same arrays), so that a failure keeps the turn's steps.
+      followUps.push({ input: followUp, intermediate_steps: run.steps, observation_sources: run.sources });
       if (options.mode === 'function-calling') messages.push({ role: 'user', content: followUp });
       const answer: TurnAnswer = {};
       const earlier = [{ input: input.instruction, output: instance.output ?? '' }];
       await turn(answer, followUpQuestion(earlier, followUp));
-      followUps[0] = { input: followUp, ...answer, intermediate_steps: run.steps };
+      followUps[0] = {
+        input: followUp,
+        ...answer,
+        intermediate_steps: run.steps,
+        ...sourcesField(run.sources),
+      };
     }
     return result('completed');
   } catch (error) {

@@ -10,6 +10,13 @@ export const IntermediateStepSchema = z.tuple([z.array(z.string()), z.string()])
 export type IntermediateStep = z.infer<typeof IntermediateStepSchema>;
 
 /**
+ * Where each step's observation came from, parallel to `intermediate_steps`: an executor's source
+ * (`real`, `simulated`, `schema`, `cache`, `replay`, `mcp`, kept as plain strings) or `null` when no
+ * executor answered (a built-in action, an invalid action or input). Written by generation; optional.
+ */
+export const ObservationSourcesSchema = z.array(z.string().nullable());
+
+/**
  * The kinds of instance a corpus can hold beyond ToolAlpaca's own (BFCL's categories, Toucan's extra
  * cases). An instance without `kind` is ToolAlpaca's original one: `single` or `multi-step` by its steps.
  * - `single`: one call of one function answers the request.
@@ -61,6 +68,7 @@ export const FollowUpTurnSchema = z.looseObject({
   output: z.string().optional(),
   'Final Thought': z.string().optional(),
   intermediate_steps: z.array(IntermediateStepSchema).optional(),
+  observation_sources: ObservationSourcesSchema.optional(),
 });
 export type FollowUpTurn = z.infer<typeof FollowUpTurnSchema>;
 
@@ -73,6 +81,8 @@ export const InstanceSchema = z.looseObject({
   output: z.string().optional(),
   'Final Thought': z.string().optional(),
   intermediate_steps: z.array(IntermediateStepSchema).optional(),
+  /** Each step's observation source, parallel to `intermediate_steps` (see ObservationSourcesSchema). */
+  observation_sources: ObservationSourcesSchema.optional(),
   kind: InstanceKindSchema.optional(),
   /** missing-info: the argument the request left out (and the value the user agent gave). */
   missing: MissingArgumentSchema.optional(),

@@ -146,6 +146,7 @@ describe('missing-info', () => {
       'output',
       'Final Thought',
       'intermediate_steps',
+      'observation_sources',
       'kind',
       'missing',
     ]);

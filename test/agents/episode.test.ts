@@ -95,12 +95,15 @@ describe('runEpisode (react)', () => {
         [['searchAxolotlImages', '{"color": "wild", "size": "medium"}', step1], obs1],
         [['getAxolotlFacts', '{"category": "habitat", "limit": 2}', step2], obs2],
       ],
+      // Where each observation came from, parallel to the steps (an extra key, after ToolAlpaca's).
+      observation_sources: ['schema', 'schema'],
     });
     assert.deepEqual(Object.keys(result.instance), [
       'input',
       'output',
       'Final Thought',
       'intermediate_steps',
+      'observation_sources',
     ]);
 
     const requests = server.chatRequests();
@@ -447,6 +450,8 @@ describe('runEpisode (function-calling)', () => {
           NO_FURTHER_DETAILS,
         ],
       ],
+      // The built-in getDetails is answered by the user agent, not an executor.
+      observation_sources: ['schema', null],
     });
     const requests = server.chatRequests();
     assert.equal(requests.length, 3);

@@ -85,6 +85,11 @@ describe('generate CLI against the fake server', () => {
         const instance = InstanceSchema.parse(record.Instances?.[0]);
         assert.equal(instance.input, record.Instructions?.[0]);
         assert.ok((instance.intermediate_steps ?? []).length >= 1);
+        // Each step's observation source, parallel to the steps: the executor that answered.
+        assert.deepEqual(
+          instance.observation_sources,
+          (instance.intermediate_steps ?? []).map(() => executor),
+        );
         assert.ok(typeof instance.output === 'string' && instance.output !== '');
       }
       // Piped progress is plain lines.
