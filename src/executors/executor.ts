@@ -35,6 +35,12 @@ export interface ExecutionContext {
 
 export interface ToolExecutor {
   readonly kind: string;
+  /**
+   * True when an observation depends on nothing but the call (tool, function, arguments): the same call
+   * always gets the same answer, whatever the instance, the time or the calls before it, so a caller may
+   * reuse an answer (`serve` does). The schema executor is; model, network and recorded executors are not.
+   */
+  readonly deterministic?: boolean;
   execute(
     tool: Tool,
     functionName: string,

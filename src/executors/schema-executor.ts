@@ -361,6 +361,8 @@ export function createSchemaExecutor(options: SchemaExecutorOptions = {}): ToolE
 
   return {
     kind: 'schema',
+    // Answers are generated from a seed derived from the call alone (see `callSeed`).
+    deterministic: true,
     get cacheEntries() {
       return cache.size;
     },

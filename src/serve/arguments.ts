@@ -87,6 +87,15 @@ function collectPlanOf(fn: ToolFunction): CollectPlan {
   return plan;
 }
 
+/** The headers (lower case) and whether the cookies a function reads arguments from, besides URL and body. */
+export function requestInputsOf(fn: ToolFunction): { headers: string[]; cookies: boolean } {
+  const plan = collectPlanOf(fn);
+  return {
+    headers: plan.slots.filter(([, slot]) => slot === 'header').map(([, , header]) => header),
+    cookies: plan.slots.some(([, slot]) => slot === 'cookie'),
+  };
+}
+
 /** The call's arguments as the request carries them: declared locations first, then the body. */
 export function collectArguments(
   fn: ToolFunction,

@@ -4,6 +4,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { ToolExecutor } from '../executors/executor.js';
+import type { AnswerMemo } from './answer-memo.js';
 import type { MountedTool } from './mount.js';
 
 export interface ServeContext {
@@ -12,6 +13,8 @@ export interface ServeContext {
   bodyLimit: number;
   /** Base URL of the links in documents and 404 answers, without a trailing slash. */
   baseUrl: string;
+  /** Answers kept for reuse, when the executor is deterministic (see `answer-memo.ts`). */
+  memo?: AnswerMemo;
 }
 
 /** The request property (declared with `decorateRequest`) holding where its answer came from. */

@@ -25,6 +25,12 @@ export interface ToolServerOptions {
    * listen on an address other than loopback.
    */
   token?: string;
+  /**
+   * Answers kept for reuse when the executor is deterministic (the schema executor): a request with the same
+   * route, URL and argument headers as an earlier one gets the earlier answer without another call. 0 turns
+   * it off. Default 1000.
+   */
+  answerMemoSize?: number;
   /** Also serve the tools as an MCP server (streamable HTTP) at `/mcp`, behind the same checks. */
   mcp?: boolean | Omit<McpHttpRouteOptions, 'log'>;
 }

@@ -31,10 +31,10 @@ export function headerSafe(text: string): string {
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
- * Copies the observation's headers to the response (except framing, content type and this server's own),
- * and returns its content type.
+ * Adds the observation's headers to `out` (except framing, content type and this server's own), and returns
+ * its content type.
  */
-function copyHeaders(headers: Record<string, string>, reply: FastifyReply): string | undefined {
+function copyHeaders(headers: Record<string, string>, out: Record<string, string>): string | undefined {
   let contentType: string | undefined;
   for (const name in headers) {
     if (!Object.hasOwn(headers, name)) continue;
@@ -44,7 +44,7 @@ function copyHeaders(headers: Record<string, string>, reply: FastifyReply): stri
       continue;
     }
     if (DROPPED_HEADERS.has(lower) || lower.startsWith('x-toolalpaca-') || !HEADER_NAME.test(name)) continue;
-    reply.header(lower, headerSafe(String(headers[name])));
+    out[lower] = headerSafe(String(headers[name]));
   }
   return contentType;
 }
@@ -64,38 +64,50 @@ function jsonText(body: unknown): string {
   return text;
 }
 
-/** Sends `o`, the answer to a call of `fn`; `checkWarnings` are the argument check's own warnings. */
-export function sendObservation(
-  o: Observation,
-  fn: ToolFunction,
-  checkWarnings: string[],
-  request: FastifyRequest,
-  reply: FastifyReply,
-): FastifyReply {
-  setSource(request, o.source);
-  reply.header(SOURCE_HEADER, o.source);
+/** An observation as this server answers it. */
+export interface Answer {
+  status: number;
+  /** Response headers, names in lower case. */
+  headers: Record<string, string>;
+  /** Text as it goes on the wire; an object for this server's own error answers (fastify serialises it). */
+  payload: string | Record<string, unknown> | undefined;
+  /** Where the observation came from, for the log line. */
+  source: string;
+  /** The API's own answer (not a rejection or failure), sent as text: an answer that may be reused. */
+  reusable: boolean;
+}
+
+/** The answer to a call of `fn` that got `o`; `checkWarnings` are the argument check's own warnings. */
+export function answerOf(o: Observation, fn: ToolFunction, checkWarnings: string[]): Answer {
+  const headers: Record<string, string> = { [SOURCE_HEADER]: o.source };
   const warnings = o.warnings ?? checkWarnings;
-  if (warnings.length > 0) reply.header(WARNINGS_HEADER, headerSafe(warnings.join('; ')));
+  if (warnings.length > 0) headers[WARNINGS_HEADER] = headerSafe(warnings.join('; '));
+  const answer = { headers, source: o.source, reusable: false };
   if (o.validationErrors !== undefined && o.validationErrors.length > 0) {
-    return reply.code(400).send({ error: 'invalid request', function: fn.name, details: o.validationErrors });
+    const payload = { error: 'invalid request', function: fn.name, details: o.validationErrors };
+    return { ...answer, status: 400, payload };
   }
   const validStatus = Number.isInteger(o.status) && o.status >= 200 && o.status <= 599;
   if (o.error !== undefined) {
     const status = validStatus && o.status >= 400 ? o.status : 502;
-    return reply.code(status).send({ error: 'tool call failed', reason: o.error, source: o.source });
+    return { ...answer, status, payload: { error: 'tool call failed', reason: o.error, source: o.source } };
   }
-  const contentType = copyHeaders(o.headers, reply);
-  reply.code(validStatus ? o.status : 502);
+  const contentType = copyHeaders(o.headers, headers);
+  const status = validStatus ? o.status : 502;
   if (typeof o.body === 'string') {
-    reply.header('content-type', contentType ?? 'text/plain; charset=utf-8');
-    return reply.send(o.body);
+    headers['content-type'] = contentType ?? 'text/plain; charset=utf-8';
+    return { ...answer, status, payload: o.body, reusable: true };
   }
-  if (o.status === 204 || o.status === 304) return reply.send();
-  // Non-string bodies are JSON whatever the spec's content type said; serialise here so that fastify
+  if (o.status === 204 || o.status === 304) return { ...answer, status, payload: undefined };
+  // Non-string bodies are JSON whatever the spec's content type said; serialised here so that fastify
   // does not treat `null` or a number specially.
-  reply.header(
-    'content-type',
-    contentType !== undefined && /json/i.test(contentType) ? contentType : 'application/json; charset=utf-8',
-  );
-  return reply.send(jsonText(o.body));
+  headers['content-type'] =
+    contentType !== undefined && /json/i.test(contentType) ? contentType : 'application/json; charset=utf-8';
+  return { ...answer, status, payload: jsonText(o.body), reusable: true };
+}
+
+/** Sends a prepared answer. */
+export function sendAnswer(answer: Answer, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  setSource(request, answer.source);
+  return reply.code(answer.status).headers(answer.headers).send(answer.payload);
 }

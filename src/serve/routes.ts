@@ -15,7 +15,8 @@ import { DOCUMENT_PATHS, sendDocument, toolIndex, toolList } from './documents.j
 import { fastifySafeName, type MountedTool, type RouteCandidate, type RouteGroup } from './mount.js';
 import { DEFAULT_INSTANCE, INSTANCE_HEADER } from './options.js';
 import { matchTemplate, pathSegments } from './path-template.js';
-import { sendObservation } from './reply.js';
+import { answerOf, sendAnswer } from './reply.js';
+import { memoKey, memoKeying } from './answer-memo.js';
 
 interface ChosenCall {
   fn: ToolFunction;
@@ -112,7 +113,10 @@ class CallContext implements ExecutionContext {
   }
 }
 
-/** Checks the call's arguments, runs it through the executor and sends the observation. */
+/**
+ * Checks the call's arguments, runs it through the executor and sends the answer, which is kept in the memo
+ * under `key` when one is given.
+ */
 async function callFunction(
   context: ServeContext,
   m: MountedTool,
@@ -120,6 +124,7 @@ async function callFunction(
   pathValues: PathValues,
   request: FastifyRequest,
   reply: FastifyReply,
+  key?: string,
 ): Promise<FastifyReply> {
   const refusal = bodyRefusal(group, request);
   if (refusal !== undefined) {
@@ -145,7 +150,9 @@ async function callFunction(
   } finally {
     call.release();
   }
-  return sendObservation(observation, chosen.fn, chosen.warnings, request, reply);
+  const answer = answerOf(observation, chosen.fn, chosen.warnings);
+  if (key !== undefined) context.memo?.set(key, answer);
+  return sendAnswer(answer, request, reply);
 }
 
 /** `/healthz` and `/`. */
@@ -173,9 +180,39 @@ function fastifyValues(candidate: RouteCandidate, request: FastifyRequest): Reco
   return out;
 }
 
-/** A tool's documents and functions as fastify routes, where fastify can express them. */
-function registerToolRoutes(app: FastifyInstance, context: ServeContext, m: MountedTool): void {
-  if (!fastifySafeName(m.tool.name)) return; // served by the not-found handler
+/**
+ * The handler of a group served as fastify route number `routeId`: the memoised answer when there is one
+ * (see `answer-memo.ts`), else the call.
+ */
+function routeHandler(context: ServeContext, m: MountedTool, group: RouteGroup, routeId: number) {
+  const memo = context.memo;
+  if (memo === undefined) {
+    return (request: FastifyRequest, reply: FastifyReply) =>
+      callFunction(context, m, group, fastifyValues, request, reply);
+  }
+  const keying = memoKeying(routeId, group);
+  return (request: FastifyRequest, reply: FastifyReply) => {
+    const key = memoKey(keying, request);
+    const answer = key === undefined ? undefined : memo.get(key);
+    if (answer === undefined) return callFunction(context, m, group, fastifyValues, request, reply, key);
+    // Sent at once; returning nothing spares fastify awaiting the reply as a thenable.
+    void sendAnswer(answer, request, reply);
+    return undefined;
+  };
+}
+
+/**
+ * A tool's documents and functions as fastify routes, where fastify can express them. Returns the next
+ * free route number.
+ */
+function registerToolRoutes(
+  app: FastifyInstance,
+  context: ServeContext,
+  m: MountedTool,
+  firstId: number,
+): number {
+  let routeId = firstId;
+  if (!fastifySafeName(m.tool.name)) return routeId; // served by the not-found handler
   // find-my-way matches static parts against the decoded path, so the prefix is registered decoded.
   const base = `/${m.tool.name}`;
   for (const rest of DOCUMENT_PATHS) {
@@ -199,17 +236,19 @@ function registerToolRoutes(app: FastifyInstance, context: ServeContext, m: Moun
       app.route({
         method: group.method,
         url: `${base}${path === '/' ? '' : path}`,
-        handler: (request, reply) => callFunction(context, m, group, fastifyValues, request, reply),
+        handler: routeHandler(context, m, group, routeId++),
       });
     } catch {
       // Left to the not-found handler's own matcher.
     }
   }
+  return routeId;
 }
 
 /** Every mounted tool's routes. */
 export function registerAllToolRoutes(app: FastifyInstance, context: ServeContext): void {
-  for (const m of context.tools.values()) registerToolRoutes(app, context, m);
+  let routeId = 0;
+  for (const m of context.tools.values()) routeId = registerToolRoutes(app, context, m, routeId);
 }
 
 /** A request for a mounted tool that fastify did not route: matched here, or 405/404 with the routes. */

@@ -19,6 +19,10 @@
  * a browser may send cross-origin without a preflight (text/plain, forms) are refused for JSON APIs. HEAD
  * is answered on every GET route.
  *
+ * With a deterministic executor (`ToolExecutor.deterministic`, the schema executor) answers are memoised
+ * (`answer-memo.ts`): a request carrying the same inputs as an earlier one on the same route gets the
+ * earlier answer, after the access checks, without calling the executor again.
+ *
  * Optional request header `X-Toolalpaca-Instance` is passed as `ExecutionContext.instanceId` (the
  * simulated executor's memory is per instance; default `serve`). Responses carry `X-Toolalpaca-Source`
  * (where the observation came from) and, when arguments were ignored or coerced, `X-Toolalpaca-Warnings`.
@@ -29,6 +33,7 @@ import type { Tool } from '../core/tool.js';
 import type { ToolExecutor } from '../executors/executor.js';
 import { InputError } from '../core/errors.js';
 import { accessRules, isLoopbackAddress } from './access.js';
+import { createAnswerMemo, DEFAULT_ANSWER_MEMO_SIZE } from './answer-memo.js';
 import { SOURCE_PROPERTY, type ServeContext } from './context.js';
 import { installAccessChecks, installBodyParsers, installErrorHandler, installRequestLog } from './hooks.js';
 import { mountTools } from './mount.js';
@@ -84,6 +89,11 @@ export async function createToolServer(
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     baseUrl: options.publicUrl?.replace(/\/+$/, '') ?? '',
   };
+  const memo =
+    executor.deterministic === true
+      ? createAnswerMemo(options.answerMemoSize ?? DEFAULT_ANSWER_MEMO_SIZE)
+      : undefined;
+  if (memo !== undefined) context.memo = memo;
   const app = createApp(context.bodyLimit);
   app.decorateRequest(SOURCE_PROPERTY, '');
   if (options.log !== undefined) installRequestLog(app, context, options.log);
