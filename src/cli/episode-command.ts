@@ -205,7 +205,6 @@ export async function withEpisodeResources<T>(
       flags,
       inputs: { tools: settings.tools, replayFile: flags.replayFile },
       failedOutput: emptyEpisodeOutput,
-      ledger,
     });
     // With a queue, the workers call the models (each probes its own); this process may have none.
     if (scheduler === undefined) await pool.probe(io.signal);

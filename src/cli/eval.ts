@@ -8,9 +8,11 @@ import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import {
   DETERMINISTIC_JUDGE,
+  emptyJudgeOutput,
   runJudge,
   type JudgeOptions,
   type JudgeRunResult,
+  type JudgeTaskOptions,
 } from '../eval/judge/judge-run.js';
 import { DEFAULT_EVAL_PROMPT, readRunFile, runEvaluation, type EvaluationSummary } from '../eval/run-eval.js';
 import { formatStatistics } from '../eval/statistics.js';
@@ -18,6 +20,7 @@ import { loadConfig } from '../models/config.js';
 import type { CostLedger } from '../models/ledger.js';
 import { createModelPool, type CommandIo, type ModelPool } from './context.js';
 import { registerEvalAgreementCommand } from './eval-agreement.js';
+import { addQueueOption, queueSchedulerOf, type QueueFlagValues } from './queue-producer.js';
 import {
   addEpisodeOptions,
   parseEpisodeFlags,
@@ -47,7 +50,7 @@ import {
 
 export type EvalRunFlags = EpisodeFlags;
 
-export interface EvalJudgeFlags extends ModelFlagValues, RunFlagValues {
+export interface EvalJudgeFlags extends ModelFlagValues, RunFlagValues, QueueFlagValues {
   out?: string;
   judge?: string;
   judgeModel?: string;
@@ -113,19 +116,22 @@ export async function runEvalRunCommand(flags: EvalRunFlags, io: CommandIo): Pro
   );
 }
 
-/** The `eval judge` flags, checked. */
-interface JudgeSettings {
-  out: string;
+/** The judge's sampling flags, checked (the command's, and a queue worker's from the run's spec). */
+export interface JudgeSamplingSettings {
   deterministic: boolean;
   runs: number;
   reasks?: number;
   seed?: number;
   temperature?: number;
+}
+
+/** The `eval judge` flags, checked. */
+interface JudgeSettings extends JudgeSamplingSettings {
+  out: string;
   run: ReturnType<typeof parseRunFlags>;
 }
 
-function parseJudgeFlags(flags: EvalJudgeFlags): JudgeSettings {
-  if (flags.out === undefined) throw new InputError('--out JUDGED.json is required');
+export function parseJudgeSampling(flags: EvalJudgeFlags): JudgeSamplingSettings {
   if (flags.judge !== undefined && flags.judge !== DETERMINISTIC_JUDGE && flags.judge !== 'llm') {
     throw new InputError(`--judge: expected "llm" or "${DETERMINISTIC_JUDGE}", got "${flags.judge}"`);
   }
@@ -133,20 +139,41 @@ function parseJudgeFlags(flags: EvalJudgeFlags): JudgeSettings {
   const seed = parseIntegerFlag('--seed', flags.seed, 0);
   const temperature = parseTemperatureFlag(flags.temperature);
   return {
-    out: flags.out,
     deterministic: flags.judge === DETERMINISTIC_JUDGE,
     runs: parseIntegerFlag('--runs', flags.runs) ?? 1,
     ...(reasks !== undefined ? { reasks } : {}),
     ...(seed !== undefined ? { seed } : {}),
     ...(temperature !== undefined ? { temperature } : {}),
-    run: parseRunFlags(flags),
   };
 }
 
-/** The LLM judge's model (pre-flight probed), its pool and ledger. */
-async function openJudgeModel(
+function parseJudgeFlags(flags: EvalJudgeFlags): JudgeSettings {
+  if (flags.out === undefined) throw new InputError('--out JUDGED.json is required');
+  return { out: flags.out, ...parseJudgeSampling(flags), run: parseRunFlags(flags) };
+}
+
+/** What judging one item needs besides the judge: the sampling settings. */
+export function judgeTaskOptionsOf(
+  judge: JudgeTaskOptions['judge'],
+  sampling: JudgeSamplingSettings,
+): JudgeTaskOptions {
+  return {
+    judge,
+    runs: sampling.runs,
+    ...(sampling.seed !== undefined ? { seed: sampling.seed } : {}),
+    ...(sampling.temperature !== undefined ? { temperature: sampling.temperature } : {}),
+    ...(sampling.reasks !== undefined ? { reasks: sampling.reasks } : {}),
+  };
+}
+
+/**
+ * The LLM judge's model, its pool and ledger; pre-flight probed unless `probe` is false (a queue's
+ * producer: the workers call the judge).
+ */
+export async function openJudgeModel(
   flags: EvalJudgeFlags,
   io: CommandIo,
+  probe = true,
 ): Promise<{
   pool: ModelPool;
   ledger: CostLedger;
@@ -163,7 +190,7 @@ async function openJudgeModel(
   const { pool, ledger } = await createModelPool(resolved, io);
   try {
     const judge = await pool.get(resolved.spec);
-    await pool.probe(io.signal);
+    if (probe) await pool.probe(io.signal);
     return { pool, ledger, options: { judge, ledger, concurrency: resolved.options.concurrency ?? 4 } };
   } catch (error) {
     await pool.close();
@@ -210,25 +237,31 @@ export async function runEvalJudgeCommand(
 ): Promise<JudgeRunResult> {
   const settings = parseJudgeFlags(flags);
   const run = await readRunFile(runPath);
-  const model = settings.deterministic ? undefined : await openJudgeModel(flags, io);
+  // With a queue the workers judge: the items travel in the tasks, the judge flags in the run's spec.
+  const scheduler = await queueSchedulerOf(flags, io, {
+    command: 'judge',
+    flags,
+    inputs: {},
+    failedOutput: emptyJudgeOutput,
+  });
+  const model = settings.deterministic ? undefined : await openJudgeModel(flags, io, scheduler === undefined);
   const progress = createRunProgress('eval judge', io, model !== undefined ? { ledger: model.ledger } : {});
   try {
     const result = await withRunErrors(() =>
       runJudge(run, {
-        ...(model?.options ?? { judge: DETERMINISTIC_JUDGE }),
-        runs: settings.runs,
+        ...(model?.options ?? {}),
+        ...judgeTaskOptionsOf(model?.options.judge ?? DETERMINISTIC_JUDGE, settings),
         out: settings.out,
         ...settings.run,
-        ...(settings.seed !== undefined ? { seed: settings.seed } : {}),
-        ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
-        ...(settings.reasks !== undefined ? { reasks: settings.reasks } : {}),
+        ...(scheduler !== undefined ? { scheduler } : {}),
         ...(io.signal !== undefined ? { signal: io.signal } : {}),
         onProgress: (p) => progress.report({ ...p, failed: p.errors }),
       }),
     );
     progress.finish();
     const { judged } = result;
-    const cacheHits = model?.pool.cacheHits() ?? 0;
+    const cacheHits =
+      scheduler !== undefined ? (model?.ledger.totals().cachedCalls ?? 0) : (model?.pool.cacheHits() ?? 0);
     if (flags.json === true || io.json === true) {
       io.stdout.write(
         `${JSON.stringify({ out: settings.out, judge: judged.judge, statistics: judged.statistics, ...(judged.spread !== undefined ? { spread: judged.spread } : {}), infrastructureFailed: result.status.infrastructureFailed, cacheHits }, null, 2)}\n`,
@@ -285,6 +318,7 @@ export function registerEvalCommands(program: Command): Command {
     .option('--reasks <n>', 're-asks after a reply without a readable Results block (default 2)')
     .option('--seed <n>', 'base seed; judge run k uses seed + k (default 0)');
   addRunOptions(judge, 'items');
+  addQueueOption(judge);
   judge.option('--json', 'print the statistics as JSON');
   addModelOptions(judge, { concurrency: 4 });
   judge.action(async (runPath: string, flags: EvalJudgeFlags) => {

@@ -3,10 +3,10 @@
  * journal, final files, progress) and its tasks run on `toolalpaca worker` processes through BullMQ.
  * This file builds the queue scheduler of a run: Redis checked first (unavailable → one line, exit 3),
  * the run's spec for the workers (the command's flags that change a task, its input files bundled;
- * never a secret, the output or the run-control flags), the workers' calls merged into the ledger.
+ * never a secret, the output or the run-control flags). The workers' calls come back with each result
+ * and reach the run's ledger through the engine (journaled, so that a resume keeps them).
  */
 import type { Command } from 'commander';
-import type { CostLedger } from '../models/ledger.js';
 import type { SchedulerFactory } from '../run/scheduler.js';
 import { bundleInput, type InputBundle } from '../run/queue/run-inputs.js';
 import { createQueueScheduler } from '../run/queue/queue-scheduler.js';
@@ -57,9 +57,12 @@ export interface QueueRunOptions {
   flags: object;
   /** Flag names holding input paths to bundle (`tools`, `replayFile`...), with their values. */
   inputs: Record<string, string | undefined>;
+  /** Flags the workers do not need (what they say is in the tasks already: `solve --tasks`...). */
+  omit?: readonly string[];
+  /** Plain-JSON values the workers build the runner from besides the flags (read here once). */
+  extra?: Record<string, unknown>;
   /** The kind's output for a task whose job failed for good. */
   failedOutput?: (input: unknown) => unknown;
-  ledger?: CostLedger;
 }
 
 /**
@@ -76,20 +79,19 @@ export async function queueSchedulerOf(
   await checkRedis(location);
   const specFlags: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(options.flags)) {
-    if (LOCAL_FLAGS.has(key) || key in options.inputs || value === undefined) continue;
+    if (LOCAL_FLAGS.has(key) || key in options.inputs || options.omit?.includes(key) === true) continue;
+    if (value === undefined) continue;
     specFlags[key] = value;
   }
   const inputs: Record<string, InputBundle> = {};
   for (const [key, path] of Object.entries(options.inputs)) {
     if (path !== undefined) inputs[key] = await bundleInput(path);
   }
-  const spec: QueueRunSpec = { command: options.command, flags: specFlags, inputs };
-  const ledger = options.ledger;
+  const spec: QueueRunSpec = { ...options.extra, command: options.command, flags: specFlags, inputs };
   return createQueueScheduler({
     location,
     spec,
     ...(options.failedOutput !== undefined ? { failedOutput: options.failedOutput } : {}),
-    ...(ledger !== undefined ? { onLedger: (rows) => ledger.merge(rows) } : {}),
     onWarning: (message) => io.stderr.write(`warning: ${message}\n`),
   });
 }

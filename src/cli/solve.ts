@@ -10,13 +10,27 @@ import type { ToolExecutor } from '../executors/executor.js';
 import { bindTaskTools, readSourceTools } from '../formats/task-tools.js';
 import { readToolBenchQueries } from '../formats/toolbench.js';
 import { loadConfig } from '../models/config.js';
-import { runSolve, type SolveRunOptions, type SolveSummary } from '../pipeline/solve.js';
+import type { ChatModel } from '../models/chat-model.js';
+import type { CostLedger } from '../models/ledger.js';
+import {
+  runSolve,
+  solveTaskRunner,
+  type SolveRunOptions,
+  type SolveSummary,
+  type SolveTaskOptions,
+} from '../pipeline/solve.js';
 import { createSolver, type SolverConfig } from '../search/create-solver.js';
 import type { SolverPromptSet } from '../search/prompts.js';
-import { loadToolBenchPromptSet } from '../search/toolbench-prompts.js';
+import {
+  readToolBenchPromptTexts,
+  toolBenchPromptSet,
+  type ToolBenchPromptTexts,
+} from '../search/toolbench-prompts.js';
+import type { TaskRunner } from '../run/task.js';
 import { openDomainTasks, readRetrievalCorpus } from '../retrieval/open-domain.js';
-import { SOLVER_NAMES, type SolverName } from '../search/solver.js';
+import { SOLVER_NAMES, type SolverName, type SolverTask } from '../search/solver.js';
 import { createModelPool, type CommandIo, type ModelPool } from './context.js';
+import { addQueueOption, queueSchedulerOf, type QueueFlagValues } from './queue-producer.js';
 import {
   checkReplayFile,
   checkToolResponseCache,
@@ -46,7 +60,7 @@ import {
   type RunFlagValues,
 } from './run-helpers.js';
 
-export interface SolveFlags extends ModelFlagValues, ExecutorFlagValues, RunFlagValues {
+export interface SolveFlags extends ModelFlagValues, ExecutorFlagValues, RunFlagValues, QueueFlagValues {
   tasks?: string;
   /** Tool source the tasks' tools are taken from (an MCP configuration...), see formats/task-tools.ts. */
   tools?: string;
@@ -164,16 +178,116 @@ async function createSolveExecutor(
   return createExecutor('chain', executorOptions);
 }
 
-/** The `solve` action, callable without commander (tests, scripts). */
-export async function runSolveCommand(flags: SolveFlags, io: CommandIo): Promise<SolveCommandSummary> {
-  const settings = parseSolveFlags(flags);
-  // ToolBench's prompts are read from the fetched module before any model is built.
-  const prompts: SolverPromptSet | undefined =
-    settings.promptSet === 'toolbench'
-      ? await loadToolBenchPromptSet(
-          flags.toolbenchPrompts !== undefined ? { dir: flags.toolbenchPrompts } : {},
-        )
-      : undefined;
+/** The solver's model and its executor, built from the flags; `close` ends both. */
+interface SolveResources {
+  pool: ModelPool;
+  ledger: CostLedger;
+  model: ChatModel;
+  executor: ToolExecutor;
+  executorSpec?: string;
+  /** `--concurrency`, if given. */
+  concurrency?: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the models and the executor of a solve run (the command's, or a queue worker's from the run's
+ * flags); pre-flight probed unless `probe` is false (a queue's producer: the workers call the models).
+ */
+async function openSolveResources(
+  flags: SolveFlags,
+  settings: SolveSettings,
+  io: CommandIo,
+  probe: boolean,
+): Promise<SolveResources> {
+  const config = await loadConfig(io.cwd);
+  const resolved = modelOptionsFrom(flags, config);
+  const { ledger, pool } = await createModelPool(resolved, io);
+  let executor: ToolExecutor | undefined;
+  try {
+    const model = await pool.get(resolved.spec);
+    const executorSpec = executorModelSpec(settings.executorKind, flags, config, resolved.spec);
+    executor = await createSolveExecutor(flags, settings, pool, executorSpec);
+    if (probe) await pool.probe(io.signal);
+    const opened = executor;
+    return {
+      pool,
+      ledger,
+      model,
+      executor: opened,
+      ...(executorSpec !== undefined ? { executorSpec } : {}),
+      ...(resolved.options.concurrency !== undefined ? { concurrency: resolved.options.concurrency } : {}),
+      close: async () => {
+        await opened.close?.();
+        await pool.close();
+      },
+    };
+  } catch (error) {
+    await executor?.close?.();
+    await pool.close();
+    throw error;
+  }
+}
+
+/** What solving one query needs besides the model and executor, from the checked flags. */
+function solveTaskOptionsOf(
+  settings: SolveSettings,
+  resources: SolveResources,
+  prompts: SolverPromptSet | undefined,
+): SolveTaskOptions {
+  return {
+    solver: createSolver(settings.solver, settings.solverConfig),
+    model: resources.model,
+    executor: resources.executor,
+    ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
+    ...(settings.maxObservationChars !== undefined
+      ? { maxObservationChars: settings.maxObservationChars }
+      : {}),
+    ...(prompts !== undefined ? { prompts } : {}),
+  };
+}
+
+/** The spec fields a queue worker builds a solve run's runner from besides its flags. */
+export interface SolveQueueExtra {
+  /** ToolBench's prompt texts (`--prompt-set toolbench`), read by the producer. */
+  promptTexts?: ToolBenchPromptTexts;
+}
+
+/**
+ * A queue worker's task runner for a solve run: the run's flags (with the worker's own on top) build
+ * the model, the executor and the solver; the queries come with their tools in the tasks.
+ */
+export async function openSolveTaskRunner(
+  flags: SolveFlags,
+  extra: SolveQueueExtra,
+  io: CommandIo,
+): Promise<{ runTask: TaskRunner<unknown, unknown>; close(): Promise<void> }> {
+  // The tasks file and the output are the producer's: they only need to be named here.
+  const settings = parseSolveFlags({
+    ...flags,
+    tasks: flags.tasks ?? '(queue)',
+    out: flags.out ?? '(queue)',
+  });
+  const resources = await openSolveResources(flags, settings, io, true);
+  const prompts = extra.promptTexts !== undefined ? toolBenchPromptSet(extra.promptTexts) : undefined;
+  const runTask = solveTaskRunner(solveTaskOptionsOf(settings, resources, prompts));
+  return { runTask: runTask as TaskRunner<unknown, unknown>, close: resources.close };
+}
+
+/** Flags a solve run's workers do not need: the queries (and their tools) travel in the tasks. */
+const SOLVE_PRODUCER_FLAGS = [
+  'tasks',
+  'tools',
+  'limit',
+  'retrieve',
+  'retrievalCorpus',
+  'promptSet',
+  'toolbenchPrompts',
+  'executorCache',
+];
+
+/** The queries to solve: read, narrowed to the retrieved APIs (`--retrieve`), bound to `--tools`. */
+async function solveQueries(settings: SolveSettings, io: CommandIo): Promise<SolverTask[]> {
   let tasks = await readToolBenchQueries(settings.tasks);
   if (settings.retrieve !== undefined) {
     // ToolBench's open-domain setting: the solver sees only the K APIs the retriever picks.
@@ -190,40 +304,56 @@ export async function runSolveCommand(flags: SolveFlags, io: CommandIo): Promise
   }
   if (settings.tools !== undefined)
     tasks = bindTaskTools(tasks, await readSourceTools(settings.tools), settings.tasks);
-  const config = await loadConfig(io.cwd);
-  const resolved = modelOptionsFrom(flags, config);
-  const { ledger, pool } = await createModelPool(resolved, io);
+  return tasks;
+}
+
+/** The `solve` action, callable without commander (tests, scripts). */
+export async function runSolveCommand(flags: SolveFlags, io: CommandIo): Promise<SolveCommandSummary> {
+  const settings = parseSolveFlags(flags);
+  // ToolBench's prompts are read from the fetched module before any model is built.
+  const promptTexts: ToolBenchPromptTexts | undefined =
+    settings.promptSet === 'toolbench'
+      ? await readToolBenchPromptTexts(
+          flags.toolbenchPrompts !== undefined ? { dir: flags.toolbenchPrompts } : {},
+        )
+      : undefined;
+  const prompts = promptTexts !== undefined ? toolBenchPromptSet(promptTexts) : undefined;
+  const tasks = await solveQueries(settings, io);
+  const extra: SolveQueueExtra = promptTexts !== undefined ? { promptTexts } : {};
+  // With a queue the workers solve: the queries travel in the tasks, the flags in the run's spec.
+  const scheduler = await queueSchedulerOf(flags, io, {
+    command: 'solve',
+    flags,
+    inputs: { replayFile: flags.replayFile },
+    omit: SOLVE_PRODUCER_FLAGS,
+    extra: { ...extra },
+    failedOutput: () => null,
+  });
+  const resources = await openSolveResources(flags, settings, io, scheduler === undefined);
+  const { ledger, pool } = resources;
   const progress = createRunProgress('solve', io, { ledger });
-  let executor: ToolExecutor | undefined;
   try {
-    const model = await pool.get(resolved.spec);
-    const executorSpec = executorModelSpec(settings.executorKind, flags, config, resolved.spec);
-    executor = await createSolveExecutor(flags, settings, pool, executorSpec);
-    await pool.probe(io.signal);
     const options: SolveRunOptions = {
+      ...solveTaskOptionsOf(settings, resources, prompts),
       tasks,
-      solver: createSolver(settings.solver, settings.solverConfig),
       solverParameters: { ...settings.solverConfig },
-      model,
-      executor,
-      ...(executorSpec !== undefined ? { executorModel: await pool.get(executorSpec) } : {}),
+      ...(resources.executorSpec !== undefined
+        ? { executorModel: await pool.get(resources.executorSpec) }
+        : {}),
       executorOptions: { ...executorParameters(flags), cacheFile: flags.executorCache ?? null },
       out: settings.out,
       ...(settings.limit !== undefined ? { limit: settings.limit } : {}),
-      concurrency: resolved.options.concurrency ?? 2,
+      concurrency: resources.concurrency ?? 2,
       ...settings.run,
+      ledger,
+      ...(scheduler !== undefined ? { scheduler } : {}),
       ...(io.signal !== undefined ? { signal: io.signal } : {}),
-      ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
-      ...(settings.maxObservationChars !== undefined
-        ? { maxObservationChars: settings.maxObservationChars }
-        : {}),
-      ...(prompts !== undefined ? { prompts } : {}),
-      onProgress: (p) => progress.report({ ...p, costUsd: 0 }),
+      onProgress: (p) => progress.report({ ...p, costUsd: ledger.totals().costUsd }),
       onFailure: (queryId, message) => io.stderr.write(`query ${queryId} failed: ${message}\n`),
     };
     const summary: SolveCommandSummary = {
       ...(await withRunErrors(() => runSolve(options))),
-      cacheHits: pool.cacheHits(),
+      cacheHits: scheduler !== undefined ? ledger.totals().cachedCalls : pool.cacheHits(),
     };
     progress.finish();
     // Like every run, the cost ledger ends the output (in the JSON, or on stderr).
@@ -232,8 +362,7 @@ export async function runSolveCommand(flags: SolveFlags, io: CommandIo): Promise
     return summary;
   } finally {
     progress.finish();
-    await executor?.close?.();
-    await pool.close();
+    await resources.close();
   }
 }
 
@@ -294,6 +423,7 @@ export function registerSolveCommand(program: Command): void {
     )
     .option('--json', 'print the summary as JSON');
   addRunOptions(command, 'queries');
+  addQueueOption(command);
   addModelOptions(command, { concurrency: 2 });
   command.action(async (flags: SolveFlags) => {
     await runInterruptible((io) => runSolveCommand(flags, io), exitCodeOf);

@@ -166,7 +166,6 @@ export async function runBuildCommand(flags: BuildFlags, io: CommandIo): Promise
       flags,
       inputs: {},
       failedOutput: () => ({ failure: { reason: 'queue_failed', stage: 'queue', error: 'the job failed' } }),
-      ledger,
     });
     // With a queue, the workers call the model (each probes its own).
     if (scheduler === undefined) await pool.probe(io.signal);

@@ -29,7 +29,15 @@ import {
   type EpisodeCommandDefaults,
   type EpisodeFlags,
 } from './episode-command.js';
-import { EVAL_RUN_DEFAULTS } from './eval.js';
+import {
+  EVAL_RUN_DEFAULTS,
+  judgeTaskOptionsOf,
+  openJudgeModel,
+  parseJudgeSampling,
+  type EvalJudgeFlags,
+} from './eval.js';
+import { DETERMINISTIC_JUDGE, judgeTaskRunner } from '../eval/judge/judge-run.js';
+import { openSolveTaskRunner, type SolveFlags, type SolveQueueExtra } from './solve.js';
 import { GENERATE_DEFAULTS } from './generate.js';
 import { modelOptionsFrom, parseIntegerFlag } from './model-options.js';
 import { selectionFromFlags, type BuildFlags } from './toolset.js';
@@ -169,6 +177,48 @@ async function openBuildRunner(
   }
 }
 
+/**
+ * Opens the task runner of a judge run: the run's judge flags, with the worker's `--model` as the
+ * judge model (it replaces the run's `--judge-model`); the deterministic judge needs no model.
+ */
+async function openJudgeRunner(
+  spec: QueueRunSpec,
+  overrides: Record<string, unknown>,
+  io: CommandIo,
+): Promise<OpenedRunner> {
+  const flags = {
+    ...spec.flags,
+    ...overrides,
+    ...(overrides.model !== undefined ? { judgeModel: overrides.model } : {}),
+  } as EvalJudgeFlags;
+  const sampling = parseJudgeSampling(flags);
+  if (sampling.deterministic) {
+    const runTask = judgeTaskRunner(judgeTaskOptionsOf(DETERMINISTIC_JUDGE, sampling));
+    return { runTask: runTask as TaskRunner<unknown, unknown>, close: () => Promise.resolve() };
+  }
+  const { pool, options } = await openJudgeModel(flags, quietIo(io));
+  const runTask = judgeTaskRunner(judgeTaskOptionsOf(options.judge, sampling));
+  return { runTask: runTask as TaskRunner<unknown, unknown>, close: () => pool.close() };
+}
+
+/** Opens the task runner of a solve run: the worker's `--model` is the solver's model. */
+async function openSolveRunner(
+  spec: QueueRunSpec,
+  dir: string,
+  overrides: Record<string, unknown>,
+  io: CommandIo,
+): Promise<OpenedRunner> {
+  const replayFile = spec.inputs.replayFile;
+  const flags = {
+    ...spec.flags,
+    ...(replayFile !== undefined ? { replayFile: await materializeInput(replayFile, dir) } : {}),
+    ...overrides,
+  } as SolveFlags;
+  const extra: SolveQueueExtra =
+    spec.promptTexts !== undefined ? { promptTexts: spec.promptTexts as SolveQueueExtra['promptTexts'] } : {};
+  return openSolveTaskRunner(flags, extra, quietIo(io));
+}
+
 type KindOpener = (
   spec: QueueRunSpec,
   dir: string,
@@ -181,6 +231,8 @@ const OPENERS: Record<string, KindOpener> = {
   generate: (spec, dir, overrides, io) => openEpisodeRunner(spec, GENERATE_DEFAULTS, dir, overrides, io),
   'eval-run': (spec, dir, overrides, io) => openEpisodeRunner(spec, EVAL_RUN_DEFAULTS, dir, overrides, io),
   'toolset-build': (spec, _dir, overrides, io) => openBuildRunner(spec, overrides, io),
+  judge: (spec, _dir, overrides, io) => openJudgeRunner(spec, overrides, io),
+  solve: (spec, dir, overrides, io) => openSolveRunner(spec, dir, overrides, io),
 };
 
 /** The `worker` action, callable without commander; resolves when the worker has stopped. */
@@ -263,7 +315,7 @@ export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
     .description(
-      'Run the tasks of runs started with --queue (generate, eval run, toolset build): take jobs from the Redis queue until SIGTERM.',
+      'Run the tasks of runs started with --queue (generate, eval run, eval judge, solve, toolset build): take jobs from the Redis queue until SIGTERM.',
     )
     .option('--queue <url>', 'the queue: redis://HOST:PORT/DB or rediss://... (default REDIS_URL)')
     .option('--concurrency <n>', 'jobs at once (default 4)')

@@ -209,8 +209,6 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
   checkEvaluationSet(tools, options);
   const prompt = options.prompt ?? DEFAULT_EVAL_PROMPT;
   const parameters = episodeParameters(options, { prompt: DEFAULT_EVAL_PROMPT }, toolsHash);
-  // A resumed run keeps the cost of the process(es) that wrote the previous run file.
-  const carriedCost = options.resume === true ? await previousCost(options.out) : 0;
   return withDurableRun<EpisodeTaskOutput, Record<string, unknown>, EvaluationSummary>(
     {
       kind: 'eval-run',
@@ -220,6 +218,12 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
       ...startOptionsOf(options),
     },
     async (durable) => {
+      // A resumed run keeps the cost of the process(es) that wrote the previous run file, unless the
+      // journal carries their calls (a queue run's): the engine adds those to the ledger itself.
+      const carriedCost =
+        options.resume === true && durable.journal.previous.calls.length === 0
+          ? await previousCost(options.out)
+          : 0;
       const outcome = await durable.execute({
         tasks: planEpisodeTasks(tools, options),
         runTask: episodeTaskRunner(tools, options, prompt),

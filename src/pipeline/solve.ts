@@ -155,8 +155,17 @@ function solveParameters(options: SolveRunOptions): Record<string, unknown> {
   };
 }
 
-/** The task runner: one query through the solver; a throw (model unreachable...) is a failed result. */
-function solveTaskRunner(options: SolveRunOptions): TaskRunner<SolverTask, SolveTaskOutput | null> {
+/** What solving one query needs (a queue worker builds it from the run's flags). */
+export type SolveTaskOptions = Pick<
+  SolveRunOptions,
+  'solver' | 'model' | 'executor' | 'temperature' | 'maxTokens' | 'maxObservationChars' | 'prompts'
+>;
+
+/**
+ * The task runner of a solve run: one query through the solver; a throw (model unreachable...) is a
+ * failed result. Input (the query with its tools) and output are plain JSON.
+ */
+export function solveTaskRunner(options: SolveTaskOptions): TaskRunner<SolverTask, SolveTaskOutput | null> {
   return async (task, { signal }) => {
     let result: SolveResult;
     try {

@@ -7,6 +7,7 @@ import { executeTasks, type ExecuteOptions, type ExecutionOutcome } from './engi
 import { memoryJournal, openJournal, type Journal, type OpenJournalOptions } from './journal.js';
 import { stat } from 'node:fs/promises';
 import { InputError } from '../core/errors.js';
+import type { CostLedger } from '../models/ledger.js';
 import { acquireRunLock, type RunLock } from './lock.js';
 import type { SchedulerFactory } from './scheduler.js';
 import type { RetryPolicy } from './task.js';
@@ -103,6 +104,8 @@ export interface DurableRunOptions {
   scheduler?: SchedulerFactory;
   /** Tasks at once. */
   concurrency?: number;
+  /** The run's cost ledger (see `ExecuteOptions.ledger` for the calls the engine adds to it). */
+  ledger?: CostLedger;
 }
 
 /** The resume/force part of `options`, for `withDurableRun`. */
@@ -121,7 +124,7 @@ export function executionOptionsOf(
   defaultConcurrency: number,
 ): Pick<
   ExecuteOptions<unknown, unknown>,
-  'retryFailed' | 'breakerThreshold' | 'signal' | 'graceMs' | 'scheduler' | 'concurrency'
+  'retryFailed' | 'breakerThreshold' | 'signal' | 'graceMs' | 'scheduler' | 'concurrency' | 'ledger'
 > {
   return {
     concurrency: Math.max(1, options.concurrency ?? defaultConcurrency),
@@ -130,5 +133,6 @@ export function executionOptionsOf(
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
     ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
     ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}),
+    ...(options.ledger !== undefined ? { ledger: options.ledger } : {}),
   };
 }

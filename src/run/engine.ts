@@ -10,6 +10,7 @@
  * - **Journal write failure**: the run stops at once and the error is thrown.
  */
 import { setMaxListeners } from 'node:events';
+import type { CostLedger } from '../models/ledger.js';
 import type { Journal, JournalTask } from './journal.js';
 import { createInProcessScheduler, type SchedulerFactory } from './scheduler.js';
 import {
@@ -54,6 +55,11 @@ export interface ExecuteOptions<I, O> {
   onProgress?: (progress: ExecutionProgress) => void;
   /** A task's result was journaled. */
   onFinished?: (record: JournalTask<O>) => void;
+  /**
+   * The run's ledger, for the calls it did not see: those results carry (a queue worker's), added once
+   * journaled, and those of earlier invocations' journal lines, added at the start of a resume.
+   */
+  ledger?: CostLedger;
 }
 
 export interface CircuitOpen {
@@ -193,6 +199,7 @@ function recordOf<O>(id: string, result: TaskResult<O>): JournalTask<O> {
     status: result.status,
     ...(result.failure !== undefined ? { failure: result.failure } : {}),
     output: result.output,
+    ...(result.calls !== undefined && result.calls.length > 0 ? { calls: result.calls } : {}),
     finishedAt: new Date().toISOString(),
   };
 }
@@ -211,6 +218,8 @@ export async function executeTasks<I, O>(options: ExecuteOptions<I, O>): Promise
   let fatal: unknown;
   const progress = createProgress(options, finished);
   for (const record of kept.values()) progress.count(record);
+  // Calls journaled by earlier invocations (a killed queue producer's) count once more in this ledger.
+  options.ledger?.merge(options.journal.previous.calls);
 
   // The stop control and the scheduler need each other: the scheduler is filled in once built.
   const ref: { scheduler?: { stopStarting(): void } } = {};
@@ -232,6 +241,7 @@ export async function executeTasks<I, O>(options: ExecuteOptions<I, O>): Promise
     // counts as done only once its line is durable.
     const write = options.journal.append(record).then(
       () => {
+        if (record.calls !== undefined) options.ledger?.merge(record.calls);
         finished.set(task.id, record);
         progress.count(record);
         ran++;

@@ -21,7 +21,7 @@ import { rm } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { RunError, type ParameterChange } from './errors.js';
 import { openJsonlLog, readJsonlLog, streamJsonlLog, type JsonlLogWriter } from './jsonl.js';
-import type { TaskFailure, TaskStatus } from './task.js';
+import type { TaskCalls, TaskFailure, TaskStatus } from './task.js';
 
 export const JOURNAL_VERSION = 2;
 
@@ -42,6 +42,8 @@ export interface JournalTask<O = unknown> {
   status: TaskStatus;
   failure?: TaskFailure;
   output: O;
+  /** The model calls counted outside the run's ledger (a queue worker's); see `TaskResult.calls`. */
+  calls?: TaskCalls;
   finishedAt: string;
 }
 
@@ -68,6 +70,8 @@ export interface JournalContents<O = unknown, P = Record<string, unknown>> {
   notes: Map<string, unknown>;
   /** Task lines replaced by a later line of the same id (retried tasks). */
   superseded: number;
+  /** The `calls` of every task line (superseded ones included), summed per stage and model. */
+  calls: TaskCalls;
   /** The last end line, unless tasks were appended after it. */
   ended?: JournalEnd;
   /** Byte length of the whole lines; anything after it is a torn last line. */
@@ -142,6 +146,40 @@ function lineOf(entry: Record<string, unknown>, first: boolean, legacy: boolean)
   return undefined;
 }
 
+const CALL_COUNTS = [
+  'calls',
+  'cachedCalls',
+  'promptTokens',
+  'completionTokens',
+  'cachedPromptTokens',
+  'cachedCompletionTokens',
+] as const;
+
+/** Adds `rows` into `sum` (one row per stage and model). */
+function addCalls(sum: TaskCalls, rows: readonly unknown[]): void {
+  for (const row of rows) {
+    if (!isObject(row) || typeof row.stage !== 'string' || typeof row.model !== 'string') continue;
+    let target = sum.find((r) => r.stage === row.stage && r.model === row.model);
+    if (target === undefined) {
+      target = {
+        stage: row.stage,
+        model: row.model,
+        calls: 0,
+        cachedCalls: 0,
+        promptTokens: 0,
+        completionTokens: 0,
+        cachedPromptTokens: 0,
+        cachedCompletionTokens: 0,
+      };
+      sum.push(target);
+    }
+    for (const key of CALL_COUNTS) {
+      const value = row[key];
+      if (typeof value === 'number' && Number.isFinite(value)) target[key] += value;
+    }
+  }
+}
+
 /**
  * Reads a journal; a missing file reads as empty. A torn last line is ignored; lines that are not
  * understood are counted in `badLines`. Journals of version 1 are mapped to today's lines.
@@ -154,6 +192,7 @@ export async function readJournal<O = unknown, P = Record<string, unknown>>(
     tasks: new Map(),
     notes: new Map(),
     superseded: 0,
+    calls: [],
     validBytes: log.validBytes,
     tornBytes: log.tornBytes,
     badLines: log.badLines,
@@ -169,6 +208,7 @@ export async function readJournal<O = unknown, P = Record<string, unknown>>(
     } else if (line.type === 'task') {
       if (contents.tasks.has(line.id)) contents.superseded++;
       contents.tasks.set(line.id, line);
+      if (Array.isArray(line.calls)) addCalls(contents.calls, line.calls);
       delete contents.ended;
     } else if (line.type === 'note') {
       contents.notes.set(line.key, line.value);
@@ -346,7 +386,15 @@ export function memoryJournal<O = unknown, P = Record<string, unknown>>(
       parameters,
       startedAt: new Date().toISOString(),
     },
-    previous: { tasks: new Map(), notes: new Map(), superseded: 0, validBytes: 0, tornBytes: 0, badLines: 0 },
+    previous: {
+      tasks: new Map(),
+      notes: new Map(),
+      superseded: 0,
+      calls: [],
+      validBytes: 0,
+      tornBytes: 0,
+      badLines: 0,
+    },
     append: () => Promise.resolve(),
     close: () => Promise.resolve(),
   };

@@ -6,6 +6,7 @@
  * executor, the tools) it gets when it is created from the run's parameters, never through the input.
  */
 import { messageOf, oneLine } from '../core/errors.js';
+import type { LedgerRow } from '../models/ledger.js';
 import { isInfrastructureFailure } from '../models/model-errors.js';
 
 export type TaskStatus = 'completed' | 'failed';
@@ -27,11 +28,19 @@ export interface TaskSpec<I> {
   input: I;
 }
 
+/** Model calls counted per stage and model, unpriced (the run's ledger prices them). */
+export type TaskCalls = Omit<LedgerRow, 'costUsd'>[];
+
 /** What a task produced: plain JSON. A failed task still has an output (what was done before it failed). */
 export interface TaskResult<O> {
   status: TaskStatus;
   output: O;
   failure?: TaskFailure;
+  /**
+   * The model calls the task made when they were counted outside the run's own ledger (a queue
+   * worker's): journaled with the result and added to the run's ledger, also on resume.
+   */
+  calls?: TaskCalls;
 }
 
 export interface TaskContext {

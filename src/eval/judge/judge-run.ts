@@ -170,40 +170,59 @@ function runHash(run: RunFile): string {
 }
 
 /** A judge task's output: the verdicts of one item and what they cost (plain JSON). */
-interface JudgeTaskOutput {
+export interface JudgeTaskOutput {
   verdicts: Verdict[];
   promptTokens: number;
   completionTokens: number;
 }
 
-/** The judge's settings, defaults resolved; `parameters` go into the journal's header. */
-interface JudgeSettings {
+/** The output of an item that was not judged (nothing spent): a queue job that failed for good. */
+export function emptyJudgeOutput(): JudgeTaskOutput {
+  return { verdicts: [], promptTokens: 0, completionTokens: 0 };
+}
+
+/** What judging one item needs: the judge and its sampling (a queue worker builds it from the flags). */
+export type JudgeTaskOptions = Pick<
+  JudgeOptions,
+  'judge' | 'runs' | 'temperature' | 'reasks' | 'seed' | 'maxTokens'
+>;
+
+/** The judge's sampling, defaults resolved. */
+interface JudgeSampling {
   deterministic: boolean;
   judgeId: string;
   runs: number;
   temperature: number;
   reasks: number;
   seed: number;
+}
+
+/** The judge's settings, defaults resolved; `parameters` go into the journal's header. */
+interface JudgeSettings extends JudgeSampling {
   withDeterministic: boolean;
   parameters: Record<string, unknown>;
 }
 
-function judgeSettings(run: RunFile, options: JudgeOptions): JudgeSettings {
+function judgeSampling(options: JudgeTaskOptions): JudgeSampling {
   const deterministic = options.judge === DETERMINISTIC_JUDGE;
   const runs = deterministic ? 1 : (options.runs ?? 1);
   if (!Number.isInteger(runs) || runs < 1)
     throw new InputError(`runs must be a positive integer, got ${runs}`);
-  const temperature = options.temperature ?? DEFAULT_JUDGE_TEMPERATURE;
-  const reasks = options.reasks ?? DEFAULT_REASKS;
-  const seed = options.seed ?? 0;
-  const judgeId = options.judge === DETERMINISTIC_JUDGE ? DETERMINISTIC_JUDGE : options.judge.id;
   return {
     deterministic,
-    judgeId,
+    judgeId: options.judge === DETERMINISTIC_JUDGE ? DETERMINISTIC_JUDGE : options.judge.id,
     runs,
-    temperature,
-    reasks,
-    seed,
+    temperature: options.temperature ?? DEFAULT_JUDGE_TEMPERATURE,
+    reasks: options.reasks ?? DEFAULT_REASKS,
+    seed: options.seed ?? 0,
+  };
+}
+
+function judgeSettings(run: RunFile, options: JudgeOptions): JudgeSettings {
+  const sampling = judgeSampling(options);
+  const { deterministic, judgeId, runs, temperature, reasks, seed } = sampling;
+  return {
+    ...sampling,
     withDeterministic: options.withDeterministic ?? true,
     parameters: {
       judge: judgeId,
@@ -219,13 +238,14 @@ function judgeSettings(run: RunFile, options: JudgeOptions): JudgeSettings {
   };
 }
 
-/** The task runner: K verdicts for one item (none for an item without steps). */
-function judgeTaskRunner(
-  options: JudgeOptions,
-  settings: JudgeSettings,
-): TaskRunner<RunItem, JudgeTaskOutput> {
+/**
+ * The task runner of a judge run: K verdicts for one item (none for an item without steps). Input and
+ * output are plain JSON, so a queue worker runs it with a judge of its own.
+ */
+export function judgeTaskRunner(options: JudgeTaskOptions): TaskRunner<RunItem, JudgeTaskOutput> {
+  const settings = judgeSampling(options);
   return async (item, { signal }) => {
-    const output: JudgeTaskOutput = { verdicts: [], promptTokens: 0, completionTokens: 0 };
+    const output = emptyJudgeOutput();
     if (item.steps.length === 0) return { status: 'completed', output };
     if (options.judge === DETERMINISTIC_JUDGE) {
       output.verdicts.push(deterministicVerdict(item));
@@ -375,7 +395,7 @@ export async function runJudge(run: RunFile, options: JudgeOptions): Promise<Jud
       }).length;
       const outcome = await durable.execute({
         tasks: run.items.map((item) => ({ id: itemKey(item), input: item })),
-        runTask: judgeTaskRunner(options, settings),
+        runTask: judgeTaskRunner(options),
         ...executionOptionsOf(options, 4),
         onFinished: (record) => {
           if (isError(record)) errors++;

@@ -7,9 +7,10 @@
  *   id is derived from the run and the task (and, for a task retried on resume, from the journal line
  *   that failed), so a restarted producer, or a task enqueued twice, never makes a second job.
  * - **Collector.** Finished jobs (BullMQ's events, and a periodic sweep for events missed while Redis
- *   or this process was away) are handed to `collect` once each; the engine journals them. A job that
- *   was already finished when the producer (re)started is collected without running again. Collected
- *   jobs are removed from Redis a sweep later (after their journal line is written).
+ *   or this process was away) are handed to `collect` once each; the engine journals them, with the
+ *   calls the worker made (`TaskResult.calls`: the ledger of a resumed run is rebuilt from them). A
+ *   job that was already finished when the producer (re)started is collected without running again.
+ *   Collected jobs are removed from Redis a sweep later (after their journal line is written).
  * - **Stop.** `stopStarting` removes this run's jobs that no worker took yet; jobs in flight finish.
  *   After the hard stop the collector stops waiting; jobs still running stay in Redis, and a resume
  *   collects them.
@@ -23,6 +24,7 @@ import { thrownResult, type Scheduler, type SchedulerContext, type SchedulerFact
 import type { TaskFailure, TaskResult, TaskSpec } from '../task.js';
 import { cleanQueue } from './queue-admin.js';
 import { redisClient, type QueueLocation } from './queue-url.js';
+import type { Redis } from 'ioredis';
 
 /** Attempts of a job whose processor threw (a worker lost its Redis connection mid-job...). */
 export const DEFAULT_JOB_ATTEMPTS = 3;
@@ -61,8 +63,6 @@ export interface QueueSchedulerOptions {
   spec: Record<string, unknown>;
   /** The output of a task whose job failed for good (the kind's empty output); default null. */
   failedOutput?: (input: unknown) => unknown;
-  /** Called with the calls a worker made for each collected task. */
-  onLedger?: (rows: Omit<LedgerRow, 'costUsd'>[]) => void;
   /** Called for something the operator should know (jobs removed from the queue by someone else). */
   onWarning?: (message: string) => void;
   attempts?: number;
@@ -112,217 +112,251 @@ function isQueueJobResult(value: unknown): value is QueueJobResult {
 
 /** A scheduler factory running tasks on the queue at `options.location`; see the module comment. */
 export function createQueueScheduler(options: QueueSchedulerOptions): SchedulerFactory {
-  return <I, O>(context: SchedulerContext<I, O>): Scheduler<I> => openQueueScheduler(options, context);
+  return <I, O>(context: SchedulerContext<I, O>): Scheduler<I> =>
+    new QueueRunScheduler<I, O>(options, context);
 }
 
-function openQueueScheduler<I, O>(
-  options: QueueSchedulerOptions,
-  context: SchedulerContext<I, O>,
-): Scheduler<I> {
-  const journal = context.journal;
-  if (journal === undefined) throw new Error('a queue scheduler needs the run journal');
-  const kind = journal.header.kind;
-  const runId = queueRunId(journal.path, kind, journal.header.startedAt);
-  const { location } = options;
-  const queue = new Queue<QueueJobData, QueueJobResult>(location.name, { connection: location.connection });
-  const events = new QueueEvents(location.name, { connection: location.connection });
-  // Connection errors are retried by ioredis (Redis restarting); they must not crash the process.
-  queue.on('error', () => undefined);
-  events.on('error', () => undefined);
-
-  const outstanding = new Map<string, TaskSpec<I>>();
-  const added = new Set<string>();
-  const collected: string[] = [];
-  let pending: { id: string; task: TaskSpec<I> }[] = [];
-  let stopped = false;
-  let closed = false;
-  let failure: unknown;
-  const waiters: (() => void)[] = [];
-
-  const record: QueueRunRecord = {
-    id: runId,
-    kind,
-    host: hostname(),
-    pid: process.pid,
-    journal: resolve(journal.path),
-    startedAt: journal.header.startedAt,
-    spec: options.spec,
+/** The options of a job: its idempotent id, retries of a thrown processor, kept once finished. */
+function jobOptions(id: string, attempts: number): JobsOptions {
+  return {
+    jobId: id,
+    attempts,
+    backoff: { type: 'exponential', delay: 1_000 },
+    removeOnComplete: false,
+    removeOnFail: false,
   };
-  const client = redisClient(location);
-  const ready = (async () => {
-    await client.set(runKey(location.name, runId), JSON.stringify(record));
-    await client.sadd(runsKey(location.name), runId);
-  })();
+}
 
-  const wake = (): void => {
-    if (!isIdle()) return;
-    for (const resolveIdle of waiters.splice(0)) resolveIdle();
-  };
-  const isIdle = (): boolean =>
-    failure !== undefined ||
-    context.signal.aborted ||
-    (pending.length === 0 && outstanding.size === 0 && !flushing);
+/** Stores the run's record (its spec for the workers) and lists the run among the queue's runs. */
+async function registerRun(client: Redis, queueName: string, record: QueueRunRecord): Promise<void> {
+  await client.set(runKey(queueName, record.id), JSON.stringify(record));
+  await client.sadd(runsKey(queueName), record.id);
+}
 
-  const settleResult = (jobId: string, task: TaskSpec<I>, result: TaskResult<O>): void => {
-    outstanding.delete(jobId);
-    collected.push(jobId);
-    context.collect(task, result);
+/** One run's side of the queue: its jobs added, watched, collected and removed. */
+class QueueRunScheduler<I, O> implements Scheduler<I> {
+  private readonly runId: string;
+  private readonly kind: string;
+  private readonly previousOf: (id: string) => { finishedAt: string } | undefined;
+  private readonly queue: Queue<QueueJobData, QueueJobResult>;
+  private readonly events: QueueEvents;
+  private readonly client: Redis;
+  /** The run's record stored (jobs are added only after it: a worker reads it for their runner). */
+  private readonly ready: Promise<void>;
+  private readonly timer: NodeJS.Timeout;
+  /** Jobs submitted and not collected yet, by job id. */
+  private readonly outstanding = new Map<string, TaskSpec<I>>();
+  /** Jobs known to be in Redis (added, or found there). */
+  private readonly added = new Set<string>();
+  /** Jobs collected since the last sweep: removed from Redis by the next one. */
+  private collected: string[] = [];
+  /** Jobs submitted and not added yet. */
+  private pending: { id: string; task: TaskSpec<I> }[] = [];
+  private readonly waiters: (() => void)[] = [];
+  private stopped = false;
+  private closed = false;
+  private flushing = false;
+  private sweeping = false;
+  private cursor = 0;
+  private failure: unknown;
+
+  constructor(
+    private readonly options: QueueSchedulerOptions,
+    private readonly context: SchedulerContext<I, O>,
+  ) {
+    const journal = context.journal;
+    if (journal === undefined) throw new Error('a queue scheduler needs the run journal');
+    this.kind = journal.header.kind;
+    this.runId = queueRunId(journal.path, this.kind, journal.header.startedAt);
+    this.previousOf = (id) => journal.previousOf(id);
+    const { location } = options;
+    this.queue = new Queue<QueueJobData, QueueJobResult>(location.name, { connection: location.connection });
+    this.events = new QueueEvents(location.name, { connection: location.connection });
+    // Connection errors are retried by ioredis (Redis restarting); they must not crash the process.
+    this.queue.on('error', () => undefined);
+    this.events.on('error', () => undefined);
+    this.client = redisClient(location);
+    this.ready = registerRun(this.client, location.name, {
+      id: this.runId,
+      kind: this.kind,
+      host: hostname(),
+      pid: process.pid,
+      journal: resolve(journal.path),
+      startedAt: journal.header.startedAt,
+      spec: options.spec,
+    });
+    const onFinished = ({ jobId }: { jobId: string }): void => {
+      if (jobId.startsWith(`${this.runId}.`)) this.guard(this.settle(jobId));
+    };
+    this.events.on('completed', onFinished);
+    this.events.on('failed', onFinished);
+    this.timer = setInterval(() => this.tick(), options.sweepMs ?? DEFAULT_SWEEP_MS);
+    this.timer.unref();
+    context.signal.addEventListener('abort', this.wake, { once: true });
+  }
+
+  submit(task: TaskSpec<I>): void {
+    if (this.stopped) return;
+    const id = queueJobId(this.runId, task.id, this.previousOf(task.id)?.finishedAt ?? '');
+    if (this.outstanding.has(id)) return;
+    this.outstanding.set(id, task);
+    this.pending.push({ id, task });
+    if (this.pending.length === 1) queueMicrotask(() => this.guard(this.flush()));
+  }
+
+  stopStarting(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const { id } of this.pending) this.outstanding.delete(id);
+    this.pending = [];
+    this.guard(this.removeWaiting([...this.outstanding.keys()]));
+  }
+
+  idle(): Promise<void> {
+    return new Promise<void>((resolveIdle, reject) => {
+      const check = (): void => (this.failure !== undefined ? reject(this.failure as Error) : resolveIdle());
+      if (this.isIdle()) check();
+      else this.waiters.push(check);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    this.context.signal.removeEventListener('abort', this.wake);
+    try {
+      await this.removeCollected();
+      if (this.outstanding.size === 0 && !this.stopped && !this.context.signal.aborted) {
+        // Finished jobs a killed producer journaled but had not removed yet, and the run's record.
+        await cleanQueue(this.options.location, this.runId);
+      }
+    } finally {
+      await this.events.close();
+      await this.queue.close();
+      this.client.disconnect();
+    }
+  }
+
+  private isIdle(): boolean {
+    return (
+      this.failure !== undefined ||
+      this.context.signal.aborted ||
+      (this.pending.length === 0 && this.outstanding.size === 0 && !this.flushing)
+    );
+  }
+
+  /** Resolves the `idle()` waiters once nothing is left (or the run failed or stopped hard). */
+  private readonly wake = (): void => {
+    if (!this.isIdle()) return;
+    for (const resolveIdle of this.waiters.splice(0)) resolveIdle();
   };
+
+  /** Background work: its end may make the run idle; its error fails the run. */
+  private guard(work: Promise<void>): void {
+    work.then(this.wake, (error: unknown) => {
+      this.failure ??= error;
+      this.wake();
+    });
+  }
+
+  /** Adds the pending jobs in batches; a job already finished in Redis is collected at once. */
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      await this.ready;
+      while (this.pending.length > 0 && !this.stopped) {
+        const batch = this.pending.splice(0, ADD_BATCH);
+        await this.queue.addBulk(
+          batch.map(({ id, task }) => ({
+            name: this.kind as never,
+            data: { run: this.runId, task: task.id, input: task.input },
+            opts: jobOptions(id, this.options.attempts ?? DEFAULT_JOB_ATTEMPTS),
+          })),
+        );
+        for (const { id } of batch) this.added.add(id);
+        // A job finished before this producer (re)started is collected now, without running again.
+        await Promise.all(batch.map(({ id }) => this.settle(id)));
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
 
   /** Looks at one outstanding job and collects it when it has finished for good. */
-  const settle = async (jobId: string): Promise<void> => {
-    const task = outstanding.get(jobId);
-    if (task === undefined || !added.has(jobId)) return;
+  private async settle(jobId: string): Promise<void> {
+    const task = this.outstanding.get(jobId);
+    if (task === undefined || !this.added.has(jobId)) return;
     // The state first, then the job: a job read before it finished would have no return value yet.
-    const state = await queue.getJobState(jobId);
-    if (!outstanding.has(jobId)) return;
+    const state = await this.queue.getJobState(jobId);
+    if (!this.outstanding.has(jobId)) return;
     if (state === 'unknown') {
       // Removed by someone else (`queue drain`, `queue clean`): it counts as not started.
-      outstanding.delete(jobId);
-      options.onWarning?.(`job of task ${task.id} was removed from the queue; a resume runs it`);
+      this.outstanding.delete(jobId);
+      this.options.onWarning?.(`job of task ${task.id} was removed from the queue; a resume runs it`);
       return;
     }
     if (state !== 'completed' && state !== 'failed') return;
-    const job = await Job.fromId<QueueJobData, QueueJobResult>(queue, jobId);
-    if (!outstanding.has(jobId) || job === undefined) return;
-    if (state === 'completed') {
-      const value: unknown = job.returnvalue;
-      if (isQueueJobResult(value)) {
-        if (value.ledger !== undefined) options.onLedger?.(value.ledger);
-        settleResult(jobId, task, value.result as TaskResult<O>);
-      } else {
-        settleResult(jobId, task, failedResult(task, { reason: 'queue_failed', message: 'no result' }));
-      }
-    } else {
-      settleResult(jobId, task, failedResult(task, jobFailure(job)));
-    }
-  };
+    const job = await Job.fromId<QueueJobData, QueueJobResult>(this.queue, jobId);
+    if (!this.outstanding.has(jobId) || job === undefined) return;
+    this.outstanding.delete(jobId);
+    this.collected.push(jobId);
+    this.context.collect(task, this.resultOf(task, job, state));
+  }
 
-  const failedResult = (task: TaskSpec<I>, why: TaskFailure): TaskResult<O> => ({
-    ...thrownResult<O>(new Error(why.message)),
-    output: (options.failedOutput?.(task.input) ?? null) as O,
-    failure: why,
-  });
+  /** A finished job's task result: the worker's (with its calls), or the failure of the job. */
+  private resultOf(task: TaskSpec<I>, job: Job<QueueJobData, QueueJobResult>, state: string): TaskResult<O> {
+    if (state === 'failed') return this.failedResult(task, jobFailure(job));
+    const value: unknown = job.returnvalue;
+    if (!isQueueJobResult(value))
+      return this.failedResult(task, { reason: 'queue_failed', message: 'no result' });
+    const result = value.result as TaskResult<O>;
+    return value.ledger !== undefined && value.ledger.length > 0
+      ? { ...result, calls: value.ledger }
+      : result;
+  }
 
-  const guard = (work: Promise<void>): void => {
-    work.then(wake, (error: unknown) => {
-      failure ??= error;
-      wake();
-    });
-  };
+  private failedResult(task: TaskSpec<I>, why: TaskFailure): TaskResult<O> {
+    return {
+      ...thrownResult<O>(new Error(why.message)),
+      output: (this.options.failedOutput?.(task.input) ?? null) as O,
+      failure: why,
+    };
+  }
 
-  let flushing = false;
-  const flush = async (): Promise<void> => {
-    if (flushing) return;
-    flushing = true;
-    try {
-      await ready;
-      while (pending.length > 0 && !stopped) {
-        const batch = pending.splice(0, ADD_BATCH);
-        const jobOptions = (id: string): JobsOptions => ({
-          jobId: id,
-          attempts: options.attempts ?? DEFAULT_JOB_ATTEMPTS,
-          backoff: { type: 'exponential', delay: 1_000 },
-          removeOnComplete: false,
-          removeOnFail: false,
-        });
-        await queue.addBulk(
-          batch.map(({ id, task }) => ({
-            name: kind as never,
-            data: { run: runId, task: task.id, input: task.input },
-            opts: jobOptions(id),
-          })),
-        );
-        for (const { id } of batch) added.add(id);
-        // A job finished before this producer (re)started is collected now, without running again.
-        await Promise.all(batch.map(({ id }) => settle(id)));
-      }
-    } finally {
-      flushing = false;
-    }
-  };
+  private tick(): void {
+    if (this.sweeping || this.closed) return;
+    this.sweeping = true;
+    this.guard(this.sweep().finally(() => (this.sweeping = false)));
+  }
 
-  const onFinished = ({ jobId }: { jobId: string }): void => {
-    if (jobId.startsWith(`${runId}.`)) guard(settle(jobId));
-  };
-  events.on('completed', onFinished);
-  events.on('failed', onFinished);
-
-  let cursor = 0;
-  const sweep = async (): Promise<void> => {
-    const ids = [...outstanding.keys()].filter((id) => added.has(id));
+  /** Settles the next slice of outstanding jobs (events missed), then removes those collected. */
+  private async sweep(): Promise<void> {
+    const ids = [...this.outstanding.keys()].filter((id) => this.added.has(id));
     if (ids.length > 0) {
-      cursor %= ids.length;
-      const slice = ids.slice(cursor, cursor + SWEEP_BATCH);
-      cursor += slice.length;
-      await Promise.all(slice.map((id) => settle(id)));
+      this.cursor %= ids.length;
+      const slice = ids.slice(this.cursor, this.cursor + SWEEP_BATCH);
+      this.cursor += slice.length;
+      await Promise.all(slice.map((id) => this.settle(id)));
     }
-    // Collected two sweeps ago: their journal lines are written by now.
-    const done = collected.splice(0, collected.length);
-    if (done.length > 0) await Promise.all(done.map((id) => queue.remove(id).catch(() => 0)));
-  };
-  let sweeping = false;
-  const timer = setInterval(() => {
-    if (sweeping || closed) return;
-    sweeping = true;
-    guard(sweep().finally(() => (sweeping = false)));
-  }, options.sweepMs ?? DEFAULT_SWEEP_MS);
-  timer.unref();
-  context.signal.addEventListener('abort', wake, { once: true });
+    await this.removeCollected();
+  }
 
-  return {
-    submit(task) {
-      if (stopped) return;
-      const previous = journal.previousOf(task.id);
-      const id = queueJobId(runId, task.id, previous?.finishedAt ?? '');
-      if (outstanding.has(id)) return;
-      outstanding.set(id, task);
-      pending.push({ id, task });
-      if (pending.length === 1) queueMicrotask(() => guard(flush()));
-    },
-    stopStarting() {
-      if (stopped) return;
-      stopped = true;
-      for (const { id } of pending) outstanding.delete(id);
-      pending = [];
-      // Jobs no worker took yet are removed; a job in flight is locked by its worker and stays.
-      const waiting = [...outstanding.keys()];
-      guard(
-        (async () => {
-          await ready;
-          await Promise.all(
-            waiting.map(async (id) => {
-              const state = await queue.getJobState(id);
-              if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return;
-              if ((await queue.remove(id)) === 1) outstanding.delete(id);
-            }),
-          );
-        })(),
-      );
-    },
-    idle() {
-      return new Promise<void>((resolveIdle, reject) => {
-        const check = (): void => (failure !== undefined ? reject(failure as Error) : resolveIdle());
-        if (isIdle()) check();
-        else waiters.push(check);
-      });
-    },
-    async close() {
-      closed = true;
-      clearInterval(timer);
-      context.signal.removeEventListener('abort', wake);
-      try {
-        const done = collected.splice(0, collected.length);
-        await Promise.all(done.map((id) => queue.remove(id).catch(() => 0)));
-        if (outstanding.size === 0 && !stopped && !context.signal.aborted) {
-          // Finished jobs a killed producer journaled but had not removed yet, and the run's record.
-          await cleanQueue(location, runId);
-        }
-      } finally {
-        await events.close();
-        await queue.close();
-        client.disconnect();
-      }
-    },
-  };
+  /** Removes the jobs collected before: their journal lines are written by now. */
+  private async removeCollected(): Promise<void> {
+    const done = this.collected.splice(0, this.collected.length);
+    if (done.length > 0) await Promise.all(done.map((id) => this.queue.remove(id).catch(() => 0)));
+  }
+
+  /** Removes the jobs no worker took yet; a job in flight is locked by its worker and stays. */
+  private async removeWaiting(ids: readonly string[]): Promise<void> {
+    await this.ready;
+    await Promise.all(
+      ids.map(async (id) => {
+        const state = await this.queue.getJobState(id);
+        if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return;
+        if ((await this.queue.remove(id)) === 1) this.outstanding.delete(id);
+      }),
+    );
+  }
 }
