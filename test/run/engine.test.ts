@@ -10,6 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { makeTempDir } from '../helpers/paths.js';
+import { CostLedger } from '../../src/models/ledger.js';
 import {
   acquireRunLock,
   processStartTime,
@@ -126,6 +127,49 @@ describe('durable-run engine', () => {
     assert.equal(journal.ended?.complete, true);
     const lines = readFileSync(`${out}.log.jsonl`, 'utf8').trim().split('\n');
     assert.equal(lines.filter((l) => l.includes('"type":"task"')).length, 8);
+  });
+
+  test("calls a result carries (a queue worker's) are journaled, added to the ledger, and again on resume", async () => {
+    const out = join(makeTempDir(), 'out.json');
+    const calls = (n: number) => [
+      {
+        stage: 'assistant',
+        model: 'm',
+        calls: n,
+        cachedCalls: 0,
+        promptTokens: 10 * n,
+        completionTokens: n,
+        cachedPromptTokens: 0,
+        cachedCompletionTokens: 0,
+      },
+    ];
+    // t2 fails for an infrastructure reason, then runs again on resume: both attempts' calls count.
+    const runner =
+      (failing: boolean): TaskRunner<{ n: number }, { n: number }> =>
+      (input) =>
+        Promise.resolve({
+          ...(failing && input.n === 2
+            ? { status: 'failed', failure: { reason: 'model_error', message: 'x', infrastructure: true } }
+            : { status: 'completed' }),
+          output: input,
+          calls: calls(input.n + 1),
+        } as TaskResult<{ n: number }>);
+    const run = (ledger: CostLedger, failing: boolean, resume: boolean) =>
+      withDurableRun<{ n: number }, Record<string, unknown>, unknown>(
+        { kind: 'test', out, parameters: {}, resume },
+        (durable) =>
+          durable.execute({ tasks: tasks(4), runTask: runner(failing), ledger, breakerThreshold: 0 }),
+      );
+    const first = new CostLedger();
+    await run(first, true, false);
+    assert.equal(first.totals().calls, 1 + 2 + 3 + 4);
+    // A new process (the producer killed and resumed): the journaled calls, then t2's second attempt.
+    const second = new CostLedger();
+    await run(second, false, true);
+    assert.equal(second.totals().calls, 1 + 2 + 3 + 4 + 3);
+    assert.equal(second.totals().promptTokens, 10 * (1 + 2 + 3 + 4 + 3));
+    const journal = await readJournal(`${out}.log.jsonl`);
+    assert.equal(journal.calls[0]?.calls, 13);
   });
 
   test('circuit breaker: K consecutive infrastructure failures stop the run, finished tasks are kept', async () => {
