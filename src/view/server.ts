@@ -12,7 +12,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { FACET_NAMES } from './api.js';
 import type { ListQuery } from './file-index.js';
-import { accessRules, crossSite, hostAllowed } from '../serve/access.js';
+import { accessRules, crossSite, hostAllowed, type AccessRules } from '../serve/access.js';
 import type { Source } from './sources/source.js';
 import type { Viewer } from './viewer.js';
 
@@ -74,14 +74,8 @@ function intOf(value: unknown, fallback: number, max: number): number {
   return Number.isInteger(n) && n >= 0 ? Math.min(n, max) : fallback;
 }
 
-export async function startViewServer(viewer: Viewer, options: ViewServerOptions = {}): Promise<ViewServer> {
-  const host = options.host ?? '127.0.0.1';
-  // The same rules as `serve`: Host must name this server (loopback names, the bound address,
-  // --allow-host), and a browser page of another site is refused.
-  const rules = accessRules({ listenHost: host, extraHosts: options.allowHosts ?? [] });
-  const app = Fastify({ logger: false, forceCloseConnections: true });
-  const clients = new Set<ServerResponse>();
-
+/** serve's access rules on every request (Host allow-list, cross-site pages refused) and safe headers. */
+function guardRequests(app: FastifyInstance, rules: AccessRules): void {
   app.addHook('onRequest', async (request, reply) => {
     const header = (value: string | string[] | undefined): string | undefined =>
       Array.isArray(value) ? value[0] : value;
@@ -97,46 +91,46 @@ export async function startViewServer(viewer: Viewer, options: ViewServerOptions
     void reply.header('referrer-policy', 'no-referrer');
     return undefined;
   });
+}
 
-  const sourceOf = (id: unknown, reply: FastifyReply): Source | undefined => {
-    const source = viewer.source(Number(id));
-    if (source === undefined) void reply.code(404).send({ error: `no file ${String(id)}` });
-    return source;
-  };
-  const itemOf = (source: Source, n: unknown, reply: FastifyReply): number | undefined => {
-    const index = Number(n);
-    if (!Number.isInteger(index) || index < 0 || index >= source.index.size) {
-      void reply.code(404).send({ error: `no item ${String(n)} in ${source.path}` });
-      return undefined;
-    }
-    return index;
-  };
+type Params = { id: string; n: string };
+type Query = Record<string, unknown>;
 
+/** The file of `:id`, or a 404 sent. */
+function sourceOf(viewer: Viewer, id: unknown, reply: FastifyReply): Source | undefined {
+  const source = viewer.source(Number(id));
+  if (source === undefined) void reply.code(404).send({ error: `no file ${String(id)}` });
+  return source;
+}
+
+/** The item number `:n` of a file, or a 404 sent. */
+function itemOf(source: Source, n: unknown, reply: FastifyReply): number | undefined {
+  const index = Number(n);
+  if (!Number.isInteger(index) || index < 0 || index >= source.index.size) {
+    void reply.code(404).send({ error: `no item ${String(n)} in ${source.path}` });
+    return undefined;
+  }
+  return index;
+}
+
+/** The routes of one file: its list, an item's position and id, its chart summary. */
+function fileRoutes(app: FastifyInstance, viewer: Viewer): void {
   app.get('/api/files', async () => viewer.sources.map((s) => s.info()));
-
-  app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
-    '/api/files/:id/list',
-    async (request, reply) => {
-      const source = sourceOf(request.params.id, reply);
-      if (source === undefined) return reply;
-      const q = request.query;
-      return viewer.list(source, listQueryOf(q), intOf(q.offset, 0, 1e9), intOf(q.limit, 50, 500) || 50);
-    },
-  );
-
-  app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
-    '/api/files/:id/position',
-    async (request, reply) => {
-      const source = sourceOf(request.params.id, reply);
-      if (source === undefined) return reply;
-      return viewer.position(source, listQueryOf(request.query), intOf(request.query.n, -1, 1e9));
-    },
-  );
-
-  app.get<{ Params: { id: string }; Querystring: { item?: string } }>(
+  app.get<{ Params: Params; Querystring: Query }>('/api/files/:id/list', async (request, reply) => {
+    const source = sourceOf(viewer, request.params.id, reply);
+    if (source === undefined) return reply;
+    const q = request.query;
+    return viewer.list(source, listQueryOf(q), intOf(q.offset, 0, 1e9), intOf(q.limit, 50, 500) || 50);
+  });
+  app.get<{ Params: Params; Querystring: Query }>('/api/files/:id/position', async (request, reply) => {
+    const source = sourceOf(viewer, request.params.id, reply);
+    if (source === undefined) return reply;
+    return viewer.position(source, listQueryOf(request.query), intOf(request.query.n, -1, 1e9));
+  });
+  app.get<{ Params: Params; Querystring: { item?: string } }>(
     '/api/files/:id/find',
     async (request, reply) => {
-      const source = sourceOf(request.params.id, reply);
+      const source = sourceOf(viewer, request.params.id, reply);
       if (source === undefined) return reply;
       const n = source.find(request.query.item ?? '');
       if (n === undefined)
@@ -144,34 +138,34 @@ export async function startViewServer(viewer: Viewer, options: ViewServerOptions
       return { n };
     },
   );
-
-  app.get<{ Params: { id: string } }>('/api/files/:id/summary', async (request, reply) => {
-    const source = sourceOf(request.params.id, reply);
+  app.get<{ Params: Params }>('/api/files/:id/summary', async (request, reply) => {
+    const source = sourceOf(viewer, request.params.id, reply);
     if (source === undefined) return reply;
     return viewer.summary(source) ?? null;
   });
+}
 
-  app.get<{ Params: { id: string; n: string } }>('/api/files/:id/items/:n', async (request, reply) => {
-    const source = sourceOf(request.params.id, reply);
+/** One item (its detail, or as stored), and two files compared. */
+function itemRoutes(app: FastifyInstance, viewer: Viewer): void {
+  app.get<{ Params: Params }>('/api/files/:id/items/:n', async (request, reply) => {
+    const source = sourceOf(viewer, request.params.id, reply);
     if (source === undefined) return reply;
     const n = itemOf(source, request.params.n, reply);
     if (n === undefined) return reply;
     return viewer.detail(source, n);
   });
-
-  app.get<{ Params: { id: string; n: string } }>('/api/files/:id/items/:n/raw', async (request, reply) => {
-    const source = sourceOf(request.params.id, reply);
+  app.get<{ Params: Params }>('/api/files/:id/items/:n/raw', async (request, reply) => {
+    const source = sourceOf(viewer, request.params.id, reply);
     if (source === undefined) return reply;
     const n = itemOf(source, request.params.n, reply);
     if (n === undefined) return reply;
     return { raw: await source.raw(n) };
   });
-
-  app.get<{ Querystring: Record<string, unknown> }>('/api/compare', async (request, reply) => {
+  app.get<{ Querystring: Query }>('/api/compare', async (request, reply) => {
     const q = request.query;
-    const a = sourceOf(q.a, reply);
+    const a = sourceOf(viewer, q.a, reply);
     if (a === undefined) return reply;
-    const b = sourceOf(q.b, reply);
+    const b = sourceOf(viewer, q.b, reply);
     if (b === undefined) return reply;
     const only = q.only === 'differ' || q.only === 'both' ? q.only : 'all';
     return viewer.compare(a, b, {
@@ -181,7 +175,12 @@ export async function startViewServer(viewer: Viewer, options: ViewServerOptions
       limit: intOf(q.limit, 50, 500) || 50,
     });
   });
+}
 
+/** Server-sent events: the file list now, then on every change (`broadcast`), with a heartbeat. */
+function eventStream(app: FastifyInstance, viewer: Viewer): Pick<ViewServer, 'broadcast' | 'close'> {
+  const clients = new Set<ServerResponse>();
+  const filesEvent = (): string => `data: ${JSON.stringify(viewer.sources.map((s) => s.info()))}\n\n`;
   app.get('/api/events', (request, reply) => {
     reply.hijack();
     const res = reply.raw;
@@ -191,11 +190,29 @@ export async function startViewServer(viewer: Viewer, options: ViewServerOptions
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    res.write(`retry: 1000\ndata: ${JSON.stringify(viewer.sources.map((s) => s.info()))}\n\n`);
+    res.write(`retry: 1000\n${filesEvent()}`);
     clients.add(res);
     request.raw.on('close', () => clients.delete(res));
   });
+  const heartbeat = setInterval(() => {
+    for (const res of clients) res.write(': keep-alive\n\n');
+  }, 15_000);
+  heartbeat.unref();
+  return {
+    broadcast() {
+      const data = filesEvent();
+      for (const res of clients) res.write(data);
+    },
+    async close() {
+      clearInterval(heartbeat);
+      for (const res of clients) res.end();
+      clients.clear();
+    },
+  };
+}
 
+/** The page and the bundled front end, from the package. */
+function frontEnd(app: FastifyInstance): void {
   const assets = assetsDir();
   const asset = (name: string, type: string): void => {
     app.get(`/assets/${name}`, async (_request, reply) => {
@@ -216,29 +233,33 @@ export async function startViewServer(viewer: Viewer, options: ViewServerOptions
       .header('cache-control', 'no-cache')
       .send(INDEX_HTML),
   );
+}
 
-  await app.listen({ host, port: options.port ?? 0 });
+/** The URL to print for the bound address (a wildcard address is shown as loopback). */
+function urlOf(app: FastifyInstance, host: string, fallbackPort: number): string {
   const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 0);
+  const port = typeof address === 'object' && address !== null ? address.port : fallbackPort;
   const shownHost = host.includes(':') ? `[${host}]` : host;
-  const url = `http://${shownHost === '0.0.0.0' || shownHost === '[::]' ? '127.0.0.1' : shownHost}:${port}`;
+  return `http://${shownHost === '0.0.0.0' || shownHost === '[::]' ? '127.0.0.1' : shownHost}:${port}`;
+}
 
-  const heartbeat = setInterval(() => {
-    for (const res of clients) res.write(': keep-alive\n\n');
-  }, 15_000);
-  heartbeat.unref();
-
+export async function startViewServer(viewer: Viewer, options: ViewServerOptions = {}): Promise<ViewServer> {
+  const host = options.host ?? '127.0.0.1';
+  const app = Fastify({ logger: false, forceCloseConnections: true });
+  // The same rules as `serve`: Host must name this server (loopback names, the bound address,
+  // --allow-host), and a browser page of another site is refused.
+  guardRequests(app, accessRules({ listenHost: host, extraHosts: options.allowHosts ?? [] }));
+  fileRoutes(app, viewer);
+  itemRoutes(app, viewer);
+  const events = eventStream(app, viewer);
+  frontEnd(app);
+  await app.listen({ host, port: options.port ?? 0 });
   return {
     app,
-    url,
-    broadcast() {
-      const data = `data: ${JSON.stringify(viewer.sources.map((s) => s.info()))}\n\n`;
-      for (const res of clients) res.write(data);
-    },
+    url: urlOf(app, host, options.port ?? 0),
+    broadcast: events.broadcast,
     async close() {
-      clearInterval(heartbeat);
-      for (const res of clients) res.end();
-      clients.clear();
+      await events.close();
       await app.close();
     },
   };

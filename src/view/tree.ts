@@ -30,11 +30,16 @@ function children(node: RawNode): RawNode[] {
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
+/** The steps of a ToolBench tree, and which of them finished, answered or gave up. */
+interface Folded {
+  nodes: TreeNodeView[];
+  finishedIds: number[];
+  answerIds: number[];
+  giveUpIds: number[];
+}
+
 /** Folds ToolBench's levels into steps: a Thought and/or Action + Action Input per model call. */
-export function answerTree(answer: Record<string, unknown>): TreeView | undefined {
-  const tree = isRecord(answer.tree) ? answer.tree : undefined;
-  const root = tree !== undefined && isRecord(tree.tree) ? (tree.tree as RawNode) : undefined;
-  if (root === undefined) return undefined;
+function foldSteps(root: RawNode): Folded {
   const nodes: TreeNodeView[] = [{ id: 0, parent: -1, depth: 0, pruned: false, gaveUp: false, chosen: true }];
   const finishedIds: number[] = [];
   const answerIds: number[] = [];
@@ -109,12 +114,19 @@ export function answerTree(answer: Record<string, unknown>): TreeView | undefine
     for (const kid of children(raw)) walk(kid, parent, undefined);
   };
   walk(root, 0, undefined);
+  return { nodes, finishedIds, answerIds, giveUpIds };
+}
 
-  const generation = isRecord(answer.answer_generation) ? answer.answer_generation : {};
-  const finishType =
-    generation.valid_data === false ? 'none' : (text(generation.finish_type) ?? 'give_answer');
-  // The chosen path: the one the kept conversation (train_messages) took, else the answer's (ToolBench
-  // marks its nodes `finished`), else the first give-up's.
+/**
+ * Marks the chosen path: the one the kept conversation (train_messages) took, else the answer's
+ * (ToolBench marks its nodes `finished`), else the first give-up's. Returns what it ends in.
+ */
+function markChosenPath(
+  folded: Folded,
+  generation: Record<string, unknown>,
+  finishType: string,
+): TreeView['chosenKind'] {
+  const { nodes, answerIds, finishedIds, giveUpIds } = folded;
   let chosenKind: TreeView['chosenKind'] = 'none';
   let end = followConversation(nodes, generation.train_messages);
   const answerEnd = answerIds[0] ?? (finishedIds.length > 0 ? Math.max(...finishedIds) : undefined);
@@ -130,24 +142,47 @@ export function answerTree(answer: Record<string, unknown>): TreeView | undefine
     node.chosen = true;
     if (id === 0) break;
   }
+  return chosenKind;
+}
 
+/** Nodes, steps, calls spent, give-ups, pruned branches, backtracks and depth of a folded tree. */
+function treeStats(
+  root: RawNode,
+  folded: Folded,
+  generation: Record<string, unknown>,
+  finishType: string,
+): TreeStats {
+  const { nodes } = folded;
   const childCount = new Map<number, number>();
   for (const node of nodes)
     if (node.parent >= 0) childCount.set(node.parent, (childCount.get(node.parent) ?? 0) + 1);
-  const stats: TreeStats = {
+  return {
     nodes: countRaw(root),
     steps: nodes.length - 1,
     calls: typeof generation.query_count === 'number' ? generation.query_count : nodes.length - 1,
     toolCalls: nodes.filter((n) => n.action !== undefined && n.action !== FINISH).length,
-    giveUps: giveUpIds.length,
+    giveUps: folded.giveUpIds.length,
     pruned: nodes.filter((n) => n.pruned).length,
     backtracks: [...childCount.values()].reduce((sum, c) => sum + Math.max(0, c - 1), 0),
     maxDepth: Math.max(0, ...nodes.map((n) => n.depth)),
     finishType,
   };
+}
+
+/** A ToolBench answer's search tree as the viewer draws it: steps, the chosen path, its figures. */
+export function answerTree(answer: Record<string, unknown>): TreeView | undefined {
+  const tree = isRecord(answer.tree) ? answer.tree : undefined;
+  const root = tree !== undefined && isRecord(tree.tree) ? (tree.tree as RawNode) : undefined;
+  if (root === undefined) return undefined;
+  const folded = foldSteps(root);
+  const generation = isRecord(answer.answer_generation) ? answer.answer_generation : {};
+  const finishType =
+    generation.valid_data === false ? 'none' : (text(generation.finish_type) ?? 'give_answer');
+  const chosenKind = markChosenPath(folded, generation, finishType);
+  const stats = treeStats(root, folded, generation, finishType);
   const stop = text(answer.stop_reason);
   if (stop !== undefined) stats.stopReason = stop;
-  return { nodes, stats, chosenKind };
+  return { nodes: folded.nodes, stats, chosenKind };
 }
 
 const squash = (value: string): string => value.replace(/\s+/g, '');

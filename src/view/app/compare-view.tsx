@@ -3,7 +3,7 @@
  * query), those whose outcome differs marked, then one pair's two trajectories in two columns.
  */
 import type { JSX } from 'preact';
-import type { CompareResponse, FileInfo } from '../api.js';
+import type { CompareResponse, ComparePair, FileInfo } from '../api.js';
 import { useJson } from './fetch.js';
 import { useItem, SidePanels } from './item-view.js';
 import { FacetBadges, Muted, Trajectory } from './parts.js';
@@ -26,27 +26,11 @@ function Side(props: { file: FileInfo; n: number | undefined }): JSX.Element {
   );
 }
 
-export function CompareView(props: {
-  files: FileInfo[];
-  a: FileInfo;
-  b?: FileInfo;
-  route: Route;
-}): JSX.Element {
+/** "compare A with [file]": the files that can be compared with `a`. */
+function FilePicker(props: { files: FileInfo[]; a: FileInfo; b?: FileInfo; route: Route }): JSX.Element {
   const { a, b, route } = props;
   const candidates = props.files.filter((f) => f.comparable && f.id !== a.id);
-  const params = new URLSearchParams({
-    a: String(a.id),
-    b: String(b?.id ?? ''),
-    offset: String(route.offset),
-  });
-  params.set('limit', String(PAGE_SIZE));
-  if (route.q !== undefined) params.set('q', route.q);
-  if (route.only !== undefined) params.set('only', route.only);
-  const data = useJson<CompareResponse>(
-    b !== undefined ? `/api/compare?${params.toString()}` : undefined,
-    `${a.version}:${b?.version ?? ''}`,
-  );
-  const picker = (
+  return (
     <label class="compare-pick">
       compare <b>{a.path}</b> with{' '}
       <select
@@ -68,113 +52,146 @@ export function CompareView(props: {
       </select>
     </label>
   );
-  if (b === undefined) return <div class="compare-view">{picker}</div>;
-  if (route.an !== undefined || route.bn !== undefined) {
-    const back: Route = { ...route };
-    delete back.an;
-    delete back.bn;
-    const backUrl = routeUrl(back);
-    return (
-      <div class="compare-view">
-        <a class="back" href={backUrl} onClick={linkHandler(backUrl)}>
-          ← pairs
-        </a>
-        <div class="compare-columns">
-          <Side file={a} n={route.an} />
-          <Side file={b} n={route.bn} />
-        </div>
-      </div>
-    );
-  }
-  const counts = data.data?.counts;
-  const onlyUrl = (only: Route['only']): string => {
+}
+
+/** How many pairs are in both files, differ, or are in one only; the first three filter the list. */
+function PairCounts(props: { counts: CompareResponse['counts']; route: Route }): JSX.Element {
+  const { counts, route } = props;
+  const only = (value: Route['only'], children: JSX.Element | string): JSX.Element => {
     const next: Route = { ...route, offset: 0 };
-    if (only === undefined) delete next.only;
-    else next.only = only;
-    return routeUrl(next);
+    if (value === undefined) delete next.only;
+    else next.only = value;
+    const url = routeUrl(next);
+    return (
+      <a href={url} onClick={linkHandler(url)} class={route.only === value ? 'on' : ''}>
+        {children}
+      </a>
+    );
   };
+  return (
+    <p class="compare-counts">
+      {only(undefined, 'all')}
+      {only('both', `in both: ${counts.both}`)}
+      {only(
+        'differ',
+        <>
+          outcome differs: <span data-differ={counts.differ}>{counts.differ}</span>
+        </>,
+      )}
+      <span>
+        only in the first: {counts.onlyA} · only in the second: {counts.onlyB}
+      </span>
+    </p>
+  );
+}
+
+/** One page of pairs: tool, instruction and each side's outcome; a row opens the pair. */
+function PairsTable(props: { a: FileInfo; b: FileInfo; pairs: ComparePair[]; route: Route }): JSX.Element {
+  const { route } = props;
+  return (
+    <table class="items pairs">
+      <thead>
+        <tr>
+          <th>tool</th>
+          <th>instruction</th>
+          <th>{props.a.path}</th>
+          <th>{props.b.path}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.pairs.map((pair, i) => {
+          const next: Route = { ...route };
+          if (pair.a !== undefined) next.an = pair.a.n;
+          if (pair.b !== undefined) next.bn = pair.b.n;
+          const url = routeUrl(next);
+          return (
+            <tr key={i} class={pair.differs ? 'differs' : ''} onClick={() => navigate(url)}>
+              <td class="tool">{pair.tool ?? ''}</td>
+              <td class="title">
+                <a href={url} onClick={linkHandler(url)}>
+                  {pair.title}
+                </a>
+              </td>
+              <td>{pair.a !== undefined ? <FacetBadges facets={pair.a.facets} sources={false} /> : '—'}</td>
+              <td>{pair.b !== undefined ? <FacetBadges facets={pair.b.facets} sources={false} /> : '—'}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+/** ← prev, "11–20 of N", next → (only when there is more than a page). */
+function PairsPager(props: { total: number; route: Route }): JSX.Element | null {
+  const { total, route } = props;
+  if (total <= PAGE_SIZE) return null;
+  const prev = routeUrl({ ...route, offset: Math.max(0, route.offset - PAGE_SIZE) });
+  const next = routeUrl({ ...route, offset: route.offset + PAGE_SIZE });
+  return (
+    <p class="pager">
+      {route.offset > 0 ? (
+        <a href={prev} onClick={linkHandler(prev)}>
+          ← prev
+        </a>
+      ) : null}{' '}
+      {route.offset + 1}–{Math.min(route.offset + PAGE_SIZE, total)} of {total}{' '}
+      {route.offset + PAGE_SIZE < total ? (
+        <a href={next} onClick={linkHandler(next)}>
+          next →
+        </a>
+      ) : null}
+    </p>
+  );
+}
+
+/** One pair opened: the two trajectories side by side. */
+function PairColumns(props: { a: FileInfo; b: FileInfo; route: Route }): JSX.Element {
+  const back: Route = { ...props.route };
+  delete back.an;
+  delete back.bn;
+  const backUrl = routeUrl(back);
+  return (
+    <div class="compare-view">
+      <a class="back" href={backUrl} onClick={linkHandler(backUrl)}>
+        ← pairs
+      </a>
+      <div class="compare-columns">
+        <Side file={props.a} n={props.route.an} />
+        <Side file={props.b} n={props.route.bn} />
+      </div>
+    </div>
+  );
+}
+
+export function CompareView(props: {
+  files: FileInfo[];
+  a: FileInfo;
+  b?: FileInfo;
+  route: Route;
+}): JSX.Element {
+  const { a, b, route } = props;
+  const params = new URLSearchParams({
+    a: String(a.id),
+    b: String(b?.id ?? ''),
+    offset: String(route.offset),
+  });
+  params.set('limit', String(PAGE_SIZE));
+  if (route.q !== undefined) params.set('q', route.q);
+  if (route.only !== undefined) params.set('only', route.only);
+  const data = useJson<CompareResponse>(
+    b !== undefined ? `/api/compare?${params.toString()}` : undefined,
+    `${a.version}:${b?.version ?? ''}`,
+  );
+  const picker = <FilePicker files={props.files} a={a} {...(b !== undefined ? { b } : {})} route={route} />;
+  if (b === undefined) return <div class="compare-view">{picker}</div>;
+  if (route.an !== undefined || route.bn !== undefined) return <PairColumns a={a} b={b} route={route} />;
   return (
     <div class="compare-view">
       {picker}
-      {counts !== undefined ? (
-        <p class="compare-counts">
-          <a
-            href={onlyUrl(undefined)}
-            onClick={linkHandler(onlyUrl(undefined))}
-            class={route.only === undefined ? 'on' : ''}
-          >
-            all
-          </a>
-          <a
-            href={onlyUrl('both')}
-            onClick={linkHandler(onlyUrl('both'))}
-            class={route.only === 'both' ? 'on' : ''}
-          >
-            in both: {counts.both}
-          </a>
-          <a
-            href={onlyUrl('differ')}
-            onClick={linkHandler(onlyUrl('differ'))}
-            class={route.only === 'differ' ? 'on' : ''}
-          >
-            outcome differs: <span data-differ={counts.differ}>{counts.differ}</span>
-          </a>
-          <span>
-            only in the first: {counts.onlyA} · only in the second: {counts.onlyB}
-          </span>
-        </p>
-      ) : null}
-      <table class="items pairs">
-        <thead>
-          <tr>
-            <th>tool</th>
-            <th>instruction</th>
-            <th>{a.path}</th>
-            <th>{b.path}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(data.data?.pairs ?? []).map((pair, i) => {
-            const next: Route = { ...route };
-            if (pair.a !== undefined) next.an = pair.a.n;
-            if (pair.b !== undefined) next.bn = pair.b.n;
-            const url = routeUrl(next);
-            return (
-              <tr key={i} class={pair.differs ? 'differs' : ''} onClick={() => navigate(url)}>
-                <td class="tool">{pair.tool ?? ''}</td>
-                <td class="title">
-                  <a href={url} onClick={linkHandler(url)}>
-                    {pair.title}
-                  </a>
-                </td>
-                <td>{pair.a !== undefined ? <FacetBadges facets={pair.a.facets} sources={false} /> : '—'}</td>
-                <td>{pair.b !== undefined ? <FacetBadges facets={pair.b.facets} sources={false} /> : '—'}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-      {data.data !== undefined && data.data.total > PAGE_SIZE ? (
-        <p class="pager">
-          {route.offset > 0 ? (
-            <a
-              href={routeUrl({ ...route, offset: Math.max(0, route.offset - PAGE_SIZE) })}
-              onClick={linkHandler(routeUrl({ ...route, offset: Math.max(0, route.offset - PAGE_SIZE) }))}
-            >
-              ← prev
-            </a>
-          ) : null}{' '}
-          {route.offset + 1}–{Math.min(route.offset + PAGE_SIZE, data.data.total)} of {data.data.total}{' '}
-          {route.offset + PAGE_SIZE < data.data.total ? (
-            <a
-              href={routeUrl({ ...route, offset: route.offset + PAGE_SIZE })}
-              onClick={linkHandler(routeUrl({ ...route, offset: route.offset + PAGE_SIZE }))}
-            >
-              next →
-            </a>
-          ) : null}
-        </p>
-      ) : null}
+      {data.data !== undefined ? <PairCounts counts={data.data.counts} route={route} /> : null}
+      <PairsTable a={a} b={b} pairs={data.data?.pairs ?? []} route={route} />
+      {data.data !== undefined ? <PairsPager total={data.data.total} route={route} /> : null}
     </div>
   );
 }

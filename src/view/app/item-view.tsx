@@ -152,6 +152,66 @@ export function useItem(
   return state;
 }
 
+/** Back to the list, and the item's place in it with previous / next. */
+function ItemHead(props: {
+  file: FileInfo;
+  listUrl: string;
+  position: PositionResponse | undefined;
+  go: (id: string | undefined) => void;
+}): JSX.Element {
+  const pos = props.position;
+  return (
+    <header class="item-head">
+      <a class="back" href={props.listUrl} onClick={linkHandler(props.listUrl)}>
+        ← {props.file.path}
+      </a>
+      <span class="nav">
+        <button disabled={pos?.prev === undefined} onClick={() => props.go(pos?.prev)} title="previous (k)">
+          ← prev
+        </button>
+        <span class="position">
+          {pos !== undefined && pos.index >= 0 ? `${pos.index + 1} of ${pos.total}` : ''}
+        </span>
+        <button disabled={pos?.next === undefined} onClick={() => props.go(pos?.next)} title="next (j)">
+          next →
+        </button>
+      </span>
+    </header>
+  );
+}
+
+/** The active tab's content: trajectory, judgments or details, tree, tokens, conversation or raw JSON. */
+function ItemTab(props: { detail: ItemDetail; active: string; fileId: number }): JSX.Element {
+  const { detail, active } = props;
+  return (
+    <>
+      {active === 'trajectory' && detail.trajectory !== undefined ? (
+        <div class="columns">
+          <Trajectory trajectory={detail.trajectory} />
+          <SidePanels detail={detail} />
+        </div>
+      ) : null}
+      {active === 'judgments' || active === 'details' ? (
+        <div class="columns">
+          <div>
+            <p class="item-text">{detail.title}</p>
+          </div>
+          <SidePanels detail={detail} />
+        </div>
+      ) : null}
+      {active === 'tree' && detail.tree !== undefined ? <TreeViewPanel tree={detail.tree} /> : null}
+      {active === 'tokens' && detail.tokens !== undefined ? <Tokens tokens={detail.tokens} /> : null}
+      {active === 'conversation' && detail.turns !== undefined ? (
+        <div class="columns">
+          <Conversation turns={detail.turns} />
+          <SidePanels detail={detail} />
+        </div>
+      ) : null}
+      {active === 'raw' ? <Raw file={props.fileId} n={detail.n} /> : null}
+    </>
+  );
+}
+
 export function ItemView(props: { file: FileInfo; route: Route }): JSX.Element {
   const { file, route } = props;
   const { detail, error, waiting } = useItem(
@@ -211,51 +271,14 @@ export function ItemView(props: { file: FileInfo; route: Route }): JSX.Element {
   const active = tabs.some((t) => t.id === route.tab) ? (route.tab as string) : (tabs[0]?.id ?? 'raw');
   return (
     <div class="item-view" data-item={detail.id}>
-      <header class="item-head">
-        <a class="back" href={listUrl} onClick={linkHandler(listUrl)}>
-          ← {file.path}
-        </a>
-        <span class="nav">
-          <button disabled={pos?.prev === undefined} onClick={() => go(pos?.prev)} title="previous (k)">
-            ← prev
-          </button>
-          <span class="position">
-            {pos !== undefined && pos.index >= 0 ? `${pos.index + 1} of ${pos.total}` : ''}
-          </span>
-          <button disabled={pos?.next === undefined} onClick={() => go(pos?.next)} title="next (j)">
-            next →
-          </button>
-        </span>
-      </header>
+      <ItemHead file={file} listUrl={listUrl} position={pos} go={go} />
       <h2 class="item-title">
         <span class="item-id">{detail.id}</span>
         {detail.tool !== undefined ? <span class="item-tool">{detail.tool}</span> : null}
         <FacetBadges facets={detail.facets} />
       </h2>
       <Tabs tabs={tabs} active={active} href={(id) => routeUrl({ ...route, tab: id })} />
-      {active === 'trajectory' && detail.trajectory !== undefined ? (
-        <div class="columns">
-          <Trajectory trajectory={detail.trajectory} />
-          <SidePanels detail={detail} />
-        </div>
-      ) : null}
-      {active === 'judgments' || active === 'details' ? (
-        <div class="columns">
-          <div>
-            <p class="item-text">{detail.title}</p>
-          </div>
-          <SidePanels detail={detail} />
-        </div>
-      ) : null}
-      {active === 'tree' && detail.tree !== undefined ? <TreeViewPanel tree={detail.tree} /> : null}
-      {active === 'tokens' && detail.tokens !== undefined ? <Tokens tokens={detail.tokens} /> : null}
-      {active === 'conversation' && detail.turns !== undefined ? (
-        <div class="columns">
-          <Conversation turns={detail.turns} />
-          <SidePanels detail={detail} />
-        </div>
-      ) : null}
-      {active === 'raw' ? <Raw file={file.id} n={detail.n} /> : null}
+      <ItemTab detail={detail} active={active} fileId={file.id} />
     </div>
   );
 }

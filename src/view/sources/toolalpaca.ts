@@ -8,7 +8,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isRecord } from '../../core/json-text.js';
 import type { FileKind, ItemDetail } from '../api.js';
 import { facetValues, normalizeText, type FileIndex, type IndexedItem } from '../file-index.js';
-import { readSlice, scanJsonFile, type PathPart } from '../scan-json.js';
+import {
+  readSlice,
+  scanJsonFile,
+  type PathPart,
+  type ScanDecision,
+  type ScanHandlers,
+} from '../scan-json.js';
 import {
   failureOf,
   instanceKindOf,
@@ -50,6 +56,73 @@ function runParameters(path: string): Record<string, unknown> | undefined {
   return undefined;
 }
 
+/** What the scan of one file keeps while it reads: the records so far and instances waiting for a name. */
+class ScanState {
+  readonly records: RecordInfo[] = [];
+  /** The file is one record (an object), not a list of them. */
+  rootIsRecord = false;
+  pending: { item: IndexedItem; instance: Record<string, unknown> }[] = [];
+  instances = 0;
+
+  /** Path length of a record's fields' parent. */
+  depth(): number {
+    return this.rootIsRecord ? 0 : 1;
+  }
+
+  recordAt(path: readonly PathPart[]): RecordInfo {
+    const index = this.rootIsRecord ? 0 : (path[0] as number);
+    let record = this.records[index];
+    if (record === undefined) {
+      record = { instances: 0 };
+      this.records[index] = record;
+    }
+    return record;
+  }
+}
+
+/** Which values of a ToolAlpaca file the scan looks into, keeps, notes the range of, or skips. */
+function decide(
+  state: ScanState,
+  path: readonly PathPart[],
+  kind: 'object' | 'array' | 'scalar',
+): ScanDecision {
+  if (path.length === 0) {
+    state.rootIsRecord = kind === 'object';
+    return kind === 'scalar' ? 'skip' : 'descend';
+  }
+  const d = state.depth();
+  if (path.length === d) return kind === 'object' ? 'descend' : 'skip';
+  const key = path[d];
+  if (path.length === d + 1) {
+    if (key === 'Name' || key === 'Category' || key === 'Description') return 'capture';
+    if (key === 'NLDocumentation' || key === 'Instructions' || key === 'Golden_Answers') return 'range';
+    if (key === 'Instances') return kind === 'array' ? 'descend' : 'skip';
+    return 'skip';
+  }
+  if (path.length === d + 2 && key === 'Instances') return kind === 'object' ? 'capture' : 'skip';
+  return 'skip';
+}
+
+/** An instance's item before its tool is known: its position, instruction, step count and search text. */
+function instanceItem(
+  instance: Record<string, unknown>,
+  position: number,
+  start: number,
+  end: number,
+): IndexedItem {
+  const instruction = typeof instance.input === 'string' ? instance.input : '';
+  const output = typeof instance.output === 'string' ? instance.output.slice(0, 400) : '';
+  return {
+    id: String(position),
+    title: instruction,
+    steps: Array.isArray(instance.intermediate_steps) ? instance.intermediate_steps.length : 0,
+    facets: {},
+    search: `${instruction}\n${output}`.toLowerCase(),
+    start,
+    end,
+  };
+}
+
 export class ToolAlpacaSource extends Source {
   kind: FileKind;
   private records: RecordInfo[] = [];
@@ -83,142 +156,116 @@ export class ToolAlpacaSource extends Source {
     return value;
   }
 
-  protected async scan(into: FileIndex, signal: AbortSignal): Promise<void> {
-    const records: RecordInfo[] = [];
-    this.records = records;
-    this.cache.clear();
+  /** The run's model, executor and prompt from its sidecar files; the executor names the observation source. */
+  private readRunParameters(): void {
     const parameters = runParameters(this.absPath);
     this.defaultSource = sourceOfExecutor(parameters?.executor);
-    if (parameters !== undefined) {
-      for (const key of ['model', 'executor', 'executorModel', 'prompt', 'mode']) {
-        if (typeof parameters[key] === 'string') this.meta[key] = parameters[key];
-      }
+    if (parameters === undefined) return;
+    for (const key of ['model', 'executor', 'executorModel', 'prompt', 'mode']) {
+      if (typeof parameters[key] === 'string') this.meta[key] = parameters[key];
     }
-    let rootIsRecord = false;
-    // Instances met before their record's Name (unusual key order) wait for it.
-    let pending: { item: IndexedItem; instance: Record<string, unknown> }[] = [];
-    let instances = 0;
-    const depth = (): number => (rootIsRecord ? 0 : 1);
-    const recordAt = (path: readonly PathPart[]): RecordInfo => {
-      const index = rootIsRecord ? 0 : (path[0] as number);
-      let record = records[index];
-      if (record === undefined) {
-        record = { instances: 0 };
-        records[index] = record;
-      }
-      return record;
-    };
-    const finish = (record: RecordInfo, item: IndexedItem, instance: Record<string, unknown>): void => {
-      const tool = record.name ?? '(unnamed)';
-      item.tool = tool;
-      item.id = `${tool}#${item.id}`;
-      item.search = `${tool.toLowerCase()}\n${item.search}`;
-      item.match = `${normalizeText(tool)}\u0000${normalizeText(item.title)}`;
-      const status = typeof instance.status === 'string' ? instance.status : 'completed';
-      const verification = verificationOf(instance);
-      const steps = instanceSteps(instance, this.defaultSource);
-      item.facets = facetValues({
-        tool: [tool],
-        category: [record.category],
-        status: [status],
-        failure: [failureOf(instance)?.reason],
-        kind: [instanceKindOf(instance, steps).kind],
-        verification: [verificationFacet(verification)],
-        reason: verification?.codes ?? [],
-        source: stepSources(steps),
-      });
-      into.add(item);
-      this.host.changed(this);
-    };
-    await scanJsonFile(
-      this.absPath,
-      {
-        decide: (path, kind) => {
-          if (path.length === 0) {
-            rootIsRecord = kind === 'object';
-            return kind === 'scalar' ? 'skip' : 'descend';
-          }
-          const d = depth();
-          if (path.length === d) return kind === 'object' ? 'descend' : 'skip';
-          const key = path[d];
-          if (path.length === d + 1) {
-            if (key === 'Name' || key === 'Category' || key === 'Description') return 'capture';
-            if (key === 'NLDocumentation' || key === 'Instructions' || key === 'Golden_Answers')
-              return 'range';
-            if (key === 'Instances') return kind === 'array' ? 'descend' : 'skip';
-            return 'skip';
-          }
-          if (path.length === d + 2 && key === 'Instances') return kind === 'object' ? 'capture' : 'skip';
-          return 'skip';
-        },
-        capture: (path, text, start, end) => {
-          const record = recordAt(path);
-          const key = path[depth()];
-          if (key === 'Instances') {
-            const instance = JSON.parse(text) as Record<string, unknown>;
-            const position = path[depth() + 1] as number;
-            record.instances++;
-            instances++;
-            const instruction = typeof instance.input === 'string' ? instance.input : '';
-            const output = typeof instance.output === 'string' ? instance.output.slice(0, 400) : '';
-            const item: IndexedItem = {
-              id: String(position),
-              title: instruction,
-              steps: Array.isArray(instance.intermediate_steps) ? instance.intermediate_steps.length : 0,
-              facets: {},
-              search: `${instruction}\n${output}`.toLowerCase(),
-              start,
-              end,
-              ctx: rootIsRecord ? 0 : (path[0] as number),
-            };
-            if (record.name === undefined) pending.push({ item, instance });
-            else finish(record, item, instance);
-            return;
-          }
+  }
+
+  protected async scan(into: FileIndex, signal: AbortSignal): Promise<void> {
+    const state = new ScanState();
+    this.records = state.records;
+    this.cache.clear();
+    this.readRunParameters();
+    await scanJsonFile(this.absPath, this.handlers(state, into), this.scanOptions(signal));
+    if (state.instances === 0) this.indexTools(state.records, into);
+    else {
+      this.kind = 'corpus';
+      this.comparable = true;
+      this.meta.tools = String(state.records.length);
+      this.meta.instances = String(state.instances);
+    }
+  }
+
+  /** The scanner's callbacks: records' names and ranges, each instance an item. */
+  private handlers(state: ScanState, into: FileIndex): ScanHandlers {
+    return {
+      decide: (path, kind) => decide(state, path, kind),
+      capture: (path, text, start, end) => {
+        const record = state.recordAt(path);
+        const key = path[state.depth()];
+        if (key !== 'Instances') {
           const value = JSON.parse(text) as unknown;
           if (typeof value !== 'string') return;
           if (key === 'Name') record.name = value;
           else if (key === 'Category') record.category = value;
           else if (key === 'Description') record.description = value;
-        },
-        range: (path, start, end) => {
-          const record = recordAt(path);
-          const key = path[depth()];
-          if (key === 'NLDocumentation') record.doc = [start, end];
-          else if (key === 'Instructions') record.instructions = [start, end];
-          else if (key === 'Golden_Answers') record.golden = [start, end];
-        },
-        leave: (path) => {
-          if (path.length !== depth() || pending.length === 0) return;
-          const record = recordAt(path);
-          for (const { item, instance } of pending) finish(record, item, instance);
-          pending = [];
-        },
+          return;
+        }
+        const instance = JSON.parse(text) as Record<string, unknown>;
+        record.instances++;
+        state.instances++;
+        const item = instanceItem(instance, path[state.depth() + 1] as number, start, end);
+        item.ctx = state.rootIsRecord ? 0 : (path[0] as number);
+        // Instances met before their record's Name (unusual key order) wait for it.
+        if (record.name === undefined) state.pending.push({ item, instance });
+        else this.addInstance(into, record, item, instance);
       },
-      this.scanOptions(signal),
-    );
-    if (instances === 0) {
-      // A tool file: one item per tool.
-      this.kind = 'tools';
-      this.comparable = false;
-      records.forEach((record, index) => {
-        const name = record.name ?? `(record ${index})`;
-        into.add({
-          id: name,
-          title: record.description !== undefined ? `${name}: ${record.description}` : name,
-          tool: name,
-          facets: facetValues({ tool: [name], category: [record.category] }),
-          search: `${name}\n${record.description ?? ''}`.toLowerCase(),
-          ctx: index,
-        });
+      range: (path, start, end) => {
+        const record = state.recordAt(path);
+        const key = path[state.depth()];
+        if (key === 'NLDocumentation') record.doc = [start, end];
+        else if (key === 'Instructions') record.instructions = [start, end];
+        else if (key === 'Golden_Answers') record.golden = [start, end];
+      },
+      leave: (path) => {
+        if (path.length !== state.depth() || state.pending.length === 0) return;
+        const record = state.recordAt(path);
+        for (const { item, instance } of state.pending) this.addInstance(into, record, item, instance);
+        state.pending = [];
+      },
+    };
+  }
+
+  /** An instance whose tool is known: its id, search text, match key and facets; then listed. */
+  private addInstance(
+    into: FileIndex,
+    record: RecordInfo,
+    item: IndexedItem,
+    instance: Record<string, unknown>,
+  ): void {
+    const tool = record.name ?? '(unnamed)';
+    item.tool = tool;
+    item.id = `${tool}#${item.id}`;
+    item.search = `${tool.toLowerCase()}\n${item.search}`;
+    item.match = `${normalizeText(tool)}\u0000${normalizeText(item.title)}`;
+    const status = typeof instance.status === 'string' ? instance.status : 'completed';
+    const verification = verificationOf(instance);
+    const steps = instanceSteps(instance, this.defaultSource);
+    item.facets = facetValues({
+      tool: [tool],
+      category: [record.category],
+      status: [status],
+      failure: [failureOf(instance)?.reason],
+      kind: [instanceKindOf(instance, steps).kind],
+      verification: [verificationFacet(verification)],
+      reason: verification?.codes ?? [],
+      source: stepSources(steps),
+    });
+    into.add(item);
+    this.host.changed(this);
+  }
+
+  /** A file without instances (a tool file): one item per tool. */
+  private indexTools(records: readonly RecordInfo[], into: FileIndex): void {
+    this.kind = 'tools';
+    this.comparable = false;
+    records.forEach((record, index) => {
+      const name = record.name ?? `(record ${index})`;
+      into.add({
+        id: name,
+        title: record.description !== undefined ? `${name}: ${record.description}` : name,
+        tool: name,
+        facets: facetValues({ tool: [name], category: [record.category] }),
+        search: `${name}\n${record.description ?? ''}`.toLowerCase(),
+        ctx: index,
       });
-      this.meta.tools = String(records.length);
-    } else {
-      this.kind = 'corpus';
-      this.comparable = true;
-      this.meta.tools = String(records.length);
-      this.meta.instances = String(instances);
-    }
+    });
+    this.meta.tools = String(records.length);
   }
 
   async raw(n: number): Promise<unknown> {
