@@ -19,7 +19,7 @@ import { ExampleFilter, sideOf, splitNeedsTools, validationToolsOf, type FilterC
 import { datasetInfoEntry } from './layout-llamafactory.js';
 import type { ToolAlpacaPrompt } from './layout-toolalpaca.js';
 import { getSftLayout, type SftLayout } from './layouts.js';
-import { openCorpus } from './read-corpus.js';
+import { openCorpus, type CorpusReader } from './read-corpus.js';
 import { estimateTokens, LengthColumn } from './stats.js';
 import { loadHfTokenizer, maskConversation, resolveChatTemplate, type HfTokenizer } from './token-masks.js';
 
@@ -201,50 +201,65 @@ function checkOptions(options: ExportOptions, layout: SftLayout): void {
   }
 }
 
-export async function runExport(options: ExportOptions): Promise<ExportResult> {
-  const layout = getSftLayout(options.format, options.prompt !== undefined ? { prompt: options.prompt } : {});
-  checkOptions(options, layout);
-  const truncation = options.truncation ?? 'drop';
-  const max = options.maxExampleTokens;
-  const warn = options.onWarning ?? (() => undefined);
-  const corpus = await openCorpus(options.data);
-  let masks: { tok: HfTokenizer; template: string } | undefined;
-  if (options.tokenizer !== undefined && options.template !== undefined) {
-    const tok = await loadHfTokenizer(options.tokenizer);
-    masks = { tok, template: await resolveChatTemplate(tok, options.template) };
-  }
-  const filter = new ExampleFilter({
+type Masks = { tok: HfTokenizer; template: string };
+type Side = 'train' | 'validation';
+
+/** The tokenizer and chat template when token masks were asked for. */
+async function openMasks(options: ExportOptions): Promise<Masks | undefined> {
+  if (options.tokenizer === undefined || options.template === undefined) return undefined;
+  const tok = await loadHfTokenizer(options.tokenizer);
+  return { tok, template: await resolveChatTemplate(tok, options.template) };
+}
+
+function exampleFilterOf(options: ExportOptions): ExampleFilter {
+  return new ExampleFilter({
     ...(options.onlyVerified !== undefined ? { onlyVerified: options.onlyVerified } : {}),
     ...(options.dedupe !== undefined ? { dedupe: options.dedupe } : {}),
     ...(options.toolalpacaFilters !== undefined ? { toolalpacaFilters: options.toolalpacaFilters } : {}),
   });
+}
+
+/**
+ * Pass 1, only when validation tools are drawn from the corpus: filter, remember which examples were kept
+ * (so pass 2 does not filter again: dedupe is stateful) and collect their tools.
+ */
+async function drawValidationTools(
+  corpus: CorpusReader,
+  filter: ExampleFilter,
+  options: ExportOptions,
+): Promise<{ kept: BitSet | undefined; validationTools: string[] }> {
   const splitOptions = {
     validationRatio: options.validationRatio ?? 0.1,
     ...(options.validationTools !== undefined ? { validationTools: options.validationTools } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
   };
-
-  // Pass 1 (only to draw validation tools): filter, remember what was kept, collect its tools.
-  let kept: BitSet | undefined;
+  if (!splitNeedsTools(splitOptions))
+    return { kept: undefined, validationTools: validationToolsOf([], splitOptions) };
+  const kept = new BitSet();
   const keptTools = new Set<string>();
-  if (splitNeedsTools(splitOptions)) {
-    kept = new BitSet();
-    let ordinal = 0;
-    for await (const example of corpus.examples({ functions: false })) {
-      if (filter.accept(example)) {
-        kept.set(ordinal);
-        for (const tool of example.tools) keptTools.add(tool);
-      }
-      ordinal++;
+  let ordinal = 0;
+  for await (const example of corpus.examples({ functions: false })) {
+    if (filter.accept(example)) {
+      kept.set(ordinal);
+      for (const tool of example.tools) keptTools.add(tool);
     }
+    ordinal++;
   }
-  const validationTools = validationToolsOf(keptTools, splitOptions);
-  keptTools.clear();
-  const held = new Set(validationTools);
+  return { kept, validationTools: validationToolsOf(keptTools, splitOptions) };
+}
 
-  // Pass 2: lay out, mask and write each kept example.
-  const dir = resolve(options.out);
-  await mkdir(dir, { recursive: true });
+/** The record files of both sides (and their token files with masks), under temporary names. */
+interface ExportFiles {
+  outputs: Record<Side, RecordFile>;
+  tokenFiles: Record<Side, RecordFile> | undefined;
+  all: RecordFile[];
+}
+
+async function openExportFiles(
+  dir: string,
+  layout: SftLayout,
+  masks: Masks | undefined,
+): Promise<ExportFiles> {
   const ext = layout.fileFormat;
   const outputs = {
     train: await RecordFile.open(dir, `train.${ext}`, ext),
@@ -262,62 +277,101 @@ export async function runExport(options: ExportOptions): Promise<ExportResult> {
     outputs.validation,
     ...(tokenFiles ? [tokenFiles.train, tokenFiles.validation] : []),
   ];
-  const lengths = { train: new LengthColumn(), validation: new LengthColumn() };
-  const card: CardCounts = { tools: new Map(), categories: new Map(), kinds: new Map() };
-  let mixed = 0;
-  let maskFailures = 0;
-  let droppedOverLimit = 0;
-  try {
-    let ordinal = 0;
-    for await (const example of corpus.examples()) {
-      const keep = kept !== undefined ? kept.has(ordinal) : filter.accept(example);
-      ordinal++;
-      if (!keep) continue;
-      const side = sideOf(example, held);
-      if (side === 'mixed') {
-        mixed++;
-        continue;
-      }
-      const prepared = prepare(layout, example, masks, warn);
-      if (prepared === undefined) {
-        maskFailures++;
-        continue;
-      }
-      lengths[side].push(prepared.length);
-      let tokens = prepared.tokens;
-      if (max !== undefined && prepared.length > max) {
-        if (truncation === 'drop') {
-          droppedOverLimit++;
-          continue;
-        }
-        if (tokens !== undefined) tokens = cutTokens(tokens, max);
-      }
-      await outputs[side].addText(prepared.text);
-      if (tokenFiles !== undefined && tokens !== undefined) await tokenFiles[side].add(tokens);
-      for (const tool of example.tools) increment(card.tools, tool);
-      increment(card.categories, example.category);
-      increment(card.kinds, example.kind ?? 'unlabelled');
-    }
-    if (outputs.train.count === 0) {
-      const c = filter.counts;
-      throw new InputError(
-        `${options.data}: no training examples left (read ${c.read}; dropped ${c.failed} failed, ${c.zeroSteps + c.overFiveSteps + c.onlyGetDetails} by ToolAlpaca's filters, ${c.unverified} unverified${options.onlyVerified === true && c.neverVerified === c.unverified && c.unverified > 0 ? ' (no instance carries verification.passed)' : ''}, ${c.duplicates} duplicates, ${mixed} mixing train and validation tools, ${maskFailures} failing the mask check, ${droppedOverLimit} over the token limit; validation ${outputs.validation.count})`,
-      );
-    }
-    for (const file of all) await file.end();
-  } catch (error) {
-    await Promise.all(all.map((file) => file.discard()));
-    throw error;
-  }
+  return { outputs, tokenFiles, all };
+}
 
-  // Everything is written: put the files in place, then the small ones that describe them.
+/** What pass 2 counted besides the filter's own counts. */
+interface WriteCounts {
+  lengths: Record<Side, LengthColumn>;
+  card: CardCounts;
+  mixed: number;
+  maskFailures: number;
+  droppedOverLimit: number;
+}
+
+/** Pass 2: lay out, mask and write each kept example to its side. */
+async function writeExamples(
+  corpus: CorpusReader,
+  filter: ExampleFilter,
+  kept: BitSet | undefined,
+  held: Set<string>,
+  files: ExportFiles,
+  context: { layout: SftLayout; masks: Masks | undefined; options: ExportOptions },
+): Promise<WriteCounts> {
+  const { layout, masks, options } = context;
+  const max = options.maxExampleTokens;
+  const truncation = options.truncation ?? 'drop';
+  const warn = options.onWarning ?? (() => undefined);
+  const counts: WriteCounts = {
+    lengths: { train: new LengthColumn(), validation: new LengthColumn() },
+    card: { tools: new Map(), categories: new Map(), kinds: new Map() },
+    mixed: 0,
+    maskFailures: 0,
+    droppedOverLimit: 0,
+  };
+  let ordinal = 0;
+  for await (const example of corpus.examples()) {
+    const keep = kept !== undefined ? kept.has(ordinal) : filter.accept(example);
+    ordinal++;
+    if (!keep) continue;
+    const side = sideOf(example, held);
+    if (side === 'mixed') {
+      counts.mixed++;
+      continue;
+    }
+    const prepared = prepare(layout, example, masks, warn);
+    if (prepared === undefined) {
+      counts.maskFailures++;
+      continue;
+    }
+    counts.lengths[side].push(prepared.length);
+    let tokens = prepared.tokens;
+    if (max !== undefined && prepared.length > max) {
+      if (truncation === 'drop') {
+        counts.droppedOverLimit++;
+        continue;
+      }
+      if (tokens !== undefined) tokens = cutTokens(tokens, max);
+    }
+    await files.outputs[side].addText(prepared.text);
+    if (files.tokenFiles !== undefined && tokens !== undefined) await files.tokenFiles[side].add(tokens);
+    for (const tool of example.tools) increment(counts.card.tools, tool);
+    increment(counts.card.categories, example.category);
+    increment(counts.card.kinds, example.kind ?? 'unlabelled');
+  }
+  return counts;
+}
+
+/** One line naming why nothing is left to train on. */
+function noTrainingExamples(
+  options: ExportOptions,
+  c: FilterCounts,
+  w: WriteCounts,
+  validation: number,
+): InputError {
+  const neverVerified =
+    options.onlyVerified === true && c.neverVerified === c.unverified && c.unverified > 0
+      ? ' (no instance carries verification.passed)'
+      : '';
+  return new InputError(
+    `${options.data}: no training examples left (read ${c.read}; dropped ${c.failed} failed, ${c.zeroSteps + c.overFiveSteps + c.onlyGetDetails} by ToolAlpaca's filters, ${c.unverified} unverified${neverVerified}, ${c.duplicates} duplicates, ${w.mixed} mixing train and validation tools, ${w.maskFailures} failing the mask check, ${w.droppedOverLimit} over the token limit; validation ${validation})`,
+  );
+}
+
+/** Puts the written files in place (an empty validation side is discarded) and names them. */
+async function commitExportFiles(
+  dir: string,
+  files: ExportFiles,
+  options: ExportOptions,
+): Promise<{ written: string[]; files: ExportManifest['files']; tokens: ExportManifest['tokens'] }> {
+  const { outputs, tokenFiles } = files;
   const written: string[] = [];
-  const files: ExportManifest['files'] = { train: outputs.train.name };
+  const names: ExportManifest['files'] = { train: outputs.train.name };
   await outputs.train.commit();
   written.push(outputs.train.name);
   if (outputs.validation.count > 0) {
     await outputs.validation.commit();
-    files.validation = outputs.validation.name;
+    names.validation = outputs.validation.name;
     written.push(outputs.validation.name);
   } else await outputs.validation.discard();
   let tokens: ExportManifest['tokens'];
@@ -335,33 +389,39 @@ export async function runExport(options: ExportOptions): Promise<ExportResult> {
       written.push(tokenFiles.validation.name);
     } else await tokenFiles.validation.discard();
   }
-  const write = async (name: string, text: string): Promise<void> => {
-    await writeFileAtomic(join(dir, name), text);
-    written.push(name);
-  };
-  let datasetInfo: string | undefined;
-  if (layout.name === 'llamafactory') {
-    datasetInfo = 'dataset_info.json';
-    const info: Record<string, unknown> = { toolalpaca_train: datasetInfoEntry(files.train) };
-    if (files.validation) info.toolalpaca_validation = datasetInfoEntry(files.validation);
-    await write(datasetInfo, `${JSON.stringify(info, null, 2)}\n`);
-  }
+  return { written, files: names, tokens };
+}
 
-  const counts: FilterCounts = filter.counts;
+function manifestOf(
+  dir: string,
+  layout: SftLayout,
+  source: ExportManifest['source'],
+  options: ExportOptions,
+  parts: {
+    files: ExportManifest['files'];
+    tokens: ExportManifest['tokens'];
+    datasetInfo: string | undefined;
+    filterCounts: FilterCounts;
+    written: WriteCounts;
+    sides: Record<Side, RecordFile>;
+  },
+): ExportManifest {
+  const max = options.maxExampleTokens;
+  const counts = parts.filterCounts;
   const stats: Record<string, LengthStats> = {
-    [`${layout.name}/train`]: lengths.train.stats(max),
-    [`${layout.name}/validation`]: lengths.validation.stats(max),
+    [`${layout.name}/train`]: parts.written.lengths.train.stats(max),
+    [`${layout.name}/validation`]: parts.written.lengths.validation.stats(max),
   };
-  const manifest: ExportManifest = {
+  return {
     layout: layout.name,
-    source: corpus.source,
+    source,
     corpus: relativeTo(dir, options.data),
-    files,
-    ...(tokens !== undefined ? { tokens } : {}),
-    ...(datasetInfo !== undefined ? { datasetInfo } : {}),
+    files: parts.files,
+    ...(parts.tokens !== undefined ? { tokens: parts.tokens } : {}),
+    ...(parts.datasetInfo !== undefined ? { datasetInfo: parts.datasetInfo } : {}),
     ...(max !== undefined ? { maxExampleTokens: max } : {}),
     toolalpacaFilters: options.toolalpacaFilters !== false,
-    tokenCounts: masks !== undefined ? 'tokenizer' : 'estimate',
+    tokenCounts: options.tokenizer !== undefined && options.template !== undefined ? 'tokenizer' : 'estimate',
     counts: {
       read: counts.read,
       failed: counts.failed,
@@ -371,22 +431,73 @@ export async function runExport(options: ExportOptions): Promise<ExportResult> {
       unverified: counts.unverified,
       neverVerified: counts.neverVerified,
       duplicates: counts.duplicates,
-      mixedSplit: mixed,
-      maskCheckFailed: maskFailures,
-      overLimitDropped: droppedOverLimit,
-      train: outputs.train.count,
-      validation: outputs.validation.count,
+      mixedSplit: parts.written.mixed,
+      maskCheckFailed: parts.written.maskFailures,
+      overLimitDropped: parts.written.droppedOverLimit,
+      train: parts.sides.train.count,
+      validation: parts.sides.validation.count,
     },
     stats,
   };
+}
+
+export async function runExport(options: ExportOptions): Promise<ExportResult> {
+  const layout = getSftLayout(options.format, options.prompt !== undefined ? { prompt: options.prompt } : {});
+  checkOptions(options, layout);
+  const corpus = await openCorpus(options.data);
+  const masks = await openMasks(options);
+  const filter = exampleFilterOf(options);
+  const { kept, validationTools } = await drawValidationTools(corpus, filter, options);
+
+  const dir = resolve(options.out);
+  await mkdir(dir, { recursive: true });
+  const files = await openExportFiles(dir, layout, masks);
+  let counts: WriteCounts;
+  try {
+    counts = await writeExamples(corpus, filter, kept, new Set(validationTools), files, {
+      layout,
+      masks,
+      options,
+    });
+    if (files.outputs.train.count === 0) {
+      throw noTrainingExamples(options, filter.counts, counts, files.outputs.validation.count);
+    }
+    for (const file of files.all) await file.end();
+  } catch (error) {
+    await Promise.all(files.all.map((file) => file.discard()));
+    throw error;
+  }
+
+  // Everything is written: put the files in place, then the small ones that describe them.
+  const committed = await commitExportFiles(dir, files, options);
+  const { written } = committed;
+  const write = async (name: string, text: string): Promise<void> => {
+    await writeFileAtomic(join(dir, name), text);
+    written.push(name);
+  };
+  let datasetInfo: string | undefined;
+  if (layout.name === 'llamafactory') {
+    datasetInfo = 'dataset_info.json';
+    const info: Record<string, unknown> = { toolalpaca_train: datasetInfoEntry(committed.files.train) };
+    if (committed.files.validation) info.toolalpaca_validation = datasetInfoEntry(committed.files.validation);
+    await write(datasetInfo, `${JSON.stringify(info, null, 2)}\n`);
+  }
+  const manifest = manifestOf(dir, layout, corpus.source, options, {
+    files: committed.files,
+    tokens: committed.tokens,
+    datasetInfo,
+    filterCounts: filter.counts,
+    written: counts,
+    sides: files.outputs,
+  });
   await write('export.json', `${JSON.stringify(manifest, null, 2)}\n`);
   await write(
     'README.md',
     datasetCard({
       manifest,
-      counts: card,
+      counts: counts.card,
       validationTools,
-      truncation,
+      truncation: options.truncation ?? 'drop',
       ...(options.license !== undefined ? { license: options.license } : {}),
     }),
   );
