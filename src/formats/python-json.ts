@@ -273,6 +273,185 @@ export function pythonJsonDumps(value: unknown, options: PythonJsonDumpsOptions 
 
 const NUMBER_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?/y;
 
+/** The one-character escapes of JSON strings and what they stand for (`\u` is read on its own). */
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
+  '"': '"',
+  '\\': '\\',
+  '/': '/',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+};
+
+/** The words Python's `json.loads` reads besides numbers and strings. */
+const LITERAL_WORDS = [
+  ['true', true],
+  ['false', false],
+  ['null', null],
+  ['NaN', NaN],
+  ['Infinity', Infinity],
+  ['-Infinity', -Infinity],
+] as const;
+
+/** A recursive-descent reader over one text; `pos` is where it is, and errors name that character. */
+class PythonJsonParser {
+  private pos = 0;
+
+  constructor(
+    private readonly text: string,
+    private readonly label: string,
+  ) {}
+
+  parseDocument(): unknown {
+    const { value } = this.parseValue(0);
+    this.skipWs();
+    if (this.pos < this.text.length) this.fail('extra data after the JSON value');
+    return value;
+  }
+
+  private fail(what: string): never {
+    throw new InputError(`${this.label}: ${what} at character ${this.pos}`);
+  }
+
+  private skipWs(): void {
+    const { text } = this;
+    while (this.pos < text.length) {
+      const c = text.charCodeAt(this.pos);
+      if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) this.pos++;
+      else break;
+    }
+  }
+
+  private parseString(): string {
+    const { text } = this;
+    this.pos++; // opening quote
+    let out = '';
+    let start = this.pos;
+    for (;;) {
+      if (this.pos >= text.length) this.fail('unterminated string');
+      const c = text.charCodeAt(this.pos);
+      if (c === 0x22) {
+        out += text.slice(start, this.pos);
+        this.pos++;
+        return out;
+      }
+      if (c < 0x20) this.fail('invalid control character in string');
+      if (c !== 0x5c) {
+        this.pos++;
+        continue;
+      }
+      out += text.slice(start, this.pos) + this.parseEscape();
+      start = this.pos;
+    }
+  }
+
+  /** The character of the escape at `pos` (a backslash), moving past it. */
+  private parseEscape(): string {
+    const esc = this.text[this.pos + 1];
+    this.pos += 2;
+    if (esc !== undefined && Object.hasOwn(SIMPLE_ESCAPES, esc)) return SIMPLE_ESCAPES[esc] as string;
+    if (esc === 'u') {
+      const digits = this.text.slice(this.pos, this.pos + 4);
+      if (!/^[0-9a-fA-F]{4}$/.test(digits)) this.fail('invalid \\u escape');
+      this.pos += 4;
+      return String.fromCharCode(parseInt(digits, 16));
+    }
+    this.pos -= 2; // the error names the backslash
+    return this.fail('invalid escape');
+  }
+
+  private parseValue(depth: number): { value: unknown; raw?: string } {
+    const { text } = this;
+    this.skipWs();
+    if (this.pos >= text.length) this.fail('unexpected end of input');
+    const c = text[this.pos];
+    if (c === '{' || c === '[') {
+      if (depth >= MAX_JSON_NESTING) this.fail(`nesting deeper than ${MAX_JSON_NESTING}`);
+      return { value: c === '{' ? this.parseObject(depth + 1) : this.parseArray(depth + 1) };
+    }
+    if (c === '"') return { value: this.parseString() };
+    for (const [word, value] of LITERAL_WORDS) {
+      if (text.startsWith(word, this.pos)) {
+        this.pos += word.length;
+        return { value };
+      }
+    }
+    NUMBER_RE.lastIndex = this.pos;
+    const match = NUMBER_RE.exec(text);
+    if (match === null) return this.fail('unexpected character');
+    this.pos += match[0].length;
+    return { value: Number(match[0]), raw: match[0] };
+  }
+
+  private parseArray(depth: number): unknown[] {
+    const { text } = this;
+    this.pos++;
+    const out: unknown[] = [];
+    this.skipWs();
+    if (text[this.pos] === ']') {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      const { value, raw } = this.parseValue(depth);
+      noteNumber(out, String(out.length), raw, value);
+      out.push(value);
+      this.skipWs();
+      if (text[this.pos] === ',') this.pos++;
+      else if (text[this.pos] === ']') {
+        this.pos++;
+        return out;
+      } else this.fail("expected ',' or ']'");
+    }
+  }
+
+  private parseObject(depth: number): Record<string, unknown> {
+    const { text } = this;
+    this.pos++;
+    const out: Record<string, unknown> = {};
+    const order: string[] = [];
+    this.skipWs();
+    if (text[this.pos] === '}') {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      this.skipWs();
+      if (text[this.pos] !== '"') this.fail('expected a property name in double quotes');
+      const key = this.parseString();
+      this.skipWs();
+      if (text[this.pos] !== ':') this.fail("expected ':'");
+      this.pos++;
+      const { value, raw } = this.parseValue(depth);
+      if (!Object.hasOwn(out, key)) order.push(key);
+      else numberLiterals.get(out)?.delete(key);
+      setOwn(out, key, value);
+      noteNumber(out, key, raw, value);
+      this.skipWs();
+      if (text[this.pos] === ',') this.pos++;
+      else if (text[this.pos] === '}') {
+        this.pos++;
+        if (!sameOrder(Object.keys(out), order)) keyOrders.set(out, order);
+        return out;
+      } else this.fail("expected ',' or '}'");
+    }
+  }
+}
+
+/** Remembers a number's spelling when Python would not write it back the same way. */
+function noteNumber(container: object, key: string, raw: string | undefined, value: unknown): void {
+  if (raw === undefined || typeof value !== 'number') return;
+  if (literalNumberText(raw) === defaultNumberText(value)) return;
+  let table = numberLiterals.get(container);
+  if (table === undefined) {
+    table = new Map();
+    numberLiterals.set(container, table);
+  }
+  table.set(key, raw);
+}
+
 /**
  * Parses JSON as Python's `json.loads` does (also `NaN`, `Infinity`, `-Infinity`; duplicate keys keep
  * the first position and the last value), into plain JS values, remembering key order and number
@@ -280,166 +459,5 @@ const NUMBER_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?/y;
  * `label`) on malformed text or nesting deeper than MAX_JSON_NESTING.
  */
 export function parsePythonJson(text: string, label = 'JSON'): unknown {
-  let pos = 0;
-  const fail = (what: string): never => {
-    throw new InputError(`${label}: ${what} at character ${pos}`);
-  };
-  const skipWs = (): void => {
-    while (pos < text.length) {
-      const c = text.charCodeAt(pos);
-      if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) pos++;
-      else break;
-    }
-  };
-  const parseString = (): string => {
-    pos++; // opening quote
-    let out = '';
-    let start = pos;
-    for (;;) {
-      if (pos >= text.length) fail('unterminated string');
-      const c = text.charCodeAt(pos);
-      if (c === 0x22) {
-        out += text.slice(start, pos);
-        pos++;
-        return out;
-      }
-      if (c < 0x20) fail('invalid control character in string');
-      if (c !== 0x5c) {
-        pos++;
-        continue;
-      }
-      out += text.slice(start, pos);
-      const esc = text[pos + 1];
-      pos += 2;
-      switch (esc) {
-        case '"':
-          out += '"';
-          break;
-        case '\\':
-          out += '\\';
-          break;
-        case '/':
-          out += '/';
-          break;
-        case 'b':
-          out += '\b';
-          break;
-        case 'f':
-          out += '\f';
-          break;
-        case 'n':
-          out += '\n';
-          break;
-        case 'r':
-          out += '\r';
-          break;
-        case 't':
-          out += '\t';
-          break;
-        case 'u': {
-          const digits = text.slice(pos, pos + 4);
-          if (!/^[0-9a-fA-F]{4}$/.test(digits)) fail('invalid \\u escape');
-          out += String.fromCharCode(parseInt(digits, 16));
-          pos += 4;
-          break;
-        }
-        default:
-          pos -= 2;
-          fail('invalid escape');
-      }
-      start = pos;
-    }
-  };
-  const parseValue = (depth: number): { value: unknown; raw?: string } => {
-    skipWs();
-    if (pos >= text.length) fail('unexpected end of input');
-    const c = text[pos];
-    if (c === '{' || c === '[') {
-      if (depth >= MAX_JSON_NESTING) fail(`nesting deeper than ${MAX_JSON_NESTING}`);
-      return { value: c === '{' ? parseObject(depth + 1) : parseArray(depth + 1) };
-    }
-    if (c === '"') return { value: parseString() };
-    for (const [word, value] of [
-      ['true', true],
-      ['false', false],
-      ['null', null],
-      ['NaN', NaN],
-      ['Infinity', Infinity],
-      ['-Infinity', -Infinity],
-    ] as const) {
-      if (text.startsWith(word, pos)) {
-        pos += word.length;
-        return { value };
-      }
-    }
-    NUMBER_RE.lastIndex = pos;
-    const match = NUMBER_RE.exec(text);
-    if (match === null) return fail('unexpected character');
-    pos += match[0].length;
-    return { value: Number(match[0]), raw: match[0] };
-  };
-  const noteNumber = (container: object, key: string, raw: string | undefined, value: unknown): void => {
-    if (raw === undefined || typeof value !== 'number') return;
-    if (literalNumberText(raw) === defaultNumberText(value)) return;
-    let table = numberLiterals.get(container);
-    if (table === undefined) {
-      table = new Map();
-      numberLiterals.set(container, table);
-    }
-    table.set(key, raw);
-  };
-  const parseArray = (depth: number): unknown[] => {
-    pos++;
-    const out: unknown[] = [];
-    skipWs();
-    if (text[pos] === ']') {
-      pos++;
-      return out;
-    }
-    for (;;) {
-      const { value, raw } = parseValue(depth);
-      noteNumber(out, String(out.length), raw, value);
-      out.push(value);
-      skipWs();
-      if (text[pos] === ',') pos++;
-      else if (text[pos] === ']') {
-        pos++;
-        return out;
-      } else fail("expected ',' or ']'");
-    }
-  };
-  const parseObject = (depth: number): Record<string, unknown> => {
-    pos++;
-    const out: Record<string, unknown> = {};
-    const order: string[] = [];
-    skipWs();
-    if (text[pos] === '}') {
-      pos++;
-      return out;
-    }
-    for (;;) {
-      skipWs();
-      if (text[pos] !== '"') fail('expected a property name in double quotes');
-      const key = parseString();
-      skipWs();
-      if (text[pos] !== ':') fail("expected ':'");
-      pos++;
-      const { value, raw } = parseValue(depth);
-      if (!Object.hasOwn(out, key)) order.push(key);
-      else numberLiterals.get(out)?.delete(key);
-      setOwn(out, key, value);
-      noteNumber(out, key, raw, value);
-      skipWs();
-      if (text[pos] === ',') pos++;
-      else if (text[pos] === '}') {
-        pos++;
-        if (!sameOrder(Object.keys(out), order)) keyOrders.set(out, order);
-        return out;
-      } else fail("expected ',' or '}'");
-    }
-  };
-  const { value } = parseValue(0);
-  skipWs();
-  if (pos < text.length) fail('extra data after the JSON value');
-  return value;
+  return new PythonJsonParser(text, label).parseDocument();
 }

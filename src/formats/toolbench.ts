@@ -146,121 +146,122 @@ function methodOf(method: string | undefined): HttpMethod {
   return parsed.success ? parsed.data : 'get';
 }
 
-/** One ToolBench query (raw layout) as a task. */
-export function rawQueryToTask(raw: RawToolBenchQuery, options: ConvertOptions = {}): ToolBenchTask {
-  const label = options.label ?? 'query';
-  const queryId = raw.query_id === undefined ? '' : String(raw.query_id);
-  const drafts = new Map<string, ToolDraft>();
-  const usedToolNames = new Map<string, string>(); // standard name → key of the tool that has it
-  const usedFunctions = new Set<string>();
-  const seenApis = new Set<string>();
-  const apis: TaskApi[] = [];
-  for (const api of raw.api_list ?? []) {
-    const category = api.category_name ?? '';
-    const toolKey = `${category}\u0000${api.tool_name}`;
-    const apiKey = `${toolKey}\u0000${api.api_name}`;
-    if (seenApis.has(apiKey)) continue;
-    seenApis.add(apiKey);
-    let draft = drafts.get(toolKey);
-    if (draft === undefined) {
-      let standardName = standardize(api.tool_name) || 'tool';
-      for (let n = 2; usedToolNames.has(standardName) && usedToolNames.get(standardName) !== toolKey; n++) {
-        standardName = `${standardize(api.tool_name) || 'tool'}_${n}`;
-      }
-      usedToolNames.set(standardName, toolKey);
-      const server = rapidApiServer(standardName);
-      const paths: Record<string, unknown> = {};
-      const doc: Record<string, unknown> = {
-        openapi: '3.0.3',
-        info: {
-          title: standardName,
-          version: '1.0.0',
-          ...(category !== '' ? { 'x-category': category } : {}),
-          'x-toolbench': { category, toolName: api.tool_name, standardToolName: standardName },
-        },
-        servers: [{ url: server }],
-        paths,
-        components: {
-          securitySchemes: { RapidAPIKey: { type: 'apiKey', in: 'header', name: 'X-RapidAPI-Key' } },
-        },
-        security: [{ RapidAPIKey: [] }],
-      };
-      draft = {
-        tool: {
-          name: standardName,
-          description: '',
-          ...(category !== '' ? { category } : {}),
-          auth: [{ name: 'RapidAPIKey', type: 'apiKey', in: 'header', parameterName: 'X-RapidAPI-Key' }],
-          servers: [server],
-          functions: [],
-          openapi: doc,
-        },
-        doc,
-        paths,
-        usedPaths: new Set(),
-      };
-      drafts.set(toolKey, draft);
-    }
-    const standardToolName = draft.tool.name;
-    const functionName = uniqueFunctionName(api.api_name, standardToolName, usedFunctions);
-    usedFunctions.add(functionName);
-    const apiBase = changeName(standardize(api.api_name)) || 'api';
-    let path = `/${apiBase}`;
-    for (let n = 2; draft.usedPaths.has(path); n++) path = `/${apiBase}_${n}`;
-    draft.usedPaths.add(path);
-    const method = methodOf(api.method);
-    const { params, original } = parametersOf(api);
-    const description = functionDescription(api, standardToolName, functionName);
-    const fn = httpFunction({
+/** A new tool for the API's (category, tool name): a unique standard name, RapidAPI's server and key. */
+function newToolDraft(api: RawToolBenchApi, toolKey: string, usedToolNames: Map<string, string>): ToolDraft {
+  const category = api.category_name ?? '';
+  let standardName = standardize(api.tool_name) || 'tool';
+  for (let n = 2; usedToolNames.has(standardName) && usedToolNames.get(standardName) !== toolKey; n++) {
+    standardName = `${standardize(api.tool_name) || 'tool'}_${n}`;
+  }
+  usedToolNames.set(standardName, toolKey);
+  const server = rapidApiServer(standardName);
+  const paths: Record<string, unknown> = {};
+  const doc: Record<string, unknown> = {
+    openapi: '3.0.3',
+    info: {
+      title: standardName,
+      version: '1.0.0',
+      ...(category !== '' ? { 'x-category': category } : {}),
+      'x-toolbench': { category, toolName: api.tool_name, standardToolName: standardName },
+    },
+    servers: [{ url: server }],
+    paths,
+    components: {
+      securitySchemes: { RapidAPIKey: { type: 'apiKey', in: 'header', name: 'X-RapidAPI-Key' } },
+    },
+    security: [{ RapidAPIKey: [] }],
+  };
+  return {
+    tool: {
+      name: standardName,
+      description: '',
+      ...(category !== '' ? { category } : {}),
+      auth: [{ name: 'RapidAPIKey', type: 'apiKey', in: 'header', parameterName: 'X-RapidAPI-Key' }],
+      servers: [server],
+      functions: [],
+      openapi: doc,
+    },
+    doc,
+    paths,
+    usedPaths: new Set(),
+  };
+}
+
+/**
+ * The OpenAPI operation of one function. It keeps what the tool model has no field for: the template
+ * response (the simulated executor's example), the original names and the raw description.
+ */
+function rawOperationOf(
+  api: RawToolBenchApi,
+  functionName: string,
+  description: string,
+  { params, original }: ReturnType<typeof parametersOf>,
+): Record<string, unknown> {
+  return {
+    operationId: functionName,
+    summary: api.api_name,
+    description,
+    ...(params.length > 0
+      ? {
+          parameters: params.map((p) => ({
+            name: p.name,
+            in: p.in,
+            required: p.required,
+            ...(p.description !== undefined ? { description: p.description } : {}),
+            schema: p.schema,
+            ...(original[p.name] !== p.name ? { 'x-original-name': original[p.name] } : {}),
+          })),
+        }
+      : {}),
+    responses: { '200': { description: 'OK', content: { 'application/json': {} } } },
+    ...(api.template_response !== undefined ? { 'x-template-response': api.template_response } : {}),
+    'x-toolbench': {
+      category: api.category_name ?? '',
+      toolName: api.tool_name,
+      apiName: api.api_name,
+      apiDescription: api.api_description ?? '',
+    },
+  };
+}
+
+/** Adds the API to its tool as a function (unique function name and path) and its OpenAPI operation. */
+function addFunction(draft: ToolDraft, api: RawToolBenchApi, usedFunctions: Set<string>): TaskApi {
+  const standardToolName = draft.tool.name;
+  const functionName = uniqueFunctionName(api.api_name, standardToolName, usedFunctions);
+  usedFunctions.add(functionName);
+  const apiBase = changeName(standardize(api.api_name)) || 'api';
+  let path = `/${apiBase}`;
+  for (let n = 2; draft.usedPaths.has(path); n++) path = `/${apiBase}_${n}`;
+  draft.usedPaths.add(path);
+  const method = methodOf(api.method);
+  const parameters = parametersOf(api);
+  const description = functionDescription(api, standardToolName, functionName);
+  draft.tool.functions.push(
+    httpFunction({
       name: functionName,
       nameDerived: false,
       summary: api.api_name,
       description,
       method,
       path,
-      parameters: params,
+      parameters: parameters.params,
       response: { status: '200', description: 'OK', contentType: 'application/json' },
-    });
-    draft.tool.functions.push(fn);
-    // The operation keeps what the tool model has no field for: the template response (the simulated
-    // executor's example), the original names and the raw description.
-    draft.paths[path] = {
-      [method]: {
-        operationId: functionName,
-        summary: api.api_name,
-        description,
-        ...(params.length > 0
-          ? {
-              parameters: params.map((p) => ({
-                name: p.name,
-                in: p.in,
-                required: p.required,
-                ...(p.description !== undefined ? { description: p.description } : {}),
-                schema: p.schema,
-                ...(original[p.name] !== p.name ? { 'x-original-name': original[p.name] } : {}),
-              })),
-            }
-          : {}),
-        responses: { '200': { description: 'OK', content: { 'application/json': {} } } },
-        ...(api.template_response !== undefined ? { 'x-template-response': api.template_response } : {}),
-        'x-toolbench': {
-          category,
-          toolName: api.tool_name,
-          apiName: api.api_name,
-          apiDescription: api.api_description ?? '',
-        },
-      },
-    };
-    apis.push({
-      category,
-      toolName: api.tool_name,
-      apiName: api.api_name,
-      standardToolName,
-      functionName,
-      description: api.api_description ?? '',
-    });
-  }
-  const tools = [...drafts.values()].map((d) => {
+    }),
+  );
+  draft.paths[path] = { [method]: rawOperationOf(api, functionName, description, parameters) };
+  return {
+    category: api.category_name ?? '',
+    toolName: api.tool_name,
+    apiName: api.api_name,
+    standardToolName,
+    functionName,
+    description: api.api_description ?? '',
+  };
+}
+
+/** The drafts checked against the tool schema; the first problem is one line naming the query and tool. */
+function checkedTools(drafts: Iterable<ToolDraft>, label: string, queryId: string): Tool[] {
+  return [...drafts].map((d) => {
     const parsed = ToolSchema.safeParse(d.tool);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -272,6 +273,29 @@ export function rawQueryToTask(raw: RawToolBenchQuery, options: ConvertOptions =
     }
     return parsed.data;
   });
+}
+
+/** One ToolBench query (raw layout) as a task. */
+export function rawQueryToTask(raw: RawToolBenchQuery, options: ConvertOptions = {}): ToolBenchTask {
+  const queryId = raw.query_id === undefined ? '' : String(raw.query_id);
+  const drafts = new Map<string, ToolDraft>();
+  const usedToolNames = new Map<string, string>(); // standard name → key of the tool that has it
+  const usedFunctions = new Set<string>();
+  const seenApis = new Set<string>();
+  const apis: TaskApi[] = [];
+  for (const api of raw.api_list ?? []) {
+    const toolKey = `${api.category_name ?? ''}\u0000${api.tool_name}`;
+    const apiKey = `${toolKey}\u0000${api.api_name}`;
+    if (seenApis.has(apiKey)) continue;
+    seenApis.add(apiKey);
+    let draft = drafts.get(toolKey);
+    if (draft === undefined) {
+      draft = newToolDraft(api, toolKey, usedToolNames);
+      drafts.set(toolKey, draft);
+    }
+    apis.push(addFunction(draft, api, usedFunctions));
+  }
+  const tools = checkedTools(drafts.values(), options.label ?? 'query', queryId);
   const relevantApis = (raw['relevant APIs'] ?? [])
     .filter((pair) => pair.length >= 2)
     .map((pair): [string, string] => [pair[0] as string, pair[1] as string]);
