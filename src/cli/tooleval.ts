@@ -9,6 +9,7 @@ import { InputError } from '../core/errors.js';
 import type { ToolBenchTask } from '../core/toolbench.js';
 import {
   fetchedDefaultEvaluator,
+  judgesPassRate,
   readEvaluatorFolder,
   type EvaluatorFolder,
 } from '../eval/tooleval/evaluator-folder.js';
@@ -79,6 +80,12 @@ export async function runToolevalCommand(
   const rounds = parseIntegerFlag('--rounds', flags.rounds);
   const config = await loadConfig(io.cwd);
   const evaluator = await resolveEvaluator(flags.evaluator, io);
+  // Worded here with the flag; the library says the same in option terms.
+  if (evaluator !== undefined && !judgesPassRate(evaluator) && flags.reference === undefined) {
+    throw new InputError(
+      `${evaluator.dir}: ${evaluator.registeredClass} judges preference only: give --reference, or use tooleval_gpt-3.5-turbo_default for the pass rate`,
+    );
+  }
   // The judge: the one asked for, else the evaluator's own model (an OpenAI model name).
   const spec =
     flags.judgeModel ??

@@ -13,6 +13,7 @@ import { runToolevalCommand } from '../../src/cli/tooleval.js';
 import { convertAnswer, endsWithFinish, toolSteps } from '../../src/eval/tooleval/converted-answer.js';
 import { readEvaluatorFolder, pythonFormat } from '../../src/eval/tooleval/evaluator-folder.js';
 import { evaluatorPassRate, evaluatorWinRate } from '../../src/eval/tooleval/evaluator-judge.js';
+import { runTooleval } from '../../src/eval/tooleval/run-tooleval.js';
 import { readToolBenchAnswer } from '../../src/formats/toolbench.js';
 import { createChatModel, type CreatedChatModel } from '../../src/models/create-model.js';
 import { runCli } from '../helpers/cli.js';
@@ -388,6 +389,31 @@ describe('eval tooleval: coverage and the default evaluator', () => {
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /share no answered query: nothing to compare/);
     assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.equal(server.chatRequests().length, 0);
+  });
+
+  test('a preference-only evaluator without a reference: the CLI names --reference, the library its option', async () => {
+    const r = await runCli(
+      [
+        'eval',
+        'tooleval',
+        answerDir(['10']),
+        '--evaluator',
+        folder('normalized'),
+        '--base-url',
+        server.baseUrl,
+      ],
+      { env: { OPENAI_API_KEY: 'k' } },
+    );
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /judges preference only: give --reference/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    const evaluator = await readEvaluatorFolder(folder('normalized'));
+    await assert.rejects(
+      runTooleval({ answers: [await readToolBenchAnswer(answerFile('10'))], judge, evaluator }),
+      (error: Error) =>
+        /needs reference answers \(option `reference`\)/.test(error.message) && !/--/.test(error.message),
+    );
     assert.equal(server.chatRequests().length, 0);
   });
 

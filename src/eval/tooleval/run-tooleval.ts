@@ -89,7 +89,23 @@ function byQuery(
   return out;
 }
 
-export async function runTooleval(options: ToolevalRunOptions): Promise<ToolevalReport> {
+type Stage = 'candidate' | 'reference' | 'preference';
+
+/** The queries compared and the answers to judge, with the options every judge call shares. */
+interface ToolevalPlan {
+  options: ToolevalRunOptions;
+  ids: string[];
+  taskById: Map<string, ToolBenchTask>;
+  candidate: Map<string, ToolBenchAnswerRecord>;
+  reference: Map<string, ToolBenchAnswerRecord> | undefined;
+  coverage: ToolevalCoverage;
+  common: { concurrency?: number; coin?: Coin };
+  rounds: number;
+  progress: (stage: Stage) => (done: number, total: number) => void;
+}
+
+/** The queries both runs answered (in the query file's order when there is one); none is an input error. */
+function planTooleval(options: ToolevalRunOptions): ToolevalPlan {
   const tasks = options.tasks ?? [];
   const taskById = new Map(tasks.map((t) => [t.queryId, t]));
   const keep = tasks.length > 0 ? new Set(taskById.keys()) : undefined;
@@ -98,12 +114,6 @@ export async function runTooleval(options: ToolevalRunOptions): Promise<Tooleval
   // Query file order when there is one, else the candidate's.
   const order = tasks.length > 0 ? tasks.map((t) => t.queryId) : [...candidate.keys()];
   const ids = order.filter((id) => candidate.has(id) && (reference === undefined || reference.has(id)));
-  const coverage: ToolevalCoverage = {
-    compared: ids.length,
-    candidate: candidate.size,
-    ...(reference !== undefined ? { reference: reference.size } : {}),
-    ...(tasks.length > 0 ? { queryFile: tasks.length } : {}),
-  };
   if (ids.length === 0) {
     if (reference !== undefined)
       throw new InputError(
@@ -113,60 +123,102 @@ export async function runTooleval(options: ToolevalRunOptions): Promise<Tooleval
       tasks.length > 0 ? 'no answer file answers a query of the query file' : 'no answer files found',
     );
   }
-  const progress = (stage: 'candidate' | 'reference' | 'preference') => (done: number, total: number) =>
-    options.onProgress?.(stage, done, total);
-  const common = {
-    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
-    ...(options.coin !== undefined ? { coin: options.coin } : {}),
+  return {
+    options,
+    ids,
+    taskById,
+    candidate,
+    reference,
+    coverage: {
+      compared: ids.length,
+      candidate: candidate.size,
+      ...(reference !== undefined ? { reference: reference.size } : {}),
+      ...(tasks.length > 0 ? { queryFile: tasks.length } : {}),
+    },
+    common: {
+      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+      ...(options.coin !== undefined ? { coin: options.coin } : {}),
+    },
+    rounds: options.rounds ?? 2,
+    progress: (stage) => (done, total) => options.onProgress?.(stage, done, total),
   };
-  const rounds = options.rounds ?? 2;
-  const evaluator = options.evaluator;
+}
 
-  if (evaluator === undefined) {
-    const judged = (records: Map<string, ToolBenchAnswerRecord>) =>
-      ids.map((id) => judgedAnswerOf(records.get(id)!, taskById.get(id)));
-    const runs = options.runs ?? 3;
-    const c = judged(candidate);
-    const report: ToolevalReport = {
-      evaluator: 'project',
-      comparable: false,
-      note: NOT_COMPARABLE_NOTE,
-      coverage,
-    };
-    report.passRate = await evaluatePassRate(options.judge, c, ids, {
+/** Judged with the project's own prompts (not comparable with published figures). */
+async function judgeWithProjectPrompts(plan: ToolevalPlan): Promise<ToolevalReport> {
+  const { options, ids, common, progress } = plan;
+  const judged = (records: Map<string, ToolBenchAnswerRecord>) =>
+    ids.map((id) => judgedAnswerOf(records.get(id)!, plan.taskById.get(id)));
+  const runs = options.runs ?? 3;
+  const c = judged(plan.candidate);
+  const report: ToolevalReport = {
+    evaluator: 'project',
+    comparable: false,
+    note: NOT_COMPARABLE_NOTE,
+    coverage: plan.coverage,
+  };
+  report.passRate = await evaluatePassRate(options.judge, c, ids, {
+    ...common,
+    runs,
+    onProgress: progress('candidate'),
+  });
+  if (plan.reference !== undefined) {
+    const r = judged(plan.reference);
+    report.reference = await evaluatePassRate(options.judge, r, ids, {
       ...common,
       runs,
-      onProgress: progress('candidate'),
+      onProgress: progress('reference'),
     });
-    if (reference !== undefined) {
-      const r = judged(reference);
-      report.reference = await evaluatePassRate(options.judge, r, ids, {
-        ...common,
-        runs,
-        onProgress: progress('reference'),
-      });
-      report.winRate = await evaluateWinRate(
-        options.judge,
-        { answers: c, verdicts: report.passRate.perQuery },
-        { answers: r, verdicts: report.reference.perQuery },
-        ids,
-        { ...common, runs: rounds },
-      );
-    }
-    return report;
+    report.winRate = await evaluateWinRate(
+      options.judge,
+      { answers: c, verdicts: report.passRate.perQuery },
+      { answers: r, verdicts: report.reference.perQuery },
+      ids,
+      { ...common, runs: plan.rounds },
+    );
   }
+  return report;
+}
 
-  const converted = (records: Map<string, ToolBenchAnswerRecord>) =>
-    ids.map((id) => {
-      const task = taskById.get(id);
-      const answer = convertAnswer(records.get(id)!, task?.query);
-      const tools =
-        answer.available_tools.length > 0 || task === undefined
-          ? answer.available_tools
-          : taskFunctions(task);
-      const judgedTask: JudgedTask = { queryId: id, query: answer.query, availableTools: tools };
-      return { task: judgedTask, converted: answer };
-    });
+type ConvertedTask = { task: JudgedTask; converted: ConvertedAnswer };
+
+/** The answers in StableToolBench's converted form; the query file supplies tools an answer lacks. */
+function convertedAnswers(plan: ToolevalPlan, records: Map<string, ToolBenchAnswerRecord>): ConvertedTask[] {
+  return plan.ids.map((id) => {
+    const task = plan.taskById.get(id);
+    const answer = convertAnswer(records.get(id)!, task?.query);
+    const tools =
+      answer.available_tools.length > 0 || task === undefined ? answer.available_tools : taskFunctions(task);
+    const judgedTask: JudgedTask = { queryId: id, query: answer.query, availableTools: tools };
+    return { task: judgedTask, converted: answer };
+  });
+}
+
+/** The candidate/reference pairs the preference judge compares, with their pass-rate labels when known. */
+function preferencePairs(plan: ToolevalPlan, report: ToolevalReport, c: ConvertedTask[], r: ConvertedTask[]) {
+  const labels = (rates: PassRateReport | undefined) =>
+    new Map((rates?.perQuery ?? []).map((v) => [v.queryId, v.machineLabel]));
+  const cLabels = labels(report.passRate);
+  const rLabels = labels(report.reference);
+  return plan.ids.map((id, i) => {
+    const ref = r[i]!;
+    const cl = cLabels.get(id);
+    const rl = rLabels.get(id);
+    return {
+      queryId: id,
+      query: ref.task.query,
+      availableTools: ref.task.availableTools,
+      candidate: c[i]!.converted,
+      reference: ref.converted,
+      ...(cl !== undefined ? { candidateLabel: cl } : {}),
+      ...(rl !== undefined ? { referenceLabel: rl } : {}),
+    };
+  });
+}
+
+/** Judged as a StableToolBench evaluator folder says (comparable with published figures). */
+async function judgeWithEvaluator(plan: ToolevalPlan, evaluator: EvaluatorFolder): Promise<ToolevalReport> {
+  const { options, common, progress } = plan;
   const report: ToolevalReport = {
     evaluator: {
       name: evaluator.name,
@@ -177,10 +229,10 @@ export async function runTooleval(options: ToolevalRunOptions): Promise<Tooleval
       ...(evaluator.maxTokens !== undefined ? { maxTokens: evaluator.maxTokens } : {}),
     },
     comparable: true,
-    coverage,
+    coverage: plan.coverage,
   };
-  const c = converted(candidate);
-  const r = reference !== undefined ? converted(reference) : undefined;
+  const c = convertedAnswers(plan, plan.candidate);
+  const r = plan.reference !== undefined ? convertedAnswers(plan, plan.reference) : undefined;
   const runs = options.runs ?? 4;
   const withSignal = options.signal !== undefined ? { signal: options.signal } : {};
   if (judgesPassRate(evaluator)) {
@@ -199,34 +251,23 @@ export async function runTooleval(options: ToolevalRunOptions): Promise<Tooleval
       });
   } else if (r === undefined) {
     throw new InputError(
-      `${evaluator.dir}: ${evaluator.registeredClass} judges preference only: give --reference, or use ${'tooleval_gpt-3.5-turbo_default'} for the pass rate`,
+      `${evaluator.dir}: ${evaluator.registeredClass} judges preference only: it needs reference answers (option \`reference\`), or use ${'tooleval_gpt-3.5-turbo_default'} for the pass rate`,
     );
   }
   if (r !== undefined) {
-    const labels = (report: PassRateReport | undefined) =>
-      new Map((report?.perQuery ?? []).map((v) => [v.queryId, v.machineLabel]));
-    const cLabels = labels(report.passRate);
-    const rLabels = labels(report.reference);
-    const pairs = ids.map((id, i) => {
-      const ref = r[i]!;
-      const cl = cLabels.get(id);
-      const rl = rLabels.get(id);
-      return {
-        queryId: id,
-        query: ref.task.query,
-        availableTools: ref.task.availableTools,
-        candidate: c[i]!.converted as ConvertedAnswer,
-        reference: ref.converted,
-        ...(cl !== undefined ? { candidateLabel: cl } : {}),
-        ...(rl !== undefined ? { referenceLabel: rl } : {}),
-      };
-    });
-    report.winRate = await evaluatorWinRate(options.judge, evaluator, pairs, {
+    report.winRate = await evaluatorWinRate(options.judge, evaluator, preferencePairs(plan, report, c, r), {
       ...common,
       ...withSignal,
-      runs: rounds,
+      runs: plan.rounds,
       onProgress: progress('preference'),
     });
   }
   return report;
+}
+
+export async function runTooleval(options: ToolevalRunOptions): Promise<ToolevalReport> {
+  const plan = planTooleval(options);
+  return options.evaluator === undefined
+    ? judgeWithProjectPrompts(plan)
+    : judgeWithEvaluator(plan, options.evaluator);
 }
