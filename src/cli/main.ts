@@ -4,7 +4,6 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ToolalpacaError, messageOf, oneLine } from '../core/errors.js';
-import { routeFetchThroughEnvironmentProxy } from '../core/http-dispatcher.js';
 import { VERSION } from '../core/version.js';
 import { commandNameOf, registerCommands } from './commands.js';
 
@@ -24,7 +23,11 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     // Before any command runs (not for --help): HTTP(S)_PROXY for every request the command makes.
-    .hook('preAction', () => {
+    // Loaded here, not at the top: undici is only needed by commands that make requests, and `view`
+    // (which makes none) starts faster without it.
+    .hook('preAction', async (_program, command) => {
+      if (command.name() === 'view') return;
+      const { routeFetchThroughEnvironmentProxy } = await import('../core/http-dispatcher.js');
       routeFetchThroughEnvironmentProxy();
     });
   const command = argv === undefined ? undefined : commandNameOf(argv);
