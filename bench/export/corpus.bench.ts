@@ -9,18 +9,21 @@
  * number of instances (target: 1 M instances under 1 GB). Records the "Corpora past memory" section of
  * docs/benchmarks.md.
  */
-import { spawn } from 'node:child_process';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { machineDescription, recordBenchmarkSection } from '../benchmarks-doc.js';
-import { cliPath } from '../../test/helpers/cli.js';
-import { makeTempDir, repoRoot } from '../../test/helpers/paths.js';
+import { makeTempDir } from '../../test/helpers/paths.js';
 import { openAtomicFileWriter } from '../../src/core/atomic-write.js';
-import type { Instance, ToolAlpacaRecord } from '../../src/core/toolalpaca-record.js';
-import { openToolAlpacaWriter, toolNoteKey } from '../../src/formats/corpus-stream.js';
-import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
+import type { ToolAlpacaRecord } from '../../src/core/toolalpaca-record.js';
+import { toolNoteKey } from '../../src/formats/corpus-stream.js';
 import { JOURNAL_VERSION } from '../../src/run/index.js';
+import {
+  runCliMeasured,
+  syntheticInstance,
+  syntheticToolRecords,
+  writeSyntheticCorpus,
+} from '../lib/synthetic-corpus.js';
 
 const TOOLS = 1000;
 
@@ -33,49 +36,6 @@ interface Row {
   cpuSeconds: number;
   peakMb: number;
   train: number;
-}
-
-function syntheticInstance(tool: number, index: number): Instance {
-  const steps = 1 + ((tool + index) % 2);
-  const city = `City ${tool}-${index}`;
-  return {
-    input: `What is the exchange rate between the euro and the currency of ${city} today?`,
-    output: `One euro buys ${(1 + (index % 97) / 100).toFixed(2)} units of ${city}'s currency today.`,
-    'Final Thought': 'I have the latest rate for the requested currency.',
-    intermediate_steps: Array.from({ length: steps }, (_, s) => [
-      [
-        'getLatestRates',
-        `{"from": "EUR", "to": "C${index % 50}"}`,
-        `Thought: I need the latest rate (step ${s + 1}).\nAction: getLatestRates\nAction Input: {"from": "EUR", "to": "C${index % 50}"}`,
-      ],
-      `Status Code: 200. Response: {"amount": 1.0, "base": "EUR", "date": "2024-05-0${s + 1}", "rates": {"C${index % 50}": ${(1 + (index % 97) / 100).toFixed(2)}}}`,
-    ]),
-  };
-}
-
-/** The synthetic tools: one real ToolAlpaca record (its documentation) under 1,000 names. */
-async function toolRecords(): Promise<ToolAlpacaRecord[]> {
-  const records = await readToolAlpacaFile(join(repoRoot, 'test/fixtures/sft/toolalpaca-corpus.json'));
-  const base = records.find((r) => r.Name === 'Frankfurter') as ToolAlpacaRecord;
-  const { Instances: dropped, ...head } = base;
-  void dropped;
-  return Array.from({ length: TOOLS }, (_, t) => ({
-    ...head,
-    Name: `Exchange ${t}`,
-    Category: `Category ${t % 20}`,
-  }));
-}
-
-async function writeCorpus(path: string, tools: ToolAlpacaRecord[], instances: number): Promise<void> {
-  const writer = await openToolAlpacaWriter(path);
-  const perTool = Math.ceil(instances / TOOLS);
-  let written = 0;
-  for (let t = 0; t < TOOLS && written < instances; t++) {
-    await writer.tool(tools[t] as ToolAlpacaRecord);
-    for (let i = 0; i < perTool && written < instances; i++, written++)
-      await writer.instance(syntheticInstance(t, i));
-  }
-  await writer.close();
 }
 
 async function writeJournal(path: string, tools: ToolAlpacaRecord[], instances: number): Promise<void> {
@@ -119,51 +79,6 @@ async function writeJournal(path: string, tools: ToolAlpacaRecord[], instances: 
   await file.commit();
 }
 
-/** Runs the compiled CLI; resolves with its wall time, CPU time and peak RSS (read by a preload at exit). */
-async function exportWithCli(
-  data: string,
-  out: string,
-  rssFile: string,
-): Promise<{ seconds: number; cpuSeconds: number; peakMb: number; stdout: string }> {
-  const preload = join(out, '..', 'max-rss.cjs');
-  await writeFile(
-    preload,
-    `process.on('exit', () => { const u = process.resourceUsage(); require('node:fs').writeFileSync(${JSON.stringify(rssFile)}, JSON.stringify(u)); });\n`,
-  );
-  const started = performance.now();
-  const stdout = await new Promise<string>((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--require',
-        preload,
-        cliPath,
-        'export',
-        '--data',
-        data,
-        '--format',
-        'sharegpt',
-        '--out',
-        out,
-        '--json',
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const chunks: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve(Buffer.concat(chunks).toString('utf8'))
-        : reject(new Error(`export exited with ${code}`)),
-    );
-  });
-  const seconds = (performance.now() - started) / 1000;
-  const usage = JSON.parse(await readFile(rssFile, 'utf8')) as NodeJS.ResourceUsage;
-  const cpuSeconds = (usage.userCPUTime + usage.systemCPUTime) / 1e6;
-  return { seconds, cpuSeconds, peakMb: usage.maxRSS / 1024, stdout };
-}
-
 async function main(): Promise<void> {
   const write = !process.argv.includes('--no-write');
   const sizesArg = process.argv[process.argv.indexOf('--sizes') + 1];
@@ -171,7 +86,7 @@ async function main(): Promise<void> {
     process.argv.includes('--sizes') && sizesArg !== undefined
       ? sizesArg.split(',').map(Number)
       : [10_000, 100_000, 1_000_000];
-  const tools = await toolRecords();
+  const tools = await syntheticToolRecords(TOOLS, { categories: 20 });
   const dir = makeTempDir('toolalpaca-corpus-bench-');
   const rows: Row[] = [];
   try {
@@ -179,11 +94,14 @@ async function main(): Promise<void> {
       for (const input of ['ToolAlpaca JSON', 'journal'] as const) {
         const data = join(dir, input === 'journal' ? `c${instances}.json.log.jsonl` : `c${instances}.json`);
         if (input === 'journal') await writeJournal(data, tools, instances);
-        else await writeCorpus(data, tools, instances);
+        else await writeSyntheticCorpus(data, tools, instances);
         const megabytes = (await stat(data)).size / 2 ** 20;
         const out = join(dir, `out-${instances}`);
         await mkdir(out, { recursive: true });
-        const run = await exportWithCli(data, out, join(dir, 'rss.txt'));
+        const run = await runCliMeasured(
+          ['export', '--data', data, '--format', 'sharegpt', '--out', out, '--json'],
+          dir,
+        );
         const manifest = JSON.parse(run.stdout) as { counts: { train: number; validation: number } };
         const row: Row = {
           input,

@@ -8,16 +8,12 @@
  * as it exits. Memory must not grow with the instances beyond one small verification per instance.
  * Records the "Verification of corpora" section of docs/benchmarks.md.
  */
-import { spawn } from 'node:child_process';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { machineDescription, recordBenchmarkSection } from '../benchmarks-doc.js';
-import { cliPath } from '../../test/helpers/cli.js';
-import { makeTempDir, repoRoot } from '../../test/helpers/paths.js';
-import type { Instance, ToolAlpacaRecord } from '../../src/core/toolalpaca-record.js';
-import { openToolAlpacaWriter } from '../../src/formats/corpus-stream.js';
-import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
+import { makeTempDir } from '../../test/helpers/paths.js';
+import { runCliMeasured, syntheticToolRecords, writeSyntheticCorpus } from '../lib/synthetic-corpus.js';
 
 const TOOLS = 200;
 
@@ -31,81 +27,6 @@ interface Row {
   failed: number;
 }
 
-function syntheticInstance(tool: number, index: number): Instance {
-  const rate = (1 + (index % 97) / 100).toFixed(2);
-  const defect = index % 10 === 9;
-  const action = defect ? 'getRates' : 'getLatestRates';
-  const input = `{"from": "EUR", "to": "C${index % 50}"}`;
-  return {
-    input: `What is the exchange rate between the euro and currency C${index % 50} (tool ${tool}, question ${index})?`,
-    output: `One euro buys ${rate} C${index % 50} today.`,
-    'Final Thought': 'I have the latest rate.',
-    intermediate_steps: Array.from({ length: 1 + ((tool + index) % 2) }, (_, s) => [
-      [
-        action,
-        input,
-        `Thought: I need the latest rate (step ${s + 1}).\nAction: ${action}\nAction Input: ${input}`,
-      ],
-      `Status Code: 200. Response: {"amount": 1.0, "base": "EUR", "date": "2024-05-0${s + 1}", "rates": {"C${index % 50}": ${rate}}}`,
-    ]),
-  };
-}
-
-async function toolRecords(): Promise<ToolAlpacaRecord[]> {
-  const records = await readToolAlpacaFile(join(repoRoot, 'test/fixtures/sft/toolalpaca-corpus.json'));
-  const { Instances: _dropped, ...head } = records.find((r) => r.Name === 'Frankfurter') as ToolAlpacaRecord;
-  return Array.from({ length: TOOLS }, (_, t) => ({ ...head, Name: `Exchange ${t}` }));
-}
-
-async function writeCorpus(path: string, tools: ToolAlpacaRecord[], instances: number): Promise<void> {
-  const writer = await openToolAlpacaWriter(path);
-  const perTool = Math.ceil(instances / TOOLS);
-  let written = 0;
-  for (let t = 0; t < TOOLS && written < instances; t++) {
-    await writer.tool(tools[t] as ToolAlpacaRecord);
-    for (let i = 0; i < perTool && written < instances; i++, written++)
-      await writer.instance(syntheticInstance(t, i));
-  }
-  await writer.close();
-}
-
-async function verifyWithCli(
-  data: string,
-  out: string,
-  dir: string,
-): Promise<{ seconds: number; cpuSeconds: number; peakMb: number; stdout: string }> {
-  const rssFile = join(dir, 'rss.json');
-  const preload = join(dir, 'max-rss.cjs');
-  await writeFile(
-    preload,
-    `process.on('exit', () => { require('node:fs').writeFileSync(${JSON.stringify(rssFile)}, JSON.stringify(process.resourceUsage())); });\n`,
-  );
-  const started = performance.now();
-  const stdout = await new Promise<string>((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--require', preload, cliPath, 'verify', data, '--out', out, '--json', '--force'],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const chunks: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve(Buffer.concat(chunks).toString('utf8'))
-        : reject(new Error(`verify exited with ${code}`)),
-    );
-  });
-  const seconds = (performance.now() - started) / 1000;
-  const usage = JSON.parse(await readFile(rssFile, 'utf8')) as NodeJS.ResourceUsage;
-  return {
-    seconds,
-    cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
-    peakMb: usage.maxRSS / 1024,
-    stdout,
-  };
-}
-
 async function main(): Promise<void> {
   const write = !process.argv.includes('--no-write');
   const sizesArg = process.argv[process.argv.indexOf('--sizes') + 1];
@@ -113,16 +34,16 @@ async function main(): Promise<void> {
     process.argv.includes('--sizes') && sizesArg !== undefined
       ? sizesArg.split(',').map(Number)
       : [10_000, 50_000];
-  const tools = await toolRecords();
+  const tools = await syntheticToolRecords(TOOLS);
   const dir = makeTempDir('toolalpaca-verify-bench-');
   const rows: Row[] = [];
   try {
     for (const instances of sizes) {
       const data = join(dir, `c${instances}.json`);
-      await writeCorpus(data, tools, instances);
+      await writeSyntheticCorpus(data, tools, instances, { defects: true });
       const megabytes = (await stat(data)).size / 2 ** 20;
       const out = join(dir, `v${instances}.json`);
-      const run = await verifyWithCli(data, out, dir);
+      const run = await runCliMeasured(['verify', data, '--out', out, '--json', '--force'], dir);
       const summary = JSON.parse(run.stdout) as { passed: number; failed: number };
       rows.push({ instances, megabytes, ...run, passed: summary.passed, failed: summary.failed });
       console.log(
