@@ -12,6 +12,7 @@ import {
   runGeneration,
   type GenerationSummary,
 } from '../pipeline/generate.js';
+import type { ToolInstructionReport } from '../pipeline/instructions.js';
 import type { CommandIo } from './context.js';
 import {
   addEpisodeOptions,
@@ -41,9 +42,12 @@ import {
 } from './run-helpers.js';
 import { InputError } from '../core/errors.js';
 import type { CostLedger } from '../models/ledger.js';
+import { addKindsOption, formatReportKinds, parseKindsFlag } from './kinds-option.js';
 
 export interface GenerateFlags extends EpisodeFlags {
   perTool?: string;
+  /** Instance kinds of the instructions written for tools without any (as `instructions --kinds`). */
+  kinds?: string;
   /** Verify the generated corpus in place (`verify`'s stages; run files `OUT.verify.*`). */
   verify?: boolean;
   judge?: string;
@@ -86,11 +90,7 @@ export function formatGenerationSummary(summary: GenerateCommandSummary, ledger?
   lines.push(
     `steps per instance: ${summary.meanSteps.toFixed(2)}; tokens in ${summary.promptTokens}, out ${summary.completionTokens}; cost ${summaryCost(summary.costUsd, ledger)}; cache hits ${summary.cacheHits}`,
   );
-  for (const report of summary.instructionReports) {
-    lines.push(
-      `instructions for "${report.tool}": kept ${report.kept}, dropped ${report.dropped}${report.error !== undefined ? ` (${report.error})` : ''}`,
-    );
-  }
+  for (const report of summary.instructionReports) lines.push(formatInstructionReport(report));
   if (summary.instructionShortfall.length > 0) {
     lines.push(formatShortfall(summary.instructionShortfall));
   }
@@ -98,6 +98,11 @@ export function formatGenerationSummary(summary: GenerateCommandSummary, ledger?
   const verification =
     summary.verification !== undefined ? formatVerificationSummary(summary.verification) : '';
   return `${lines.join('\n')}\n${verification}`;
+}
+
+/** `instructions for "TOOL": kept 4 (single 2, parallel 2), dropped 1`. */
+function formatInstructionReport(report: ToolInstructionReport): string {
+  return `instructions for "${report.tool}": kept ${report.kept}${formatReportKinds(report)}, dropped ${report.dropped}${report.error !== undefined ? ` (${report.error})` : ''}`;
 }
 
 /** `kinds: single 2, parallel 1 (1 failed), …` (instances per kind). */
@@ -123,6 +128,7 @@ export async function runGenerateCommand(
 ): Promise<GenerateCommandSummary> {
   const settings = parseEpisodeFlags(flags, GENERATE_DEFAULTS);
   const perTool = parseIntegerFlag('--per-tool', flags.perTool);
+  const kinds = parseKindsFlag(flags.kinds);
   const verify = flags.verify === true ? parseVerifySettings(verifyFlagsOf(flags)) : undefined;
   if (verify === undefined && (flags.judge !== undefined || flags.judgeModel !== undefined)) {
     throw new InputError('--judge and --judge-model apply with --verify');
@@ -136,10 +142,8 @@ export async function runGenerateCommand(
       const summary: GenerateCommandSummary = await runGeneration({
         ...options,
         ...(perTool !== undefined ? { perTool } : {}),
-        onInstructions: (report) =>
-          io.stderr.write(
-            `instructions for "${report.tool}": kept ${report.kept}, dropped ${report.dropped}${report.error !== undefined ? ` (${report.error})` : ''}\n`,
-          ),
+        ...(kinds !== undefined ? { kinds } : {}),
+        onInstructions: (report) => io.stderr.write(`${formatInstructionReport(report)}\n`),
       });
       progress.finish();
       if (verify !== undefined && !summary.interrupted && summary.circuitOpen === undefined) {
@@ -206,6 +210,8 @@ export function registerGenerateCommand(program: Command): void {
       '--per-tool <n>',
       `instructions per tool: generated for tools without any (default ${DEFAULT_INSTRUCTIONS_PER_TOOL}), and the most used`,
     );
+  // The same flag as `instructions --kinds`, for the instructions written for tools without any.
+  addKindsOption(command);
   addEpisodeOptions(command, GENERATE_DEFAULTS);
   command.option(
     '--verify',

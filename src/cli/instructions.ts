@@ -4,7 +4,6 @@
  */
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
-import { INSTANCE_KINDS } from '../core/toolalpaca-record.js';
 import { mcpSecretsLeftOut } from '../formats/mcp.js';
 import { writeToolAlpacaFile } from '../formats/toolalpaca-json.js';
 import { loadConfig } from '../models/config.js';
@@ -13,9 +12,9 @@ import {
   loadGenerationTools,
   type InstructionShortfall,
 } from '../pipeline/generate.js';
-import { parseKinds } from '../pipeline/instruction-kinds.js';
 import { generateInstructions, type ToolInstructionReport } from '../pipeline/instructions.js';
 import { createModelPool, type CommandIo } from './context.js';
+import { addKindsOption, formatReportKinds, parseKindsFlag } from './kinds-option.js';
 import {
   addModelOptions,
   modelOptionsFrom,
@@ -48,19 +47,11 @@ export interface InstructionsCommandResult {
   cacheHits: number;
 }
 
-/** ` (single 2, parallel 1)` for a report of `--kinds`, else nothing. */
-function kindCounts(report: ToolInstructionReport): string {
-  if (report.kinds === undefined) return '';
-  return ` (${Object.entries(report.kinds)
-    .map(([kind, n]) => `${kind} ${n}`)
-    .join(', ')})`;
-}
-
 /** The per-tool report (kept, dropped, now) and the totals, as human lines. */
 function formatInstructionsResult(result: InstructionsCommandResult): string {
   const lines = result.tools.map(
     (r) =>
-      `${r.tool}: kept ${r.kept}${kindCounts(r)}, dropped ${r.dropped}, now ${r.total}${r.error !== undefined ? ` (error: ${r.error})` : ''}\n`,
+      `${r.tool}: kept ${r.kept}${formatReportKinds(r)}, dropped ${r.dropped}, now ${r.total}${r.error !== undefined ? ` (error: ${r.error})` : ''}\n`,
   );
   if (result.shortfall.length > 0) lines.push(`${formatShortfall(result.shortfall)}\n`);
   lines.push(
@@ -80,7 +71,7 @@ export async function runInstructionsCommand(
   const seed = parseIntegerFlag('--seed', flags.seed, 0);
   const rounds = parseIntegerFlag('--rounds', flags.rounds);
   const threshold = parseFractionFlag('--threshold', flags.threshold);
-  const kinds = flags.kinds !== undefined ? parseKinds(flags.kinds) : undefined;
+  const kinds = parseKindsFlag(flags.kinds);
   const config = await loadConfig(io.cwd);
   const resolved = modelOptionsFrom(flags, config);
   const { tools, skipped } = await loadGenerationTools(flags.tools);
@@ -155,11 +146,8 @@ export function registerInstructionsCommand(program: Command): void {
       '--threshold <x>',
       'similarity (ROUGE-L, 0..1) at which an instruction is a near-duplicate (default 0.7)',
     )
-    .option('--rounds <n>', 'requests per tool at most (default 3)')
-    .option(
-      '--kinds <list>',
-      `instance kinds to generate, comma-separated (${INSTANCE_KINDS.join(', ')}), each with its own request, recorded in Instruction_Kinds (default: ToolAlpaca's mix, requests over one or more functions, no kind recorded)`,
-    )
+    .option('--rounds <n>', 'requests per tool at most (default 3)');
+  addKindsOption(command)
     .option('--seed <n>', 'sampling seed (default 0)')
     .option('--json', 'print the per-tool report as JSON');
   addModelOptions(command, { concurrency: 4 });

@@ -8,13 +8,13 @@
  * journal. After a kill -9, `resume: true` skips the instances already journaled (and runs again those
  * that failed for an infrastructure reason), so a crash loses at most the instances in flight and never
  * duplicates one. A journal made with other parameters is refused. Generated instructions are journaled
- * as notes (`instructions:TOOL`) and reused on resume.
+ * as notes (`instructions:TOOL`, with `--kinds` also `instruction-kinds:TOOL`) and reused on resume.
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { InputError, messageOf, oneLine } from '../core/errors.js';
-import type { ToolAlpacaRecord } from '../core/toolalpaca-record.js';
+import type { InstanceKind, InstructionKindSpec, ToolAlpacaRecord } from '../core/toolalpaca-record.js';
 import type { PromptLayoutName } from '../agents/episode.js';
 import type { ChatModel } from '../models/chat-model.js';
 import { endpointOf } from '../models/preflight.js';
@@ -61,6 +61,12 @@ export interface GenerationOptions extends EpisodeRunOptions {
   instructionModel?: ChatModel;
   /** Called once per tool whose instructions were generated. */
   onInstructions?: (report: ToolInstructionReport) => void;
+  /**
+   * Instance kinds of the instructions generated for tools without any (as `instructions --kinds`: each
+   * kind asked with its own request, `perTool` split over them, recorded in `Instruction_Kinds`).
+   * Tools that come with instructions keep theirs. Absent: ToolAlpaca's mix, no kind recorded.
+   */
+  kinds?: readonly InstanceKind[];
 }
 
 /** A tool whose generated instructions fell short of the target. */
@@ -172,11 +178,34 @@ function generationParameters(
     const model = options.instructionModel ?? options.assistant;
     parameters.instructionModel = model.id;
     parameters.instructionEndpoint = endpointOf(model);
+    // Only when given, so that journals of runs without kinds resume as before.
+    if (options.kinds !== undefined) parameters.kinds = [...options.kinds];
   }
   return parameters;
 }
 
+/**
+ * `kinds` apply to the instructions a run writes: an error when every tool already has instructions
+ * (the kinds would change nothing), a warning naming how many tools keep theirs.
+ */
+function checkKinds(options: GenerationOptions, tools: readonly LoadedTool[]): void {
+  if (options.kinds === undefined) return;
+  const have = tools.filter(({ record }) => !needsInstructions(record)).length;
+  if (have === tools.length) {
+    throw new InputError(
+      `${options.toolsPath}: kinds apply to the instructions generate writes for tools without any, and every tool has instructions (give them kinds with the instructions command first)`,
+    );
+  }
+  if (have > 0) {
+    options.onWarning?.(
+      `${have} of ${tools.length} tools already have instructions: they keep them (and their recorded kinds, if any); kinds apply to the others`,
+    );
+  }
+}
+
 const instructionsKey = instructionsNoteKey;
+/** The journal note holding the kinds of a tool's generated instructions (aligned with them). */
+const instructionKindsKey = (tool: string): string => `instruction-kinds:${tool}`;
 
 /**
  * Journals each tool's record (instructions included, instances left out) as a note, once, so that the
@@ -209,8 +238,13 @@ async function ensureInstructions(
   const notes = run.journal.previous.notes;
   for (const item of tools) {
     const logged = notes.get(instructionsKey(item.record.Name));
+    const kinds = notes.get(instructionKindsKey(item.record.Name));
     if (needsInstructions(item.record) && Array.isArray(logged)) {
-      item.record = { ...item.record, Instructions: logged as string[] };
+      item.record = {
+        ...item.record,
+        Instructions: logged as string[],
+        ...(Array.isArray(kinds) ? { Instruction_Kinds: kinds as (InstructionKindSpec | null)[] } : {}),
+      };
     }
   }
   const missing = tools.filter(({ record }) => needsInstructions(record));
@@ -220,6 +254,7 @@ async function ensureInstructions(
     {
       model: options.instructionModel ?? options.assistant,
       perTool: options.perTool ?? DEFAULT_INSTRUCTIONS_PER_TOOL,
+      ...(options.kinds !== undefined ? { kinds: options.kinds, tools: missing.map((t) => t.tool) } : {}),
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
       concurrency: Math.max(1, options.concurrency ?? 4),
@@ -230,6 +265,9 @@ async function ensureInstructions(
     const item = missing[i] as LoadedTool;
     const record = generated.records[i] as ToolAlpacaRecord;
     item.record = record;
+    // The kinds first: a run killed between the two notes generates both again on resume.
+    if (record.Instruction_Kinds !== undefined)
+      await run.note(instructionKindsKey(record.Name), record.Instruction_Kinds);
     await run.note(instructionsKey(record.Name), record.Instructions ?? []);
   }
   return generated.reports;
@@ -274,6 +312,7 @@ async function writeCorpus(
 export async function runGeneration(options: GenerationOptions): Promise<GenerationSummary> {
   const started = performance.now();
   const { toolsHash, tools, skipped } = await loadRunTools(options);
+  checkKinds(options, tools);
   const prompt = options.prompt ?? DEFAULT_GENERATION_PROMPT;
   const parameters = generationParameters(options, tools, toolsHash);
   return withDurableRun<EpisodeTaskOutput, Record<string, unknown>, GenerationSummary>(
