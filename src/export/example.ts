@@ -20,6 +20,14 @@ export interface SftStep {
   observation: string;
 }
 
+/** One turn of a conversation: the user's request and the assistant's steps and answer to it. */
+export interface SftTurn {
+  instruction: string;
+  steps: SftStep[];
+  finalThought: string;
+  finalAnswer: string;
+}
+
 export interface SftExample {
   /** Stable id: source, tool(s) and position, e.g. `toolalpaca/Weather/3`. */
   id: string;
@@ -45,4 +53,20 @@ export interface SftExample {
   kind?: string;
   /** ToolBench's own system prompt (with its tool list), kept verbatim for the toolbench layout. */
   toolbenchSystem?: string;
+  /**
+   * The turns after the first (a multi-turn instance's `follow_ups`): the user's follow-up and the
+   * assistant's work on it. Absent for a one-turn example; `instruction` … `finalAnswer` are the first turn.
+   */
+  followUps?: SftTurn[];
+}
+
+/** Every turn of an example in order: the first (its own fields), then the follow-ups. */
+export function conversationTurns(example: SftExample): SftTurn[] {
+  const first: SftTurn = {
+    instruction: example.instruction,
+    steps: example.steps,
+    finalThought: example.finalThought,
+    finalAnswer: example.finalAnswer,
+  };
+  return [first, ...(example.followUps ?? [])];
 }

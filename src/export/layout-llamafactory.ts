@@ -5,19 +5,23 @@
  * LLaMA-Factory requires a function call right after each human/observation turn.
  */
 import { LlamaFactoryRecordSchema, type DatasetInfoEntry, type LlamaFactoryRecord } from '../core/sft.js';
-import type { SftExample } from './example.js';
+import { conversationTurns, type SftExample } from './example.js';
 import { argumentsValue, functionCallingSystem, type SftLayout } from './layout.js';
 
 export function llamaFactoryRecord(example: SftExample): LlamaFactoryRecord {
-  const conversations: LlamaFactoryRecord['conversations'] = [{ from: 'human', value: example.instruction }];
-  for (const step of example.steps) {
-    conversations.push({
-      from: 'function_call',
-      value: JSON.stringify({ name: step.action, arguments: argumentsValue(step.actionInput) }),
-    });
-    conversations.push({ from: 'observation', value: step.observation });
+  const conversations: LlamaFactoryRecord['conversations'] = [];
+  // A multi-turn instance goes on with a human turn after each answer (the alternation LLaMA-Factory needs).
+  for (const turn of conversationTurns(example)) {
+    conversations.push({ from: 'human', value: turn.instruction });
+    for (const step of turn.steps) {
+      conversations.push({
+        from: 'function_call',
+        value: JSON.stringify({ name: step.action, arguments: argumentsValue(step.actionInput) }),
+      });
+      conversations.push({ from: 'observation', value: step.observation });
+    }
+    conversations.push({ from: 'gpt', value: turn.finalAnswer });
   }
-  conversations.push({ from: 'gpt', value: example.finalAnswer });
   return {
     conversations,
     system: functionCallingSystem(example),

@@ -6,7 +6,7 @@
  */
 import { getPromptLayout, type PromptFunction } from '../agents/prompts/index.js';
 import { ToolAlpacaSftRecordSchema, type ToolAlpacaSftRecord } from '../core/sft.js';
-import type { SftExample } from './example.js';
+import { conversationTurns, type SftExample } from './example.js';
 import { reactChatTurns, type SftLayout } from './layout.js';
 
 export type ToolAlpacaPrompt = 'test_v1' | 'train_v1';
@@ -17,6 +17,8 @@ interface Labels {
   observation: string;
   thought: string;
   response: string;
+  /** Opens a follow-up question of a multi-turn conversation. */
+  user: string;
 }
 
 const LABELS: Record<ToolAlpacaPrompt, Labels> = {
@@ -26,6 +28,8 @@ const LABELS: Record<ToolAlpacaPrompt, Labels> = {
     observation: 'ASSISTANT Observation: ',
     thought: 'ASSISTANT Thought: ',
     response: 'ASSISTANT Response: ',
+    // test_v1's format: "USER: user's next question".
+    user: 'USER: ',
   },
   train_v1: {
     action: 'Action:',
@@ -33,6 +37,7 @@ const LABELS: Record<ToolAlpacaPrompt, Labels> = {
     observation: 'Observation: ',
     thought: 'Thought: ',
     response: 'Final Answer: ',
+    user: 'Question: ',
   },
 };
 
@@ -54,19 +59,26 @@ export function toolAlpacaSegments(example: SftExample, prompt: ToolAlpacaPrompt
   });
   const segments = [`${head} `];
   const trainable = [false];
-  for (const step of example.steps) {
+  for (const [index, turn] of conversationTurns(example).entries()) {
+    if (index > 0) {
+      // A follow-up: the user's next question (not trained), the assistant thinks again.
+      segments.push(`\n${labels.user}${turn.instruction}\n${labels.thought}`);
+      trainable.push(false);
+    }
+    for (const step of turn.steps) {
+      segments.push(
+        `${step.thought}\n${labels.action} ${step.action}\n${labels.actionInput} ${step.actionInput}\n${labels.observation}`,
+      );
+      trainable.push(true);
+      segments.push(`${step.observation}\n${labels.thought}`);
+      trainable.push(false);
+    }
+    // ToolAlpaca's default final thought, typo included.
     segments.push(
-      `${step.thought}\n${labels.action} ${step.action}\n${labels.actionInput} ${step.actionInput}\n${labels.observation}`,
+      `${turn.finalThought || 'I can reponse to the user now.'}\n${labels.response}${turn.finalAnswer}`,
     );
     trainable.push(true);
-    segments.push(`${step.observation}\n${labels.thought}`);
-    trainable.push(false);
   }
-  // ToolAlpaca's default final thought, typo included.
-  segments.push(
-    `${example.finalThought || 'I can reponse to the user now.'}\n${labels.response}${example.finalAnswer}`,
-  );
-  trainable.push(true);
   return [segments, trainable];
 }
 

@@ -6,7 +6,7 @@
  * The split is one JSON array, because ToolBench's trainer reads its data file with `json.load`.
  */
 import { ToolBenchRecordSchema, type ToolBenchRecord } from '../core/sft.js';
-import type { SftExample } from './example.js';
+import { conversationTurns, type SftExample, type SftTurn } from './example.js';
 import type { ChatTurn, SftLayout } from './layout.js';
 
 /** ToolBench's function-calling system prompt (toolbench/inference, FORMAT_INSTRUCTIONS_SYSTEM_FUNCTION). */
@@ -66,26 +66,27 @@ export function toolBenchSystem(example: SftExample): string {
   return `${base}\nSpecifically, you have access to the following APIs: ${JSON.stringify(apis)}`;
 }
 
-function finishInput(example: SftExample): string {
-  return JSON.stringify({ return_type: 'give_answer', final_answer: example.finalAnswer });
+function finishInput(turn: SftTurn): string {
+  return JSON.stringify({ return_type: 'give_answer', final_answer: turn.finalAnswer });
 }
 
+/** The conversation; a multi-turn instance's follow-up is a user turn after the previous Finish. */
 export function toolBenchTurns(example: SftExample): ChatTurn[] {
-  const turns: ChatTurn[] = [
-    { role: 'system', content: toolBenchSystem(example) },
-    { role: 'user', content: `\n${example.instruction}\nBegin!\n` },
-  ];
-  for (const step of example.steps) {
+  const turns: ChatTurn[] = [{ role: 'system', content: toolBenchSystem(example) }];
+  for (const turn of conversationTurns(example)) {
+    turns.push({ role: 'user', content: `\n${turn.instruction}\nBegin!\n` });
+    for (const step of turn.steps) {
+      turns.push({
+        role: 'assistant',
+        content: `\nThought: ${step.thought}\nAction: ${step.action}\nAction Input: ${step.actionInput}`,
+      });
+      turns.push({ role: 'tool', content: step.observation });
+    }
     turns.push({
       role: 'assistant',
-      content: `\nThought: ${step.thought}\nAction: ${step.action}\nAction Input: ${step.actionInput}`,
+      content: `\nThought: ${turn.finalThought}\nAction: Finish\nAction Input: ${finishInput(turn)}`,
     });
-    turns.push({ role: 'tool', content: step.observation });
   }
-  turns.push({
-    role: 'assistant',
-    content: `\nThought: ${example.finalThought}\nAction: Finish\nAction Input: ${finishInput(example)}`,
-  });
   return turns;
 }
 

@@ -6,7 +6,7 @@
 import { TRAIN_V1_FORMAT, TRAIN_V1_PREFIX } from '../agents/prompts/train-v1.js';
 import { isRecord } from '../core/json-text.js';
 import type { SftLayoutName, SftRecordSchema } from '../core/sft.js';
-import type { SftExample, SftStep } from './example.js';
+import { conversationTurns, type SftExample, type SftStep, type SftTurn } from './example.js';
 
 /** One chat message as chat templates read it. */
 export interface ChatTurn {
@@ -50,21 +50,26 @@ export function reactStepText(step: SftStep): string {
   return `Thought: ${step.thought}\nAction: ${step.action}\nAction Input: ${step.actionInput}`;
 }
 
-export function reactFinalText(example: SftExample): string {
-  return `Thought: ${example.finalThought || 'I can respond to the user now.'}\nFinal Answer: ${example.finalAnswer}`;
+/** A turn's final answer as the assistant writes it in train_v1 (`Thought:` / `Final Answer:`). */
+export function reactFinalText(turn: Pick<SftTurn, 'finalThought' | 'finalAnswer'>): string {
+  return `Thought: ${turn.finalThought || 'I can respond to the user now.'}\nFinal Answer: ${turn.finalAnswer}`;
 }
 
-/** The ReAct conversation as chat turns: system, user, then assistant / tool pairs and the final answer. */
+/**
+ * The ReAct conversation as chat turns: system, then for each turn of the conversation (one, or a
+ * multi-turn instance's first request and its follow-ups) the user's request, assistant / tool pairs and
+ * the final answer. Only assistant turns are trained.
+ */
 export function reactChatTurns(example: SftExample): ChatTurn[] {
-  const turns: ChatTurn[] = [
-    { role: 'system', content: reactSystemPrompt(example) },
-    { role: 'user', content: example.instruction.trim() },
-  ];
-  for (const step of example.steps) {
-    turns.push({ role: 'assistant', content: reactStepText(step).trim() });
-    turns.push({ role: 'tool', content: step.observation.trim() });
+  const turns: ChatTurn[] = [{ role: 'system', content: reactSystemPrompt(example) }];
+  for (const turn of conversationTurns(example)) {
+    turns.push({ role: 'user', content: turn.instruction.trim() });
+    for (const step of turn.steps) {
+      turns.push({ role: 'assistant', content: reactStepText(step).trim() });
+      turns.push({ role: 'tool', content: step.observation.trim() });
+    }
+    turns.push({ role: 'assistant', content: reactFinalText(turn).trim() });
   }
-  turns.push({ role: 'assistant', content: reactFinalText(example).trim() });
   return turns;
 }
 

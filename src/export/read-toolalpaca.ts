@@ -11,9 +11,9 @@ import {
 } from '../agents/builtin-tools.js';
 import { toolPromptFunctions } from '../agents/prompts/index.js';
 import { InputError, messageOf } from '../core/errors.js';
-import type { Instance, ToolAlpacaRecord } from '../core/toolalpaca-record.js';
+import type { Instance, IntermediateStep, ToolAlpacaRecord } from '../core/toolalpaca-record.js';
 import { recordToTool } from '../formats/toolalpaca-json.js';
-import type { SftExample, SftFunction, SftStep } from './example.js';
+import type { SftExample, SftFunction, SftStep, SftTurn } from './example.js';
 
 /** The thought of a logged step: its text before the `Action:` line, without a leading `Thought:` label. */
 export function thoughtOf(text: string): string {
@@ -82,6 +82,27 @@ export class RecordFunctions {
   }
 }
 
+function stepsOf(steps: readonly IntermediateStep[] | undefined): SftStep[] {
+  return (steps ?? []).map(([call, observation]) => ({
+    thought: thoughtOf(call[2] ?? ''),
+    action: call[0] ?? '',
+    actionInput: call[1] ?? '',
+    observation,
+  }));
+}
+
+/** A multi-turn instance's later turns (`follow_ups`), or undefined when it has none. */
+function followUpsOf(instance: Instance): SftTurn[] | undefined {
+  const turns = instance.follow_ups ?? [];
+  if (turns.length === 0) return undefined;
+  return turns.map((turn) => ({
+    instruction: turn.input,
+    steps: stepsOf(turn.intermediate_steps),
+    finalThought: turn['Final Thought'] ?? '',
+    finalAnswer: turn.output ?? '',
+  }));
+}
+
 /**
  * The SftExample of one instance of `record`. `functions` are the record's (from RecordFunctions); a pass
  * that only filters may leave them out.
@@ -93,13 +114,11 @@ export function exampleOfInstance(
   functions: readonly SftFunction[] = [],
 ): SftExample {
   const raw = instance as Record<string, unknown>;
-  const steps: SftStep[] = (instance.intermediate_steps ?? []).map(([call, observation]) => ({
-    thought: thoughtOf(call[2] ?? ''),
-    action: call[0] ?? '',
-    actionInput: call[1] ?? '',
-    observation,
-  }));
-  const usesRetrieval = steps.some((s) => s.action === RETRIEVAL);
+  const steps = stepsOf(instance.intermediate_steps);
+  const followUps = followUpsOf(instance);
+  const usesRetrieval = [steps, ...(followUps ?? []).map((turn) => turn.steps)].some((list) =>
+    list.some((s) => s.action === RETRIEVAL),
+  );
   const output = instance.output ?? '';
   const verification = verificationOf(instance);
   return {
@@ -123,9 +142,14 @@ export function exampleOfInstance(
     steps,
     finalThought: instance['Final Thought'] ?? '',
     finalAnswer: output,
-    completed: raw.status !== 'failed' && output.trim() !== '',
+    // Every turn answered: a follow-up without an answer would teach the model to stop mid-conversation.
+    completed:
+      raw.status !== 'failed' &&
+      output.trim() !== '' &&
+      (followUps ?? []).every((turn) => turn.finalAnswer.trim() !== ''),
     verified: verification === 'passed',
     verification,
     ...(typeof raw.kind === 'string' ? { kind: raw.kind } : {}),
+    ...(followUps !== undefined ? { followUps } : {}),
   };
 }
