@@ -5,7 +5,9 @@
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import type { ToolalpacaConfig } from '../core/config.js';
+import type { ResponseStore } from '../models/cache-store.js';
 import type { ModelOptions } from '../models/create-model.js';
+import type { RateLimitStore } from '../models/rate-limit.js';
 import { MODEL_SPEC_HELP } from '../models/model-spec.js';
 import { BUILTIN_TEMPLATE_NAMES } from '../models/text-completions/templates.js';
 
@@ -25,6 +27,9 @@ export interface ModelFlagValues {
   template?: string;
   templateSource?: string;
   prices?: string;
+  /** Not flags: set by `toolalpaca worker` to the stores its queue's workers share (ModelOptions). */
+  sharedCache?: ResponseStore;
+  sharedRateLimits?: RateLimitStore;
 }
 
 /**
@@ -153,6 +158,8 @@ export function modelOptionsFrom(
     tokensPerMinute: parseNumberFlag('--tpm', flags.tpm, { integer: true, min: 1 }) ?? config.tokensPerMinute,
     cacheDir: flags.cacheDir ?? config.cacheDir,
     noCache: flags.cache === false || config.cache === false ? true : undefined,
+    sharedCache: flags.sharedCache,
+    sharedRateLimits: flags.sharedRateLimits,
     openai: defined({ baseUrl: flags.baseUrl ?? config.baseUrl }),
     llama: defined({
       threads:

@@ -22,6 +22,7 @@ import type { QueueRunRecord } from '../run/queue/queue-scheduler.js';
 import { DEFAULT_LOCK_DURATION_MS, startQueueWorker, type OpenedRunner } from '../run/queue/queue-worker.js';
 import { checkRedis, parseQueueUrl } from '../run/queue/queue-url.js';
 import { materializeInput } from '../run/queue/run-inputs.js';
+import { openSharedStores, parseCacheStoreChoice } from '../run/queue/shared-stores.js';
 import { createModelPool, type CommandIo } from './context.js';
 import {
   parseEpisodeFlags,
@@ -39,7 +40,7 @@ import {
 import { DETERMINISTIC_JUDGE, judgeTaskRunner } from '../eval/judge/judge-run.js';
 import { openSolveTaskRunner, type SolveFlags, type SolveQueueExtra } from './solve.js';
 import { GENERATE_DEFAULTS } from './generate.js';
-import { modelOptionsFrom, parseIntegerFlag } from './model-options.js';
+import { modelOptionsFrom, parseIntegerFlag, parseNumberFlag } from './model-options.js';
 import { selectionFromFlags, type BuildFlags } from './toolset.js';
 import type { QueueRunSpec } from './queue-producer.js';
 
@@ -57,6 +58,8 @@ export interface WorkerFlags {
   threads?: string;
   secrets?: string;
   lockDuration?: string;
+  cacheStore?: string;
+  cacheTtl?: string;
 }
 
 /** The worker's own settings laid over a run's flags. */
@@ -244,8 +247,23 @@ export async function runWorkerCommand(
   const location = parseQueueUrl(flags.queue === '' ? undefined : flags.queue, io.env ?? process.env);
   const concurrency = parseIntegerFlag('--concurrency', flags.concurrency, 1) ?? 4;
   const lockSeconds = parseIntegerFlag('--lock-duration', flags.lockDuration, 1);
+  const cacheTtlDays = parseNumberFlag('--cache-ttl', flags.cacheTtl, {
+    integer: false,
+    min: Number.MIN_VALUE,
+  });
+  const cacheStore = parseCacheStoreChoice(flags.cacheStore);
   await checkRedis(location);
-  const overrides = overridesOf(flags);
+  // The response cache and the rate limits are shared with the queue's other workers (through Redis).
+  const stores = await openSharedStores(location, {
+    cache: cacheStore,
+    ...(cacheTtlDays !== undefined ? { cacheTtlSeconds: cacheTtlDays * 86_400 } : {}),
+    env: io.env ?? process.env,
+  });
+  const overrides = {
+    ...overridesOf(flags),
+    sharedRateLimits: stores.limits,
+    ...(stores.cache !== undefined ? { sharedCache: stores.cache } : {}),
+  };
   const root = await mkdtemp(join(tmpdir(), 'toolalpaca-worker-'));
   const log = (line: string): void => void io.stderr.write(`worker: ${line}\n`);
   const worker = startQueueWorker({
@@ -288,6 +306,7 @@ export async function runWorkerCommand(
     io.signal?.removeEventListener('abort', onAbort);
     cut?.removeEventListener('abort', onCut);
     await rm(root, { recursive: true, force: true });
+    stores.close();
   }
   log(`stopped after ${worker.processed} jobs`);
   return { processed: worker.processed };
@@ -322,14 +341,28 @@ export function registerWorkerCommand(program: Command): void {
     .option('--model <spec>', "this worker's model, instead of the run's (e.g. its own llama: GGUF)")
     .option('--base-url <url>', "this worker's OpenAI-compatible server, instead of the run's")
     .option('--no-cache', 'neither read nor write the response cache')
-    .option('--cache-dir <dir>', 'response cache folder (default .toolalpaca-cache)')
+    .option(
+      '--cache-store <where>',
+      "where the response cache lives: redis (the queue's, shared by its workers), local (this worker's file in --cache-dir), or a redis:// URL (default redis)",
+    )
+    .option(
+      '--cache-ttl <days>',
+      'with a Redis cache: entries expire this many days after they were written (default never)',
+    )
+    .option('--cache-dir <dir>', 'response cache folder with --cache-store local (default .toolalpaca-cache)')
     .option('--timeout <seconds>', "per-request timeout in seconds (default the run's own)")
     .option(
       '--max-retries <n>',
       "retries on 429, 5xx, timeouts and dropped connections (default the run's own)",
     )
-    .option('--rpm <n>', "requests per minute (default the run's own)")
-    .option('--tpm <n>', "tokens per minute (default the run's own)")
+    .option(
+      '--rpm <n>',
+      "requests per minute, held across the queue's workers per endpoint and model (default the run's own)",
+    )
+    .option(
+      '--tpm <n>',
+      "tokens per minute, held across the queue's workers per endpoint and model (default the run's own)",
+    )
     .option('--threads <n>', "llama: CPU threads (default the run's own)")
     .option('--secrets <file>', 'secrets file (API keys per tool) for runs with --executor real')
     .option(

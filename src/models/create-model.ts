@@ -4,11 +4,13 @@
  * rate limits → response cache → cost ledger. Every backend, built-in or registered, gets the same stack.
  */
 import { identityOf, type ChatModel } from './chat-model.js';
-import { resolveCacheDir, openResponseCache, withCache, type CachedChatModel } from './cache.js';
+import { processFileHash } from './cache-file-hash.js';
+import { openResponseCache, resolveCacheDir } from './cache-sqlite.js';
+import { sqliteResponseStore, withCache, type CachedChatModel, type ResponseStore } from './cache-store.js';
 import { withLedger } from './ledger.js';
 import { backendOptionsOf, type ModelOptions } from './options.js';
 import { endpointOf } from './preflight.js';
-import { withRateLimit } from './rate-limit.js';
+import { rateLimitKey, withRateLimit } from './rate-limit.js';
 import { resolveModelSpec } from './registry.js';
 import { withReplyChecks } from './reply-checks.js';
 import { withRetries } from './retry.js';
@@ -66,18 +68,22 @@ export async function createChatModel(spec: string, options: ModelOptions = {}):
         ...(options.requestsPerMinute !== undefined ? { requestsPerMinute: options.requestsPerMinute } : {}),
         ...(options.tokensPerMinute !== undefined ? { tokensPerMinute: options.tokensPerMinute } : {}),
         ...(options.rateWindowMs !== undefined ? { windowMs: options.rateWindowMs } : {}),
+        ...(options.sharedRateLimits !== undefined && kind === 'remote'
+          ? { shared: { store: options.sharedRateLimits, key: rateLimitKey(endpointOf(bare), parsed.id) } }
+          : {}),
       });
     }
     let cached: CachedChatModel | undefined;
     if (options.noCache !== true) {
-      const cache = openResponseCache(cacheDir);
+      // A shared store belongs to the caller; the SQLite file is opened for this model and closed with it.
+      const shared = options.sharedCache;
+      const store: ResponseStore = shared ?? sqliteResponseStore(openResponseCache(cacheDir));
       try {
-        const identity =
-          (await backend.cacheIdentity?.(bare, { fileHash: (path) => cache.fileHash(path) })) ??
-          endpointOf(bare);
-        cached = withCache(model, cache, { closeCache: true, identity });
+        const fileHash = store.fileHash?.bind(store) ?? processFileHash;
+        const identity = (await backend.cacheIdentity?.(bare, { fileHash })) ?? endpointOf(bare);
+        cached = withCache(model, store, { closeCache: shared === undefined, identity });
       } catch (error) {
-        cache.close();
+        if (shared === undefined) await store.close();
         throw error;
       }
       model = cached;

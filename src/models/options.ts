@@ -3,7 +3,9 @@
  * backend under its prefix (`openai`, `llama`, `text`; backends registered from outside read theirs
  * from `backends[prefix]`).
  */
+import type { ResponseStore } from './cache-store.js';
 import type { CostLedger } from './ledger.js';
+import type { RateLimitStore } from './rate-limit.js';
 
 /** Options every backend shares: timeouts, retries, load limits, the response cache and the ledger. */
 export interface CommonModelOptions {
@@ -25,6 +27,17 @@ export interface CommonModelOptions {
   cacheDir?: string;
   /** Neither read nor write the response cache. */
   noCache?: boolean;
+  /**
+   * A response store to use instead of the SQLite file in `cacheDir` (e.g. Redis, shared by queue
+   * workers); owned by the caller, not closed with the model.
+   */
+  sharedCache?: ResponseStore;
+  /**
+   * Where `requestsPerMinute` and `tokensPerMinute` are booked so that they hold across processes
+   * (e.g. Redis, for queue workers), per endpoint and model; servers only (an embedded engine's limits
+   * stay its process's). Owned by the caller.
+   */
+  sharedRateLimits?: RateLimitStore;
   /** When given, every call's tokens are recorded in it. */
   ledger?: CostLedger;
   /**

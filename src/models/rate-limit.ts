@@ -1,8 +1,13 @@
 /**
  * Client-side limits on a model: concurrent requests, requests per minute (spread evenly) and a
  * tokens-per-minute budget (each request's tokens estimated before sending, actual usage booked after).
+ * Concurrency is always this process's; rpm and tpm are this process's too, unless a shared
+ * `RateLimitStore` is given (Redis, src/models/rate-limit-redis.ts): then they hold across every
+ * process using that store under the same key (queue workers calling one endpoint).
  */
+import { createHash } from 'node:crypto';
 import PQueue from 'p-queue';
+import { messageOf } from '../core/errors.js';
 import {
   identityOf,
   type ChatCallOptions,
@@ -22,6 +27,37 @@ export interface RateLimitOptions {
   tokensPerMinute?: number;
   /** Length of the "minute" in ms (default 60 000; tests shorten it). */
   windowMs?: number;
+  /** Hold rpm and tpm across processes: every limiter on `store` with the same `key` shares them. */
+  shared?: SharedRateLimit;
+}
+
+/** Rate limits kept outside the process, where several processes book against one budget. */
+export interface RateLimitStore {
+  /** What and where the store is, for messages (without credentials). */
+  readonly location: string;
+  /**
+   * Books the next request start of `key`, at least `intervalMs` after the previous one booked by any
+   * process; resolves to the ms to wait before sending (0: now).
+   */
+  reserveRequest(key: string, intervalMs: number): Promise<number>;
+  /**
+   * Books `tokens` in `key`'s sliding window when they fit under `budget` (or the window is empty):
+   * resolves to the booking's id, or to the ms to wait before asking again.
+   */
+  reserveTokens(
+    key: string,
+    tokens: number,
+    budget: number,
+    windowMs: number,
+  ): Promise<{ booking: string } | { waitMs: number }>;
+  /** Replaces a booking's estimate with the tokens actually used. */
+  settleTokens(key: string, booking: string, tokens: number): Promise<void>;
+}
+
+export interface SharedRateLimit {
+  store: RateLimitStore;
+  /** The budget's name, e.g. `rateLimitKey(endpoint, model)`: never a credential. */
+  key: string;
 }
 
 /** Completion tokens assumed for a request without `maxTokens`, until the real usage is known. */
@@ -105,34 +141,104 @@ export class TokenBudget {
   }
 }
 
+/** A budget of requests or tokens per window: waits until a call may start, books what it used. */
+interface Limiter {
+  /** Waits for the request's turn; resolves to a settle function for its actual token usage. */
+  admit(request: ChatRequest, signal?: AbortSignal): Promise<(actualTokens: number | undefined) => void>;
+}
+
+/** rpm is kept by the process queue (`interval`); tpm by a `TokenBudget`. */
+function localLimiter(budget: TokenBudget | undefined): Limiter {
+  return {
+    async admit(request, signal) {
+      if (budget === undefined) return () => undefined;
+      const booking = await budget.reserve(estimateRequestTokens(request), signal);
+      return (actual) =>
+        budget.settle(
+          booking,
+          // The server may or may not have counted a failed request; keep only the prompt's share.
+          actual ?? Math.max(0, booking.tokens - (request.maxTokens ?? DEFAULT_COMPLETION_ESTIMATE)),
+        );
+    },
+  };
+}
+
+/** rpm and tpm booked in a shared store, so they hold across processes. */
+function sharedLimiter(
+  shared: SharedRateLimit,
+  options: { rpm?: number; tpm?: number; windowMs: number },
+): Limiter {
+  const { store, key } = shared;
+  const failed = (error: unknown): ModelCallError =>
+    error instanceof ModelCallError
+      ? error
+      : new ModelCallError(`rate limits at ${store.location}: ${messageOf(error)}`, {
+          kind: 'connection',
+          cause: error,
+        });
+  return {
+    async admit(request, signal) {
+      try {
+        if (options.rpm !== undefined) {
+          const wait = await store.reserveRequest(key, options.windowMs / options.rpm);
+          if (wait > 0) await sleep(wait, signal);
+        }
+        if (options.tpm === undefined) return () => undefined;
+        const estimate = estimateRequestTokens(request);
+        for (;;) {
+          const booked = await store.reserveTokens(key, estimate, options.tpm, options.windowMs);
+          if ('booking' in booked) {
+            return (actual) => {
+              const tokens =
+                actual ?? Math.max(0, estimate - (request.maxTokens ?? DEFAULT_COMPLETION_ESTIMATE));
+              // A lost settle only leaves the estimate booked (more cautious, never less).
+              store.settleTokens(key, booked.booking, tokens).catch(() => undefined);
+            };
+          }
+          await sleep(booked.waitMs, signal);
+        }
+      } catch (error) {
+        throw failed(error);
+      }
+    },
+  };
+}
+
 export function withRateLimit(model: ChatModel, options: RateLimitOptions): ChatModel {
   const windowMs = options.windowMs ?? 60_000;
-  const rpm = options.requestsPerMinute;
+  const rpm =
+    options.requestsPerMinute !== undefined && options.requestsPerMinute > 0
+      ? options.requestsPerMinute
+      : undefined;
+  const tpm =
+    options.tokensPerMinute !== undefined && options.tokensPerMinute > 0
+      ? options.tokensPerMinute
+      : undefined;
+  const shared = options.shared;
   const queue = new PQueue({
     concurrency:
       options.concurrency !== undefined && options.concurrency > 0 ? options.concurrency : Infinity,
-    ...(rpm !== undefined && rpm > 0
+    ...(rpm !== undefined && shared === undefined
       ? { interval: Math.max(1, Math.floor(windowMs / rpm)), intervalCap: 1, strict: true }
       : {}),
   });
-  const budget =
-    options.tokensPerMinute !== undefined && options.tokensPerMinute > 0
-      ? new TokenBudget(options.tokensPerMinute, windowMs)
-      : undefined;
+  const limiter =
+    shared !== undefined
+      ? sharedLimiter(shared, {
+          ...(rpm !== undefined ? { rpm } : {}),
+          ...(tpm !== undefined ? { tpm } : {}),
+          windowMs,
+        })
+      : localLimiter(tpm !== undefined ? new TokenBudget(tpm, windowMs) : undefined);
 
   async function run(request: ChatRequest, callOptions: ChatCallOptions): Promise<ChatResponse> {
-    if (budget === undefined) return model.chat(request, callOptions);
-    const booking = await budget.reserve(estimateRequestTokens(request), callOptions.signal);
+    const settle = await limiter.admit(request, callOptions.signal);
     try {
       const response = await model.chat(request, callOptions);
-      budget.settle(booking, response.usage.promptTokens + response.usage.completionTokens);
+      settle(response.usage.promptTokens + response.usage.completionTokens);
       return response;
     } catch (error) {
-      // The server may or may not have counted a failed request; keep only the prompt's share.
-      budget.settle(
-        booking,
-        Math.max(0, booking.tokens - (request.maxTokens ?? DEFAULT_COMPLETION_ESTIMATE)),
-      );
+      settle(undefined);
       throw error;
     }
   }
@@ -153,4 +259,12 @@ export function withRateLimit(model: ChatModel, options: RateLimitOptions): Chat
     },
     close: model.close?.bind(model),
   };
+}
+
+/**
+ * The shared budget's key of a model at an endpoint: a hash of the normalised endpoint (no credentials)
+ * and the model id, so the limits are per endpoint and model as the local ones are per model.
+ */
+export function rateLimitKey(endpoint: string, modelId: string): string {
+  return createHash('sha256').update(`${endpoint}\0${modelId}`).digest('hex').slice(0, 24);
 }

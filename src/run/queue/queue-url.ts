@@ -23,31 +23,32 @@ export interface QueueLocation {
 export function parseQueueUrl(
   value: string | undefined,
   env: Record<string, string | undefined> = process.env,
+  flag = '--queue',
 ): QueueLocation {
   const text = value ?? env.REDIS_URL;
   if (text === undefined || text.trim() === '') {
-    throw new InputError('a queue URL is required: --queue redis://HOST:PORT/DB, or REDIS_URL');
+    throw new InputError(`a queue URL is required: ${flag} redis://HOST:PORT/DB, or REDIS_URL`);
   }
   let url: URL;
   try {
     url = new URL(text);
   } catch {
     // The text may hold a password: it is not repeated.
-    throw new InputError('--queue: not a URL; expected redis://HOST:PORT/DB or rediss://HOST:PORT/DB');
+    throw new InputError(`${flag}: not a URL; expected redis://HOST:PORT/DB or rediss://HOST:PORT/DB`);
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
     throw new InputError(
-      `--queue: unsupported scheme "${url.protocol.replace(/:$/, '')}"; expected redis:// or rediss://`,
+      `${flag}: unsupported scheme "${url.protocol.replace(/:$/, '')}"; expected redis:// or rediss://`,
     );
   }
   const dbText = url.pathname.replace(/^\/+/, '');
   const db = dbText === '' ? 0 : Number(dbText);
   if (!Number.isInteger(db) || db < 0) {
-    throw new InputError(`--queue: the database must be a number (redis://HOST:PORT/DB), got "${dbText}"`);
+    throw new InputError(`${flag}: the database must be a number (redis://HOST:PORT/DB), got "${dbText}"`);
   }
   const name = url.searchParams.get('queue') ?? DEFAULT_QUEUE_NAME;
   if (name === '' || name.includes(':')) {
-    throw new InputError(`--queue: the queue name must be non-empty and without ":", got "${name}"`);
+    throw new InputError(`${flag}: the queue name must be non-empty and without ":", got "${name}"`);
   }
   const host = url.hostname === '' ? '127.0.0.1' : url.hostname.replace(/^\[|\]$/g, '');
   const port = url.port === '' ? 6379 : Number(url.port);
@@ -70,7 +71,7 @@ export function parseQueueUrl(
  * Checks that Redis answers (PING within `timeoutMs`); a ServiceError (exit 3) with one line naming the
  * server (never its credentials) otherwise.
  */
-export async function checkRedis(location: QueueLocation, timeoutMs = 5_000): Promise<void> {
+export async function checkRedis(location: QueueLocation, timeoutMs = 5_000, what = 'queue'): Promise<void> {
   const client = new Redis({
     ...location.connection,
     lazyConnect: true,
@@ -87,7 +88,7 @@ export async function checkRedis(location: QueueLocation, timeoutMs = 5_000): Pr
     await client.ping();
   } catch (error) {
     throw new ServiceError(
-      oneLine(`queue ${location.display} is unavailable: ${redact(messageOf(first ?? error), location)}`),
+      oneLine(`${what} ${location.display} is unavailable: ${redact(messageOf(first ?? error), location)}`),
       { cause: error },
     );
   } finally {
