@@ -193,17 +193,17 @@ describe('workers share the response cache and the rate limits through Redis', r
   test('--rpm holds across three workers: the server never sees more than its share of a window', async () => {
     const server = await fakeServer();
     const workers = [await worker('r1', '2'), await worker('r2', '2'), await worker('r3', '2')];
-    // 120 per minute, spaced evenly: one every 500 ms, 10 in any 5 s. Three workers each limiting
-    // itself alone would let 30 through.
-    const run = await generate('limited.json', server, '--limit', '8', '--rpm', '120');
+    // 60 per minute, spaced evenly: one a second, 10 in any 10 s. Three workers each limiting itself
+    // alone would let 30 through.
+    const run = await generate('limited.json', server, '--limit', '8', '--rpm', '60');
     assert.equal(run.code, 0, run.stderr);
     const arrivals = server.requests.filter((r) => r.path === '/v1/chat/completions').map((r) => r.arrivedAt);
     assert.ok(arrivals.length > 10, `more calls than a window allows (${arrivals.length})`);
-    // A request reaches the server a moment after its turn was booked (a busy machine delays some
-    // more than others): 300 ms of slack for that.
-    const most = mostInAnyWindow(arrivals, 5_000, 300);
-    assert.ok(most <= 10, `at most 10 requests in any 5 s, got ${most}: ${offsets(arrivals)}`);
-    assert.ok(mostInAnyWindow(arrivals, 60_000, 300) <= 120, 'at most 120 in any minute');
+    // A request reaches the server a moment after its turn was booked; on a loaded machine a worker's
+    // first calls (its runner just opened) arrive up to ~0.5 s late: 600 ms of slack for that.
+    const most = mostInAnyWindow(arrivals, 10_000, 600);
+    assert.ok(most <= 10, `at most 10 requests in any 10 s, got ${most}: ${offsets(arrivals)}`);
+    assert.ok(mostInAnyWindow(arrivals, 60_000, 600) <= 60, 'at most 60 in any minute');
     const stopped = await stopWorkers(workers);
     const jobs = stopped.map((r) => Number(/stopped after (\d+) jobs/.exec(r.stderr)?.[1] ?? 0));
     assert.equal(

@@ -89,13 +89,13 @@ describe('rate limits shared through Redis', redisTestOptions(), () => {
   });
 
   test('--tpm holds across three limiters; a settled booking frees its unused tokens', async () => {
-    const windowMs = 600;
+    const windowMs = 1000;
     const budget = 300;
     const stores = [storeOf(), storeOf(), storeOf()];
     const booked: number[] = [];
     await Promise.all(
       stores.map(async (store) => {
-        for (let i = 0; i < 5; i++) {
+        for (let i = 0; i < 3; i++) {
           for (;;) {
             const result = await store.reserveTokens('tpm-test', 100, budget, windowMs);
             if ('booking' in result) break;
@@ -105,9 +105,11 @@ describe('rate limits shared through Redis', redisTestOptions(), () => {
         }
       }),
     );
-    assert.equal(booked.length, 15);
-    // 100 tokens each: at most 3 bookings in any window (three separate budgets would allow 9).
-    assert.ok(mostInAnyWindow(booked, windowMs, 40) <= 3);
+    assert.equal(booked.length, 9);
+    // 100 tokens each: at most 3 bookings in any window (three separate budgets would allow 9). The
+    // times are taken when each booking's answer arrives: 200 ms of slack for a busy machine.
+    const most = mostInAnyWindow(booked, windowMs, 200);
+    assert.ok(most <= 3, `at most 3 bookings per window, got ${most}: ${offsets(booked)}`);
 
     const store = stores[0]!;
     const first = await store.reserveTokens('settle-test', 250, budget, 60_000);
