@@ -24,9 +24,15 @@ export function sourceOfExecutor(executor: unknown): string | undefined {
 
 /**
  * The recorded source of step `i`: on the step itself (`source`, `observation_source`), or in a list on
- * the instance parallel to its steps (`observation_sources`, `sources`).
+ * the instance parallel to its steps (`observation_sources`, `sources`). A `null` entry in the list
+ * records that no executor answered (an invalid action, input that is not JSON): such a step has no
+ * source, and the run's executor is not assumed for it.
  */
-function recordedSource(holder: Record<string, unknown>, step: unknown, i: number): string | undefined {
+function recordedSource(
+  holder: Record<string, unknown>,
+  step: unknown,
+  i: number,
+): string | null | undefined {
   if (isRecord(step)) {
     const own = str(step.source) ?? str(step.observation_source) ?? str(step.observationSource);
     if (own !== undefined) return own;
@@ -37,9 +43,18 @@ function recordedSource(holder: Record<string, unknown>, step: unknown, i: numbe
   }
   for (const key of ['observation_sources', 'observationSources', 'sources']) {
     const list = holder[key];
-    if (Array.isArray(list)) return str(list[i]);
+    if (Array.isArray(list)) return list[i] === null ? null : str(list[i]);
   }
   return undefined;
+}
+
+/** The recorded source; the run's executor only where nothing was recorded (older corpora). */
+function sourceOrDefault(
+  recorded: string | null | undefined,
+  defaultSource: string | undefined,
+): string | undefined {
+  if (recorded === null) return undefined;
+  return recorded ?? defaultSource;
 }
 
 /** The thought part of ToolAlpaca's full assistant text (before its `Action:` line). */
@@ -74,7 +89,7 @@ export function instanceSteps(instance: Record<string, unknown>, defaultSource?:
       str(call[1]) ?? '',
       typeof observation === 'string' ? observation : JSON.stringify(observation ?? ''),
       thoughtOf(str(call[2])),
-      recordedSource(instance, step, i) ?? defaultSource,
+      sourceOrDefault(recordedSource(instance, step, i), defaultSource),
     );
   });
 }
@@ -88,7 +103,7 @@ export function runSteps(item: Record<string, unknown>, defaultSource?: string):
       step.actionInput,
       step.observation,
       step.thought !== undefined ? (thoughtOf(step.thought) ?? undefined) : undefined,
-      recordedSource(item, step, i) ?? defaultSource,
+      sourceOrDefault(recordedSource(item, step, i), defaultSource),
     ),
   );
 }
