@@ -408,9 +408,7 @@ describe('$ref handling', () => {
       schemas[`L${level}`] = { type: 'object', properties };
     }
     schemas.L12 = { type: 'string' };
-    const started = performance.now();
     const derived = deriveNlDocumentation({ paths: {}, components: { schemas } });
-    assert.ok(performance.now() - started < 5000);
     assert.ok(derived.NLDocumentation.length < 5_000_000, `length ${derived.NLDocumentation.length}`);
     // Each schema gets its own expansion budget: the last levels expand fully, the first ones partly.
     assert.match(derived.NLDocumentation, /^#L11: Object\{p0, p1, p2, p3, p4, p5, p6, p7, p8, p9\}$/m);

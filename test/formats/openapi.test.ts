@@ -290,13 +290,11 @@ describe('folders', () => {
 
 describe('recursive schemas', () => {
   test('a self- and mutually-recursive spec loads, maps with cut cycles and serialises', async () => {
-    const started = performance.now();
     const spec = await readOne('recursive.yaml');
     const tool = openApiToTool(spec);
     ToolSchema.parse(tool);
     const text = JSON.stringify(tool);
     assert.ok(JSON.stringify(spec.dereferenced).length > 0);
-    assert.ok(performance.now() - started < 5000);
 
     const tree = fn(tool, 'getTree').response?.schema as { properties: Record<string, { items?: unknown }> };
     assert.deepEqual(tree.properties.name, { type: 'string' });
@@ -332,14 +330,13 @@ describe('recursive schemas', () => {
         },
       };
     }
-    const started = performance.now();
     const spec = await loadOpenApi(
       { openapi: '3.0.3', info: { title: 'Mesh', version: '1' }, paths, components: { schemas } },
       'mesh',
     );
     const tool = openApiToTool(spec);
     const size = JSON.stringify(tool).length;
-    assert.ok(performance.now() - started < 10_000);
+    // Bounded by size, not by time (speed belongs in bench/): 8 schemas referencing each other 8 ways.
     assert.ok(size < 60_000_000, `size ${size}`);
     assert.equal(tool.functions.length, n);
     assert.match(JSON.stringify(tool.functions[0]?.outputSchema), /recursive: S0|truncated/);

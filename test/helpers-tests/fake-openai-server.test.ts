@@ -378,27 +378,62 @@ describe('fake OpenAI server', () => {
   });
 
   describe('latency', () => {
-    test('setLatency delays every answer; delayMs overrides it for one reply', async () => {
-      // Wide gaps (3 s vs 0 s) so that a loaded CI machine cannot blur the two cases.
+    /** Lets pending I/O callbacks and promise reactions run (setImmediate is never mocked here). */
+    const settle = async (): Promise<void> => {
+      for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    /** Resolves once the server has received `count` requests (its latency timers are then set). */
+    const received = (count: number): Promise<void> =>
+      new Promise((resolve) => {
+        fake.setDefault((body) => {
+          if (fake.requests.length >= count) resolve();
+          return defaultReply(body);
+        });
+      });
+
+    // The server's timers run on a mocked clock: an answer comes when the clock is moved, not with time.
+    test('setLatency delays every answer; delayMs overrides it for one reply', async (t) => {
+      t.mock.timers.enable({ apis: ['setTimeout'] });
       fake.setLatency(3000);
-      let start = performance.now();
-      await post(fake, '/chat/completions', chatBody()).then((r) => r.json());
-      assert.ok(performance.now() - start >= 2990, 'server latency applied');
+      let answered = false;
+      const arrived = received(1);
+      const slow = post(fake, '/chat/completions', chatBody())
+        .then((r) => r.json())
+        .then(() => (answered = true));
+      await arrived;
+      await settle();
+      t.mock.timers.tick(2900);
+      await settle();
+      assert.equal(answered, false, 'server latency applied');
+      t.mock.timers.tick(100);
+      await slow;
+      // A reply with delayMs 0 comes without the clock moving at all.
       fake.script({ text: 'quick', delayMs: 0 });
-      start = performance.now();
-      await post(fake, '/chat/completions', chatBody()).then((r) => r.json());
-      assert.ok(performance.now() - start < 2000, 'per-reply delay overrides');
+      const quick = (await post(fake, '/chat/completions', chatBody()).then((r) => r.json())) as {
+        choices: { message: { content: string } }[];
+      };
+      assert.equal(quick.choices[0]?.message.content, 'quick', 'per-reply delay overrides');
     });
 
-    test('concurrent requests wait in parallel, not in series', async () => {
-      // In series 8 calls would take 8 s; in parallel about 1 s. The gap is wide on purpose.
+    test('concurrent requests wait in parallel, not in series', async (t) => {
+      t.mock.timers.enable({ apis: ['setTimeout'] });
       fake.setLatency(1000);
-      const start = performance.now();
-      await Promise.all(
-        Array.from({ length: 8 }, () => post(fake, '/chat/completions', chatBody()).then((r) => r.json())),
+      let answered = 0;
+      const arrived = received(8);
+      const all = Promise.all(
+        Array.from({ length: 8 }, () =>
+          post(fake, '/chat/completions', chatBody())
+            .then((r) => r.json())
+            .then(() => answered++),
+        ),
       );
-      const elapsed = performance.now() - start;
-      assert.ok(elapsed >= 990 && elapsed < 6_000, `8 parallel calls took ${elapsed} ms`);
+      await arrived;
+      await settle();
+      assert.equal(answered, 0);
+      // One latency on the clock answers all eight: they wait side by side.
+      t.mock.timers.tick(1000);
+      await all;
+      assert.equal(answered, 8);
     });
   });
 
@@ -452,12 +487,11 @@ describe('fake OpenAI server', () => {
 
     test('hang: no answer until the client times out', async () => {
       fake.script({ fault: 'hang' }, { fault: 'hang' });
-      const start = performance.now();
+      // Only the client's timeout ends a hung request.
       await assert.rejects(
         post(fake, '/chat/completions', chatBody(), { signal: AbortSignal.timeout(150) }),
         (e: Error) => e.name === 'TimeoutError',
       );
-      assert.ok(performance.now() - start >= 140);
       const timeoutClient = new OpenAI({ baseURL: fake.baseUrl, apiKey: 'k', maxRetries: 0, timeout: 150 });
       await assert.rejects(
         timeoutClient.chat.completions.create({

@@ -437,10 +437,9 @@ describe('llama model errors', () => {
     );
   });
 
-  test('an unreachable hub fails fast with one line naming the file and where to put it', async () => {
+  test('an unreachable hub fails with one line naming the file and where to put it', async () => {
     const modelsDir = join(dir, 'models');
     const hf = { org: 'Qwen', repo: 'Qwen2.5-0.5B-Instruct-GGUF', quant: 'Q4_K_M' };
-    const started = performance.now();
     await assert.rejects(
       createLlamaChatModel({ hf }, { modelsDir, resolveTimeoutMs: 5000 }),
       (error: unknown) =>
@@ -448,7 +447,6 @@ describe('llama model errors', () => {
         error.message ===
           `cannot download hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M (offline?): download the GGUF file yourself and put it at ${join(modelsDir, 'hf_Qwen_Qwen2.5-0.5B-Instruct.Q4_K_M.gguf')}, or pass llama:/path/to/file.gguf`,
     );
-    assert.ok(performance.now() - started < 8000);
   });
 
   test('the file the message names is where node-llama-cpp looks, and it then loads offline', async () => {

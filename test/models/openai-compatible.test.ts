@@ -240,10 +240,9 @@ describe('openai-compatible adapter: error classification', () => {
     server.reset();
     server.script({ fault: 'hang' });
     const model = createOpenAIChatModel({ model: 'fake-model', baseUrl: server.baseUrl });
-    const started = Date.now();
+    // The request hangs for ever: only the abort can end it.
     const error = await failure(model.chat(hello, { signal: AbortSignal.timeout(100) }));
     assert.equal(error.kind, 'aborted');
-    assert.ok(Date.now() - started < 2000);
   });
 });
 
@@ -294,11 +293,10 @@ describe('openai-compatible adapter: plain answers over the keep-alive pool', ()
     try {
       server.script({ fault: 'hang' });
       const model = createOpenAIChatModel({ model: 'fake-model', baseUrl: server.baseUrl, timeoutMs: 150 });
-      const started = Date.now();
+      // The request hangs for ever: only the timeout can end it.
       const error = await failure(model.chat(hello));
       assert.equal(error.kind, 'timeout');
       assert.ok(error.retryable);
-      assert.ok(Date.now() - started < 5000);
     } finally {
       await server.close();
     }
