@@ -39,6 +39,7 @@ import {
   type RunFlagValues,
   type RunProgressReporter,
 } from './run-helpers.js';
+import { checkRunOutput } from '../run/index.js';
 
 export const PROMPT_LAYOUTS: readonly PromptLayoutName[] = [
   'train_v1',
@@ -206,6 +207,8 @@ export async function withEpisodeResources<T>(
       inputs: { tools: settings.tools, replayFile: flags.replayFile },
       failedOutput: emptyEpisodeOutput,
     });
+    // A bad --out is a usage error (2) even when the server is down too (3): checked first.
+    await checkRunOutput(settings.out);
     // With a queue, the workers call the models (each probes its own); this process may have none.
     if (scheduler === undefined) await pool.probe(io.signal);
     const options: EpisodeRunOptions = {

@@ -47,6 +47,7 @@ import {
   withRunErrors,
   type RunFlagValues,
 } from './run-helpers.js';
+import { checkRunOutput } from '../run/index.js';
 
 export type EvalRunFlags = EpisodeFlags;
 
@@ -244,6 +245,8 @@ export async function runEvalJudgeCommand(
     inputs: {},
     failedOutput: emptyJudgeOutput,
   });
+  // A bad --out is a usage error (2) even when the server is down too (3): checked before the probe.
+  await checkRunOutput(settings.out);
   const model = settings.deterministic ? undefined : await openJudgeModel(flags, io, scheduler === undefined);
   const progress = createRunProgress('eval judge', io, model !== undefined ? { ledger: model.ledger } : {});
   try {

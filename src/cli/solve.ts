@@ -59,6 +59,7 @@ import {
   type RunFlagOptions,
   type RunFlagValues,
 } from './run-helpers.js';
+import { checkRunOutput } from '../run/index.js';
 
 export interface SolveFlags extends ModelFlagValues, ExecutorFlagValues, RunFlagValues, QueueFlagValues {
   tasks?: string;
@@ -329,6 +330,8 @@ export async function runSolveCommand(flags: SolveFlags, io: CommandIo): Promise
     extra: { ...extra },
     failedOutput: () => null,
   });
+  // A bad --out is a usage error (2) even when the server is down too (3): checked before the probe.
+  await checkRunOutput(settings.out, true);
   const resources = await openSolveResources(flags, settings, io, scheduler === undefined);
   const { ledger, pool } = resources;
   const progress = createRunProgress('solve', io, { ledger });

@@ -44,6 +44,7 @@ import {
   type RunFlagValues,
 } from './run-helpers.js';
 import type { CostLedger } from '../models/ledger.js';
+import { checkRunOutput } from '../run/index.js';
 
 export interface SelectionFlags {
   category?: string[];
@@ -167,6 +168,8 @@ export async function runBuildCommand(flags: BuildFlags, io: CommandIo): Promise
       inputs: {},
       failedOutput: () => ({ failure: { reason: 'queue_failed', stage: 'queue', error: 'the job failed' } }),
     });
+    // A bad --out is a usage error (2) even when the server is down too (3): checked first.
+    await checkRunOutput(flags.out as string);
     // With a queue, the workers call the model (each probes its own).
     if (scheduler === undefined) await pool.probe(io.signal);
     const summary = await withRunErrors(() =>

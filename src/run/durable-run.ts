@@ -30,10 +30,18 @@ export interface StartRunOptions<P> extends Omit<OpenJournalOptions<P>, 'path'> 
   outIsFolder?: boolean;
 }
 
-/** An output file path that names an existing folder fails now, not at the final rename. */
-async function refuseFolderOutput(out: string): Promise<void> {
+/**
+ * A usage error (exit 2) when `out` cannot be the run's output: an output file that names an existing
+ * folder (found now, not at the final rename), an output folder that names an existing file. Cheap (one
+ * stat), so commands call it before their pre-flight call: a bad --out is reported as such (exit 2)
+ * even when the model server is down too (exit 3).
+ */
+export async function checkRunOutput(out: string, outIsFolder = false): Promise<void> {
   const info = await stat(out).catch(() => undefined);
-  if (info?.isDirectory() === true) throw new InputError(`${out}: is a folder; --out needs a file path`);
+  if (info === undefined) return;
+  if (!outIsFolder && info.isDirectory())
+    throw new InputError(`${out}: is a folder; --out needs a file path`);
+  if (outIsFolder && !info.isDirectory()) throw new InputError(`${out}: is a file; --out needs a folder`);
 }
 
 export interface DurableRun<O, P> {
@@ -60,7 +68,7 @@ export async function withDurableRun<O, P extends object, R>(
   let journal: Journal<O, P> | undefined;
   try {
     if (files !== undefined) {
-      if (options.outIsFolder !== true && options.out !== undefined) await refuseFolderOutput(options.out);
+      if (options.out !== undefined) await checkRunOutput(options.out, options.outIsFolder === true);
       lock = await acquireRunLock(files.lock);
       journal = await openJournal<O, P>({ ...options, path: files.journal });
     } else {

@@ -15,6 +15,7 @@ export {
   type RunStatus,
 } from './engine.js';
 export {
+  checkRunOutput,
   executionOptionsOf,
   runFiles,
   startOptionsOf,

@@ -9,11 +9,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Command } from 'commander';
 import { buildProgram, main } from '../../src/cli/main.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { loggedValues, runCliIn, startCli, waitUntil } from '../helpers/cli-process.js';
 import { startFakeOpenAI, type FakeOpenAI, type FakeResponder } from '../helpers/fake-openai-server.js';
+import { closedPort } from '../helpers/net.js';
 import { makeTempDir, sharedData } from '../helpers/paths.js';
 import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
 import { evalWorld, goldenByInstruction } from '../eval/eval-world.js';
@@ -220,6 +221,27 @@ describe('exit 4 and 130 for every run kind (built CLI, fake server)', () => {
     );
   });
   after(() => server.close());
+
+  test('a bad --out and a dead server: the usage error (2) wins over the pre-flight (3), every run kind', async () => {
+    const dead = `http://127.0.0.1:${await closedPort()}/v1`;
+    for (const [kind, make] of Object.entries(kinds)) {
+      const dir = makeTempDir();
+      const { args } = make(dir);
+      const at = args.indexOf('--out');
+      // solve writes into a folder (an existing file is wrong there); the others write a file.
+      const bad = join(dir, kind === 'solve' ? 'a-file' : 'a-folder');
+      if (kind === 'solve') writeFileSync(bad, '');
+      else mkdirSync(bad);
+      const withBadOut = args.map((arg, i) => (i === at + 1 ? bad : arg === server.baseUrl ? dead : arg));
+      const result = await runCliIn(withBadOut, dir, 120_000);
+      assert.equal(result.code, 2, `${kind}: ${result.stderr}`);
+      assert.equal(
+        result.stderr,
+        `toolalpaca: ${bad}: ${kind === 'solve' ? 'is a file; --out needs a folder' : 'is a folder; --out needs a file path'}\n`,
+        kind,
+      );
+    }
+  });
 
   for (const [kind, make] of Object.entries(kinds)) {
     test(`${kind}: one task failed for an infrastructure reason → exit 4, one line with the count`, async () => {
