@@ -22,7 +22,7 @@ import { planCalls, worldResponder } from '../pipeline/fake-agents.js';
 import { evalWorld, goldenByInstruction } from '../eval/eval-world.js';
 import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
 import { toolsetResponder } from '../pipeline/toolset/toolset-responder.js';
-import { startFaultProxy, type FaultKind } from './fault-proxy.js';
+import { startFaultProxy, type FaultKind, type FaultProxy, type FaultProxyOptions } from './fault-proxy.js';
 
 export const EVAL = sharedData('toolalpaca/eval_simulated.json');
 export const CATALOG = sharedData('toolalpaca/public_apis.json');
@@ -79,6 +79,11 @@ export interface RunKind {
 
 const model = (url: string) => ['--model', 'openai:fake-model', '--base-url', url, '--no-cache'];
 
+/** `command` on its input, against the model at `url`, into `out`, limited to `size` tasks. */
+function runArgs(command: string[], url: string, out: string, size: number, extra: string[] = []): string[] {
+  return [...command, ...model(url), '--out', out, ...extra, '--limit', String(size)];
+}
+
 interface ToolAlpacaRecordLike {
   Name: string;
   Instances?: { input?: string; status?: string }[];
@@ -88,18 +93,7 @@ export const RUN_KINDS: Record<RunKind['name'], RunKind> = {
   generate: {
     name: 'generate',
     out: (dir) => join(dir, 'corpus.json'),
-    args: (out, url, size) => [
-      'generate',
-      '--tools',
-      EVAL,
-      '--executor',
-      'schema',
-      ...model(url),
-      '--out',
-      out,
-      '--limit',
-      String(size),
-    ],
+    args: (out, url, size) => runArgs(['generate', '--tools', EVAL, '--executor', 'schema'], url, out, size),
     finalIds: (out) =>
       (JSON.parse(readFileSync(out, 'utf8')) as ToolAlpacaRecordLike[]).flatMap((r) =>
         (r.Instances ?? []).map((i) => `${r.Name}\u0000${i.input ?? ''}`),
@@ -108,19 +102,8 @@ export const RUN_KINDS: Record<RunKind['name'], RunKind> = {
   'eval run': {
     name: 'eval run',
     out: (dir) => join(dir, 'run.json'),
-    args: (out, url, size) => [
-      'eval',
-      'run',
-      '--tools',
-      EVAL,
-      '--executor',
-      'schema',
-      ...model(url),
-      '--out',
-      out,
-      '--limit',
-      String(size),
-    ],
+    args: (out, url, size) =>
+      runArgs(['eval', 'run', '--tools', EVAL, '--executor', 'schema'], url, out, size),
     finalIds: (out) =>
       (JSON.parse(readFileSync(out, 'utf8')) as { items: { tool: string; index: number }[] }).items.map(
         (i) => `${i.tool}#${i.index}`,
@@ -129,40 +112,57 @@ export const RUN_KINDS: Record<RunKind['name'], RunKind> = {
   solve: {
     name: 'solve',
     out: (dir) => join(dir, 'answers'),
-    args: (out, url, size) => [
-      'solve',
-      '--tasks',
-      TASKS,
-      '--solver',
-      'react',
-      ...model(url),
-      '--out',
-      out,
-      '--limit',
-      String(size),
-    ],
+    args: (out, url, size) => runArgs(['solve', '--tasks', TASKS, '--solver', 'react'], url, out, size),
     // One answer file per query; the journal holds each query once (checked from the journal).
     finalIds: (out) => readdirSync(out).filter((f) => f.endsWith('.json')),
   },
   'toolset build': {
     name: 'toolset build',
     out: (dir) => join(dir, 'toolset.json'),
-    args: (out, url, size) => [
-      'toolset',
-      'build',
-      '--catalog',
-      CATALOG,
-      ...model(url),
-      '--out',
-      out,
-      '--seed',
-      '5',
-      '--limit',
-      String(size),
-    ],
+    args: (out, url, size) =>
+      runArgs(['toolset', 'build', '--catalog', CATALOG], url, out, size, ['--seed', '5']),
     finalIds: (out) => (JSON.parse(readFileSync(out, 'utf8')) as { Name: string }[]).map((r) => r.Name),
   },
 };
+
+/** A kind's arguments with run flags after them (`{ concurrency: 2 }` → `--concurrency 2`). */
+function kindArgs(
+  kind: RunKind,
+  out: string,
+  url: string,
+  size: number,
+  flags: Record<string, number> = {},
+): string[] {
+  return [
+    ...kind.args(out, url, size),
+    ...Object.entries(flags).flatMap(([flag, value]) => [
+      `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+      String(value),
+    ]),
+  ];
+}
+
+/** Throws, naming the run and its last stderr line, unless it exited with one of `allowed`. */
+function expectExit(what: string, result: RunCliResult, allowed: readonly number[]): RunCliResult {
+  if (!allowed.includes(result.code)) {
+    throw new Error(`${what} exited ${result.code}: ${result.stderr.trim().split('\n').at(-1)}`);
+  }
+  return result;
+}
+
+/** Runs `body` with a fault proxy in front of `server`, closed whatever happens. */
+async function withProxy<T>(
+  server: FakeOpenAI,
+  options: Omit<FaultProxyOptions, 'target'>,
+  body: (proxy: FaultProxy) => Promise<T>,
+): Promise<T> {
+  const proxy = await startFaultProxy({ target: server.origin, ...options });
+  try {
+    return await body(proxy);
+  } finally {
+    await proxy.close();
+  }
+}
 
 /** The ids a run of `size` must end with (the journal's task ids are the reference). */
 export function journalOf(out: string): string {
@@ -209,13 +209,14 @@ export interface Tally {
 export function tally(kind: RunKind, out: string, expected: number): Tally {
   const ids = existsSync(out) ? kind.finalIds(out) : [];
   const unique = new Set(ids);
+  const tasks = journalTasks(out);
   let redone = 0;
   const succeeded = new Set<string>();
-  for (const task of journalTasks(out)) {
+  for (const task of tasks) {
     if (succeeded.has(task.id)) redone++;
     if (!task.failed) succeeded.add(task.id);
   }
-  const last = new Map(journalTasks(out).map((t) => [t.id, t.failed]));
+  const last = new Map(tasks.map((t) => [t.id, t.failed]));
   const lost = Math.max(0, expected - unique.size) + Math.max(0, expected - last.size);
   const failed = [...last.values()].filter(Boolean).length;
   return { lost, duplicated: ids.length - unique.size + redone, final: ids.length, failed };
@@ -236,9 +237,7 @@ export async function resumeUntilDone(
     const result = await cli([...args, '--resume', '--retry-failed', 'all'], dir);
     codes.push(result.code);
     if (result.code === 0) break;
-    if (![3, 4].includes(result.code)) {
-      throw new Error(`resume exited ${result.code}: ${result.stderr.trim().split('\n').at(-1)}`);
-    }
+    expectExit('resume', result, [3, 4]);
   }
   return { runs: codes.length, codes };
 }
@@ -264,7 +263,7 @@ export async function killAndResume(
   options: { size: number; kills: number; seed: number; latencyMs: number },
 ): Promise<KillFigures> {
   const out = kind.out(dir);
-  const args = [...kind.args(out, server.baseUrl, options.size), '--concurrency', '2'];
+  const args = kindArgs(kind, out, server.baseUrl, options.size, { concurrency: 2 });
   const random = seededRandom(options.seed);
   let runs = 0;
   let kills = 0;
@@ -288,10 +287,7 @@ export async function killAndResume(
         started.child.kill('SIGKILL');
         kills++;
       }
-      const result = await started.done;
-      if (![0, 137].includes(result.code)) {
-        throw new Error(`${kind.name} exited ${result.code}: ${result.stderr.trim().split('\n').at(-1)}`);
-      }
+      expectExit(kind.name, await started.done, [0, 137]);
     }
   } finally {
     server.setLatency(0);
@@ -328,23 +324,15 @@ export async function throughFaults(
   dir: string,
   options: { size: number; seed: number; rate: number; rounds: number },
 ): Promise<FaultFigures> {
-  const proxy = await startFaultProxy({ target: server.origin, seed: options.seed, rate: options.rate });
-  try {
+  return withProxy(server, { seed: options.seed, rate: options.rate }, async (proxy) => {
     const out = kind.out(dir);
-    const args = [
-      ...kind.args(out, proxy.baseUrl, options.size),
-      '--concurrency',
-      '2',
-      '--max-retries',
-      '2',
-      '--circuit-breaker',
-      '0',
-    ];
-    const first = await cli(args, dir);
+    const args = kindArgs(kind, out, proxy.baseUrl, options.size, {
+      concurrency: 2,
+      maxRetries: 2,
+      circuitBreaker: 0,
+    });
+    const first = expectExit(kind.name, await cli(args, dir), [0, 4]);
     const codes = [first.code];
-    if (![0, 4].includes(first.code)) {
-      throw new Error(`${kind.name} exited ${first.code}: ${first.stderr.trim().split('\n').at(-1)}`);
-    }
     // Failures the first run kept: garbage JSON that outlives the retries is a bad reply, not an
     // infrastructure failure, so it exits 0 and only `--retry-failed all` runs it again.
     const failedFirst = tally(kind, out, options.size).failed;
@@ -368,9 +356,7 @@ export async function throughFaults(
       failedFirst,
       ...pick(counted),
     };
-  } finally {
-    await proxy.close();
-  }
+  });
 }
 
 export interface ConcurrentFigures {
@@ -392,26 +378,26 @@ export async function twoRunsOneOutput(
   dir: string,
   options: { size: number },
 ): Promise<ConcurrentFigures> {
-  const proxy = await startFaultProxy({ target: server.origin, seed: 0 });
-  try {
+  return withProxy(server, { seed: 0 }, async (proxy) => {
     const out = kind.out(dir);
-    const args = [...kind.args(out, proxy.baseUrl, options.size), '--concurrency', '1'];
+    const args = kindArgs(kind, out, proxy.baseUrl, options.size, { concurrency: 1 });
     proxy.hold();
-    const runs = [startCli(args, dir).done, startCli(args, dir).done] as const;
-    const first = await Promise.race(runs);
-    proxy.release();
-    const [a, b] = await Promise.all(runs);
-    const refused = [a, b].find((r) => r.code !== 0);
-    const counted = tally(kind, out, options.size);
-    return {
-      codes: [a.code, b.code].sort(),
-      refusal: (refused ?? first).stderr.trim(),
-      ...pick(counted),
-    };
-  } finally {
-    proxy.release();
-    await proxy.close();
-  }
+    try {
+      const runs = [startCli(args, dir).done, startCli(args, dir).done] as const;
+      const first = await Promise.race(runs);
+      proxy.release();
+      const [a, b] = await Promise.all(runs);
+      const refused = [a, b].find((r) => r.code !== 0);
+      const counted = tally(kind, out, options.size);
+      return {
+        codes: [a.code, b.code].sort(),
+        refusal: (refused ?? first).stderr.trim(),
+        ...pick(counted),
+      };
+    } finally {
+      proxy.release();
+    }
+  });
 }
 
 export interface DeadFigures {
@@ -423,9 +409,8 @@ export interface DeadFigures {
 
 /** A run against a server that refuses every connection (the proxy, down). */
 export async function deadServer(kind: RunKind, server: FakeOpenAI, dir: string): Promise<DeadFigures> {
-  const proxy = await startFaultProxy({ target: server.origin, seed: 0 });
-  proxy.setDown(true);
-  try {
+  return withProxy(server, { seed: 0 }, async (proxy) => {
+    proxy.setDown(true);
     const started = Date.now();
     const result = await cli(kind.args(kind.out(dir), proxy.baseUrl, 4), dir);
     return {
@@ -434,9 +419,7 @@ export async function deadServer(kind: RunKind, server: FakeOpenAI, dir: string)
       seconds: (Date.now() - started) / 1000,
       written: readdirSync(dir),
     };
-  } finally {
-    await proxy.close();
-  }
+  });
 }
 
 export interface FlapFigures {
@@ -459,31 +442,18 @@ export async function flappingServer(
   dir: string,
   options: { size: number; up: number; down: number; rounds: number },
 ): Promise<FlapFigures> {
-  const proxy = await startFaultProxy({
-    target: server.origin,
-    seed: 0,
-    flap: { up: options.up, down: options.down },
-  });
-  try {
+  return withProxy(server, { seed: 0, flap: { up: options.up, down: options.down } }, async (proxy) => {
     const out = kind.out(dir);
-    const args = [
-      ...kind.args(out, proxy.baseUrl, options.size),
-      '--concurrency',
-      '1',
-      '--max-retries',
-      '0',
-      '--circuit-breaker',
-      '2',
-    ];
+    const args = kindArgs(kind, out, proxy.baseUrl, options.size, {
+      concurrency: 1,
+      maxRetries: 0,
+      circuitBreaker: 2,
+    });
     const codes = [(await cli(args, dir)).code];
     for (let i = 0; i < options.rounds && codes.at(-1) !== 0; i++) {
-      const result = await cli([...args, '--resume'], dir);
-      codes.push(result.code);
-      if (![0, 3, 4].includes(result.code)) throw new Error(`resume exited ${result.code}: ${result.stderr}`);
+      codes.push(expectExit('resume', await cli([...args, '--resume'], dir), [0, 3, 4]).code);
     }
     const counted = tally(kind, out, options.size);
     return { kind: kind.name, codes, faults: proxy.faults(), ...pick(counted) };
-  } finally {
-    await proxy.close();
-  }
+  });
 }
