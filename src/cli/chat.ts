@@ -12,6 +12,7 @@ import { loadConfig } from '../models/config.js';
 import { createChatModel } from '../models/create-model.js';
 import { CostLedger } from '../models/ledger.js';
 import { loadPriceTable } from '../models/prices.js';
+import { ADD_PRICE_HINT } from './flag-wording.js';
 import {
   addModelOptions,
   downloadProgressPrinter,
@@ -124,7 +125,7 @@ export async function runChatCommand(
     }
   } finally {
     await model.close();
-    io.stderr.write(ledger.format());
+    io.stderr.write(ledger.format({ addPrice: ADD_PRICE_HINT }));
   }
 }
 

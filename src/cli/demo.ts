@@ -29,6 +29,7 @@ import {
   summaryCost,
   withRunErrors,
 } from './run-helpers.js';
+import { ADD_PRICE_HINT } from './flag-wording.js';
 
 /** The embedded engine's default model: a small instruct model, downloaded on first use. */
 export const DEMO_DEFAULT_MODEL = 'llama:hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M';
@@ -210,7 +211,7 @@ export async function runDemoCommand(flags: DemoFlags, io: CommandIo): Promise<D
     else {
       io.stdout.write(report);
       io.stdout.write(`files: ${Object.values(files).join(', ')}\n`);
-      io.stderr.write(ledger.format());
+      io.stderr.write(ledger.format({ addPrice: ADD_PRICE_HINT }));
     }
     return result;
   } finally {

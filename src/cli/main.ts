@@ -3,9 +3,10 @@
  * flags and calls the library; errors become one line on stderr and a non-zero exit code.
  */
 import { Command, CommanderError } from 'commander';
-import { ToolalpacaError, messageOf, oneLine } from '../core/errors.js';
+import { ToolalpacaError, oneLine } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import { commandNameOf, registerCommands } from './commands.js';
+import { cliMessageOf } from './flag-wording.js';
 
 /**
  * The program with its commands. Given the command line, only the command group it runs is loaded;
@@ -69,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : 2;
     }
     if (debug && error instanceof Error) process.stderr.write(`${error.stack ?? error.message}\n`);
-    const message = oneLine(messageOf(error));
+    const message = oneLine(cliMessageOf(error));
     process.stderr.write(`toolalpaca: ${message}\n`);
     return error instanceof ToolalpacaError ? error.exitCode : 1;
   }

@@ -28,6 +28,7 @@ import {
   type ProgressOptions,
   type ProgressReporter,
 } from './progress.js';
+import { ADD_PRICE_HINT } from './flag-wording.js';
 
 /** Exit code of a run that finished with instances failed for an infrastructure reason. */
 export const EXIT_INFRASTRUCTURE_FAILURES = 4;
@@ -268,7 +269,7 @@ export function summaryCost(costUsd: number, ledger: CostLedger | undefined): st
 
 /** The cost ledger ends every run's output; on stderr, so that stdout stays the result (JSON or text). */
 export function printLedger(io: Pick<CommandIo, 'stderr'>, ledger: CostLedger | undefined): void {
-  if (ledger !== undefined) io.stderr.write(ledger.format());
+  if (ledger !== undefined) io.stderr.write(ledger.format({ addPrice: ADD_PRICE_HINT }));
 }
 
 /**

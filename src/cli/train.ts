@@ -25,6 +25,13 @@ function positive(value: string, flag: string): number {
   return n;
 }
 
+function gpuCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 2)
+    throw new InputError(`--gpus must be an integer of at least 2, got ${value}`);
+  return n;
+}
+
 export function trainOptionsFrom(flags: TrainCommandOptions): TrainOptions {
   return {
     engine: flags.engine,
@@ -32,7 +39,7 @@ export function trainOptionsFrom(flags: TrainCommandOptions): TrainOptions {
     data: flags.data,
     out: flags.out,
     lora: flags.lora === true,
-    gpus: positive(flags.gpus, '--gpus'),
+    gpus: gpuCount(flags.gpus),
     ...(flags.template !== undefined ? { template: flags.template } : {}),
     ...(flags.epochs !== undefined ? { epochs: positive(flags.epochs, '--epochs') } : {}),
     ...(flags.lr !== undefined ? { learningRate: positive(flags.lr, '--lr') } : {}),

@@ -51,8 +51,16 @@ export async function fetchDataset(
         );
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (options.verify !== false && sha256 !== file.sha256) {
+      const details = {
+        reason: 'checksum-mismatch',
+        file: file.name,
+        source,
+        found: sha256.slice(0, 12),
+        expected: file.sha256.slice(0, 12),
+      };
       throw new ServiceError(
-        `${file.name} from ${source}: checksum ${sha256.slice(0, 12)}… does not match the expected ${file.sha256.slice(0, 12)}… (use --no-verify to accept it)`,
+        `${file.name} from ${source}: checksum ${details.found}… does not match the expected ${details.expected}… (\`verify: false\` accepts it)`,
+        { details },
       );
     }
     checked.push({ file, bytes, sha256, source });
@@ -80,7 +88,8 @@ async function download(
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code ?? messageOf(error);
     throw new ServiceError(
-      `cannot download ${file.name}: ${host} is unreachable (${cause}); offline? copy the file from a mirror with --from DIR`,
+      `cannot download ${file.name}: ${host} is unreachable (${cause}); offline? copy the file from a mirror folder (\`from\`)`,
+      { details: { reason: 'download-unreachable', file: file.name, host, code: cause } },
     );
   }
   if (!response.ok) {

@@ -60,7 +60,7 @@ export function bindTaskTools(
       const source = index.get(api.toolName) ?? index.get(api.standardToolName);
       if (source === undefined) {
         throw new InputError(
-          `${label}: query ${task.queryId}: tool "${api.toolName}" is not among the --tools tools (${[...new Set(tools.map((t) => t.name))].join(', ')})`,
+          `${label}: query ${task.queryId}: tool "${api.toolName}" is not among the given tools (${[...new Set(tools.map((t) => t.name))].join(', ')})`,
         );
       }
       const fn = source.functions.find((candidate) => apiNamesOf(candidate).includes(api.apiName));

@@ -196,8 +196,11 @@ export class CostLedger {
     return totals;
   }
 
-  /** A compact table: one line per stage and model, then a total line; a note for unpriced models. */
-  format(): string {
+  /**
+   * A compact table: one line per stage and model, then a total line; a note for unpriced models,
+   * ending with `addPrice` (how to give a price; the CLI names its flag).
+   */
+  format(options: { addPrice?: string } = {}): string {
     const rows = this.rows();
     if (rows.length === 0) return 'no model calls\n';
     const totals = this.totals();
@@ -232,7 +235,8 @@ export class CostLedger {
         .trimEnd();
     let text = `${all.map(line).join('\n')}\n`;
     if (totals.unpricedModels.length > 0) {
-      text += `no price for ${totals.unpricedModels.join(', ')} (add it with --prices FILE)\n`;
+      const addPrice = options.addPrice ?? 'add it to the price table (`prices`)';
+      text += `no price for ${totals.unpricedModels.join(', ')} (${addPrice})\n`;
     }
     return text;
   }

@@ -1,4 +1,4 @@
-import { ServiceError } from '../core/errors.js';
+import { ServiceError, type ErrorDetails } from '../core/errors.js';
 
 export type ModelFailureKind =
   | 'rate_limited' // 429
@@ -30,9 +30,10 @@ export class ModelCallError extends ServiceError {
       cause?: unknown;
       /** Overrides whether the kind is retried (e.g. an oversized reply would only come again). */
       retryable?: boolean;
+      details?: ErrorDetails;
     },
   ) {
-    super(message, { cause: options.cause });
+    super(message, { cause: options.cause, details: options.details });
     this.name = 'ModelCallError';
     this.kind = options.kind;
     this.status = options.status;

@@ -95,17 +95,20 @@ export function kindReplySchema(kind: InstanceKind): JsonSchema {
   return STRING_ITEMS;
 }
 
-/** `--kinds a,b,…` read into kinds (in the order given, repeats dropped); one line naming a bad one. */
-export function parseKinds(text: string, flag = '--kinds'): InstanceKind[] {
+/**
+ * `a,b,…` read into kinds (in the order given, repeats dropped); one line naming a bad one, prefixed with
+ * `label` (the CLI passes its flag).
+ */
+export function parseKinds(text: string, label = 'kinds'): InstanceKind[] {
   const names = text
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  if (names.length === 0) throw new InputError(`${flag}: give one or more of ${INSTANCE_KINDS.join(', ')}`);
+  if (names.length === 0) throw new InputError(`${label}: give one or more of ${INSTANCE_KINDS.join(', ')}`);
   const out: InstanceKind[] = [];
   for (const name of names) {
     if (!(INSTANCE_KINDS as readonly string[]).includes(name)) {
-      throw new InputError(`${flag}: unknown kind "${name}"; expected one of ${INSTANCE_KINDS.join(', ')}`);
+      throw new InputError(`${label}: unknown kind "${name}"; expected one of ${INSTANCE_KINDS.join(', ')}`);
     }
     if (!out.includes(name as InstanceKind)) out.push(name as InstanceKind);
   }

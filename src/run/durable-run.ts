@@ -39,9 +39,16 @@ export interface StartRunOptions<P> extends Omit<OpenJournalOptions<P>, 'path'> 
 export async function checkRunOutput(out: string, outIsFolder = false): Promise<void> {
   const info = await stat(out).catch(() => undefined);
   if (info === undefined) return;
-  if (!outIsFolder && info.isDirectory())
-    throw new InputError(`${out}: is a folder; --out needs a file path`);
-  if (outIsFolder && !info.isDirectory()) throw new InputError(`${out}: is a file; --out needs a folder`);
+  if (!outIsFolder && info.isDirectory()) {
+    throw new InputError(`${out}: is a folder; the output needs a file path`, {
+      details: { reason: 'output-is-folder', out },
+    });
+  }
+  if (outIsFolder && !info.isDirectory()) {
+    throw new InputError(`${out}: is a file; the output needs a folder`, {
+      details: { reason: 'output-is-file', out },
+    });
+  }
 }
 
 export interface DurableRun<O, P> {

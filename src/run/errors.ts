@@ -47,7 +47,7 @@ const EXIT_CODES: Record<RunErrorReason, number> = {
 };
 
 export class RunError extends ToolalpacaError {
-  readonly details: RunErrorDetails;
+  override readonly details: RunErrorDetails;
 
   constructor(details: RunErrorDetails, options: { cause?: unknown } = {}) {
     super(runErrorMessage(details), { exitCode: EXIT_CODES[details.reason], cause: options.cause });
@@ -55,7 +55,7 @@ export class RunError extends ToolalpacaError {
     this.details = details;
   }
 
-  get reason(): RunErrorReason {
+  override get reason(): RunErrorReason {
     return this.details.reason;
   }
 }

@@ -64,8 +64,9 @@ async function readText(path: string, what: string): Promise<string> {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
     throw new InputError(
       missing
-        ? `${path}: ${what} not found; run \`toolalpaca datasets fetch toolbench-prompts\` (or give the folder with --toolbench-prompts DIR)`
+        ? `${path}: ${what} not found; run \`toolalpaca datasets fetch toolbench-prompts\` (or give the folder as \`dir\`)`
         : `${path}: cannot read ${what} (${messageOf(error)})`,
+      missing ? { details: { reason: 'toolbench-prompts-missing', path, what } } : {},
     );
   }
 }

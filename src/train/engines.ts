@@ -129,7 +129,10 @@ function llamaFactoryPlan(
 ): TrainingPlan {
   if (manifest.datasetInfo === undefined) {
     throw new InputError(
-      `${dataDir}: LLaMA-Factory reads dataset_info.json; export with --format llamafactory (this export is ${manifest.layout})`,
+      `${dataDir}: LLaMA-Factory reads dataset_info.json; export in the llamafactory format (this export is ${manifest.layout})`,
+      {
+        details: { reason: 'engine-needs-layout', engine: 'llamafactory', dataDir, layout: manifest.layout },
+      },
     );
   }
   const { epochs, lr } = common(options);
@@ -204,7 +207,8 @@ function trlPlan(
     loss = { assistant_only_loss: true };
   } else {
     throw new InputError(
-      `${dataDir}: TRL reads chat messages (export --format openai) or token files (export with --template and --tokenizer); this export is ${manifest.layout} without tokens`,
+      `${dataDir}: TRL reads chat messages (the openai format) or token files (an export with a template and a tokenizer); this export is ${manifest.layout} without tokens`,
+      { details: { reason: 'engine-needs-layout', engine: 'trl', dataDir, layout: manifest.layout } },
     );
   }
   const config: Record<string, unknown> = {
@@ -281,7 +285,8 @@ function axolotlPlan(
     if (manifest.files.validation) test.push({ ...entry(manifest.files.validation), split: 'train' });
   } else {
     throw new InputError(
-      `${dataDir}: axolotl reads chat messages (export --format openai or sharegpt) or token files (export with --template and --tokenizer); this export is ${manifest.layout} without tokens`,
+      `${dataDir}: axolotl reads chat messages (the openai or sharegpt format) or token files (an export with a template and a tokenizer); this export is ${manifest.layout} without tokens`,
+      { details: { reason: 'engine-needs-layout', engine: 'axolotl', dataDir, layout: manifest.layout } },
     );
   }
   const config: Record<string, unknown> = {
@@ -326,7 +331,7 @@ function axolotlPlan(
 export function planTraining(manifest: ExportManifest, options: TrainOptions, dataDir: string): TrainingPlan {
   const gpus = options.gpus ?? 2;
   if (!Number.isInteger(gpus) || gpus < 2)
-    throw new InputError(`--gpus must be an integer of at least 2, got ${gpus}`);
+    throw new InputError(`gpus must be an integer of at least 2, got ${gpus}`);
   switch (options.engine) {
     case 'llamafactory':
       return llamaFactoryPlan(manifest, options, dataDir, gpus);

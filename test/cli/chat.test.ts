@@ -7,6 +7,7 @@ import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.
 import { makeTempDir } from '../helpers/paths.js';
 import { runCli } from '../helpers/cli.js';
 import { runChatCommand, type ChatCommandFlags } from '../../src/cli/chat.js';
+import { cliMessageOf } from '../../src/cli/flag-wording.js';
 import { downloadProgressPrinter } from '../../src/cli/model-options.js';
 import { InputError } from '../../src/core/errors.js';
 import { ModelCallError } from '../../src/models/model-errors.js';
@@ -122,7 +123,7 @@ describe('chat command (action)', () => {
       runChatCommand('hi', { model: 'openai:x', baseUrl, cache: false, maxRetries: '0' }, io),
       (error: unknown) =>
         error instanceof ModelCallError &&
-        error.message ===
+        cliMessageOf(error) ===
           `cannot reach ${baseUrl} (ECONNREFUSED): is the server running? set --base-url or OPENAI_BASE_URL`,
     );
     assert.equal(err.join(''), 'no model calls\n');

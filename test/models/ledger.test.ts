@@ -114,7 +114,11 @@ describe('CostLedger', () => {
     assert.match(table, /^judge\s+openai:no-such-model\s+1\s+0\s+100\s+10\s+\?$/m);
     assert.match(table, /^judge\s+openai:gpt-4o-mini\s+1\s+0\s+1000000\s+0\s+0\.1500$/m);
     assert.match(table, /^total\s+3\s+1\s+1000100\s+10\s+0\.1500\+\?$/m);
-    assert.match(table, /no price for openai:no-such-model \(add it with --prices FILE\)/);
+    assert.match(table, /no price for openai:no-such-model \(add it to the price table \(`prices`\)\)/);
+    assert.match(
+      ledger.format({ addPrice: 'add it with --prices FILE' }),
+      /\(add it with --prices FILE\)\n$/,
+    );
     assert.equal(new CostLedger().format(), 'no model calls\n');
     assert.equal(ledger.formatCost(), '0.1500+?');
   });

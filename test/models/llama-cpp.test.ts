@@ -413,7 +413,8 @@ describe('llama model errors', () => {
   test('a missing LoRA adapter is one InputError line', async () => {
     await assert.rejects(
       createLlamaChatModel({ path: modelPath }, { lora: join(dir, 'nope-lora.gguf') }),
-      (error: unknown) => error instanceof InputError && /no such LoRA adapter file/.test(error.message),
+      (error: unknown) =>
+        error instanceof InputError && /^LoRA adapter .*: no such file$/.test(error.message),
     );
   });
 

@@ -224,8 +224,13 @@ describe('openai-compatible adapter: error classification', () => {
     assert.equal(error.kind, 'connection');
     assert.equal(
       error.message,
-      `cannot reach ${baseUrl} (ECONNREFUSED): is the server running? set --base-url or OPENAI_BASE_URL`,
+      `cannot reach ${baseUrl} (ECONNREFUSED): is the server running? set the base URL (\`baseUrl\`) or OPENAI_BASE_URL`,
     );
+    assert.deepEqual(error.details, {
+      reason: 'connection-refused',
+      endpoint: baseUrl,
+      code: 'ECONNREFUSED',
+    });
   });
 
   test('an already-aborted signal rejects without a request', async () => {

@@ -181,7 +181,8 @@ describe('probeModel: servers without /models', () => {
     const model = await createChatModel('openai:m', { openai: { baseUrl: server.baseUrl }, noCache: true });
     try {
       const error = await serviceFailure(probeModel(model));
-      assert.match(error.message, /no OpenAI-compatible API at http:\/\/127\.0\.0\.1:\d+\/v1 .*--base-url/);
+      assert.match(error.message, /no OpenAI-compatible API at http:\/\/127\.0\.0\.1:\d+\/v1 .*`baseUrl`/);
+      assert.equal(error.reason, 'no-openai-api');
     } finally {
       await model.close();
       await server.close();

@@ -26,6 +26,7 @@ import {
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import { makeTempDir } from '../helpers/paths.js';
 import { toolBenchUtilsStandIn } from '../helpers/template-sources.js';
+import { cliMessageOf } from '../../src/cli/flag-wording.js';
 
 const toolllama = BUILTIN_TEMPLATES.toolllama!;
 const vicuna = BUILTIN_TEMPLATES.vicuna!;
@@ -138,7 +139,8 @@ describe('templates render conversations', () => {
       (error: unknown) =>
         error instanceof ModelCallError &&
         error.kind === 'client_error' &&
-        /prompt-set toolbench/.test(error.message),
+        /the `toolbench` prompt set/.test(error.message) &&
+        cliMessageOf(error).endsWith('(solve --prompt-set toolbench)'),
     );
   });
 
@@ -163,7 +165,7 @@ describe('templates render conversations', () => {
       ),
       'Own. USER: Hello! ASSISTANT:',
     );
-    assert.throws(() => renderPrompt(vicuna, chat, {}), /--template-source/);
+    assert.throws(() => renderPrompt(vicuna, chat, {}), /give it as `templateSource`/);
     assert.throws(() => renderPrompt(vicuna, conversation, {}), /no tool-call format/);
   });
 
@@ -319,11 +321,13 @@ describe('text: backend against the fake server', () => {
     await assert.rejects(
       createChatModel('text:m', { openai: { baseUrl: server.baseUrl } }),
       (error: unknown) =>
-        error instanceof InputError && /text:m needs a conversation template: --template/.test(error.message),
+        error instanceof InputError &&
+        /text:m needs a conversation template \(`template`\)/.test(error.message) &&
+        error.reason === 'text-needs-template',
     );
     await assert.rejects(
       createChatModel('text:m', { openai: { baseUrl: server.baseUrl }, text: { template: 'toolllama' } }),
-      /toolbench\/utils\.py: give that file with --template-source FILE/,
+      /toolbench\/utils\.py: give that file as `templateSource`/,
     );
     assert.equal(server.completionRequests().length, 2);
   });

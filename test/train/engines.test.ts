@@ -114,7 +114,7 @@ describe('what each engine can read', () => {
   test('LLaMA-Factory needs the llamafactory layout; TRL and axolotl refuse the toolbench layout without tokens', async () => {
     await assert.rejects(
       runTrain({ engine: 'llamafactory', base: 'm', data: exports.openai ?? '', out: join(tmp, 'x1') }),
-      /export with --format llamafactory/,
+      /export in the llamafactory format/,
     );
     await assert.rejects(
       runTrain({ engine: 'trl', base: 'm', data: exports.toolbench ?? '', out: join(tmp, 'x2') }),

@@ -34,12 +34,13 @@ export { renderMarkdown } from './markdown.js';
 export const REPORT_FORMATS = ['html', 'md', 'csv'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-/** The format named by `--format`, else guessed from the output's extension, else html. */
+/** The format named by `format`, else guessed from the output's extension, else html. */
 export function reportFormatOf(format: string | undefined, out: string | undefined): ReportFormat {
   if (format !== undefined) {
     if (!(REPORT_FORMATS as readonly string[]).includes(format)) {
       throw new InputError(
-        `--format: unknown format "${format}"; expected one of: ${REPORT_FORMATS.join(', ')}`,
+        `unknown report format "${format}"; expected one of: ${REPORT_FORMATS.join(', ')}`,
+        { details: { reason: 'unknown-report-format', format, known: [...REPORT_FORMATS] } },
       );
     }
     return format as ReportFormat;
@@ -101,16 +102,20 @@ export interface RenderOptions {
   viewUrl?: string;
 }
 
-/** `--view-url`: an http(s) URL; one-line InputError otherwise. */
+/** `viewUrl`: an http(s) URL; one-line InputError otherwise. */
 export function checkViewUrl(value: string): string {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new InputError(`--view-url: not a URL: "${value}"`);
+    throw new InputError(`viewUrl: not a URL: "${value}"`, {
+      details: { reason: 'view-url-not-url', value },
+    });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InputError(`--view-url: expected an http:// URL (toolalpaca view), got "${value}"`);
+    throw new InputError(`viewUrl: expected an http:// URL (toolalpaca view), got "${value}"`, {
+      details: { reason: 'view-url-not-http', value },
+    });
   }
   return value.replace(/\/+$/, '');
 }

@@ -29,7 +29,8 @@ export const replayBackend: ModelBackend<ReplayModelSpec> = {
   create(spec, { id, cacheDir }) {
     if (!cacheExists(cacheDir)) {
       throw new InputError(
-        `${id}: no response cache in ${cacheDir}; replay answers only from a cache recorded by an earlier run (set --cache-dir)`,
+        `${id}: no response cache in ${cacheDir}; replay answers only from a cache recorded by an earlier run (set \`cacheDir\`)`,
+        { details: { reason: 'no-replay-cache', model: id, cacheDir } },
       );
     }
     return Promise.resolve(createReplayChatModel(openResponseCache(cacheDir), spec.of, { closeCache: true }));

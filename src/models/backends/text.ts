@@ -39,13 +39,15 @@ async function templateTexts(
       : undefined;
   if (template.functionsInSystem === 'toolbench' && fastchat !== undefined) {
     throw new InputError(
-      `template ${template.name}: reads texts from two original files; one --template-source is supported`,
+      `template ${template.name}: reads texts from two original files; one template source file (\`templateSource\`) is supported`,
+      { details: { reason: 'template-two-sources', template: template.name } },
     );
   }
   if (template.functionsInSystem === 'toolbench') {
     if (source === undefined) {
       throw new InputError(
-        `the ${template.name} template reads the texts ToolBench adds to ToolLLaMA's system message from ToolBench's toolbench/utils.py: give that file with --template-source FILE`,
+        `the ${template.name} template reads the texts ToolBench adds to ToolLLaMA's system message from ToolBench's toolbench/utils.py: give that file as \`templateSource\``,
+        { details: { reason: 'template-needs-toolbench-utils', template: template.name } },
       );
     }
     texts.toolbench = toolBenchSystemTexts(await readSource(source, "ToolBench's utils"), source);
@@ -70,7 +72,14 @@ export const textBackend: ModelBackend<TextModelSpec, TextBackendOptions> = {
   async create(spec, { options, common, optionsOf }): Promise<ChatModel> {
     if (options.template === undefined) {
       throw new InputError(
-        `text:${spec.model} needs a conversation template: --template ${BUILTIN_TEMPLATE_NAMES.join('|')} or a JSON template file`,
+        `text:${spec.model} needs a conversation template (\`template\`): ${BUILTIN_TEMPLATE_NAMES.join('|')} or a JSON template file`,
+        {
+          details: {
+            reason: 'text-needs-template',
+            model: spec.model,
+            builtins: [...BUILTIN_TEMPLATE_NAMES],
+          },
+        },
       );
     }
     const template = await loadTemplate(options.template);

@@ -362,7 +362,11 @@ export async function createLlamaChatModel(
       (s) => s.isFile(),
       () => false,
     );
-    if (!isFile) throw new InputError(`--lora ${options.lora}: no such LoRA adapter file`);
+    if (!isFile) {
+      throw new InputError(`LoRA adapter ${options.lora} (\`lora\`): no such file`, {
+        details: { reason: 'no-lora-file', path: options.lora },
+      });
+    }
   }
 
   const modelPath = await resolveLlamaModelFile(spec, {

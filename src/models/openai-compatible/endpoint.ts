@@ -77,8 +77,8 @@ export async function probeOpenAICompatible(target: ProbeTarget, options: ProbeO
     }
     const code = errorCodeOf(outcome.error) ?? 'no connection';
     throw new ServiceError(
-      `model server ${where} is unreachable (${code}): is it running? check --base-url or OPENAI_BASE_URL`,
-      { cause: outcome.error },
+      `model server ${where} is unreachable (${code}): is it running? check the base URL (\`baseUrl\`) or OPENAI_BASE_URL`,
+      { cause: outcome.error, details: { reason: 'endpoint-unreachable', endpoint: where, code } },
     );
   }
   const { status } = outcome;
@@ -89,7 +89,8 @@ export async function probeOpenAICompatible(target: ProbeTarget, options: ProbeO
   }
   if (status === 404) {
     throw new ServiceError(
-      `no OpenAI-compatible API at ${where} (HTTP 404 on ${tried}): check --base-url (it usually ends in /v1)`,
+      `no OpenAI-compatible API at ${where} (HTTP 404 on ${tried}): check the base URL (\`baseUrl\`; it usually ends in /v1)`,
+      { details: { reason: 'no-openai-api', endpoint: where, tried } },
     );
   }
   if (status >= 500) {

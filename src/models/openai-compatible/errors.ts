@@ -124,8 +124,12 @@ export function classifyOpenAIError(error: unknown, context: ClassifyContext): M
     // fetch refuses some ports outright ("bad port"), before any connection attempt.
     if ((code !== undefined && UNREACHABLE_CODES.has(code)) || (code === undefined && root === 'bad port')) {
       return new ModelCallError(
-        `cannot reach ${where} (${code ?? root}): is the server running? set --base-url or OPENAI_BASE_URL`,
-        { kind: 'connection', cause: error },
+        `cannot reach ${where} (${code ?? root}): is the server running? set the base URL (\`baseUrl\`) or OPENAI_BASE_URL`,
+        {
+          kind: 'connection',
+          cause: error,
+          details: { reason: 'connection-refused', endpoint: where, code: code ?? root },
+        },
       );
     }
     const detail = code ?? clean(root);

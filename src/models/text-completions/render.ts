@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ChatMessage, ChatRequest, ToolCall } from '../chat-model.js';
+import type { ErrorDetails } from '../../core/errors.js';
 import { ModelCallError } from '../model-errors.js';
 import { pythonRepr } from './python-repr.js';
 import type { ToolBenchSystemTexts } from './sources.js';
@@ -17,8 +18,8 @@ export interface TemplateTexts {
   toolbench?: ToolBenchSystemTexts;
 }
 
-function refuse(message: string): ModelCallError {
-  return new ModelCallError(message, { kind: 'client_error' });
+function refuse(message: string, details?: ErrorDetails): ModelCallError {
+  return new ModelCallError(message, { kind: 'client_error', details });
 }
 
 /** An assistant turn's text: its content, and its tool calls in the template's text format. */
@@ -37,7 +38,8 @@ function withToolBenchFunctions(system: string, request: ChatRequest, texts: Tem
     throw refuse("the template needs ToolBench's system-message texts (toolbench/utils.py)");
   if (!system.includes(toolbench.anchor)) {
     throw refuse(
-      "the system message lacks the sentence ToolBench's process_system_message expects: give ToolBench's system prompt (solve --prompt-set toolbench)",
+      "the system message lacks the sentence ToolBench's process_system_message expects: give ToolBench's system prompt (the `toolbench` prompt set)",
+      { reason: 'template-needs-toolbench-prompt' },
     );
   }
   const functions = (request.tools ?? []).map((tool) => ({
@@ -61,7 +63,8 @@ export function renderPrompt(
   const tools = request.tools ?? [];
   if (tools.length > 0 && template.toolCalls === 'none') {
     throw refuse(
-      `the ${template.name} template has no tool-call format: call this model with tools in the prompt text (e.g. --mode react), not as functions`,
+      `the ${template.name} template has no tool-call format: call this model with tools in the prompt text (e.g. the ReAct mode), not as functions`,
+      { reason: 'template-no-tool-calls', template: template.name },
     );
   }
   const messages = [...request.messages];
@@ -71,7 +74,8 @@ export function renderPrompt(
     systemText = 'text' in template.defaultSystem ? template.defaultSystem.text : texts.defaultSystem;
     if (systemText === undefined) {
       throw refuse(
-        `the conversation has no system message and the ${template.name} template's default is read from FastChat's conversation.py: give it with --template-source FILE`,
+        `the conversation has no system message and the ${template.name} template's default is read from FastChat's conversation.py: give it as \`templateSource\``,
+        { reason: 'template-needs-fastchat-source', template: template.name },
       );
     }
   }

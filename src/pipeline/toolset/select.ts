@@ -53,7 +53,9 @@ export function selectEntries(
     for (const category of selection.categories) {
       const key = category.trim().toLowerCase();
       if (!known.has(key)) {
-        throw new InputError(`--category: no category "${category}" in the catalogue`);
+        throw new InputError(`categories: no category "${category}" in the catalogue`, {
+          details: { reason: 'unknown-category', category },
+        });
       }
       wanted.add(key);
     }
