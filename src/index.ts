@@ -2,8 +2,8 @@
  * `toolalpaca`: the errors and the data model every other entry point speaks (tools, functions and
  * their bindings, ToolAlpaca records, run and judged files, JSON Schema helpers). The stages are under
  * their own subpaths (`toolalpaca/models`, `/formats`, `/executors`, `/agents`, `/pipeline`, `/search`,
- * `/export`, `/eval`, `/retrieval`, `/run`, `/testing`); see docs/library.md. Importing it loads no
- * native module.
+ * `/export`, `/eval`, `/retrieval`, `/run`, `/testing`, `/verify`, `/mcp`, `/serve`, `/view`); see
+ * docs/library.md. Importing it loads no native module.
  */
 export { InputError, messageOf, oneLine, ServiceError, ToolalpacaError } from './core/errors.js';
 export {

@@ -137,6 +137,9 @@ describe('docs/library.md against the packed package', () => {
       'custom-executor.ts',
       'export-corpus.ts',
       'scripted-run.ts',
+      'serve-tools.ts',
+      'verify-corpus.ts',
+      'view-files.ts',
     ]);
     const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
     await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project });
@@ -177,5 +180,19 @@ describe('docs/library.md against the packed package', () => {
     assert.equal(executor.stdout, 'current: 200 from replay\nforecast: 200 from schema\n');
     const scripted = await node('scripted-run.js', [TOOLS, join(project, 'scripted.json')]);
     assert.equal(scripted.stdout, '2 instances from 3 model calls\n');
+  });
+
+  test('toolalpaca/verify, /serve with /mcp, and /view from the tarball', async () => {
+    const corpus = join(project, 'to-verify.json');
+    await node('scripted-run.js', [TOOLS, corpus]);
+    const verified = await node('verify-corpus.js', [corpus, join(project, 'verified.json')]);
+    assert.match(
+      verified.stdout,
+      /^2\/2 verified, \d+ passed; report in .*verified\.json\.verification\.md\n$/,
+    );
+    const served = await node('serve-tools.js', [TOOLS]);
+    assert.equal(served.stdout, '4 functions over MCP\nlistNotes: ok\n');
+    const viewed = await node('view-files.js', [corpus]);
+    assert.equal(viewed.stdout, `${corpus}: 2 items\n`);
   });
 });

@@ -85,10 +85,12 @@ describe('no native module at import', () => {
     const entries = Object.entries(pkg.exports).flatMap(([subpath, target]) =>
       typeof target === 'string' ? [] : [{ subpath, url: pathToFileURL(join(repoRoot, target.import)).href }],
     );
-    assert.ok(
-      entries.some((entry) => entry.subpath === './testing'),
-      'toolalpaca/testing is exported',
-    );
+    for (const subpath of ['./testing', './verify', './mcp', './serve', './view']) {
+      assert.ok(
+        entries.some((entry) => entry.subpath === subpath),
+        `toolalpaca/${subpath.slice(2)} is exported`,
+      );
+    }
     const imports = entries.map(({ url }) => `await import(${JSON.stringify(url)});`).join(' ');
     const loaded = await loadedBy(evalScript(`${imports} console.log('ok');`));
     assert.equal(loaded.stdout.trim(), 'ok', loaded.stderr);
