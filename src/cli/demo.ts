@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../core/atomic-write.js';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { ToolalpacaError, messageOf, oneLine } from '../core/errors.js';
+import { ToolalpacaError, oneLine } from '../core/errors.js';
 import type { Instance, ToolAlpacaRecord } from '../core/toolalpaca-record.js';
 import { readToolAlpacaFile, writeToolAlpacaFile } from '../formats/toolalpaca-json.js';
 import { createExecutor } from '../executors/create-executor.js';
@@ -29,7 +29,7 @@ import {
   summaryCost,
   withRunErrors,
 } from './run-helpers.js';
-import { ADD_PRICE_HINT } from './flag-wording.js';
+import { ADD_PRICE_HINT, cliMessageOf } from './flag-wording.js';
 
 /** The embedded engine's default model: a small instruct model, downloaded on first use. */
 export const DEMO_DEFAULT_MODEL = 'llama:hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M';
@@ -134,7 +134,7 @@ export async function runDemoCommand(flags: DemoFlags, io: CommandIo): Promise<D
     } catch (error) {
       if (!usingDefault) throw error;
       throw new ToolalpacaError(
-        `${messageOf(error)} — or run the demo with another model: --model openai:MODEL --base-url URL (any OpenAI-compatible server)`,
+        `${cliMessageOf(error)} — or run the demo with another model: --model openai:MODEL --base-url URL (any OpenAI-compatible server)`,
         { exitCode: error instanceof ToolalpacaError ? error.exitCode : 1, cause: error },
       );
     }
