@@ -32,9 +32,9 @@ export async function startViewer(
 ): Promise<RunningViewer> {
   if (paths.length === 0) throw new InputError('viewer: give at least one file or folder');
   const { cwd, watch, ...serverOptions } = options;
-  const detected = detectPaths(paths, cwd);
+  const detected = await detectPaths(paths, cwd);
   let server: ViewServer | undefined;
-  const viewer = new Viewer(detected, {
+  const viewer = await Viewer.create(detected, {
     ...(watch === false ? { watch: false } : {}),
     onChange: () => server?.broadcast(),
   });
@@ -51,8 +51,8 @@ export async function startViewer(
     server: running,
     url: running.url,
     ready: viewer.open(),
-    close() {
-      closing ??= viewer.close().then(() => running.close());
+    close(): Promise<void> {
+      if (closing === undefined) closing = viewer.close().then(() => running.close());
       return closing;
     },
   };

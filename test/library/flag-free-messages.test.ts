@@ -41,16 +41,6 @@ const ALLOWED: Allowed[] = [
   // callers are the CLI only, so the wording belongs in src/cli.
   { file: 'src/run/queue/queue-url.ts', flag: '--queue', why: 'TODO: to be worded in src/cli' },
   // TODO(splits helper): these files are being split; their flag-naming messages go with the split.
-  {
-    file: 'src/executors/simulated-executor.ts',
-    flag: '--executor-model',
-    why: 'TODO: splits helper',
-  },
-  {
-    file: 'src/executors/stabletoolbench-cache.ts',
-    flag: '--tool-response-cache',
-    why: 'TODO: splits helper',
-  },
   { file: 'src/export/dataset-card.ts', flag: '--no-toolalpaca-filters', why: 'TODO: splits helper' },
   { file: 'src/eval/tooleval/run-tooleval.ts', flag: '--reference', why: 'TODO: splits helper' },
 ];
