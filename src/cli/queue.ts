@@ -15,7 +15,7 @@ export interface QueueCommandFlags {
 }
 
 async function locate(url: string | undefined, io: Pick<CommandIo, 'env'>): Promise<QueueLocation> {
-  const location = parseQueueUrl(url, io.env ?? process.env);
+  const location = parseQueueUrl(url, io.env ?? process.env, '--queue');
   await checkRedis(location);
   return location;
 }

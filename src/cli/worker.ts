@@ -244,7 +244,11 @@ export async function runWorkerCommand(
   io: CommandIo,
   cut?: AbortSignal,
 ): Promise<{ processed: number }> {
-  const location = parseQueueUrl(flags.queue === '' ? undefined : flags.queue, io.env ?? process.env);
+  const location = parseQueueUrl(
+    flags.queue === '' ? undefined : flags.queue,
+    io.env ?? process.env,
+    '--queue',
+  );
   const concurrency = parseIntegerFlag('--concurrency', flags.concurrency, 1) ?? 4;
   const lockSeconds = parseIntegerFlag('--lock-duration', flags.lockDuration, 1);
   const cacheTtlDays = parseNumberFlag('--cache-ttl', flags.cacheTtl, {
@@ -252,6 +256,8 @@ export async function runWorkerCommand(
     min: Number.MIN_VALUE,
   });
   const cacheStore = parseCacheStoreChoice(flags.cacheStore);
+  // A cache store URL is checked here, so that a bad one is worded with its flag.
+  if (typeof cacheStore === 'object') parseQueueUrl(cacheStore.url, io.env ?? process.env, '--cache-store');
   await checkRedis(location);
   // The response cache and the rate limits are shared with the queue's other workers (through Redis).
   const stores = await openSharedStores(location, {

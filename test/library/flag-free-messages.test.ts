@@ -37,17 +37,11 @@ const ALLOWED: Allowed[] = [
     flag: '--omit',
     why: 'an npm flag: how the optional node-llama-cpp was left out',
   },
-  // TODO(src/run/queue/queue-url.ts, owned by the queue helper): parseQueueUrl words `--queue`; its
-  // callers are the CLI only, so the wording belongs in src/cli.
-  { file: 'src/run/queue/queue-url.ts', flag: '--queue', why: 'TODO: to be worded in src/cli' },
   {
-    file: 'src/run/queue/shared-stores.ts',
-    flag: '--cache-store',
-    why: 'TODO: passes parseQueueUrl its flag',
+    file: 'src/export/dataset-card.ts',
+    flag: '--no-toolalpaca-filters',
+    why: 'text of the dataset card (not an error): how the export was made, for readers of the card',
   },
-  // TODO(src/export/dataset-card.ts, splits helper): the card names the CLI flag that turned the filters
-  // off; it should name the option (`toolalpacaFilters`) or take the wording from the caller.
-  { file: 'src/export/dataset-card.ts', flag: '--no-toolalpaca-filters', why: 'TODO: splits helper' },
 ];
 
 function sourceFiles(dir: string): string[] {

@@ -1,6 +1,6 @@
 /**
  * Where a queue lives: `redis://[USER:PASSWORD@]HOST[:PORT][/DB][?queue=NAME]` (or `rediss://` for
- * TLS), given by `--queue` or `REDIS_URL`. The password is only ever handed to the Redis client: what
+ * TLS), given by the queue option or `REDIS_URL`. The password is only ever handed to the Redis client: what
  * is shown (`display`) never carries credentials.
  */
 import { InputError, ServiceError, messageOf, oneLine } from '../../core/errors.js';
@@ -23,7 +23,8 @@ export interface QueueLocation {
 export function parseQueueUrl(
   value: string | undefined,
   env: Record<string, string | undefined> = process.env,
-  flag = '--queue',
+  /** What the value is called in messages: the option name here, the flag (`--queue`) in the CLI. */
+  flag = 'queue',
 ): QueueLocation {
   const text = value ?? env.REDIS_URL;
   if (text === undefined || text.trim() === '') {

@@ -27,7 +27,7 @@ export interface SharedStores {
   close(): void;
 }
 
-/** `redis`, `local` or a redis:// / rediss:// URL; anything else is an InputError naming `--cache-store`. */
+/** `redis`, `local` or a redis:// / rediss:// URL (checked when opened, or first by the CLI). */
 export function parseCacheStoreChoice(value: string | undefined): CacheStoreChoice {
   if (value === undefined || value === 'redis') return 'redis';
   if (value === 'local') return 'local';
@@ -50,7 +50,7 @@ export async function openSharedStores(
     let cacheLocation = location;
     if (options.cache !== 'redis') {
       try {
-        cacheLocation = parseQueueUrl(options.cache.url, options.env ?? {}, '--cache-store');
+        cacheLocation = parseQueueUrl(options.cache.url, options.env ?? {}, 'cacheStore');
         await checkRedis(cacheLocation, undefined, 'response cache');
       } catch (error) {
         clients[0]!.disconnect();
