@@ -2,8 +2,8 @@
  * Queue benchmark (runnable alone, after `npm run build`:
  * `node --import tsx bench/queue/queue.bench.ts [--tasks 96] [--concurrency 4] [--latency 200] [--rounds 1] [--no-write]`).
  *
- * One generation (the 10 tools of ../shared/data/toolalpaca/eval_simulated.json, `--tasks` instances,
- * schema executor, no cache) against the fake OpenAI server with a fixed per-call latency, run by the
+ * One generation (the 10 tools of ../shared/data/toolalpaca/eval_simulated.json, 100 instructions; for
+ * more `--tasks`, copies of the tools under numbered names; schema executor, no cache) against the fake OpenAI server with a fixed per-call latency, run by the
  * compiled CLI exactly as a user runs it:
  *   - locally (`generate --concurrency C`), and
  *   - through a real redis-server with 1, 2 and 4 `toolalpaca worker --concurrency C` processes (the
@@ -16,7 +16,7 @@
  * Writes (or replaces) the "Queue (BullMQ workers)" section of docs/benchmarks.md unless --no-write.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -123,11 +123,29 @@ function spanOf(out: string): number {
   return (last - Date.parse(header.startedAt)) / 1000;
 }
 
-function generateArgs(baseUrl: string, out: string, extra: string[]): string[] {
+/**
+ * The tools file of the run: eval_simulated.json itself when its 100 instructions suffice, else enough
+ * copies of its tools under numbered names (a longer run, so that each worker's first job and the last
+ * instances weigh less in the span).
+ */
+function toolsFileFor(dir: string): string {
+  const tools = JSON.parse(readFileSync(EVAL, 'utf8')) as { Name: string; Instructions?: unknown[] }[];
+  const perCopy = tools.reduce((n, tool) => n + (tool.Instructions?.length ?? 0), 0);
+  const copies = Math.ceil(TASKS / perCopy);
+  if (copies <= 1) return EVAL;
+  const all = Array.from({ length: copies }, (_, copy) =>
+    tools.map((tool) => (copy === 0 ? tool : { ...tool, Name: `${tool.Name} ${copy + 1}` })),
+  ).flat();
+  const file = join(dir, 'tools.json');
+  writeFileSync(file, JSON.stringify(all));
+  return file;
+}
+
+function generateArgs(toolsFile: string, baseUrl: string, out: string, extra: string[]): string[] {
   return [
     'generate',
     '--tools',
-    EVAL,
+    toolsFile,
     '--executor',
     'schema',
     '--model',
@@ -147,18 +165,19 @@ async function main(): Promise<void> {
   const dir = makeTempDir('toolalpaca-queue-bench-');
   const redis = await startRedis(dir);
   const server = await startWorldServer(LATENCY_MS);
+  const toolsFile = toolsFileFor(dir);
   const local: number[] = [];
   const queued = new Map<number, number[]>(WORKER_COUNTS.map((k) => [k, []]));
   try {
     for (let round = 0; round < ROUNDS; round++) {
       const out = join(dir, `local-${round}.json`);
-      await runCli(generateArgs(server.baseUrl, out, ['--concurrency', String(CONCURRENCY)]), dir);
+      await runCli(generateArgs(toolsFile, server.baseUrl, out, ['--concurrency', String(CONCURRENCY)]), dir);
       local.push(spanOf(out));
       for (const k of WORKER_COUNTS) {
         const workers = await Promise.all(Array.from({ length: k }, () => startWorker(redis.url, dir)));
         try {
           const queuedOut = join(dir, `queue-${k}-${round}.json`);
-          await runCli(generateArgs(server.baseUrl, queuedOut, ['--queue', redis.url]), dir);
+          await runCli(generateArgs(toolsFile, server.baseUrl, queuedOut, ['--queue', redis.url]), dir);
           queued.get(k)!.push(spanOf(queuedOut));
         } finally {
           await stopWorkers(workers);
@@ -185,7 +204,7 @@ async function main(): Promise<void> {
     `Machine: ${machineDescription()}. Date: ${new Date().toISOString().slice(0, 10)}. Load average at the end: ${load}.`,
     `Command: \`npm run build && node --import tsx bench/queue/queue.bench.ts --tasks ${TASKS} --concurrency ${CONCURRENCY} --latency ${LATENCY_MS} --rounds ${ROUNDS}\`.`,
     '',
-    `One generation of ${TASKS} instances (eval_simulated.json, schema executor, no cache) against the fake server`,
+    `One generation of ${TASKS} instances (eval_simulated.json's tools${TASKS > 100 ? ', copied under numbered names' : ''}, schema executor, no cache) against the fake server`,
     `at ${LATENCY_MS} ms per call, through a real redis-server; every worker at --concurrency ${CONCURRENCY}. Span: from`,
     "the run's start to its last task in the journal (process start-up left out; the workers' first job, which",
     `opens the run's task runner, counted). Median of ${ROUNDS} round(s).`,
