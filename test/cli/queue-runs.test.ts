@@ -8,15 +8,13 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import {
   startFakeOpenAI,
   type FakeOpenAI,
   type FakeRequestBody,
   type FakeReply,
 } from '../helpers/fake-openai-server.js';
-import type { RunCliResult } from '../helpers/cli.js';
-import { loggedValues, startCli, waitUntil } from '../helpers/cli-process.js';
+import { loggedValues, waitUntil, startWatched, type WatchedCli } from '../helpers/cli-process.js';
 import { makeTempDir, sharedData } from '../helpers/paths.js';
 import { redisTestOptions, startRedis, type RedisProcess } from '../helpers/redis-server.js';
 import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
@@ -25,12 +23,7 @@ import { evalWorld, goldenByInstruction } from '../eval/eval-world.js';
 const EVAL = sharedData('toolalpaca/eval_simulated.json');
 const TASKS = sharedData('stabletoolbench/G1_instruction.json');
 
-interface Started {
-  child: ChildProcess;
-  done: Promise<RunCliResult>;
-  /** Resolves when the process printed a line matching `pattern` on stderr (false if it ended first). */
-  printed(pattern: RegExp): Promise<boolean>;
-}
+type Started = WatchedCli;
 
 /** A solve request: the functions offered include ToolBench's Finish. */
 function isSolve(body: FakeRequestBody): boolean {
@@ -78,24 +71,7 @@ describe('eval judge, solve and a whole ledger through a BullMQ queue', redisTes
   let holdSolve = false;
   const running = new Set<Started>();
 
-  const start = (args: string[]): Started => {
-    const cli = startCli(args, dir);
-    let text = '';
-    cli.child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-    const printed = (pattern: RegExp): Promise<boolean> =>
-      new Promise((resolve) => {
-        const check = (): void => {
-          if (pattern.test(text)) resolve(true);
-        };
-        check();
-        cli.child.stderr?.on('data', check);
-        void cli.done.then(() => resolve(pattern.test(text)));
-      });
-    const started: Started = { ...cli, printed };
-    running.add(started);
-    void started.done.then(() => running.delete(started));
-    return started;
-  };
+  const start = (args: string[]): Started => startWatched(args, dir, running);
   // The default lock (30 s) keeps a loaded machine's slow renewals from counting as stalls (a job run
   // twice would make calls no result brings back); the killed worker's test sets a short one.
   const worker = (...extra: string[]): Started =>

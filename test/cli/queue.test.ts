@@ -11,10 +11,9 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { promptText, startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import type { RunCliResult } from '../helpers/cli.js';
-import { loggedValues, runCliIn, startCli, waitUntil } from '../helpers/cli-process.js';
+import { loggedValues, runCliIn, waitUntil, startWatched, type WatchedCli } from '../helpers/cli-process.js';
 import { closedPort } from '../helpers/net.js';
 import { makeTempDir, sharedData } from '../helpers/paths.js';
 import { redisTestOptions, startRedis, type RedisProcess } from '../helpers/redis-server.js';
@@ -24,12 +23,7 @@ import { planCalls, worldResponder } from '../pipeline/fake-agents.js';
 const EVAL = sharedData('toolalpaca/eval_simulated.json');
 const PASSWORD = 'queue-test-secret-4711';
 
-interface Started {
-  child: ChildProcess;
-  done: Promise<RunCliResult>;
-  /** Resolves when the process printed a line matching `pattern` (false if it ended first). */
-  printed(pattern: RegExp): Promise<boolean>;
-}
+type Started = WatchedCli;
 
 function instancesOf(corpus: string): { tool: string; input: string; status?: string }[] {
   const records = JSON.parse(readFileSync(corpus, 'utf8')) as {
@@ -57,24 +51,7 @@ describe('runs through a BullMQ queue on redis-server', redisTestOptions(), () =
   let dir: string;
   const running = new Set<Started>();
 
-  const start = (args: string[]): Started => {
-    const cli = startCli(args, dir);
-    let text = '';
-    cli.child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-    const printed = (pattern: RegExp): Promise<boolean> =>
-      new Promise((resolve) => {
-        const check = (): void => {
-          if (pattern.test(text)) resolve(true);
-        };
-        check();
-        cli.child.stderr?.on('data', check);
-        void cli.done.then(() => resolve(pattern.test(text)));
-      });
-    const started: Started = { ...cli, printed };
-    running.add(started);
-    void started.done.then(() => running.delete(started));
-    return started;
-  };
+  const start = (args: string[]): Started => startWatched(args, dir, running);
   const worker = (...extra: string[]): Started =>
     start(['worker', '--queue', redis.url, '--concurrency', '4', '--lock-duration', '3', ...extra]);
   const generate = (out: string, ...extra: string[]): string[] => [

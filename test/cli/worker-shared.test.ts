@@ -8,11 +8,10 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import type { RunCliResult } from '../helpers/cli.js';
-import { runCliIn, startCli } from '../helpers/cli-process.js';
+import { runCliIn, startWatched, type WatchedCli } from '../helpers/cli-process.js';
 import { makeTempDir, sharedData } from '../helpers/paths.js';
 import { redisTestOptions, startRedis, type RedisProcess } from '../helpers/redis-server.js';
 import { loadGenerationTools } from '../../src/pipeline/generate.js';
@@ -22,11 +21,7 @@ const EVAL = sharedData('toolalpaca/eval_simulated.json');
 const PASSWORD = 'worker-shared-secret-0815';
 const API_KEY = 'test-key';
 
-interface Started {
-  child: ChildProcess;
-  done: Promise<RunCliResult>;
-  printed(pattern: RegExp): Promise<boolean>;
-}
+type Started = WatchedCli;
 
 function instanceCount(corpus: string): number {
   const records = JSON.parse(readFileSync(corpus, 'utf8')) as { Instances?: unknown[] }[];
@@ -64,24 +59,7 @@ describe('workers share the response cache and the rate limits through Redis', r
   const running = new Set<Started>();
   let responder: Parameters<FakeOpenAI['setDefault']>[0];
 
-  const start = (args: string[], cwd = dir): Started => {
-    const cli = startCli(args, cwd);
-    let text = '';
-    cli.child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-    const printed = (pattern: RegExp): Promise<boolean> =>
-      new Promise((resolve) => {
-        const check = (): void => {
-          if (pattern.test(text)) resolve(true);
-        };
-        check();
-        cli.child.stderr?.on('data', check);
-        void cli.done.then(() => resolve(pattern.test(text)));
-      });
-    const started: Started = { ...cli, printed };
-    running.add(started);
-    void started.done.then(() => running.delete(started));
-    return started;
-  };
+  const start = (args: string[], cwd = dir): Started => startWatched(args, cwd, running);
   /** A worker in its own folder (its own local cache file, unused here), ready to take jobs. */
   const worker = async (name: string, concurrency = '4'): Promise<Started> => {
     const cwd = join(dir, name);

@@ -37,6 +37,37 @@ export function startCli(args: string[], cwd: string): { child: ChildProcess; do
   return { child, done };
 }
 
+/** A CLI process started by `startWatched`: its exit, and a wait for a line on its stderr. */
+export interface WatchedCli {
+  child: ChildProcess;
+  done: Promise<RunCliResult>;
+  /** Resolves when the process printed a line matching `pattern` on stderr (false if it ended first). */
+  printed(pattern: RegExp): Promise<boolean>;
+}
+
+/**
+ * `startCli`, watched: the process is in `running` until it exits (so a test's `after` can kill what
+ * is left), and `printed` waits for a line on its stderr.
+ */
+export function startWatched(args: string[], cwd: string, running: Set<WatchedCli>): WatchedCli {
+  const cli = startCli(args, cwd);
+  let text = '';
+  cli.child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  const printed = (pattern: RegExp): Promise<boolean> =>
+    new Promise((resolve) => {
+      const check = (): void => {
+        if (pattern.test(text)) resolve(true);
+      };
+      check();
+      cli.child.stderr?.on('data', check);
+      void cli.done.then(() => resolve(pattern.test(text)));
+    });
+  const started: WatchedCli = { ...cli, printed };
+  running.add(started);
+  void started.done.then(() => running.delete(started));
+  return started;
+}
+
 /** `startCli` run to its end; killed with SIGKILL (code 137) after `timeoutMs`. */
 export async function runCliIn(args: string[], cwd: string, timeoutMs: number): Promise<RunCliResult> {
   const { child, done } = startCli(args, cwd);
