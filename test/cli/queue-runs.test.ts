@@ -8,12 +8,8 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  startFakeOpenAI,
-  type FakeOpenAI,
-  type FakeRequestBody,
-  type FakeReply,
-} from '../helpers/fake-openai-server.js';
+import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
+import { isSolveRequest, solverAssistant } from '../helpers/solver-assistant.js';
 import { loggedValues, waitUntil, startWatched, type WatchedCli } from '../helpers/cli-process.js';
 import { makeTempDir, sharedData } from '../helpers/paths.js';
 import { redisTestOptions, startRedis, type RedisProcess } from '../helpers/redis-server.js';
@@ -24,37 +20,6 @@ const EVAL = sharedData('toolalpaca/eval_simulated.json');
 const TASKS = sharedData('stabletoolbench/G1_instruction.json');
 
 type Started = WatchedCli;
-
-/** A solve request: the functions offered include ToolBench's Finish. */
-function isSolve(body: FakeRequestBody): boolean {
-  return body.tools?.some((t) => t.function.name === 'Finish') === true;
-}
-
-/** The solver's assistant: call the first function offered, then Finish with an answer. */
-function solveAssistant(body: FakeRequestBody): FakeReply {
-  if (body.messages?.at(-1)?.role === 'tool') {
-    return {
-      toolCalls: [
-        {
-          name: 'Finish',
-          arguments: JSON.stringify({ return_type: 'give_answer', final_answer: 'Here is what I found.' }),
-        },
-      ],
-    };
-  }
-  const first = body.tools?.find((t) => t.function.name !== 'Finish');
-  const parameters = (first?.function.parameters ?? {}) as {
-    properties?: Record<string, { example?: unknown }>;
-    required?: string[];
-  };
-  const args = Object.fromEntries(
-    (parameters.required ?? []).map((name) => [name, parameters.properties?.[name]?.example ?? 'x']),
-  );
-  return {
-    text: 'Let me look that up.',
-    toolCalls: [{ name: first?.function.name ?? 'Finish', arguments: JSON.stringify(args) }],
-  };
-}
 
 /** The files of a folder by name, with their content. */
 function filesOf(dir: string): Record<string, string> {
@@ -130,8 +95,8 @@ describe('eval judge, solve and a whole ledger through a BullMQ queue', redisTes
     server = await startFakeOpenAI({ latencyMs: 40 });
     const world = evalWorld({ golden: goldenByInstruction(await readToolAlpacaFile(EVAL)) });
     server.setDefault((body) => {
-      if (!isSolve(body)) return world(body);
-      return holdSolve ? { fault: 'hang' } : solveAssistant(body);
+      if (!isSolveRequest(body)) return world(body);
+      return holdSolve ? { fault: 'hang' } : solverAssistant(body);
     });
   });
   afterEach(async () => {

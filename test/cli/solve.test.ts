@@ -10,46 +10,14 @@ import { join } from 'node:path';
 import { readToolBenchAnswers, readToolBenchQueries } from '../../src/formats/toolbench.js';
 import { runSolveCommand, type SolveFlags } from '../../src/cli/solve.js';
 import { formatSimulatorReply } from '../../src/executors/simulated-executor.js';
-import {
-  startFakeOpenAI,
-  type FakeOpenAI,
-  type FakeRequestBody,
-  type FakeReply,
-} from '../helpers/fake-openai-server.js';
+import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import { runCli } from '../helpers/cli.js';
+import { solverAssistant } from '../helpers/solver-assistant.js';
 import { makeTempDir, sharedData } from '../helpers/paths.js';
 
 const TASKS = sharedData('stabletoolbench/G1_instruction.json');
 
 let server: FakeOpenAI;
-
-/** The assistant: call the first function offered (first step), then give the answer. */
-function assistant(body: FakeRequestBody): FakeReply {
-  const last = body.messages?.at(-1);
-  if (last?.role === 'tool') {
-    return {
-      toolCalls: [
-        {
-          name: 'Finish',
-          arguments: JSON.stringify({ return_type: 'give_answer', final_answer: 'Here is what I found.' }),
-        },
-      ],
-    };
-  }
-  const first = body.tools?.find((t) => t.function.name !== 'Finish');
-  // Required arguments from the examples the function definition carries (ToolBench's defaults).
-  const parameters = (first?.function.parameters ?? {}) as {
-    properties?: Record<string, { example?: unknown }>;
-    required?: string[];
-  };
-  const args = Object.fromEntries(
-    (parameters.required ?? []).map((name) => [name, parameters.properties?.[name]?.example ?? 'x']),
-  );
-  return {
-    text: 'Let me look that up.',
-    toolCalls: [{ name: first?.function.name ?? 'Finish', arguments: JSON.stringify(args) }],
-  };
-}
 
 before(async () => {
   server = await startFakeOpenAI();
@@ -88,7 +56,7 @@ function flags(extra: Partial<SolveFlags>): SolveFlags {
 describe('solve', () => {
   test('DFSDT on 3 G1 tasks with the schema executor writes ToolBench answer files; --resume skips them', async () => {
     process.env.OPENAI_API_KEY ??= 'test-key';
-    server.setDefault(assistant);
+    server.setDefault(solverAssistant);
     const dir = makeTempDir();
     const out = join(dir, 'answers');
     const run = io(dir);
@@ -144,7 +112,7 @@ describe('solve', () => {
     process.env.OPENAI_API_KEY ??= 'test-key';
     const simulatorPrompts: string[] = [];
     server.setDefault((body) => {
-      if (body.tools !== undefined) return assistant(body);
+      if (body.tools !== undefined) return solverAssistant(body);
       simulatorPrompts.push(
         (body.messages ?? []).map((m) => (typeof m.content === 'string' ? m.content : '')).join('\n'),
       );
@@ -214,7 +182,7 @@ describe('solve', () => {
   });
 
   test('compiled CLI: toolalpaca solve', async () => {
-    server.setDefault(assistant);
+    server.setDefault(solverAssistant);
     const dir = makeTempDir();
     const out = join(dir, 'answers');
     const result = await runCli(
