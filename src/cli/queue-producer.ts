@@ -75,7 +75,11 @@ export async function queueSchedulerOf(
   options: QueueRunOptions,
 ): Promise<SchedulerFactory | undefined> {
   if (flags.queue === undefined) return undefined;
-  const location = parseQueueUrl(flags.queue === '' ? undefined : flags.queue, io.env ?? process.env, '--queue');
+  const location = parseQueueUrl(
+    flags.queue === '' ? undefined : flags.queue,
+    io.env ?? process.env,
+    '--queue',
+  );
   await checkRedis(location);
   const specFlags: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(options.flags)) {
