@@ -1,6 +1,6 @@
 /**
  * Queue benchmark (runnable alone, after `npm run build`:
- * `node --import tsx bench/queue/queue.bench.ts [--tasks 96] [--concurrency 4] [--latency 200] [--rounds 1] [--no-write]`).
+ * `node --import tsx bench/queue/queue.bench.ts [--tasks 96] [--concurrency 4] [--latency 200] [--rounds 1] [--no-write] [--cpu-prof DIR]`).
  *
  * One generation (the 10 tools of ../shared/data/toolalpaca/eval_simulated.json, 100 instructions; for
  * more `--tasks`, copies of the tools under numbered names; schema executor, no cache) against the fake OpenAI server with a fixed per-call latency, run by the
@@ -38,12 +38,24 @@ const TASKS = flag('tasks', 96);
 const CONCURRENCY = flag('concurrency', 4);
 const LATENCY_MS = flag('latency', 200);
 const ROUNDS = flag('rounds', 1);
+/** `--cpu-prof DIR`: every process of the bench (server, producer, workers) writes a V8 CPU profile there. */
+const CPU_PROF_DIR = process.argv.includes('--cpu-prof')
+  ? process.argv[process.argv.indexOf('--cpu-prof') + 1]
+  : undefined;
+const NODE_FLAGS = CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`];
 
 /** The scripted fake server (bench/generate/world-server-process.ts) in its own process. */
 async function startWorldServer(latencyMs: number): Promise<{ baseUrl: string; close(): void }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'bench/generate/world-server-process.ts'), EVAL, String(latencyMs)],
+    [
+      ...NODE_FLAGS,
+      '--import',
+      'tsx',
+      join(repoRoot, 'bench/generate/world-server-process.ts'),
+      EVAL,
+      String(latencyMs),
+    ],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const lines = createInterface({ input: child.stdout });
@@ -55,7 +67,7 @@ async function startWorldServer(latencyMs: number): Promise<{ baseUrl: string; c
 /** Runs the CLI to its end; rejects when it fails. */
 function runCli(args: string[], cwd: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, cliPath, ...args], {
       cwd,
       env: { ...process.env, CI: 'true', OPENAI_API_KEY: 'bench' },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -75,7 +87,7 @@ function startWorker(queue: string, cwd: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [cliPath, 'worker', '--queue', queue, '--concurrency', String(CONCURRENCY)],
+      [...NODE_FLAGS, cliPath, 'worker', '--queue', queue, '--concurrency', String(CONCURRENCY)],
       {
         cwd,
         env: { ...process.env, CI: 'true', OPENAI_API_KEY: 'bench' },

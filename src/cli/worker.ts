@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import { loadConfig } from '../models/config.js';
-import { loadRunTools } from '../pipeline/generate.js';
+import { lookupRunTools } from '../pipeline/generate.js';
 import { buildTaskRunner, DEFAULT_MAX_REPAIRS } from '../pipeline/toolset/build.js';
 import { episodeTaskRunner } from '../pipeline/episode-run.js';
 import type { TaskRunner } from '../run/task.js';
@@ -143,8 +143,9 @@ async function openEpisodeRunner(
   const settings = parseEpisodeFlags(flags, defaults);
   const held = await holdOpen<TaskRunner<unknown, unknown>>((body) =>
     withEpisodeResources(flags, settings, defaults, quietIo(io), async ({ options }) => {
-      const { tools: loaded } = await loadRunTools(options);
-      await body(episodeTaskRunner(loaded, options, settings.prompt) as TaskRunner<unknown, unknown>);
+      // Each record becomes a tool when a task first names it: this worker may run few of them.
+      const lookup = await lookupRunTools(options.toolsPath);
+      await body(episodeTaskRunner(lookup, options, settings.prompt) as TaskRunner<unknown, unknown>);
     }),
   );
   return { runTask: held.value, close: held.close };

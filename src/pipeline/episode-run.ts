@@ -42,6 +42,9 @@ export interface LoadedTool {
   tool: Tool;
 }
 
+/** Finds a run's tool by name (see `lookupRunTools`); undefined when the run has no such tool. */
+export type ToolLookup = (name: string) => Promise<LoadedTool | undefined>;
+
 export interface EpisodeProgress {
   /** Instances finished, those read from the journal on resume included. */
   done: number;
@@ -210,16 +213,24 @@ function episodeOptionsOf(
   };
 }
 
-/** The task runner: one episode for one (tool, instruction). Failures come back as failed results. */
+function lookupOf(tools: readonly LoadedTool[]): ToolLookup {
+  const byName = new Map(tools.map((loaded) => [loaded.record.Name, loaded]));
+  return (name) => Promise.resolve(byName.get(name));
+}
+
+/**
+ * The task runner: one episode for one (tool, instruction). Failures come back as failed results.
+ * `tools`: the run's tools, or a lookup that finds (and may convert) one by name.
+ */
 export function episodeTaskRunner(
-  tools: readonly LoadedTool[],
+  tools: readonly LoadedTool[] | ToolLookup,
   options: EpisodeRunOptions,
   prompt: PromptLayoutName,
 ): TaskRunner<EpisodeTaskInput, EpisodeTaskOutput> {
-  const byName = new Map(tools.map((loaded) => [loaded.record.Name, loaded]));
+  const lookup = typeof tools === 'function' ? tools : lookupOf(tools);
   const runEpisode = options.runEpisode ?? defaultRunEpisode;
   return async (input, { signal }) => {
-    const loaded = byName.get(input.tool);
+    const loaded = await lookup(input.tool);
     if (loaded === undefined) throw new Error(`no tool "${input.tool}" in this run`);
     let result: EpisodeResult;
     try {

@@ -21,6 +21,7 @@ import { endpointOf } from '../models/preflight.js';
 import {
   readToolSource,
   recomputeDerivedFields,
+  recordToTool,
   toolToRecord,
   toolsOfSource,
 } from '../formats/toolalpaca-json.js';
@@ -46,6 +47,7 @@ import {
   type EpisodeRunOptions,
   type EpisodeTaskOutput,
   type LoadedTool,
+  type ToolLookup,
 } from './episode-run.js';
 import { generateInstructions, type ToolInstructionReport } from './instructions.js';
 
@@ -145,6 +147,40 @@ export async function loadGenerationTools(
     seen.add(record.Name);
   }
   return { tools, skipped };
+}
+
+/**
+ * The tools of a run's input found by name, each ToolAlpaca record turned into a tool the first time a
+ * task names it. A queue worker runs only some of a run's tasks: converting every record of a large
+ * tools file (OpenAPI dereferencing, a millisecond or more each) on its first job would hold that job,
+ * and every other worker's, for seconds. Other inputs (OpenAPI, MCP) are loaded whole, as for a run.
+ */
+export async function lookupRunTools(toolsPath: string): Promise<ToolLookup> {
+  const source = await readToolSource(toolsPath);
+  if (source.kind !== 'toolalpaca') {
+    const { tools } = await loadGenerationTools(toolsPath);
+    const byName = new Map(tools.map((loaded) => [loaded.record.Name, loaded]));
+    return (name) => Promise.resolve(byName.get(name));
+  }
+  const records = new Map(source.records.map((record) => [record.Name, record]));
+  const converted = new Map<string, Promise<LoadedTool>>();
+  return (name) => {
+    const record = records.get(name);
+    if (record === undefined) return Promise.resolve(undefined);
+    let loaded = converted.get(name);
+    if (loaded === undefined) {
+      loaded = (async () => {
+        const tool = await recordToTool(record);
+        const withDocs =
+          record.NLDocumentation === undefined || record.NLDocumentation.trim() === ''
+            ? recomputeDerivedFields(record)
+            : record;
+        return { record: withDocs, tool };
+      })();
+      converted.set(name, loaded);
+    }
+    return loaded;
+  };
 }
 
 /** The tools of a run's input, loaded and hashed; unreadable tools are skipped with a warning. */

@@ -7,6 +7,7 @@ export {
   DEFAULT_GENERATION_PROMPT,
   DEFAULT_INSTRUCTIONS_PER_TOOL,
   loadGenerationTools,
+  lookupRunTools,
   runGeneration,
   type GenerationOptions,
   type GenerationProgress,
@@ -23,6 +24,7 @@ export {
   type EpisodeTaskInput,
   type EpisodeTaskOutput,
   type LoadedTool,
+  type ToolLookup,
 } from './episode-run.js';
 export {
   generateInstructions,
