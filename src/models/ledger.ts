@@ -67,6 +67,27 @@ function tokenCount(value: number): number {
   return Number.isFinite(value) && value > 0 ? Math.round(value) : 0;
 }
 
+/** One call as a ledger row (a row's counts for that call alone). */
+function callRow(
+  stage: string,
+  model: string,
+  usage: TokenUsage,
+  cached: boolean,
+): Omit<LedgerRow, 'costUsd'> {
+  const prompt = tokenCount(usage.promptTokens);
+  const completion = tokenCount(usage.completionTokens);
+  return {
+    stage,
+    model,
+    calls: 1,
+    cachedCalls: cached ? 1 : 0,
+    promptTokens: cached ? 0 : prompt,
+    completionTokens: cached ? 0 : completion,
+    cachedPromptTokens: cached ? prompt : 0,
+    cachedCompletionTokens: cached ? completion : 0,
+  };
+}
+
 /**
  * A second ledger for the calls made inside `ledgerScope.run(ledger, fn)`: a queue worker counts each
  * task's calls apart (tasks run concurrently) and sends them with the task's result to the collector.
@@ -80,8 +101,12 @@ export class CostLedger {
   /** Models the run will call (see `declare`), counted or not yet. */
   private readonly declared = new Set<string>();
 
-  constructor(options: { prices?: PriceTable } = {}) {
+  /** Told of each call as it is counted (a queue worker passes each one on at once; see queue-worker.ts). */
+  private readonly onCall: ((call: Omit<LedgerRow, 'costUsd'>) => void) | undefined;
+
+  constructor(options: { prices?: PriceTable; onCall?: (call: Omit<LedgerRow, 'costUsd'>) => void } = {}) {
     this.prices = options.prices ?? DEFAULT_PRICES;
+    this.onCall = options.onCall;
   }
 
   private countsOf(stage: string, modelId: string): Counts {
@@ -132,6 +157,7 @@ export class CostLedger {
       counts.promptTokens += tokenCount(usage.promptTokens);
       counts.completionTokens += tokenCount(usage.completionTokens);
     }
+    this.onCall?.(callRow(stage, modelId, usage, cached));
     const scoped = ledgerScope.getStore();
     if (scoped !== undefined && scoped !== this) scoped.record(stage, modelId, usage, cached);
   }

@@ -8,6 +8,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import { isSolveRequest, solverAssistant } from '../helpers/solver-assistant.js';
 import { loggedValues, waitUntil, startWatched, type WatchedCli } from '../helpers/cli-process.js';
@@ -32,7 +33,7 @@ describe('eval judge, solve and a whole ledger through a BullMQ queue', redisTes
   let redis: RedisProcess;
   let server: FakeOpenAI;
   let dir: string;
-  /** While true, solve requests never get an answer (the worker holding them is killed). */
+  /** While true, a solve request after a tool's answer never gets one (the worker holding it is killed). */
   let holdSolve = false;
   const running = new Set<Started>();
 
@@ -96,7 +97,7 @@ describe('eval judge, solve and a whole ledger through a BullMQ queue', redisTes
     const world = evalWorld({ golden: goldenByInstruction(await readToolAlpacaFile(EVAL)) });
     server.setDefault((body) => {
       if (!isSolveRequest(body)) return world(body);
-      return holdSolve ? { fault: 'hang' } : solverAssistant(body);
+      return holdSolve && body.messages?.at(-1)?.role === 'tool' ? { fault: 'hang' } : solverAssistant(body);
     });
   });
   afterEach(async () => {
@@ -199,14 +200,15 @@ describe('eval judge, solve and a whole ledger through a BullMQ queue', redisTes
     assert.equal(summary.ledger.totals.calls, 12, "the workers' calls reach the ledger");
   });
 
-  test('solve: a worker killed -9 with every job in flight; another worker recovers them', async () => {
+  test('solve: a worker killed -9 with every job in flight; another worker recovers them; the calls of both are in the ledger', async () => {
     const out = join(dir, 'answers-recovered');
     holdSolve = true;
     const [holder] = await workers(1, '--concurrency', '8', '--lock-duration', '1');
     const before = server.chatRequests().length;
-    const producer = start(solve(out, 4, '--queue', redis.url));
-    // The one worker took the 4 jobs: each waits on a request the server never answers.
-    await waitUntil(() => server.chatRequests().length - before >= 4, 240_000, 10);
+    const producer = start(solve(out, 4, '--queue', redis.url, '--json'));
+    // The one worker took the 4 jobs: each made its first call (answered) and waits on its second,
+    // which the server never answers.
+    await waitUntil(() => server.chatRequests().length - before >= 8, 240_000, 10);
     holder!.child.kill('SIGKILL');
     await holder!.done;
     holdSolve = false;
@@ -214,6 +216,17 @@ describe('eval judge, solve and a whole ledger through a BullMQ queue', redisTes
     const result = await producer.done;
     assert.equal(result.code, 0, result.stderr);
     await stopWorkers(list);
+    // 4 calls the killed worker made (its results never came back) + 2 per query by the other one.
+    const summary = JSON.parse(result.stdout) as { ledger: { totals: { calls: number } } };
+    const answered = server.chatRequests().length - before - 4;
+    assert.equal(answered, 12);
+    assert.equal(summary.ledger.totals.calls, answered, 'every answered call is in the ledger, once');
+    const admin = new Redis(redis.url);
+    try {
+      assert.deepEqual(await admin.keys('toolalpaca:*:calls:*'), [], 'collected call lists are removed');
+    } finally {
+      admin.disconnect();
+    }
     const ids = loggedValues(`${out}.log.jsonl`, 'task', 'id');
     assert.equal(ids.length, 4, 'each query journaled once');
     assert.equal(new Set(ids).size, 4);

@@ -111,6 +111,7 @@ describe('runs through a BullMQ queue on redis-server', redisTestOptions(), () =
 
   test('100 instances over 3 workers, one killed -9 mid-run and replaced: 100 instances, none duplicated', async () => {
     const out = join(dir, 'corpus.json');
+    const requestsBefore = server.chatRequests().length;
     const workers = [worker(), worker(), worker()];
     const producer = start(generate(out));
     await waitWhile(producer, () => taskIds(`${out}.log.jsonl`).length >= 20);
@@ -143,7 +144,18 @@ describe('runs through a BullMQ queue on redis-server', redisTestOptions(), () =
       ledger: { totals: { calls: number } };
     };
     assert.ok(journalCalls >= 100);
-    assert.equal(meta.ledger.totals.calls, journalCalls, 'the ledger holds every call the workers made');
+    // The ledger holds the calls of the collected results and those the killed worker made in jobs
+    // it never finished; only a request in flight at the kill (one per job, concurrency 4) is unknown.
+    const answered = server
+      .chatRequests()
+      .slice(requestsBefore)
+      .filter((body) => !promptText(body).includes(poison)).length;
+    const ledgerCalls = meta.ledger.totals.calls;
+    assert.ok(ledgerCalls >= journalCalls, `ledger ${ledgerCalls} < journal ${journalCalls}`);
+    assert.ok(
+      ledgerCalls <= answered && ledgerCalls >= answered - 4,
+      `the ledger holds every call the workers made: ${ledgerCalls} of ${answered} answered`,
+    );
     const stopped = await stopWorkers(workers.slice(1));
     for (const w of stopped) assert.equal(w.code, 0, w.stderr);
     noSecret(result, ...stopped);

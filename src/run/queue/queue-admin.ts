@@ -4,8 +4,9 @@
  * and the records of runs that have no job left).
  */
 import { Queue, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { QueueJobData, QueueRunRecord } from './queue-scheduler.js';
-import { runKey, runsKey } from './queue-scheduler.js';
+import { callsKey, runKey, runsKey } from './queue-scheduler.js';
 import { redisClient, type QueueLocation } from './queue-url.js';
 
 const STATES = ['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as const;
@@ -133,6 +134,14 @@ export async function drainQueue(location: QueueLocation, run?: string): Promise
   });
 }
 
+/** Removes the call lists of a run's jobs (see `callsKey`), scanning rather than blocking Redis. */
+async function removeCallLists(client: Redis, queueName: string, runId: string): Promise<void> {
+  const stream = client.scanStream({ match: `${callsKey(queueName, runId)}.*`, count: 500 });
+  for await (const keys of stream as AsyncIterable<string[]>) {
+    if (keys.length > 0) await client.unlink(...keys);
+  }
+}
+
 /**
  * Removes finished jobs (completed and failed; of one run, or all) and the records of runs without
  * any job left; resolves to the jobs and runs removed.
@@ -163,6 +172,7 @@ export async function cleanQueue(
     for (const id of records.keys()) {
       if (live.has(id) || (run !== undefined && id !== run)) continue;
       await client.del(runKey(location.name, id));
+      await removeCallLists(client, location.name, id);
       runs += await client.srem(runsKey(location.name), id);
     }
   } finally {

@@ -8,7 +8,9 @@
  *   that failed), so a restarted producer, or a task enqueued twice, never makes a second job.
  * - **Collector.** Finished jobs (BullMQ's events, and a periodic sweep for events missed while Redis
  *   or this process was away) are handed to `collect` once each; the engine journals them, with the
- *   calls the worker made (`TaskResult.calls`: the ledger of a resumed run is rebuilt from them). A
+ *   calls the worker made (`TaskResult.calls`: the ledger of a resumed run is rebuilt from them),
+ *   and those of the job's attempts that never returned (a worker killed or cut mid-job), which the
+ *   workers list under `callsKey` as each call is made. A
  *   job that was already finished when the producer (re)started is collected without running again.
  *   Collected jobs are removed from Redis a sweep later (after their journal line is written).
  * - **Stop.** `stopStarting` removes this run's jobs that no worker took yet; jobs in flight finish.
@@ -19,9 +21,9 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
-import type { LedgerRow } from '../../models/ledger.js';
+import { CostLedger, type LedgerRow } from '../../models/ledger.js';
 import { thrownResult, type Scheduler, type SchedulerContext, type SchedulerFactory } from '../scheduler.js';
-import type { TaskFailure, TaskResult, TaskSpec } from '../task.js';
+import type { TaskCalls, TaskFailure, TaskResult, TaskSpec } from '../task.js';
 import { cleanQueue } from './queue-admin.js';
 import { redisClient, type QueueLocation } from './queue-url.js';
 import type { Redis } from 'ioredis';
@@ -44,7 +46,17 @@ export interface QueueJobData {
 export interface QueueJobResult {
   result: TaskResult<unknown>;
   ledger?: Omit<LedgerRow, 'costUsd'>[];
+  /** The attempt that returned (its calls are `ledger`; those of other attempts are in the job's call list). */
+  attempt?: string;
 }
+
+/** One call of one attempt at a job, as a worker lists it in Redis the moment the call is counted. */
+export interface QueueCallEntry extends Omit<LedgerRow, 'costUsd'> {
+  attempt: string;
+}
+
+/** How long a job's call list outlives its last call when no producer collects it (7 days). */
+export const CALL_LIST_TTL_SECONDS = 7 * 86_400;
 
 /** A run as stored in Redis: who produces it, and the spec workers build the task runner from. */
 export interface QueueRunRecord {
@@ -75,6 +87,13 @@ export function runKey(queueName: string, runId: string): string {
 }
 export function runsKey(queueName: string): string {
   return `toolalpaca:${queueName}:runs`;
+}
+/**
+ * The calls a job's attempts made, listed by the workers as they are made: the calls of an attempt
+ * that never returned (its worker killed, or cut) reach the ledger from here.
+ */
+export function callsKey(queueName: string, jobId: string): string {
+  return `toolalpaca:${queueName}:calls:${jobId}`;
 }
 
 /** A run's id: the same for a resumed run (same journal, same header), new after --force. */
@@ -108,6 +127,33 @@ function isQueueJobResult(value: unknown): value is QueueJobResult {
     typeof (value as { result?: unknown }).result === 'object' &&
     (value as { result: unknown }).result !== null
   );
+}
+
+/** The listed calls of every attempt but `returned` (unreadable entries are left out). */
+export function lostAttemptCalls(listed: readonly string[], returned: string | undefined): TaskCalls {
+  const calls: TaskCalls = [];
+  for (const text of listed) {
+    let entry: Partial<QueueCallEntry>;
+    try {
+      entry = JSON.parse(text) as Partial<QueueCallEntry>;
+    } catch {
+      continue;
+    }
+    if (entry.attempt === returned || typeof entry.stage !== 'string' || typeof entry.model !== 'string') {
+      continue;
+    }
+    const { attempt: _attempt, ...row } = entry as QueueCallEntry;
+    calls.push(row);
+  }
+  return calls;
+}
+
+/** Rows summed per stage and model (a job's calls travel in its journal line). */
+function sumCalls(rows: TaskCalls): TaskCalls {
+  if (rows.length === 0) return [];
+  const ledger = new CostLedger();
+  ledger.merge(rows);
+  return ledger.rows().map(({ costUsd: _cost, ...row }) => row);
 }
 
 /** A scheduler factory running tasks on the queue at `options.location`; see the module comment. */
@@ -299,21 +345,34 @@ class QueueRunScheduler<I, O> implements Scheduler<I> {
     if (state !== 'completed' && state !== 'failed') return;
     const job = await Job.fromId<QueueJobData, QueueJobResult>(this.queue, jobId);
     if (!this.outstanding.has(jobId) || job === undefined) return;
+    const listed = await this.client.lrange(callsKey(this.options.location.name, jobId), 0, -1);
+    if (!this.outstanding.has(jobId)) return;
     this.outstanding.delete(jobId);
     this.collected.push(jobId);
-    this.context.collect(task, this.resultOf(task, job, state));
+    this.context.collect(task, this.resultOf(task, job, state, listed));
   }
 
-  /** A finished job's task result: the worker's (with its calls), or the failure of the job. */
-  private resultOf(task: TaskSpec<I>, job: Job<QueueJobData, QueueJobResult>, state: string): TaskResult<O> {
-    if (state === 'failed') return this.failedResult(task, jobFailure(job));
+  /**
+   * A finished job's task result: the worker's, or the failure of the job; with the calls of the
+   * attempt that returned and of every attempt that did not (from the job's call list).
+   */
+  private resultOf(
+    task: TaskSpec<I>,
+    job: Job<QueueJobData, QueueJobResult>,
+    state: string,
+    listed: readonly string[],
+  ): TaskResult<O> {
     const value: unknown = job.returnvalue;
-    if (!isQueueJobResult(value))
-      return this.failedResult(task, { reason: 'queue_failed', message: 'no result' });
-    const result = value.result as TaskResult<O>;
-    return value.ledger !== undefined && value.ledger.length > 0
-      ? { ...result, calls: value.ledger }
-      : result;
+    const returned = state === 'completed' && isQueueJobResult(value) ? value : undefined;
+    const result =
+      returned !== undefined
+        ? (returned.result as TaskResult<O>)
+        : this.failedResult(
+            task,
+            state === 'failed' ? jobFailure(job) : { reason: 'queue_failed', message: 'no result' },
+          );
+    const calls = sumCalls([...(returned?.ledger ?? []), ...lostAttemptCalls(listed, returned?.attempt)]);
+    return calls.length > 0 ? { ...result, calls } : result;
   }
 
   private failedResult(task: TaskSpec<I>, why: TaskFailure): TaskResult<O> {
@@ -342,10 +401,13 @@ class QueueRunScheduler<I, O> implements Scheduler<I> {
     await this.removeCollected();
   }
 
-  /** Removes the jobs collected before: their journal lines are written by now. */
+  /** Removes the jobs collected before, and their call lists: their journal lines are written by now. */
   private async removeCollected(): Promise<void> {
     const done = this.collected.splice(0, this.collected.length);
-    if (done.length > 0) await Promise.all(done.map((id) => this.queue.remove(id).catch(() => 0)));
+    if (done.length === 0) return;
+    const name = this.options.location.name;
+    await Promise.all(done.map((id) => this.queue.remove(id).catch(() => 0)));
+    await this.client.unlink(...done.map((id) => callsKey(name, id))).catch(() => 0);
   }
 
   /** Removes the jobs no worker took yet; a job in flight is locked by its worker and stays. */

@@ -1,19 +1,30 @@
 /**
  * A queue worker: takes jobs of any run on the queue, builds each run's task runner once (from the
  * run's spec stored beside the jobs, with the worker's own keys, model location and limits) and runs
- * the task. The task's result and the calls it made go back as the job's return value.
+ * the task. The task's result and the calls it made go back as the job's return value; each call is
+ * also listed in Redis as it is made (`callsKey`), for the ledger of an attempt that never returns.
  *
  * Stalled jobs: a worker killed mid-job stops renewing its lock; after `lockDurationMs` another
  * worker's stalled check puts the job back in the queue (up to `maxStalledCount` times, then it fails
  * for good and the collector records the failure). A graceful stop (`stop()`, SIGTERM) takes no new job
  * and lets the jobs in flight finish; `stop({ now: true })` cuts them (they are recovered as stalled).
  */
+import { randomUUID } from 'node:crypto';
 import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { messageOf, oneLine } from '../../core/errors.js';
-import { CostLedger, ledgerScope } from '../../models/ledger.js';
+import { CostLedger, ledgerScope, type LedgerRow } from '../../models/ledger.js';
 import { thrownResult } from '../scheduler.js';
 import type { TaskResult, TaskRunner } from '../task.js';
-import { runKey, type QueueJobData, type QueueJobResult, type QueueRunRecord } from './queue-scheduler.js';
+import {
+  CALL_LIST_TTL_SECONDS,
+  callsKey,
+  runKey,
+  type QueueCallEntry,
+  type QueueJobData,
+  type QueueJobResult,
+  type QueueRunRecord,
+} from './queue-scheduler.js';
 import { redact, redisClient, type QueueLocation } from './queue-url.js';
 
 /** A run's task runner as a worker holds it. */
@@ -52,6 +63,33 @@ export interface QueueWorker {
 
 export const DEFAULT_LOCK_DURATION_MS = 30_000;
 export const DEFAULT_MAX_STALLED_COUNT = 2;
+
+/**
+ * Lists each call of a job attempt in Redis as it is counted, so that the calls of an attempt that
+ * never returns (its worker killed mid-job) still reach the run's ledger. A call that cannot be listed
+ * (Redis away a moment) is lost only if this attempt never returns: its result carries its calls too.
+ */
+function listCalls(
+  client: Redis,
+  key: string,
+  attempt: string,
+): { add(call: Omit<LedgerRow, 'costUsd'>): void; settled(): Promise<void> } {
+  const writes: Promise<unknown>[] = [];
+  return {
+    add: (call) => {
+      const entry: QueueCallEntry = { attempt, ...call };
+      writes.push(
+        client
+          .multi()
+          .rpush(key, JSON.stringify(entry))
+          .expire(key, CALL_LIST_TTL_SECONDS)
+          .exec()
+          .catch(() => undefined),
+      );
+    },
+    settled: () => Promise.all(writes).then(() => undefined),
+  };
+}
 
 /** Starts a worker on `options.location`; see the module comment. */
 export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
@@ -109,7 +147,9 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
         };
         return { result };
       }
-      const ledger = new CostLedger();
+      const attempt = randomUUID();
+      const listing = listCalls(client, callsKey(location.name, job.id ?? ''), attempt);
+      const ledger = new CostLedger({ onCall: listing.add });
       let result: TaskResult<unknown>;
       try {
         result = await ledgerScope.run(ledger, () =>
@@ -118,10 +158,12 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       } catch (error) {
         result = thrownResult(error);
       }
-      // Cut by a hard stop: the job goes back to the queue (another worker runs it), not recorded.
+      await listing.settled();
+      // Cut by a hard stop: the job goes back to the queue (another worker runs it), not recorded
+      // (its calls are, from the job's call list).
       if (hardStop.signal.aborted) throw new Error('the worker stopped during the job');
       processed++;
-      return { result, ledger: ledger.rows().map(({ costUsd: _cost, ...row }) => row) };
+      return { result, ledger: ledger.rows().map(({ costUsd: _cost, ...row }) => row), attempt };
     },
     {
       connection: location.connection,
