@@ -16,10 +16,12 @@ import type { EpisodeRunOptions, EpisodeTaskInput, EpisodeTaskOutput } from '../
 import { createModelPool, type CommandIo, type ModelPool } from './context.js';
 import { addQueueOption, queueSchedulerOf, type QueueFlagValues } from './queue-producer.js';
 import {
+  addMcpExecutorOptions,
   checkReplayFile,
   executorModelSpec,
   executorOptionsFrom,
   executorParameters,
+  mcpExecutorOptionsFrom,
   parseExecutorFlag,
   type ExecutorFlagValues,
 } from './executor-options.js';
@@ -110,6 +112,7 @@ export function parseEpisodeFlags(flags: EpisodeFlags, defaults: EpisodeCommandD
   if (flags.out === undefined) throw new InputError('--out FILE is required');
   const executorKind = parseExecutorFlag(flags.executor, defaults.executor);
   checkReplayFile(executorKind, flags.replayFile);
+  mcpExecutorOptionsFrom(flags); // a bad limit fails before anything starts
   const limit = parseIntegerFlag('--limit', flags.limit);
   const maxSteps = parseIntegerFlag('--max-steps', flags.maxSteps);
   const seed = parseIntegerFlag('--seed', flags.seed, 0);
@@ -159,6 +162,7 @@ export function addEpisodeOptions(command: Command, defaults: EpisodeCommandDefa
     .option('--secrets <file>', 'secrets file (API keys per tool) for --executor real')
     .option('--api-base-url <url>', "base URL used instead of the tools' servers for --executor real")
     .option('--allow-private', '--executor real: allow loopback, private and link-local addresses');
+  addMcpExecutorOptions(command);
   addRunOptions(command, 'instances');
   addQueueOption(command);
   command.option('--json', 'print the summary as JSON');

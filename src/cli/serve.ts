@@ -21,6 +21,12 @@ import type { McpStdioServer } from '../serve/mcp.js';
 import { readToolSource, toolsOfSource } from '../formats/toolalpaca-json.js';
 import { loadConfig } from '../models/config.js';
 import { MODEL_SPEC_HELP, parseModelSpec } from '../models/model-spec.js';
+import {
+  addMcpExecutorOptions,
+  mcpExecutorOptionsFrom,
+  mcpLimitFlagsGiven,
+  type McpLimitFlagValues,
+} from './executor-options.js';
 import { addModelOptions, modelOptionsFrom, type ModelFlagValues } from './model-options.js';
 
 export const SERVE_EXECUTORS = ['schema', 'simulated', 'replay', 'real', 'mcp'] as const;
@@ -30,7 +36,7 @@ export type ServeExecutorKind = (typeof SERVE_EXECUTORS)[number];
 export const SERVE_TOKEN_ENV = 'TOOLALPACA_SERVE_TOKEN';
 
 /** Flag values as commander hands them over. */
-export interface ServeFlags extends ModelFlagValues {
+export interface ServeFlags extends ModelFlagValues, McpLimitFlagValues {
   tools: string[];
   executor: ServeExecutorKind;
   executorModel?: string;
@@ -127,6 +133,13 @@ function checkFlagVocabulary(flags: ServeFlags): void {
         throw new InputError(`${flag} is for --executor real (got --executor ${flags.executor})`);
     }
   }
+  if (flags.executor !== 'mcp') {
+    const [given] = mcpLimitFlagsGiven(flags);
+    if (given !== undefined) {
+      throw new InputError(`${given[0]} is for --executor mcp (got --executor ${flags.executor})`);
+    }
+  }
+  mcpExecutorOptionsFrom(flags); // a bad limit fails before the tools are read
   if (flags.executor !== 'replay' && flags.replayFile !== undefined) {
     throw new InputError(`--replay-file is for --executor replay (got --executor ${flags.executor})`);
   }
@@ -135,8 +148,11 @@ function checkFlagVocabulary(flags: ServeFlags): void {
 async function executorOptions(flags: ServeFlags, cwd: string | undefined): Promise<CreateExecutorOptions> {
   switch (flags.executor) {
     case 'schema':
-    case 'mcp':
       return {};
+    case 'mcp': {
+      const mcp = mcpExecutorOptionsFrom(flags);
+      return Object.keys(mcp).length > 0 ? { mcp } : {};
+    }
     case 'replay': {
       if (flags.replayFile === undefined) {
         throw new InputError('--executor replay needs --replay-file FILE (JSONL of recorded observations)');
@@ -367,6 +383,7 @@ export function registerServeCommand(program: Command): void {
     )
     .addOption(new Option('--replay <file>').hideHelp())
     .addOption(new Option('--executor-base-url <url>').hideHelp());
+  addMcpExecutorOptions(command);
   addModelOptions(command);
   command.action(async (flags: ServeFlags) => {
     const io: ServeIo = { stdout: process.stdout, stderr: process.stderr };

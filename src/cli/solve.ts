@@ -32,11 +32,13 @@ import { SOLVER_NAMES, type SolverName, type SolverTask } from '../search/solver
 import { createModelPool, type CommandIo, type ModelPool } from './context.js';
 import { addQueueOption, queueSchedulerOf, type QueueFlagValues } from './queue-producer.js';
 import {
+  addMcpExecutorOptions,
   checkReplayFile,
   checkToolResponseCache,
   executorModelSpec,
   executorOptionsFrom,
   executorParameters,
+  mcpExecutorOptionsFrom,
   parseExecutorFlag,
   type ExecutorFlagValues,
 } from './executor-options.js';
@@ -115,6 +117,7 @@ export function parseSolveFlags(flags: SolveFlags): SolveSettings {
   const executorKind = parseExecutorFlag(flags.executor, 'schema');
   checkReplayFile(executorKind, flags.replayFile);
   checkToolResponseCache(executorKind, flags.toolResponseCache);
+  mcpExecutorOptionsFrom(flags); // a bad limit fails before anything starts
   const limit = parseIntegerFlag('--limit', flags.limit);
   const width = parseIntegerFlag('--width', flags.width);
   const maxDepth = parseIntegerFlag('--max-depth', flags.maxDepth);
@@ -425,6 +428,7 @@ export function registerSolveCommand(program: Command): void {
       'folder of `datasets fetch toolbench-prompts` (default: where that command puts it)',
     )
     .option('--json', 'print the summary as JSON');
+  addMcpExecutorOptions(command);
   addRunOptions(command, 'queries');
   addQueueOption(command);
   addModelOptions(command, { concurrency: 2 });

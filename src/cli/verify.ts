@@ -21,10 +21,12 @@ import {
 import { formatVerificationSummary } from '../verify/report.js';
 import { createModelPool, type CommandIo, type ModelPool } from './context.js';
 import {
+  addMcpExecutorOptions,
   checkReplayFile,
   checkToolResponseCache,
   executorOptionsFrom,
   executorParameters,
+  mcpExecutorOptionsFrom,
   parseExecutorFlag,
   type ExecutorFlagValues,
 } from './executor-options.js';
@@ -92,6 +94,7 @@ export function parseVerifySettings(flags: VerifyFlags): VerifySettings {
     checkReplayFile(executor, flags.replayFile);
     checkToolResponseCache(executor, flags.toolResponseCache);
   }
+  mcpExecutorOptionsFrom(flags); // a bad limit fails before anything starts
   return {
     judge,
     ...(judgeModelSpec !== undefined ? { judgeModelSpec } : {}),
@@ -258,6 +261,7 @@ export function registerVerifyCommand(program: Command): void {
     .option('--api-base-url <url>', "base URL used instead of the tools' servers for --executor real")
     .option('--allow-private', '--executor real: allow loopback, private and link-local addresses')
     .option('--json', 'print the summary as JSON');
+  addMcpExecutorOptions(command);
   addRunOptions(command, 'instances');
   addModelOptions(command);
   command.action(async (corpus: string, flags: VerifyFlags) => {

@@ -51,8 +51,10 @@ export interface McpExecutorOptions extends CheckOptions {
   log?: (line: string) => void;
 }
 
-const DEFAULT_MAX_INSTANCES = 8;
-const DEFAULT_MAX_FAILED_STARTS = 3;
+/** Per-instance servers kept running at once, unless `maxInstances` says otherwise. */
+export const DEFAULT_MAX_INSTANCES = 8;
+/** Failed starts in a row after which a server is not tried again, unless `maxFailedStarts` says otherwise. */
+export const DEFAULT_MAX_FAILED_STARTS = 3;
 
 interface Entry {
   server: string;
