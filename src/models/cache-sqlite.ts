@@ -10,6 +10,7 @@ import { ServiceError, messageOf, oneLine } from '../core/errors.js';
 import type { ChatResponse } from './chat-model.js';
 import { backendOf } from './cache-keys.js';
 import { rememberedFileHash } from './cache-file-hash.js';
+import { drained } from './cache-lines.js';
 import {
   busyRetry,
   isBusy,
@@ -325,23 +326,6 @@ function readStats(db: Database, retry: BusyRetry, path: string): Omit<CacheStat
         newest: iso(row.newest) ?? '',
       })),
     };
-  });
-}
-
-/** Waits for a stream to drain; false when it closed or failed instead (e.g. `| head` closed the pipe). */
-function drained(stream: Writable): Promise<boolean> {
-  return new Promise((resolveDrain) => {
-    const finish = (open: boolean) => () => {
-      stream.off('drain', onDrain);
-      stream.off('error', onEnd);
-      stream.off('close', onEnd);
-      resolveDrain(open);
-    };
-    const onDrain = finish(true);
-    const onEnd = finish(false);
-    stream.once('drain', onDrain);
-    stream.once('error', onEnd);
-    stream.once('close', onEnd);
   });
 }
 

@@ -4,6 +4,7 @@
  * src/models/cache-redis.ts). `withCache` puts any store in front of a model; keys come from
  * src/models/cache-keys.ts, the same for every store.
  */
+import type { Writable } from 'node:stream';
 import { messageOf } from '../core/errors.js';
 import {
   identityOf,
@@ -13,7 +14,7 @@ import {
   type ChatResponse,
 } from './chat-model.js';
 import { cacheKeyOfCanonical, canonicalJson, isCacheable, sha256 } from './cache-keys.js';
-import type { PutMeta, ResponseCache } from './cache-sqlite.js';
+import type { CacheStats, PruneOptions, PutMeta, ResponseCache } from './cache-sqlite.js';
 import { ModelCallError } from './model-errors.js';
 
 /** Where cached responses live. */
@@ -30,16 +31,55 @@ export interface ResponseStore {
    */
   fileHash?(path: string): Promise<string>;
   close(): Promise<void>;
+  /** Rows, size and age of what the store holds, per model (optional: the built-in stores have it). */
+  stats?(): Promise<StoreStats>;
+  /** Writes every entry as one JSON line (`CacheEntry`); resolves to the entries written. */
+  export?(stream: Writable, filter?: { model?: string }): Promise<number>;
+  /** Deletes the matching entries. */
+  prune?(options: PruneOptions): Promise<StorePruneResult>;
 }
 
+/**
+ * What `stats()` of a store gives: the SQLite file's figures (`CacheStats` without this process's
+ * hits and misses). `path` is where the store is (a file path, or a Redis URL without credentials);
+ * `bytes` the file sizes on disk for SQLite, the bytes of keys and values for Redis.
+ */
+export type StoreStats = Omit<CacheStats, 'hits' | 'misses'>;
+
+/** What `prune()` of a store did: entries deleted and left, and the store's bytes before and after. */
+export interface StorePruneResult {
+  deleted: number;
+  rows: number;
+  bytesBefore: number;
+  bytesAfter: number;
+}
+
+/** A store that can be inspected and trimmed (the built-in ones). */
+export type InspectableResponseStore = ResponseStore &
+  Required<Pick<ResponseStore, 'stats' | 'export' | 'prune'>>;
+
 /** The SQLite cache file as a store (its synchronous calls wrapped). */
-export function sqliteResponseStore(cache: ResponseCache): ResponseStore {
+export function sqliteResponseStore(cache: ResponseCache): InspectableResponseStore {
   return {
     location: cache.path,
     get: (key) => Promise.resolve().then(() => cache.get(key)),
     put: (key, hash, response, meta) => Promise.resolve().then(() => cache.put(key, hash, response, meta)),
     fileHash: (path) => cache.fileHash(path),
     close: () => Promise.resolve().then(() => cache.close()),
+    stats: () =>
+      Promise.resolve().then(() => {
+        // Hits and misses count this handle's lookups, not what the store holds.
+        const { hits: _hits, misses: _misses, ...stats } = cache.stats();
+        return stats;
+      }),
+    export: (stream, filter) => cache.export(stream, filter),
+    prune: (options) =>
+      Promise.resolve().then(() => {
+        const bytesBefore = cache.stats().bytes;
+        const deleted = cache.prune(options);
+        const after = cache.stats();
+        return { deleted, rows: after.rows, bytesBefore, bytesAfter: after.bytes };
+      }),
   };
 }
 

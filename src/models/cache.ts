@@ -47,6 +47,14 @@ export {
   type PutMeta,
   type ResponseCache,
 } from './cache-sqlite.js';
-export { sqliteResponseStore, withCache, type CachedChatModel, type ResponseStore } from './cache-store.js';
+export {
+  sqliteResponseStore,
+  withCache,
+  type CachedChatModel,
+  type InspectableResponseStore,
+  type ResponseStore,
+  type StorePruneResult,
+  type StoreStats,
+} from './cache-store.js';
 export { REDIS_CACHE_PREFIX, redisResponseStore, type RedisResponseStoreOptions } from './cache-redis.js';
 export { hashFile, processFileHash } from './cache-file-hash.js';

@@ -45,7 +45,23 @@ export { endpointOf, probeModel } from './preflight.js';
 export { DEFAULT_MAX_REPLY_BYTES, withReplyChecks } from './reply-checks.js';
 export { withRetries, type RetryOptions } from './retry.js';
 export { withRateLimit, type RateLimitOptions } from './rate-limit.js';
-export { withCache, openResponseCache, type ResponseCache } from './cache.js';
+export {
+  withCache,
+  openResponseCache,
+  sqliteResponseStore,
+  redisResponseStore,
+  REDIS_CACHE_PREFIX,
+  type CacheEntry,
+  type CacheModelStats,
+  type CacheStats,
+  type PruneOptions,
+  type RedisResponseStoreOptions,
+  type ResponseCache,
+  type InspectableResponseStore,
+  type ResponseStore,
+  type StorePruneResult,
+  type StoreStats,
+} from './cache.js';
 export {
   CostLedger,
   formatTotalUsd,
