@@ -198,8 +198,8 @@ async function readStats(scan: Scan, location: string): Promise<StoreStats> {
   const models = new Map<string, CacheModelStats>();
   for await (const keys of scanKeys(scan)) {
     for (const { bytes, entry } of await readBatch(scan.client, keys)) {
-      stats.bytes += bytes;
       if (entry === undefined) continue;
+      stats.bytes += bytes;
       const size = responseBytes(entry);
       stats.rows++;
       stats.responseBytes += size;
@@ -256,15 +256,15 @@ async function exportEntries(scan: Scan, stream: Writable, model: string | undef
   return count;
 }
 
-/** Which entries a prune deletes: undefined for all of them (`all: true` without a selector). */
-function pruneSelector(options: PruneOptions, nowMs: number): ((entry: StoredEntry) => boolean) | undefined {
+/** Which entries a prune deletes. */
+function pruneSelector(options: PruneOptions, nowMs: number): (entry: StoredEntry) => boolean {
   const { olderThanDays } = options;
   if (olderThanDays !== undefined && (!Number.isFinite(olderThanDays) || olderThanDays < 0)) {
     throw new RangeError(`prune: olderThanDays must be a number >= 0, got ${olderThanDays}`);
   }
   if (olderThanDays === undefined && options.model === undefined) {
     if (options.all !== true) throw new RangeError('prune: give olderThanDays, model, or all: true');
-    return undefined;
+    return () => true;
   }
   const cut = olderThanDays !== undefined ? nowMs - olderThanDays * 86_400_000 : undefined;
   const matches = modelMatcher(options.model);
@@ -272,40 +272,21 @@ function pruneSelector(options: PruneOptions, nowMs: number): ((entry: StoredEnt
     matches(entry.model, entry.backend) && (cut === undefined || Date.parse(entry.createdAt) < cut);
 }
 
-/** The sizes of a batch of keys (STRLEN, one pipeline), for a prune that deletes every key unread. */
-async function sizeBatch(client: Redis, keys: readonly string[]): Promise<ReadEntry[]> {
-  const pipeline = client.pipeline();
-  for (const key of keys) pipeline.strlen(key);
-  const replies = (await pipeline.exec()) ?? [];
-  return keys.map((key, index) => {
-    const [error, length] = replies[index] ?? [new Error('no reply')];
-    if (error !== null && error !== undefined && !/^WRONGTYPE/.test(messageOf(error))) throw error;
-    return { key, bytes: Buffer.byteLength(key) + (typeof length === 'number' ? length : 0) };
-  });
-}
-
 const sumBytes = (entries: readonly ReadEntry[]): number =>
   entries.reduce((sum, { bytes }) => sum + bytes, 0);
 
 /**
- * Deletes by UNLINK, a batch per SCAN step (`select` undefined: every key under the prefix, unread);
- * counts the bytes before and after and the entries left.
+ * Deletes the selected entries by UNLINK, a batch per SCAN step; counts the bytes before and after and
+ * the entries left. Values under the prefix that are not entries are never deleted (a queue named
+ * "cache" keeps its records under `toolalpaca:cache:` too).
  */
-async function pruneEntries(
-  scan: Scan,
-  select: ((entry: StoredEntry) => boolean) | undefined,
-): Promise<StorePruneResult> {
+async function pruneEntries(scan: Scan, select: (entry: StoredEntry) => boolean): Promise<StorePruneResult> {
   const result: StorePruneResult = { deleted: 0, rows: 0, bytesBefore: 0, bytesAfter: 0 };
   for await (const keys of scanKeys(scan)) {
-    const read =
-      select === undefined ? await sizeBatch(scan.client, keys) : await readBatch(scan.client, keys);
-    const doomed =
-      select === undefined ? read : read.filter(({ entry }) => entry !== undefined && select(entry));
-    const gone = new Set(doomed);
-    const kept =
-      select === undefined ? [] : read.filter((item) => item.entry !== undefined && !gone.has(item));
+    const read = (await readBatch(scan.client, keys)).filter(({ entry }) => entry !== undefined);
+    const doomed = read.filter(({ entry }) => select(entry!));
     if (doomed.length > 0) result.deleted += await scan.client.unlink(...doomed.map(({ key }) => key));
-    result.rows += kept.length;
+    result.rows += read.length - doomed.length;
     result.bytesBefore += sumBytes(read);
     result.bytesAfter += sumBytes(read) - sumBytes(doomed);
   }

@@ -200,10 +200,12 @@ describe('stats, export and prune of the response cache on Redis', redisTestOpti
       ],
     );
     assert.equal(stats.responseBytes, stats.byModel[0]!.responseBytes + stats.byModel[1]!.responseBytes);
-    // Bytes: keys and values of everything under the prefix that is a string.
+    // Bytes: keys and values of the entries (not of the other values under the prefix).
     let bytes = 0;
-    for (const key of await admin.keys(`${REDIS_CACHE_PREFIX}*`)) {
-      if ((await admin.type(key)) === 'string') bytes += Buffer.byteLength(key) + (await admin.strlen(key));
+    for (const key of ['a0', 'a1', 'a2', 'a3', 'a4', 'b0', 'b1', 'b2'].map(
+      (k) => `${REDIS_CACHE_PREFIX}${k}`,
+    )) {
+      bytes += Buffer.byteLength(key) + (await admin.strlen(key));
     }
     assert.equal(stats.bytes, bytes);
 
@@ -230,7 +232,7 @@ describe('stats, export and prune of the response cache on Redis', redisTestOpti
     assert.equal((await storeAt(0, 'elsewhere:').stats()).rows, 0);
   });
 
-  test('prune deletes exactly what its selectors name, counts what is left; all: true empties the prefix', async () => {
+  test('prune deletes exactly what its selectors name, counts what is left; all: true deletes every entry', async () => {
     await admin.flushdb();
     const put = (age: number, key: string, model: string) =>
       storeAt(age).put(key, 'h', response(model, key), { model, identity: 'i' });
@@ -261,13 +263,10 @@ describe('stats, export and prune of the response cache on Redis', redisTestOpti
     const rest = await storeAt(0).prune({ all: true });
     assert.deepEqual(
       { deleted: rest.deleted, rows: rest.rows, bytesAfter: rest.bytesAfter },
-      {
-        deleted: 2,
-        rows: 0,
-        bytesAfter: 0,
-      },
+      { deleted: 1, rows: 0, bytesAfter: 0 },
     );
-    assert.deepEqual(await keys(), []);
+    // A value that is not an entry (a queue named "cache" keeps its records there) is never deleted.
+    assert.deepEqual(await keys(), ['foreign']);
     assert.equal(await admin.get('beside'), 'kept', 'keys outside the prefix are never touched');
   });
 });
