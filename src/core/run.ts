@@ -32,6 +32,13 @@ export const RunStepSchema = z.looseObject({
   /** The assistant's text for this step (thought + action), when recorded. */
   thought: z.string().optional(),
   observation: z.string(),
+  /**
+   * Which executor answered (`real`, `simulated`, `schema`, `cache`, `replay`, `mcp`...; for a chain, the
+   * member that answered), or `null` when none did (a built-in action, an unknown action, input that is
+   * not JSON): the episode's `observation_sources` entry for this step. Absent when nothing was recorded
+   * (older runs, imported results). Never shown to a judge.
+   */
+  source: z.string().nullable().optional(),
 });
 export type RunStep = z.infer<typeof RunStepSchema>;
 

@@ -92,11 +92,20 @@ export async function readRunFile(path: string): Promise<RunFile> {
   return parsed.run;
 }
 
-/** The steps of a ToolAlpaca instance (`[[action, input, text], observation]`) in the run's shape. */
-export function stepsOfInstance(instance: Pick<Instance, 'intermediate_steps'>): RunStep[] {
-  return (instance.intermediate_steps ?? []).map(([call, observation]) => {
+/**
+ * The steps of a ToolAlpaca instance (`[[action, input, text], observation]`) in the run's shape, each with
+ * its observation `source` when the instance records `observation_sources` (an instance without the list,
+ * from an older journal, gives steps without one).
+ */
+export function stepsOfInstance(
+  instance: Pick<Instance, 'intermediate_steps' | 'observation_sources'>,
+): RunStep[] {
+  const sources = instance.observation_sources;
+  return (instance.intermediate_steps ?? []).map(([call, observation], i) => {
     const step: RunStep = { action: call[0] ?? '', actionInput: call[1] ?? '', observation };
     if (call[2] !== undefined) step.thought = call[2];
+    const source: unknown = sources?.[i];
+    if (typeof source === 'string' || source === null) step.source = source;
     return step;
   });
 }

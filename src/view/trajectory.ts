@@ -23,10 +23,11 @@ export function sourceOfExecutor(executor: unknown): string | undefined {
 }
 
 /**
- * The recorded source of step `i`: on the step itself (`source`, `observation_source`), or in a list on
- * the instance parallel to its steps (`observation_sources`, `sources`). A `null` entry in the list
- * records that no executor answered (an invalid action, input that is not JSON): such a step has no
- * source, and the run's executor is not assumed for it.
+ * The recorded source of step `i`: on the step itself (`source`, `observation_source`: a run file's
+ * steps), or in a list on the instance parallel to its steps (`observation_sources`, `sources`). A `null`
+ * (a step's `source: null`, or an entry of the list) records that no executor answered (an invalid
+ * action, input that is not JSON): such a step has no source, and the run's executor is not assumed for
+ * it.
  */
 function recordedSource(
   holder: Record<string, unknown>,
@@ -36,6 +37,8 @@ function recordedSource(
   if (isRecord(step)) {
     const own = str(step.source) ?? str(step.observation_source) ?? str(step.observationSource);
     if (own !== undefined) return own;
+    if (step.source === null || step.observation_source === null || step.observationSource === null)
+      return null;
   }
   if (Array.isArray(step)) {
     const extra = step[2];

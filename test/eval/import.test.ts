@@ -242,6 +242,50 @@ describe('importing ToolAlpaca evaluation outputs', () => {
     assert.equal(importResults([record]).kind, 'run');
   });
 
+  test("an instance's observation_sources become its steps' source; without them no step has one", () => {
+    const step = [['getAxolotlFacts', '{}', 'Action: getAxolotlFacts'], 'Status Code: 200. Response: []'];
+    const withSources = {
+      ...record,
+      Instances: [
+        {
+          input: 'x',
+          output: 'Done.',
+          intermediate_steps: [step, [['nope', '{}', ''], 'not a valid action'], step],
+          observation_sources: ['real', null, 42],
+        },
+      ],
+    };
+    const run = importToolAlpacaEvaluation([withSources], { label: 'corpus.json' });
+    const steps = run.items[0]?.steps ?? [];
+    assert.equal(steps[0]?.source, 'real');
+    assert.equal(steps[1]?.source, null);
+    // Not a source: left out rather than invented.
+    assert.equal('source' in (steps[2] ?? {}), false);
+    const plain = importToolAlpacaEvaluation([record], { label: 'corpus.json' });
+    assert.ok(plain.items.every((item) => item.steps.every((s) => !('source' in s))));
+    // A judged file's run keeps them.
+    const judged = JSON.parse(JSON.stringify(run)) as typeof run;
+    const again = judgedToRun({
+      kind: 'toolalpaca-judged',
+      version: 1,
+      run: judged.meta,
+      judge: { model: 'deterministic', runs: 1 },
+      items: judged.items.map((item) => ({ ...item, verdicts: [] })),
+      statistics: {
+        num: 0,
+        error_num: 0,
+        process: { Yes: 0, No: 0, Uncertain: 0 },
+        response: { Yes: 0, No: 0, Uncertain: 0 },
+        both: 0,
+        percentages: { procedure: 0, response: 0, overall: 0 },
+      },
+    });
+    assert.deepEqual(
+      again.items[0]?.steps.map((s) => s.source),
+      ['real', null, undefined],
+    );
+  });
+
   test('a malformed intermediate step is an InputError naming the tool and instance', () => {
     const bad = {
       ...record,

@@ -299,6 +299,27 @@ test('stepsOfInstance maps ToolAlpaca intermediate steps', () => {
   assert.deepEqual(stepsOfInstance({}), []);
 });
 
+test('stepsOfInstance gives each step its observation source, only when the instance records them', () => {
+  const step = (action: string): [[string, string, string], string] => [[action, '{}', ''], 'obs'];
+  const steps = stepsOfInstance({
+    intermediate_steps: [step('a'), step('b'), step('c')],
+    observation_sources: ['real', null, 'cache'],
+  });
+  assert.deepEqual(
+    steps.map((s) => s.source),
+    ['real', null, 'cache'],
+  );
+  // An older journal without the list: no step gets a source (not even null).
+  const older = stepsOfInstance({ intermediate_steps: [step('a')] });
+  assert.equal('source' in (older[0] ?? {}), false);
+  // A list shorter than the steps names no source for the steps past its end.
+  const short = stepsOfInstance({ intermediate_steps: [step('a'), step('b')], observation_sources: ['mcp'] });
+  assert.deepEqual(
+    short.map((s) => ('source' in s ? s.source : 'absent')),
+    ['mcp', 'absent'],
+  );
+});
+
 test('readRunFile names the file and the problem on one line', async () => {
   const dir = makeTempDir();
   const bad = join(dir, 'bad.json');

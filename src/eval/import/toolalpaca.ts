@@ -9,7 +9,8 @@
  *   items carry GPT-4's verdict; `judgedToRun` drops the verdicts to get the run.
  * - evaluation outputs before judging (`evaluation.py`'s input): ToolAlpaca records (`Name`,
  *   `Instructions`, `Golden_Answers`, `NLDocumentation`) with `Instances` holding `output` and
- *   `intermediate_steps` (`[[action, action_input, log], observation]`). They become runs.
+ *   `intermediate_steps` (`[[action, action_input, log], observation]`). They become runs; an instance's
+ *   `observation_sources` (this project's corpora record them) become the steps' `source`.
  */
 import { basename, extname } from 'node:path';
 import { readJsonFile } from '../../core/atomic-write.js';
@@ -260,7 +261,10 @@ export function importToolAlpacaEvaluation(data: unknown, options: ImportOptions
     for (const [index, instance] of instances.entries()) {
       const where = `${label}: tool "${tool}" instance ${index}`;
       if (!isRecord(instance)) throw new InputError(`${where}: expected an object`);
-      const steps = readIntermediateSteps(instance.intermediate_steps, where);
+      const steps = withSources(
+        readIntermediateSteps(instance.intermediate_steps, where),
+        instance.observation_sources,
+      );
       const output = typeof instance.output === 'string' ? instance.output : undefined;
       const instruction =
         (typeof instructions[index] === 'string' ? (instructions[index] as string) : undefined) ??
@@ -318,6 +322,18 @@ function readIntermediateSteps(value: unknown, where: string): RunStep[] {
     };
     if (typeof action[2] === 'string') out.thought = action[2];
     return out;
+  });
+}
+
+/**
+ * Each step's observation source from an instance's `observation_sources` (a corpus of this project used
+ * as evaluation output records it); entries that are neither a string nor null are not sources.
+ */
+function withSources(steps: RunStep[], sources: unknown): RunStep[] {
+  if (!Array.isArray(sources)) return steps;
+  return steps.map((step, i) => {
+    const source: unknown = sources[i];
+    return typeof source === 'string' || source === null ? { ...step, source } : step;
   });
 }
 
