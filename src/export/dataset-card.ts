@@ -12,6 +12,8 @@ export interface CardCounts {
   tools: Map<string, number>;
   categories: Map<string, number>;
   kinds: Map<string, number>;
+  /** Instances with follow-up turns: read from the corpus, and written to the splits. */
+  multiTurn?: { read: number; written: number };
 }
 
 export interface CardInput {
@@ -110,10 +112,9 @@ export function cardMetadata(m: ExportManifest, license?: string): Record<string
   };
 }
 
-export function datasetCard(input: CardInput): string {
-  const { manifest: m } = input;
-  const held = new Set(input.validationTools);
-  const files = [
+/** The Files section's list: the layout's files, the token files, LLaMA-Factory's entries, the manifest. */
+function fileLines(m: ExportManifest): string[] {
+  return [
     `- \`${m.files.train}\` (train)${m.files.validation ? `, \`${m.files.validation}\` (validation)` : ''}`,
     ...(m.tokens
       ? [
@@ -125,25 +126,71 @@ export function datasetCard(input: CardInput): string {
       : []),
     "- `export.json`: this export's manifest (read by `toolalpaca train`)",
   ];
-  const max = m.maxExampleTokens ?? m.maxTokens;
-  const limit = max === undefined ? 'none' : `${max} tokens`;
-  const policy =
-    max === undefined
-      ? 'No length limit was set.'
-      : input.truncation === 'drop'
-        ? `Examples longer than ${max} tokens are dropped whole (a cut trajectory would teach a call without its result).`
-        : `Examples longer than ${max} tokens are kept; their token files are cut at ${max} tokens from the right (what engines do at \`cutoff_len\`/\`max_length\`).`;
-  const loading =
-    m.layout === 'toolalpaca'
-      ? "This layout is the input of ToolAlpaca's own `train.py` (`[segments, trainable]` pairs); `datasets` cannot read it as rows" +
+}
+
+/** The token limit per example, if one was set. */
+function tokenLimit(m: ExportManifest): number | undefined {
+  return m.maxExampleTokens ?? m.maxTokens;
+}
+
+/** What happened to examples over the token limit. */
+function truncationPolicy(m: ExportManifest, truncation: CardInput['truncation']): string {
+  const max = tokenLimit(m);
+  if (max === undefined) return 'No length limit was set.';
+  return truncation === 'drop'
+    ? `Examples longer than ${max} tokens are dropped whole (a cut trajectory would teach a call without its result).`
+    : `Examples longer than ${max} tokens are kept; their token files are cut at ${max} tokens from the right (what engines do at \`cutoff_len\`/\`max_length\`).`;
+}
+
+/** How `datasets` (or ToolAlpaca's train.py) reads the folder. */
+function loadingLine(m: ExportManifest): string {
+  return m.layout === 'toolalpaca'
+    ? "This layout is the input of ToolAlpaca's own `train.py` (`[segments, trainable]` pairs); `datasets` cannot read it as rows" +
         (m.tokens ? ', so the `default` config is the token files.' : '.')
-      : `\`datasets.load_dataset("PATH")\` reads the \`default\` config (the ${m.layout} files)${m.tokens ? ' and `tokens` (the token files)' : ''}.`;
+    : `\`datasets.load_dataset("PATH")\` reads the \`default\` config (the ${m.layout} files)${m.tokens ? ' and `tokens` (the token files)' : ''}.`;
+}
+
+/** The Filters section's text. */
+function filtersText(m: ExportManifest, counts: CardCounts): string {
   const c = m.counts;
-  const filters =
+  const multiTurn = counts.multiTurn?.read ?? 0;
+  // Said only when the corpus had multi-turn instances, so that a one-turn export's card is unchanged.
+  const turns =
+    multiTurn > 0
+      ? ` Every turn of the ${multiTurn} multi-turn instances was checked on its own steps: one turn with no step, more than five or only getDetails drops the instance.`
+      : '';
+  const toolalpaca =
     m.toolalpacaFilters === false
       ? "ToolAlpaca's dataset filters were off (`--no-toolalpaca-filters`)."
-      : `ToolAlpaca's dataset filters (its training-data preparation) dropped ${c.zeroSteps ?? 0} instances with no step, ${c.overFiveSteps ?? 0} with more than five steps and ${c.onlyGetDetails ?? 0} whose only action was getDetails (ToolAlpaca corpora only).`;
-  const kinds = sorted(input.counts.kinds);
+      : `ToolAlpaca's dataset filters (its training-data preparation) dropped ${c.zeroSteps ?? 0} instances with no step, ${c.overFiveSteps ?? 0} with more than five steps and ${c.onlyGetDetails ?? 0} whose only action was getDetails (ToolAlpaca corpora only).${turns}`;
+  return `Only completed instances are kept. ${toolalpaca}${c.unverified ? ` ${c.unverified} were left out as not verified (${c.neverVerified ?? 0} never verified).` : ''} Repeated (tools, instruction) pairs were removed${c.duplicates ? ` (${c.duplicates})` : ''}.`;
+}
+
+/** The Instance kinds section (with its leading blank line), when the corpus labels kinds. */
+function kindsSection(counts: CardCounts): string {
+  const kinds = sorted(counts.kinds);
+  const labelled = kinds.length > 1 || (kinds.length === 1 && kinds[0]?.[0] !== 'unlabelled');
+  return labelled ? `\n## Instance kinds\n\n${table(['kind', 'examples'], kinds)}\n` : '';
+}
+
+/** The Token statistics section's body: the table, how multi-turn examples count, the truncation policy. */
+function tokenStatistics(m: ExportManifest, input: CardInput): string {
+  const stats = table(
+    ['split', 'examples', 'p50', 'p95', 'max', 'over limit', 'share over limit'],
+    Object.entries(m.stats).map(([k, s]) => statsRow(k, s)),
+  );
+  const written = input.counts.multiTurn?.written ?? 0;
+  const turns =
+    written > 0
+      ? `\n\nAn example's length is its whole conversation: every turn of the ${written} multi-turn examples is counted.`
+      : '';
+  return `${stats}${turns}\n\nTruncation policy: ${truncationPolicy(m, input.truncation)}`;
+}
+
+export function datasetCard(input: CardInput): string {
+  const { manifest: m } = input;
+  const held = new Set(input.validationTools);
+  const max = tokenLimit(m);
   return `---
 ${stringify(cardMetadata(m, input.license), { lineWidth: 0 }).trimEnd()}
 ---
@@ -152,12 +199,12 @@ ${stringify(cardMetadata(m, input.license), { lineWidth: 0 }).trimEnd()}
 
 - Source: ${m.source} corpus \`${m.corpus}\` (relative to this folder)
 - Layout: \`${m.layout}\`; loss on assistant turns only (training configs from \`toolalpaca train\` say so to the engine)
-- Token counts: ${m.tokenCounts === 'tokenizer' ? 'exact (tokenizer)' : 'estimated (characters / 4)'}; limit: ${limit}
-- Loading: ${loading}
+- Token counts: ${m.tokenCounts === 'tokenizer' ? 'exact (tokenizer)' : 'estimated (characters / 4)'}; limit: ${max === undefined ? 'none' : `${max} tokens`}
+- Loading: ${loadingLine(m)}
 
 ## Files
 
-${files.join('\n')}
+${fileLines(m).join('\n')}
 
 ## Counts
 
@@ -165,7 +212,7 @@ ${table(['what', 'examples'], Object.entries(m.counts))}
 
 ## Filters
 
-Only completed instances are kept. ${filters}${c.unverified ? ` ${c.unverified} were left out as not verified (${c.neverVerified ?? 0} never verified).` : ''} Repeated (tools, instruction) pairs were removed${c.duplicates ? ` (${c.duplicates})` : ''}.
+${filtersText(m, input.counts)}
 
 ## Splits
 
@@ -184,15 +231,10 @@ ${cappedTable(
 ## Categories
 
 ${cappedTable(['category', 'examples'], sorted(input.counts.categories), 'categories')}
-${kinds.length > 1 || (kinds.length === 1 && kinds[0]?.[0] !== 'unlabelled') ? `\n## Instance kinds\n\n${table(['kind', 'examples'], kinds)}\n` : ''}
+${kindsSection(input.counts)}
 ## Token statistics
 
-${table(
-  ['split', 'examples', 'p50', 'p95', 'max', 'over limit', 'share over limit'],
-  Object.entries(m.stats).map(([k, s]) => statsRow(k, s)),
-)}
-
-Truncation policy: ${policy}
+${tokenStatistics(m, input)}
 
 ## Licence notes
 

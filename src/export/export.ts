@@ -302,15 +302,19 @@ async function writeExamples(
   const max = options.maxExampleTokens;
   const truncation = options.truncation ?? 'drop';
   const warn = options.onWarning ?? (() => undefined);
+  // Instances with follow-up turns, read and written (the card says how their turns count).
+  const multiTurn = { read: 0, written: 0 };
   const counts: WriteCounts = {
     lengths: { train: new LengthColumn(), validation: new LengthColumn() },
-    card: { tools: new Map(), categories: new Map(), kinds: new Map() },
+    card: { tools: new Map(), categories: new Map(), kinds: new Map(), multiTurn },
     mixed: 0,
     maskFailures: 0,
     droppedOverLimit: 0,
   };
   let ordinal = 0;
   for await (const example of corpus.examples()) {
+    const turns = example.followUps !== undefined && example.followUps.length > 0;
+    if (turns) multiTurn.read++;
     const keep = kept !== undefined ? kept.has(ordinal) : filter.accept(example);
     ordinal++;
     if (!keep) continue;
@@ -338,6 +342,7 @@ async function writeExamples(
     for (const tool of example.tools) increment(counts.card.tools, tool);
     increment(counts.card.categories, example.category);
     increment(counts.card.kinds, example.kind ?? 'unlabelled');
+    if (turns) multiTurn.written++;
   }
   return counts;
 }

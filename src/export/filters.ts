@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { GET_DETAILS } from '../agents/builtin-tools.js';
 import { hashKey } from '../formats/corpus-stream.js';
-import type { SftExample } from './example.js';
+import { conversationTurns, type SftExample, type SftStep } from './example.js';
 
 export interface FilterOptions {
   /** Keep only examples a verification stage passed (`verification.passed === true`). */
@@ -16,7 +16,8 @@ export interface FilterOptions {
   dedupe?: boolean;
   /**
    * ToolAlpaca's training-data filters (default true): drop instances with no step, with more than five
-   * steps, or whose only action is getDetails. They apply to ToolAlpaca corpora, not to ToolBench answers.
+   * steps, or whose only action is getDetails (in any turn of a multi-turn instance). They apply to
+   * ToolAlpaca corpora, not to ToolBench answers.
    */
   toolalpacaFilters?: boolean;
 }
@@ -42,15 +43,37 @@ export interface FilterCounts extends Record<DropReason, number> {
 /** ToolAlpaca keeps at most this many steps (its build_dataset.py). */
 export const TOOLALPACA_MAX_STEPS = 5;
 
-/**
- * The ToolAlpaca filter an example fails, if any. An irrelevance instance (no tool serves the request)
- * has no step by design and is not dropped for it.
- */
-export function toolAlpacaFilterReason(example: SftExample): DropReason | undefined {
-  if (example.steps.length === 0) return example.kind === 'irrelevance' ? undefined : 'zeroSteps';
-  if (example.steps.length > TOOLALPACA_MAX_STEPS) return 'overFiveSteps';
-  if (example.steps.every((step) => step.action === GET_DETAILS)) return 'onlyGetDetails';
+/** The ToolAlpaca filter one turn's steps fail, if any (`zeroSteps` is the caller's to excuse). */
+function turnFilterReason(steps: readonly SftStep[]): DropReason | undefined {
+  if (steps.length === 0) return 'zeroSteps';
+  if (steps.length > TOOLALPACA_MAX_STEPS) return 'overFiveSteps';
+  if (steps.every((step) => step.action === GET_DETAILS)) return 'onlyGetDetails';
   return undefined;
+}
+
+/**
+ * The ToolAlpaca filter an example fails, if any, and the turn (0: the first) that fails it. Every turn
+ * of a multi-turn example is checked on its own steps, as a one-turn instance is: a follow-up asks for
+ * another call, so one with no step, more than five, or only getDetails drops the conversation. The
+ * reason reported is the first in the filters' order (`DROP_REASONS`) that any turn fails. An
+ * irrelevance instance (no tool serves the request) has no step by design and is not dropped for it.
+ */
+export function toolAlpacaFilterFinding(
+  example: SftExample,
+): { reason: DropReason; turn: number } | undefined {
+  let found: { reason: DropReason; turn: number } | undefined;
+  for (const [turn, { steps }] of conversationTurns(example).entries()) {
+    const reason = turnFilterReason(steps);
+    if (reason === undefined || (reason === 'zeroSteps' && example.kind === 'irrelevance')) continue;
+    if (found === undefined || DROP_REASONS.indexOf(reason) < DROP_REASONS.indexOf(found.reason))
+      found = { reason, turn };
+  }
+  return found;
+}
+
+/** The ToolAlpaca filter an example fails, if any (every turn checked: `toolAlpacaFilterFinding`). */
+export function toolAlpacaFilterReason(example: SftExample): DropReason | undefined {
+  return toolAlpacaFilterFinding(example)?.reason;
 }
 
 /** Same tools and same instruction up to case and spacing. */

@@ -20,7 +20,7 @@ import { findFunction } from '../executors/executor.js';
 import { validateArguments } from '../executors/arguments.js';
 import { checkProcess, functionKey } from '../eval/deterministic/index.js';
 import { exampleOfInstance, thoughtOf } from '../export/read-toolalpaca.js';
-import { toolAlpacaFilterReason, type DropReason } from '../export/filters.js';
+import { toolAlpacaFilterFinding, type DropReason } from '../export/filters.js';
 import { reason, type VerificationReason } from './reasons.js';
 import { stepLabel, type Trajectory, type TrajectoryStep } from './trajectory.js';
 
@@ -223,10 +223,11 @@ export function formatReasons(
     for (const step of turn.steps) found.push(...callReasons(tool, step, options));
   }
   if (options.toolalpacaFilters !== false) {
-    const filter = toolAlpacaFilterReason(exampleOfInstance(record, instance, index));
-    const code = filter !== undefined ? FILTER_REASONS[filter] : undefined;
+    const filter = toolAlpacaFilterFinding(exampleOfInstance(record, instance, index));
+    const code = filter !== undefined ? FILTER_REASONS[filter.reason] : undefined;
     if (code !== undefined && !(code === 'zero-steps' && trajectory.failed)) {
-      found.push(reason(code, `ToolAlpaca's dataset filter: ${filterText(code)}`));
+      const where = filter !== undefined && filter.turn > 0 ? ` (turn ${filter.turn + 1})` : '';
+      found.push(reason(code, `ToolAlpaca's dataset filter: ${filterText(code)}${where}`));
     }
   }
   found.push(...kindReasons(tool, trajectory));
