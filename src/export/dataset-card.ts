@@ -157,7 +157,7 @@ function filtersText(m: ExportManifest, counts: CardCounts): string {
   // Said only when the corpus had multi-turn instances, so that a one-turn export's card is unchanged.
   const turns =
     multiTurn > 0
-      ? ` Every turn of the ${multiTurn} multi-turn instances was checked on its own steps: one turn with no step, more than five or only getDetails drops the instance.`
+      ? ` Every turn of the ${multiTurn} multi-turn instances was checked on its own steps: a turn with more than five steps or only getDetails drops the instance (a follow-up may have no step, answered from what earlier calls returned).`
       : '';
   const toolalpaca =
     m.toolalpacaFilters === false

@@ -16,8 +16,8 @@ export interface FilterOptions {
   dedupe?: boolean;
   /**
    * ToolAlpaca's training-data filters (default true): drop instances with no step, with more than five
-   * steps, or whose only action is getDetails (in any turn of a multi-turn instance). They apply to
-   * ToolAlpaca corpora, not to ToolBench answers.
+   * steps, or whose only action is getDetails (more than five or only getDetails in any turn of a
+   * multi-turn instance). They apply to ToolAlpaca corpora, not to ToolBench answers.
    */
   toolalpacaFilters?: boolean;
 }
@@ -53,10 +53,11 @@ function turnFilterReason(steps: readonly SftStep[]): DropReason | undefined {
 
 /**
  * The ToolAlpaca filter an example fails, if any, and the turn (0: the first) that fails it. Every turn
- * of a multi-turn example is checked on its own steps, as a one-turn instance is: a follow-up asks for
- * another call, so one with no step, more than five, or only getDetails drops the conversation. The
- * reason reported is the first in the filters' order (`DROP_REASONS`) that any turn fails. An
- * irrelevance instance (no tool serves the request) has no step by design and is not dropped for it.
+ * of a multi-turn example is checked on its own steps, as a one-turn instance is: more than five steps,
+ * or only getDetails, in any turn drops the conversation. No step is a finding for the first turn only:
+ * a follow-up may be answered from what earlier calls returned. The reason reported is the first in the
+ * filters' order (`DROP_REASONS`) that any turn fails. An irrelevance instance (no tool serves the
+ * request) has no step by design and is not dropped for it.
  */
 export function toolAlpacaFilterFinding(
   example: SftExample,
@@ -64,7 +65,8 @@ export function toolAlpacaFilterFinding(
   let found: { reason: DropReason; turn: number } | undefined;
   for (const [turn, { steps }] of conversationTurns(example).entries()) {
     const reason = turnFilterReason(steps);
-    if (reason === undefined || (reason === 'zeroSteps' && example.kind === 'irrelevance')) continue;
+    if (reason === undefined) continue;
+    if (reason === 'zeroSteps' && (turn > 0 || example.kind === 'irrelevance')) continue;
     if (found === undefined || DROP_REASONS.indexOf(reason) < DROP_REASONS.indexOf(found.reason))
       found = { reason, turn };
   }

@@ -1,9 +1,10 @@
 /**
  * Every turn of a multi-turn instance in `toolalpaca export`, through the compiled CLI: ToolAlpaca's
- * dataset filters (no step, more than five steps, only getDetails) drop an instance whose follow-up
- * fails one as they drop one whose first turn does; the step limit is per turn; the dataset card says
- * that every turn was checked and that token lengths count whole conversations, and a one-turn export's
- * card says nothing of turns.
+ * dataset filters (more than five steps, only getDetails) drop an instance whose follow-up fails one as
+ * they drop one whose first turn does; the step limit is per turn; a follow-up without a step is kept
+ * (answered from earlier calls) while a first turn without one is dropped as before; the dataset card
+ * says that every turn was checked and that token lengths count whole conversations, and a one-turn
+ * export's card says nothing of turns.
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -48,6 +49,8 @@ function multiTurn(input: string, first: Step[], second: Step[]): Instance {
 
 const INSTANCES: Instance[] = [
   { input: 'one turn, one step', output: 'a', intermediate_steps: [step] },
+  multiTurn('first turn with no step', [], [step]),
+  // A follow-up answered from what the first turn's call returned: kept.
   multiTurn('follow-up with no step', [step], []),
   multiTurn('follow-up with seven steps', [step], Array<Step>(7).fill(step)),
   multiTurn('follow-up that only asks', [step], [ask]),
@@ -86,33 +89,38 @@ async function exportCorpus(
 describe('export: every turn of a multi-turn instance', () => {
   test('the filters drop an instance whose follow-up fails one; the card says every turn counts', async () => {
     const filtered = await exportCorpus('filtered', INSTANCES);
-    assert.match(filtered.stdout, /^sharegpt: 3 train, 0 validation/);
+    assert.match(filtered.stdout, /^sharegpt: 4 train, 0 validation/);
     assert.match(
       filtered.stdout,
       /ToolAlpaca's filters: 1 with 0 steps, 1 with more than 5 steps, 1 with only getDetails/,
     );
     const train = await readFile(join(filtered.dir, 'train.jsonl'), 'utf8');
-    for (const kept of ['one turn, one step', 'two good turns', 'four steps in each turn'])
-      assert.ok(train.includes(kept), kept);
-    for (const dropped of ['with no step', 'seven steps', 'only asks'])
+    const keptInputs = [
+      'one turn, one step',
+      'follow-up with no step',
+      'two good turns',
+      'four steps in each',
+    ];
+    for (const kept of keptInputs) assert.ok(train.includes(kept), kept);
+    for (const dropped of ['first turn with no step', 'seven steps', 'only asks'])
       assert.ok(!train.includes(dropped), dropped);
     assert.match(
       filtered.card,
-      /Every turn of the 5 multi-turn instances was checked on its own steps: one turn with no step, more than five or only getDetails drops the instance\./,
+      /Every turn of the 6 multi-turn instances was checked on its own steps: a turn with more than five steps or only getDetails drops the instance \(a follow-up may have no step, answered from what earlier calls returned\)\./,
     );
     assert.match(
       filtered.card,
-      /An example's length is its whole conversation: every turn of the 2 multi-turn examples is counted\./,
+      /An example's length is its whole conversation: every turn of the 3 multi-turn examples is counted\./,
     );
 
     const kept = await exportCorpus('kept', INSTANCES, ['--no-toolalpaca-filters']);
-    assert.match(kept.stdout, /^sharegpt: 6 train, 0 validation/);
+    assert.match(kept.stdout, /^sharegpt: 7 train, 0 validation/);
     assert.match(kept.card, /ToolAlpaca's dataset filters were off/);
     assert.doesNotMatch(kept.card, /Every turn of the/);
   });
 
   test("token statistics count the follow-ups' text; a one-turn export's card says nothing of turns", async () => {
-    const good = INSTANCES[4] as Instance;
+    const good = INSTANCES[5] as Instance;
     const { follow_ups: _turns, kind: _kind, ...firstOnly } = good;
     const both = await exportCorpus('both-turns', [good], ['--json']);
     const first = await exportCorpus('first-turn', [firstOnly], ['--json']);
@@ -126,10 +134,11 @@ describe('export: every turn of a multi-turn instance', () => {
     const finding = (instance: Instance): ReturnType<typeof toolAlpacaFilterFinding> =>
       toolAlpacaFilterFinding(exampleOfInstance(record, instance, 0));
     assert.deepEqual(finding(INSTANCES[0] as Instance), undefined);
-    assert.deepEqual(finding(INSTANCES[1] as Instance), { reason: 'zeroSteps', turn: 1 });
-    assert.deepEqual(finding(INSTANCES[2] as Instance), { reason: 'overFiveSteps', turn: 1 });
-    assert.deepEqual(finding(INSTANCES[3] as Instance), { reason: 'onlyGetDetails', turn: 1 });
-    assert.equal(finding(INSTANCES[5] as Instance), undefined);
+    assert.deepEqual(finding(INSTANCES[1] as Instance), { reason: 'zeroSteps', turn: 0 });
+    assert.equal(finding(INSTANCES[2] as Instance), undefined);
+    assert.deepEqual(finding(INSTANCES[3] as Instance), { reason: 'overFiveSteps', turn: 1 });
+    assert.deepEqual(finding(INSTANCES[4] as Instance), { reason: 'onlyGetDetails', turn: 1 });
+    assert.equal(finding(INSTANCES[6] as Instance), undefined);
     // The filters' order decides between turns: no step in the first beats seven in the second.
     assert.deepEqual(finding(multiTurn('both bad', [], Array<Step>(7).fill(step))), {
       reason: 'zeroSteps',

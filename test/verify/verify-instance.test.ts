@@ -276,6 +276,23 @@ describe('instance kinds', () => {
     assert.equal(answered.passed, true, JSON.stringify(answered));
   });
 
+  test("multi-turn: ToolAlpaca's filters check the follow-up's steps too, and name its turn", async () => {
+    const asks = await verify(
+      instance([call], GOOD_ANSWER, {
+        kind: 'multi-turn',
+        follow_ups: [
+          {
+            input: 'And GBP?',
+            output: 'It is 0.7841 GBP.',
+            intermediate_steps: [step('getDetails', '{"Question": "Which date?"}', 'Today.')],
+          },
+        ],
+      }),
+    );
+    assert.deepEqual(codes(asks), ['only-get-details']);
+    assert.match(asks.reasons[0]?.message ?? '', /its only action is getDetails \(turn 2\)$/);
+  });
+
   test('single and multi-step: the number of calls; an unknown kind is a format finding', async () => {
     assert.deepEqual(codes(await verify(instance([call], GOOD_ANSWER, { kind: 'multi-step' }))), [
       'multi-step-single-call',
