@@ -13,7 +13,10 @@ import { Redis } from 'ioredis';
 import { REDIS_CACHE_PREFIX, redisResponseStore } from '../../src/models/cache-redis.js';
 import type { CacheEntry } from '../../src/models/cache-sqlite.js';
 import type { ChatResponse } from '../../src/models/chat-model.js';
+import { createChatModel } from '../../src/models/create-model.js';
+import { cacheKey, requestHash } from '../../src/models/cache-keys.js';
 import { runCli, type RunCliResult } from '../helpers/cli.js';
+import { startFakeOpenAI } from '../helpers/fake-openai-server.js';
 import { closedPort } from '../helpers/net.js';
 import { makeTempDir } from '../helpers/paths.js';
 import { redisTestOptions, startRedis, type RedisProcess } from '../helpers/redis-server.js';
@@ -314,6 +317,46 @@ describe('toolalpaca cache --cache-store redis://', redisTestOptions(), () => {
     assert.equal((await statsOf()).rows, 0);
     assert.equal(await admin.get('toolalpaca:not-the-cache'), 'kept', 'keys outside the prefix are kept');
     noSecret(noFilter, none, old, byBackend, all);
+  });
+
+  test('entries a model call stored through the shared cache (as a worker does) are what stats and export give', async () => {
+    await admin.flushdb();
+    const apiKey = 'sk-cache-cli-redis-key-3310';
+    const server = await startFakeOpenAI({ models: ['fake-model'] });
+    try {
+      const client = new Redis(url);
+      const model = await createChatModel('openai:fake-model', {
+        openai: { baseUrl: server.baseUrl, apiKey },
+        maxRetries: 0,
+        sharedCache: redisResponseStore({ client, location: 'shared', closeClient: true }),
+        cacheDir: '/dev/null/no-cache-here',
+      });
+      const request = { messages: [{ role: 'user' as const, content: 'what is 2+2?' }], seed: 1 };
+      const reply = await model.chat(request);
+      await model.close();
+      client.disconnect();
+
+      const stats = await statsOf();
+      assert.deepEqual(
+        stats.byModel.map((m) => [m.model, m.backend, m.rows]),
+        [['openai:fake-model', 'openai', 1]],
+      );
+      const exported = await cli(['export', '--cache-store', url]);
+      assert.equal(exported.code, 0, exported.stderr);
+      const [entry, ...rest] = exported.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as CacheEntry);
+      assert.equal(rest.length, 0);
+      assert.equal(entry!.key, cacheKey('openai', 'openai:fake-model', request, entry!.identity ?? ''));
+      assert.equal(entry!.requestHash, requestHash(request));
+      assert.equal(entry!.response.text, reply.text);
+      assert.ok(entry!.identity?.startsWith('http://127.0.0.1:'), String(entry!.identity));
+      assert.ok(!exported.stdout.includes(apiKey), 'no API key in the export');
+      noSecret(exported);
+    } finally {
+      await server.close();
+    }
   });
 
   test('Redis unavailable: one line naming host:port (never the password), exit 3, no file written', async () => {
