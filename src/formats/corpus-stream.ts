@@ -260,7 +260,10 @@ class ToolAlpacaScanner {
     return done;
   }
 
-  /** One non-space byte outside strings and skipped values. */
+  /**
+   * One non-space byte outside strings and skipped values, handed to the states of its level: the top
+   * array, a tool record's keys and values, or its instances. (Plain method calls: this runs per byte.)
+   */
   private structural(
     byte: number,
     block: Buffer,
@@ -268,6 +271,33 @@ class ToolAlpacaScanner {
     blockStart: number,
     done: ScannedRecord[],
   ): void {
+    switch (this.state) {
+      case S.TopStart:
+      case S.TopFirst:
+      case S.TopNext:
+      case S.TopAfter:
+      case S.TopDone:
+        this.topLevel(byte, i, blockStart);
+        return;
+      case S.KeyFirst:
+      case S.KeyNext:
+      case S.Colon:
+      case S.ValueStart:
+      case S.RecordAfter:
+        this.inRecord(byte, block, i, done);
+        return;
+      case S.InstFirst:
+      case S.InstNext:
+      case S.InstAfter:
+        this.inInstances(byte, i, blockStart);
+        return;
+      default:
+        this.fail('unexpected character');
+    }
+  }
+
+  /** The top level: one record object, or an array of them. */
+  private topLevel(byte: number, i: number, blockStart: number): void {
     switch (this.state) {
       case S.TopStart:
         if (byte === 0x5b) this.state = S.TopFirst;
@@ -287,9 +317,14 @@ class ToolAlpacaScanner {
         else if (byte === 0x5d) this.state = S.TopDone;
         else this.fail("expected ',' or ']' after a tool record");
         return;
-      case S.TopDone:
+      default:
         this.fail('unexpected text after the end of the JSON value');
-        return;
+    }
+  }
+
+  /** Inside a tool record: keys, colons, the start of a value, the comma or brace after it. */
+  private inRecord(byte: number, block: Buffer, i: number, done: ScannedRecord[]): void {
+    switch (this.state) {
       case S.KeyFirst:
       case S.KeyNext:
         if (byte === QUOTE) {
@@ -318,31 +353,30 @@ class ToolAlpacaScanner {
         // Re-scan this byte as the value's first.
         this.scalarOrContainer(byte);
         return;
-      case S.RecordAfter:
+      default:
         if (byte === 0x2c) this.state = S.KeyNext;
         else if (byte === 0x7d) this.endRecord(block, i, done);
         else this.fail("expected ',' or '}' in a tool record");
-        return;
-      case S.InstFirst:
-      case S.InstNext:
-        if (byte === 0x5d && this.state === S.InstFirst) {
-          this.instancesEnd(i);
-          return;
-        }
-        this.startSkip();
-        this.elementStart = blockStart + i;
-        this.elementLine = this.line;
-        this.state = S.Element;
-        this.scalarOrContainer(byte);
-        return;
-      case S.InstAfter:
-        if (byte === 0x2c) this.state = S.InstNext;
-        else if (byte === 0x5d) this.instancesEnd(i);
-        else this.fail("expected ',' or ']' between instances");
-        return;
-      default:
-        this.fail('unexpected character');
     }
+  }
+
+  /** Inside a record's `Instances` array: where each element starts, the comma or bracket after it. */
+  private inInstances(byte: number, i: number, blockStart: number): void {
+    if (this.state === S.InstAfter) {
+      if (byte === 0x2c) this.state = S.InstNext;
+      else if (byte === 0x5d) this.instancesEnd(i);
+      else this.fail("expected ',' or ']' between instances");
+      return;
+    }
+    if (byte === 0x5d && this.state === S.InstFirst) {
+      this.instancesEnd(i);
+      return;
+    }
+    this.startSkip();
+    this.elementStart = blockStart + i;
+    this.elementLine = this.line;
+    this.state = S.Element;
+    this.scalarOrContainer(byte);
   }
 
   /** The first byte of a skipped value, already consumed by the caller. */

@@ -27,79 +27,106 @@ const BACK_AFTER_GIVE_UP = 2;
 /** A return value that unwinds the whole search. */
 const STOP = Number.MAX_SAFE_INTEGER;
 
+interface DfsdtLimits {
+  width: number;
+  maxDepth: number;
+  maxCalls: number;
+}
+
+/** The pre-order walk over one query's tree, and what it ran into (for the stop reason). */
+class DfsdtWalk {
+  hitDepth = false;
+  hitCalls = false;
+  emptyReplies = 0;
+
+  constructor(
+    private readonly space: SearchSpace,
+    private readonly limits: DfsdtLimits,
+    private readonly options: SolveOptions,
+  ) {}
+
+  /** Visits `node` and its subtree; the levels to back off afterwards (`STOP` ends the search). */
+  async visit(node: TreeNode): Promise<number> {
+    this.space.markExpanded(node);
+    if (node.isTerminal) {
+      this.space.terminalNodes.push(node);
+      return STOP;
+    }
+    if (node.pruned) return this.backOffPruned(node);
+    if (node.depth >= this.limits.maxDepth) {
+      node.pruned = true;
+      this.hitDepth = true;
+      return 1;
+    }
+    return this.expandChildren(node);
+  }
+
+  /** A give-up backs off two levels; an executor failure or an empty reply one. */
+  private backOffPruned(node: TreeNode): number {
+    if (node.gaveUp) {
+      this.space.giveUpNodes.push(node);
+      return BACK_AFTER_GIVE_UP;
+    }
+    if (node.error?.startsWith('empty reply') === true) this.emptyReplies++;
+    return 1;
+  }
+
+  /** Up to `width` children, each a model call (with the diversity prompt after the first) then visited. */
+  private async expandChildren(node: TreeNode): Promise<number> {
+    const { space } = this;
+    for (let i = 0; i < this.limits.width; i++) {
+      this.options.signal?.throwIfAborted();
+      if (space.queryCount >= this.limits.maxCalls) {
+        this.hitCalls = true;
+        return STOP;
+      }
+      const earlier = node.children.length > 0 ? space.earlierCandidates(node) : [];
+      const extra = earlier.length > 0 ? space.prompts.diversity(earlier, node.observation) : undefined;
+      const { node: child } = await space.expand(node, extra);
+      const result = await this.visit(child);
+      if (result === STOP) return STOP;
+      if (result > 1) return result - 1;
+    }
+    return 1;
+  }
+
+  /** Why the search ended: an answer first, then the call limit, a give-up, the depth limit, empty replies. */
+  stopReason(finishType: 'give_answer' | 'give_up' | 'none'): StopReason {
+    if (finishType === 'give_answer') return 'answer';
+    if (this.hitCalls) return 'call_limit';
+    if (finishType === 'give_up') return 'give_up';
+    if (this.hitDepth) return 'depth_limit';
+    return this.emptyReplies > 0 ? 'empty_reply' : 'exhausted';
+  }
+}
+
 export function createDfsdtSolver(config: DfsdtOptions = {}): Solver {
-  const width = Math.max(1, config.width ?? DFSDT_DEFAULTS.width);
-  const maxDepth = Math.max(1, config.maxDepth ?? DFSDT_DEFAULTS.maxDepth);
-  const maxCalls = Math.max(1, config.maxCalls ?? DFSDT_DEFAULTS.maxCalls);
+  const limits: DfsdtLimits = {
+    width: Math.max(1, config.width ?? DFSDT_DEFAULTS.width),
+    maxDepth: Math.max(1, config.maxDepth ?? DFSDT_DEFAULTS.maxDepth),
+    maxCalls: Math.max(1, config.maxCalls ?? DFSDT_DEFAULTS.maxCalls),
+  };
+  const method = `DFS_woFilter_w${limits.width}`;
 
   return {
     name: 'dfsdt',
-    method: `DFS_woFilter_w${width}`,
+    method,
     async solve(task: SolverTask, options: SolveOptions): Promise<SolveResult> {
       const space = new SearchSpace(task, options);
-      let hitDepth = false;
-      let hitCalls = false;
-      let emptyReplies = 0;
-
-      const dfs = async (node: TreeNode): Promise<number> => {
-        space.markExpanded(node);
-        if (node.isTerminal) {
-          space.terminalNodes.push(node);
-          return STOP;
-        }
-        if (node.pruned) {
-          if (node.gaveUp) {
-            space.giveUpNodes.push(node);
-            return BACK_AFTER_GIVE_UP;
-          }
-          if (node.error?.startsWith('empty reply') === true) emptyReplies++;
-          return 1;
-        }
-        if (node.depth >= maxDepth) {
-          node.pruned = true;
-          hitDepth = true;
-          return 1;
-        }
-        for (let i = 0; i < width; i++) {
-          options.signal?.throwIfAborted();
-          if (space.queryCount >= maxCalls) {
-            hitCalls = true;
-            return STOP;
-          }
-          const earlier = node.children.length > 0 ? space.earlierCandidates(node) : [];
-          const extra = earlier.length > 0 ? space.prompts.diversity(earlier, node.observation) : undefined;
-          const { node: child } = await space.expand(node, extra);
-          const result = await dfs(child);
-          if (result === STOP) return STOP;
-          if (result > 1) return result - 1;
-        }
-        return 1;
-      };
-
-      await dfs(space.root);
+      const walk = new DfsdtWalk(space, limits, options);
+      await walk.visit(space.root);
       const finishType = space.finishType();
-      const stopReason: StopReason =
-        finishType === 'give_answer'
-          ? 'answer'
-          : hitCalls
-            ? 'call_limit'
-            : finishType === 'give_up'
-              ? 'give_up'
-              : hitDepth
-                ? 'depth_limit'
-                : emptyReplies > 0
-                  ? 'empty_reply'
-                  : 'exhausted';
+      const stopReason = walk.stopReason(finishType);
       const answer = space.answerFile({
         solver: 'dfsdt',
-        method: `DFS_woFilter_w${width}`,
+        method,
         stopReason,
         model: options.model.id,
         executor: options.executor.kind,
         forwardArgs: {
-          single_chain_max_step: maxDepth,
-          tree_beam_size: width,
-          max_query_count: maxCalls,
+          single_chain_max_step: limits.maxDepth,
+          tree_beam_size: limits.width,
+          max_query_count: limits.maxCalls,
           answer: 1,
           with_filter: false,
         },

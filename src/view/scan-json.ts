@@ -217,6 +217,102 @@ class Window {
 
 const yieldNow = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** The walk over one file's values: the handlers' decisions applied, with timed yields. */
+class JsonWalk {
+  private readonly sliceMs: number;
+  private sliceStart = performance.now();
+
+  constructor(
+    private readonly window: Window,
+    private readonly handlers: ScanHandlers,
+    private readonly options: ScanOptions,
+  ) {
+    this.sliceMs = options.sliceMs ?? 8;
+  }
+
+  /** Awaits `pause`, and yields to the event loop once the slice's time is spent (checking the signal). */
+  private async maybeYield(): Promise<void> {
+    const { pause, signal } = this.options;
+    if (pause !== undefined) await pause();
+    if (performance.now() - this.sliceStart < this.sliceMs) return;
+    await yieldNow();
+    if (signal?.aborted === true) throw signal.reason ?? new Error('aborted');
+    this.sliceStart = performance.now();
+  }
+
+  /** One value at `path`: descended into, captured, ranged or skipped as `decide` says. */
+  async value(path: PathPart[]): Promise<void> {
+    const { window, handlers } = this;
+    const first = window.skipSpace();
+    if (first === -1) throw new ScanError('unexpected end of file', window.offset());
+    const kind = first === OPEN_BRACE ? 'object' : first === OPEN_BRACKET ? 'array' : 'scalar';
+    const decision = handlers.decide(path, kind);
+    const start = window.offset();
+    if (decision === 'descend' && kind !== 'scalar') {
+      window.pos++;
+      if (kind === 'object') await this.object(path);
+      else await this.array(path);
+      handlers.leave?.(path, start, window.offset());
+      return;
+    }
+    if (decision === 'capture') {
+      window.keep = window.pos;
+      window.skipValue();
+      const text = window.bytes.toString('utf8', window.keep, window.pos);
+      window.keep = -1;
+      handlers.capture?.(path, text, start, window.offset());
+      return;
+    }
+    window.skipValue();
+    if (decision === 'range') handlers.range?.(path, start, window.offset());
+  }
+
+  /** An object's members, after its opening brace; through its closing one. */
+  private async object(path: PathPart[]): Promise<void> {
+    const { window } = this;
+    let byte = window.skipSpace();
+    if (byte === CLOSE_BRACE) {
+      window.pos++;
+      return;
+    }
+    for (;;) {
+      if (byte !== QUOTE) throw new ScanError('expected a key', window.offset());
+      const key = window.readString();
+      if (window.skipSpace() !== COLON) throw new ScanError('expected ":"', window.offset());
+      window.pos++;
+      path.push(key);
+      await this.value(path);
+      path.pop();
+      await this.maybeYield();
+      byte = window.skipSpace();
+      window.pos++;
+      if (byte === CLOSE_BRACE) return;
+      if (byte !== COMMA) throw new ScanError('expected "," or "}"', window.offset() - 1);
+      byte = window.skipSpace();
+    }
+  }
+
+  /** An array's elements, after its opening bracket; through its closing one. */
+  private async array(path: PathPart[]): Promise<void> {
+    const { window } = this;
+    let byte = window.skipSpace();
+    if (byte === CLOSE_BRACKET) {
+      window.pos++;
+      return;
+    }
+    for (let index = 0; ; index++) {
+      path.push(index);
+      await this.value(path);
+      path.pop();
+      await this.maybeYield();
+      byte = window.skipSpace();
+      window.pos++;
+      if (byte === CLOSE_BRACKET) return;
+      if (byte !== COMMA) throw new ScanError('expected "," or "]"', window.offset() - 1);
+    }
+  }
+}
+
 /**
  * Scans `path` from `options.start`, calling the handlers. Resolves when the root value ends; throws a
  * ScanError on malformed JSON (the handlers have been called for everything before it).
@@ -229,86 +325,10 @@ export async function scanJsonFile(
   const fd = openSync(path, 'r');
   try {
     const window = new Window(fd, options.start ?? 0, options.windowBytes ?? 1 << 20);
-    const sliceMs = options.sliceMs ?? 8;
-    let sliceStart = performance.now();
-    const pause = options.pause;
-    const maybeYield = async (): Promise<void> => {
-      if (pause !== undefined) await pause();
-      if (performance.now() - sliceStart < sliceMs) return;
-      await yieldNow();
-      if (options.signal?.aborted === true) throw options.signal.reason ?? new Error('aborted');
-      sliceStart = performance.now();
-    };
-
-    const value = async (path: PathPart[]): Promise<void> => {
-      const first = window.skipSpace();
-      if (first === -1) throw new ScanError('unexpected end of file', window.offset());
-      const kind = first === OPEN_BRACE ? 'object' : first === OPEN_BRACKET ? 'array' : 'scalar';
-      const decision = handlers.decide(path, kind);
-      const start = window.offset();
-      if (decision === 'descend' && kind !== 'scalar') {
-        window.pos++;
-        if (kind === 'object') await object(path);
-        else await array(path);
-        handlers.leave?.(path, start, window.offset());
-        return;
-      }
-      if (decision === 'capture') {
-        window.keep = window.pos;
-        window.skipValue();
-        const text = window.bytes.toString('utf8', window.keep, window.pos);
-        window.keep = -1;
-        handlers.capture?.(path, text, start, window.offset());
-        return;
-      }
-      window.skipValue();
-      if (decision === 'range') handlers.range?.(path, start, window.offset());
-    };
-
-    const object = async (path: PathPart[]): Promise<void> => {
-      let byte = window.skipSpace();
-      if (byte === CLOSE_BRACE) {
-        window.pos++;
-        return;
-      }
-      for (;;) {
-        if (byte !== QUOTE) throw new ScanError('expected a key', window.offset());
-        const key = window.readString();
-        if (window.skipSpace() !== COLON) throw new ScanError('expected ":"', window.offset());
-        window.pos++;
-        path.push(key);
-        await value(path);
-        path.pop();
-        await maybeYield();
-        byte = window.skipSpace();
-        window.pos++;
-        if (byte === CLOSE_BRACE) return;
-        if (byte !== COMMA) throw new ScanError('expected "," or "}"', window.offset() - 1);
-        byte = window.skipSpace();
-      }
-    };
-
-    const array = async (path: PathPart[]): Promise<void> => {
-      let byte = window.skipSpace();
-      if (byte === CLOSE_BRACKET) {
-        window.pos++;
-        return;
-      }
-      for (let index = 0; ; index++) {
-        path.push(index);
-        await value(path);
-        path.pop();
-        await maybeYield();
-        byte = window.skipSpace();
-        window.pos++;
-        if (byte === CLOSE_BRACKET) return;
-        if (byte !== COMMA) throw new ScanError('expected "," or "]"', window.offset() - 1);
-      }
-    };
-
+    const walk = new JsonWalk(window, handlers, options);
     // A byte-order mark is not JSON but some editors write one.
     if (window.peek() === 0xef) window.pos += 3;
-    await value([]);
+    await walk.value([]);
   } finally {
     closeSync(fd);
   }

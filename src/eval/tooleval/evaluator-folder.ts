@@ -110,10 +110,8 @@ const SUPPORTED_KWARGS = new Set([
   'function_call',
 ]);
 
-/** Reads and checks an evaluator folder; every problem is one InputError naming the file. */
-export async function readEvaluatorFolder(folder: string): Promise<EvaluatorFolder> {
-  const dir = resolve(folder);
-  const configPath = join(dir, 'config.yaml');
+/** `config.yaml` parsed: a mapping, else one InputError naming the file. */
+async function readConfig(configPath: string): Promise<Record<string, unknown>> {
   let config: unknown;
   try {
     config = parseYaml(await readText(configPath));
@@ -122,16 +120,40 @@ export async function readEvaluatorFolder(folder: string): Promise<EvaluatorFold
     throw new InputError(oneLine(`${configPath}: not valid YAML (${messageOf(error)})`));
   }
   if (!isRecord(config)) throw new InputError(`${configPath}: not a mapping`);
+  return config;
+}
+
+/** `registered_cls_name` and the kind of evaluator it is; one of the classes this project reads. */
+function registeredKind(
+  config: Record<string, unknown>,
+  configPath: string,
+): { registeredClass: string; kind: EvaluatorKind } {
   const registeredClass = typeof config.registered_cls_name === 'string' ? config.registered_cls_name : '';
   const kind = KIND_OF_CLASS[registeredClass];
   if (kind === undefined)
     throw new InputError(
       `${configPath}: registered_cls_name "${registeredClass}" is not one of ${Object.keys(KIND_OF_CLASS).join(', ')}`,
     );
+  return { registeredClass, kind };
+}
+
+/** The prompt template `prompt_template` names, read from the folder. */
+async function readTemplate(
+  dir: string,
+  config: Record<string, unknown>,
+  configPath: string,
+): Promise<{ templatePath: string; template: string }> {
   const templateName = typeof config.prompt_template === 'string' ? config.prompt_template : '';
   if (templateName === '') throw new InputError(`${configPath}: no prompt_template`);
   const templatePath = join(dir, templateName);
-  const template = await readText(templatePath);
+  return { templatePath, template: await readText(templatePath) };
+}
+
+/** `completions_kwargs`: present, only settings a request here carries, with a model. */
+function completionKwargs(
+  config: Record<string, unknown>,
+  configPath: string,
+): { kwargs: Record<string, unknown>; model: string } {
   const kwargs = isRecord(config.completions_kwargs) ? config.completions_kwargs : undefined;
   if (kwargs === undefined) throw new InputError(`${configPath}: no completions_kwargs`);
   const unsupported = Object.keys(kwargs).filter((key) => !SUPPORTED_KWARGS.has(key));
@@ -139,7 +161,11 @@ export async function readEvaluatorFolder(folder: string): Promise<EvaluatorFold
     throw new InputError(`${configPath}: completions_kwargs ${unsupported.join(', ')} not supported here`);
   const model = typeof kwargs.model === 'string' ? kwargs.model : '';
   if (model === '') throw new InputError(`${configPath}: completions_kwargs.model is missing`);
+  return { kwargs, model };
+}
 
+/** `completions_kwargs.functions` by name; each needs a name and parameters. */
+function judgeFunctions(kwargs: Record<string, unknown>, configPath: string): Map<string, EvaluatorFunction> {
   const functions = new Map<string, EvaluatorFunction>();
   for (const entry of Array.isArray(kwargs.functions) ? kwargs.functions : []) {
     if (!isRecord(entry) || typeof entry.name !== 'string' || !isRecord(entry.parameters))
@@ -150,6 +176,14 @@ export async function readEvaluatorFolder(folder: string): Promise<EvaluatorFold
       parameters: entry.parameters as EvaluatorFunction['parameters'],
     });
   }
+  return functions;
+}
+
+/** The template's `<function>` blocks by name and its `<message>` blocks in order. */
+function templateBlocks(
+  template: string,
+  templatePath: string,
+): Pick<EvaluatorFolder, 'functionTemplates' | 'messages'> {
   const functionTemplates = new Map<string, string>();
   for (const block of all(/<function>([\s\S]*?)<\/function>/g, template)) {
     functionTemplates.set(first('name', block, templatePath), first('description', block, templatePath));
@@ -158,11 +192,60 @@ export async function readEvaluatorFolder(folder: string): Promise<EvaluatorFold
     role: first('role', block, templatePath),
     content: first('content', block, templatePath),
   }));
+  return { functionTemplates, messages };
+}
+
+/** The sampling settings of `completions_kwargs` (temperature, max_tokens, top_p, stop), onto `evaluator`. */
+function setSampling(evaluator: EvaluatorFolder, kwargs: Record<string, unknown>, configPath: string): void {
+  const temperature = numberSetting(kwargs, 'temperature', configPath);
+  const maxTokens = numberSetting(kwargs, 'max_tokens', configPath);
+  const topP = numberSetting(kwargs, 'top_p', configPath);
+  if (temperature !== undefined) evaluator.temperature = temperature;
+  if (maxTokens !== undefined) evaluator.maxTokens = maxTokens;
+  if (topP !== undefined) evaluator.topP = topP;
+  const stop = kwargs.stop;
+  if (typeof stop === 'string') evaluator.stop = [stop];
+  else if (Array.isArray(stop)) evaluator.stop = stop.map(String);
+}
+
+/** The judge functions each class calls. */
+const NEEDED_FUNCTIONS: Record<EvaluatorKind, string[]> = {
+  reinforce: ['check_answer_status', 'parse_answer_status', 'check_task_solvable', 'select_better_answer'],
+  normalized: ['parse_answer_details', 'select_best_final_answer', 'check_solve_query'],
+  'preference-messages': [],
+};
+
+/** What the evaluator's class calls must be there, with its template. */
+function checkEvaluator(evaluator: EvaluatorFolder, configPath: string, templatePath: string): void {
+  const { functions, functionTemplates, messages, forcedFunction } = evaluator;
+  for (const name of NEEDED_FUNCTIONS[evaluator.kind]) {
+    if (!functions.has(name))
+      throw new InputError(`${configPath}: no function ${name} in completions_kwargs`);
+    if (!functionTemplates.has(name))
+      throw new InputError(`${templatePath}: no <function> block for ${name}`);
+  }
+  if (evaluator.kind === 'preference-messages') {
+    if (forcedFunction === undefined || !functions.has(forcedFunction))
+      throw new InputError(`${configPath}: completions_kwargs.function_call must name one of its functions`);
+    if (!messages.some((m) => m.role === 'user'))
+      throw new InputError(`${templatePath}: no <message> with role user`);
+  }
+}
+
+/** Reads and checks an evaluator folder; every problem is one InputError naming the file. */
+export async function readEvaluatorFolder(folder: string): Promise<EvaluatorFolder> {
+  const dir = resolve(folder);
+  const configPath = join(dir, 'config.yaml');
+  const config = await readConfig(configPath);
+  const { registeredClass, kind } = registeredKind(config, configPath);
+  const { templatePath, template } = await readTemplate(dir, config, configPath);
+  const { kwargs, model } = completionKwargs(config, configPath);
+  const functions = judgeFunctions(kwargs, configPath);
+  const blocks = templateBlocks(template, templatePath);
   const forced =
     isRecord(kwargs.function_call) && typeof kwargs.function_call.name === 'string'
       ? kwargs.function_call.name
       : undefined;
-  const stop = kwargs.stop;
   const evaluator: EvaluatorFolder = {
     dir,
     name: typeof config.evaluator_name === 'string' ? config.evaluator_name : basename(dir),
@@ -170,38 +253,12 @@ export async function readEvaluatorFolder(folder: string): Promise<EvaluatorFold
     kind,
     model,
     functions,
-    functionTemplates,
-    messages,
+    ...blocks,
     ignored: 'timeout' in kwargs ? ['timeout'] : [],
     ...(forced !== undefined ? { forcedFunction: forced } : {}),
   };
-  const temperature = numberSetting(kwargs, 'temperature', configPath);
-  const maxTokens = numberSetting(kwargs, 'max_tokens', configPath);
-  const topP = numberSetting(kwargs, 'top_p', configPath);
-  if (temperature !== undefined) evaluator.temperature = temperature;
-  if (maxTokens !== undefined) evaluator.maxTokens = maxTokens;
-  if (topP !== undefined) evaluator.topP = topP;
-  if (typeof stop === 'string') evaluator.stop = [stop];
-  else if (Array.isArray(stop)) evaluator.stop = stop.map(String);
-
-  // What each class calls must be there, with its template.
-  const needs: Record<EvaluatorKind, string[]> = {
-    reinforce: ['check_answer_status', 'parse_answer_status', 'check_task_solvable', 'select_better_answer'],
-    normalized: ['parse_answer_details', 'select_best_final_answer', 'check_solve_query'],
-    'preference-messages': [],
-  };
-  for (const name of needs[kind]) {
-    if (!functions.has(name))
-      throw new InputError(`${configPath}: no function ${name} in completions_kwargs`);
-    if (!functionTemplates.has(name))
-      throw new InputError(`${templatePath}: no <function> block for ${name}`);
-  }
-  if (kind === 'preference-messages') {
-    if (forced === undefined || !functions.has(forced))
-      throw new InputError(`${configPath}: completions_kwargs.function_call must name one of its functions`);
-    if (!messages.some((m) => m.role === 'user'))
-      throw new InputError(`${templatePath}: no <message> with role user`);
-  }
+  setSampling(evaluator, kwargs, configPath);
+  checkEvaluator(evaluator, configPath, templatePath);
   return evaluator;
 }
 

@@ -282,75 +282,93 @@ export function Judgments(props: { judgments: JudgmentsView }): JSX.Element {
         {agreement !== undefined ? <Badge value={agreement} title="LLM judge vs checker (process)" /> : null}
       </h3>
       <div class="judges">
-        {llm !== undefined ? (
-          <div class="judge llm">
-            <h4>LLM judge · {llm.model}</h4>
-            <p>
-              {llm.process !== undefined ? <Badge label="process" value={llm.process} /> : null}{' '}
-              {llm.responseJudged ? (
-                llm.response !== undefined ? (
-                  <Badge label="response" value={llm.response} />
-                ) : null
-              ) : (
-                <Badge label="response" value="not judged" />
-              )}
-              {llm.error !== undefined ? <span class="error"> {llm.error}</span> : null}
-            </p>
-            {llm.verdicts.map((v, i) => (
-              <details key={i} open={i === 0}>
-                <summary>
-                  verdict {i + 1}
-                  {llm.verdicts.length > 1 ? ` of ${llm.verdicts.length}` : ''}
-                  {v.process !== undefined ? ` · process ${v.process}` : ''}
-                  {v.response !== undefined ? ` · response ${v.response}` : ''}
-                  {v.error !== undefined ? ` · ${v.error}` : ''}
-                </summary>
-                <pre class="reasoning">{v.analysis}</pre>
-              </details>
-            ))}
-          </div>
-        ) : null}
-        {checker !== undefined ? (
-          <div class="judge checker">
-            <h4>Deterministic checker{checker.computed ? ' (computed here)' : ''}</h4>
-            <p>
-              <Badge label="process" value={checker.correct ? 'pass' : 'fail'} />
-            </p>
-            {checker.reasons.length > 0 ? (
-              <ul class="reasons">
-                {checker.reasons.map((r, i) => (
-                  <li key={i}>{r}</li>
-                ))}
-              </ul>
-            ) : null}
-          </div>
-        ) : null}
-        {tooleval !== undefined ? (
-          <div class="judge tooleval">
-            <h4>ToolEval</h4>
-            <p>
-              <Badge label="pass" value={tooleval.passed ? 'passed' : 'failed'} /> {tooleval.passedVotes}{' '}
-              passed · {tooleval.failedVotes} failed votes
-              {tooleval.answerStatus !== undefined ? <> · answer {tooleval.answerStatus}</> : null}
-              {tooleval.win !== undefined ? (
-                <>
-                  {' '}
-                  <Badge label="win" value={tooleval.win.outcome} title={tooleval.win.how} />
-                </>
-              ) : null}
-            </p>
-            <ol class="reasons">
-              {tooleval.runs.map((r, i) => (
-                <li key={i}>
-                  <Badge value={r.label} /> {r.decision} · answer {r.answerStatus}
-                  {r.taskStatus !== undefined ? ` · task ${r.taskStatus}` : ''} — {r.reason}
-                </li>
-              ))}
-            </ol>
-          </div>
-        ) : null}
+        {llm !== undefined ? <LlmJudge llm={llm} /> : null}
+        {checker !== undefined ? <CheckerJudge checker={checker} /> : null}
+        {tooleval !== undefined ? <ToolevalJudge tooleval={tooleval} /> : null}
       </div>
     </section>
+  );
+}
+
+/** The LLM judge's labels and each verdict's reasoning (the first open). */
+function LlmJudge(props: { llm: NonNullable<JudgmentsView['llm']> }): JSX.Element {
+  const { llm } = props;
+  return (
+    <div class="judge llm">
+      <h4>LLM judge · {llm.model}</h4>
+      <p>
+        {llm.process !== undefined ? <Badge label="process" value={llm.process} /> : null}{' '}
+        {llm.responseJudged ? (
+          llm.response !== undefined ? (
+            <Badge label="response" value={llm.response} />
+          ) : null
+        ) : (
+          <Badge label="response" value="not judged" />
+        )}
+        {llm.error !== undefined ? <span class="error"> {llm.error}</span> : null}
+      </p>
+      {llm.verdicts.map((v, i) => (
+        <details key={i} open={i === 0}>
+          <summary>
+            verdict {i + 1}
+            {llm.verdicts.length > 1 ? ` of ${llm.verdicts.length}` : ''}
+            {v.process !== undefined ? ` · process ${v.process}` : ''}
+            {v.response !== undefined ? ` · response ${v.response}` : ''}
+            {v.error !== undefined ? ` · ${v.error}` : ''}
+          </summary>
+          <pre class="reasoning">{v.analysis}</pre>
+        </details>
+      ))}
+    </div>
+  );
+}
+
+/** The deterministic checker's process label and its reasons. */
+function CheckerJudge(props: { checker: NonNullable<JudgmentsView['checker']> }): JSX.Element {
+  const { checker } = props;
+  return (
+    <div class="judge checker">
+      <h4>Deterministic checker{checker.computed ? ' (computed here)' : ''}</h4>
+      <p>
+        <Badge label="process" value={checker.correct ? 'pass' : 'fail'} />
+      </p>
+      {checker.reasons.length > 0 ? (
+        <ul class="reasons">
+          {checker.reasons.map((r, i) => (
+            <li key={i}>{r}</li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
+  );
+}
+
+/** ToolEval's pass label, its votes, the win against the reference, and each run's decision. */
+function ToolevalJudge(props: { tooleval: NonNullable<JudgmentsView['tooleval']> }): JSX.Element {
+  const { tooleval } = props;
+  return (
+    <div class="judge tooleval">
+      <h4>ToolEval</h4>
+      <p>
+        <Badge label="pass" value={tooleval.passed ? 'passed' : 'failed'} /> {tooleval.passedVotes} passed ·{' '}
+        {tooleval.failedVotes} failed votes
+        {tooleval.answerStatus !== undefined ? <> · answer {tooleval.answerStatus}</> : null}
+        {tooleval.win !== undefined ? (
+          <>
+            {' '}
+            <Badge label="win" value={tooleval.win.outcome} title={tooleval.win.how} />
+          </>
+        ) : null}
+      </p>
+      <ol class="reasons">
+        {tooleval.runs.map((r, i) => (
+          <li key={i}>
+            <Badge value={r.label} /> {r.decision} · answer {r.answerStatus}
+            {r.taskStatus !== undefined ? ` · task ${r.taskStatus}` : ''} — {r.reason}
+          </li>
+        ))}
+      </ol>
+    </div>
   );
 }
 
