@@ -81,8 +81,11 @@ describe('MCP executor limits through the CLI', () => {
   after(() => server.close());
 
   test('--mcp-max-body cuts a body, --mcp-timeout and --mcp-max-message fail a call', async () => {
-    // One process per server for the run; generous start: a loaded machine starts Node slowly.
-    const everything = { command: EVERYTHING, startTimeout: 120_000 };
+    // One process per server for the run; generous start: a loaded machine starts Node slowly. Only
+    // "slow" leaves its call timeout to --mcp-timeout: the others' entries set theirs (an entry's own
+    // timeout wins over the flag), so a loaded machine cannot turn their answers into timeouts.
+    const started = { command: EVERYTHING, startTimeout: 120_000 };
+    const patient = { ...started, timeout: 120_000 };
     const asks = {
       cut: `Please call echo with ${JSON.stringify({ message: 'x'.repeat(300) })}.`,
       slow: `Please call trigger-long-running-operation with ${JSON.stringify({ duration: 3600, steps: 1 })}.`,
@@ -90,11 +93,10 @@ describe('MCP executor limits through the CLI', () => {
       big: `Please call huge with ${JSON.stringify({ bytes: 50_000 })}.`,
     };
     const records = [
-      toolToRecord(await readMcpServerTool('everything', everything), {
-        Instructions: [asks.cut, asks.slow],
-      }),
+      toolToRecord(await readMcpServerTool('everything', patient), { Instructions: [asks.cut] }),
+      toolToRecord(await readMcpServerTool('slow', started), { Instructions: [asks.slow] }),
       toolToRecord(
-        await readMcpServerTool('fx', { command: process.execPath, args: [FIXTURE], startTimeout: 120_000 }),
+        await readMcpServerTool('fx', { ...patient, command: process.execPath, args: [FIXTURE] }),
         { Instructions: [asks.big] },
       ),
     ];
@@ -127,10 +129,7 @@ describe('MCP executor limits through the CLI', () => {
     assert.equal(observation, `Status Code: 200. Response: Echo: ${'x'.repeat(34)} [truncated]`);
 
     for (const [ask, pattern] of [
-      [
-        'slow',
-        /MCP server "everything" did not answer tools\/call trigger-long-running-operation within 400 ms/,
-      ],
+      ['slow', /MCP server "slow" did not answer tools\/call trigger-long-running-operation within 400 ms/],
       ['big', /MCP server "fx" sent an answer to tools\/call huge larger than 10000 bytes/],
     ] as const) {
       const task = byAsk.get(ask);
