@@ -20,6 +20,7 @@ import {
   type InspectableResponseStore,
   type StoreStats,
 } from '../models/cache.js';
+import { emptyStoreStats } from '../models/cache-store.js';
 
 const CACHE_DIR_HELP = 'response cache folder (default: TOOLALPACA_CACHE_DIR, else .toolalpaca-cache)';
 const CACHE_STORE_HELP =
@@ -143,17 +144,7 @@ type StatsJson = StoreStats & { exists: boolean };
 
 async function statsJson(target: CacheTarget): Promise<StatsJson> {
   if (target.store === undefined) {
-    return {
-      path: target.where,
-      exists: false,
-      rows: 0,
-      bytes: 0,
-      responseBytes: 0,
-      legacyRows: 0,
-      oldest: null,
-      newest: null,
-      byModel: [],
-    };
+    return { ...emptyStoreStats(target.where), exists: false };
   }
   return { ...(await target.store.stats()), exists: true };
 }

@@ -17,7 +17,12 @@ import type { ChatResponse } from './chat-model.js';
 import { backendOf } from './cache-keys.js';
 import { drained, modelMatcher } from './cache-lines.js';
 import type { CacheEntry, CacheModelStats, PruneOptions } from './cache-sqlite.js';
-import type { InspectableResponseStore, StorePruneResult, StoreStats } from './cache-store.js';
+import {
+  emptyStoreStats,
+  type InspectableResponseStore,
+  type StorePruneResult,
+  type StoreStats,
+} from './cache-store.js';
 
 /** Prefix of the cache's keys in Redis (beside the queue's). */
 export const REDIS_CACHE_PREFIX = 'toolalpaca:cache:';
@@ -185,16 +190,7 @@ function responseBytes(entry: StoredEntry): number {
 
 /** The figures of the SQLite file's stats, from every entry under the prefix. */
 async function readStats(scan: Scan, location: string): Promise<StoreStats> {
-  const stats: StoreStats = {
-    path: location,
-    rows: 0,
-    bytes: 0,
-    responseBytes: 0,
-    legacyRows: 0,
-    oldest: null,
-    newest: null,
-    byModel: [],
-  };
+  const stats = emptyStoreStats(location);
   const models = new Map<string, CacheModelStats>();
   for await (const keys of scanKeys(scan)) {
     for (const { bytes, entry } of await readBatch(scan.client, keys)) {

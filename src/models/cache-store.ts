@@ -46,6 +46,20 @@ export interface ResponseStore {
  */
 export type StoreStats = Omit<CacheStats, 'hits' | 'misses'>;
 
+/** The stats of an empty store at `path` (nothing counted yet). */
+export function emptyStoreStats(path: string): StoreStats {
+  return {
+    path,
+    rows: 0,
+    bytes: 0,
+    responseBytes: 0,
+    legacyRows: 0,
+    oldest: null,
+    newest: null,
+    byModel: [],
+  };
+}
+
 /** What `prune()` of a store did: entries deleted and left, and the store's bytes before and after. */
 export interface StorePruneResult {
   deleted: number;

@@ -9,14 +9,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { JudgedFileSchema, RunFileSchema, type RunFile } from '../../src/core/run.js';
 import { judgePrompt } from '../../src/eval/judge/prompt.js';
 import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
 import { RunSource } from '../../src/view/sources/run.js';
 import type { SourceHost } from '../../src/view/sources/source.js';
+import { startAxolotlApi, type AxolotlApi } from '../helpers/axolotl-api.js';
 import { runCliIn } from '../helpers/cli-process.js';
 import { promptText, startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import { makeTempDir, sharedData } from '../helpers/paths.js';
@@ -49,8 +48,7 @@ const host: SourceHost = {
 
 describe('eval run records each step’s observation source', () => {
   let server: FakeOpenAI;
-  let api: Server;
-  let apiUrl: string;
+  let api: AxolotlApi;
 
   before(async () => {
     server = await startFakeOpenAI();
@@ -72,21 +70,11 @@ describe('eval run records each step’s observation source', () => {
         text: ' Done.\nASSISTANT Response: Albino axolotls: https://example.org/a.png; they live in Lake Xochimilco.',
       };
     });
-    api = createServer((req, res) => {
-      if (req.url?.startsWith('/search') === true) {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ results: [{ url: 'https://example.org/a.png' }] }));
-        return;
-      }
-      res.writeHead(503, { 'content-type': 'text/plain' });
-      res.end('Service Unavailable');
-    });
-    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
-    apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+    api = await startAxolotlApi();
   });
   after(async () => {
     await server.close();
-    await new Promise((resolve) => api.close(resolve));
+    await api.close();
   });
 
   test('RUN.json steps carry real / simulated / null; judged alike with or without them; the viewer shows them', async () => {
@@ -110,7 +98,7 @@ describe('eval run records each step’s observation source', () => {
         '--executor',
         'chain',
         '--api-base-url',
-        apiUrl,
+        api.url,
         '--allow-private',
         '--out',
         runPath,

@@ -8,12 +8,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { InstanceSchema } from '../../src/core/toolalpaca-record.js';
 import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
 import { instanceTrajectory } from '../../src/view/trajectory.js';
+import { startAxolotlApi, type AxolotlApi } from '../helpers/axolotl-api.js';
 import { runCliIn } from '../helpers/cli-process.js';
 import { promptText, startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import { makeTempDir, sharedData } from '../helpers/paths.js';
@@ -22,9 +21,7 @@ const INSTRUCTION = 'Find albino axolotl pictures and tell me where axolotls liv
 
 describe('generate with a chain executor records each observation source', () => {
   let server: FakeOpenAI;
-  let api: Server;
-  let apiUrl: string;
-  const hits: string[] = [];
+  let api: AxolotlApi;
 
   before(async () => {
     server = await startFakeOpenAI();
@@ -42,22 +39,11 @@ describe('generate with a chain executor records each observation source', () =>
         text: ' Done.\nFinal Answer: Albino axolotls: https://example.org/a.png; they live in Lake Xochimilco.',
       };
     });
-    api = createServer((req, res) => {
-      hits.push(req.url ?? '');
-      if (req.url?.startsWith('/search') === true) {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ results: [{ url: 'https://example.org/a.png' }] }));
-        return;
-      }
-      res.writeHead(503, { 'content-type': 'text/plain' });
-      res.end('Service Unavailable');
-    });
-    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
-    apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+    api = await startAxolotlApi();
   });
   after(async () => {
     await server.close();
-    await new Promise((resolve) => api.close(resolve));
+    await api.close();
   });
 
   test('real, then simulated for the call that fell back; kept by verify, left out by export', async () => {
@@ -79,7 +65,7 @@ describe('generate with a chain executor records each observation source', () =>
         '--executor',
         'chain',
         '--api-base-url',
-        apiUrl,
+        api.url,
         '--allow-private',
         '--out',
         corpus,
@@ -90,7 +76,7 @@ describe('generate with a chain executor records each observation source', () =>
     );
     assert.equal(generated.code, 0, generated.stderr);
     assert.deepEqual(
-      hits.map((url) => url.split('?')[0]),
+      api.hits.map((url) => url.split('?')[0]),
       ['/search', '/facts'],
     );
 
