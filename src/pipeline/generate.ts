@@ -24,6 +24,7 @@ import {
   recordToTool,
   toolToRecord,
   toolsOfSource,
+  type ToolSource,
 } from '../formats/toolalpaca-json.js';
 import { instructionsNoteKey, openToolAlpacaWriter, toolNoteKey } from '../formats/corpus-stream.js';
 import {
@@ -118,11 +119,25 @@ export async function hashToolsInput(path: string): Promise<string> {
   return `sha256:${hash.digest('hex')}`;
 }
 
+/** `record` with its NL documentation, derived from its OpenAPI spec when it has none. */
+function withNlDocumentation(record: ToolAlpacaRecord): ToolAlpacaRecord {
+  return record.NLDocumentation === undefined || record.NLDocumentation.trim() === ''
+    ? recomputeDerivedFields(record)
+    : record;
+}
+
 /** The tools of a ToolAlpaca or OpenAPI input as records with NL documentation, plus the unreadable ones. */
 export async function loadGenerationTools(
   path: string,
 ): Promise<{ tools: LoadedTool[]; skipped: { tool: string; error: string }[] }> {
-  const source = await readToolSource(path);
+  return toolsOfReadSource(await readToolSource(path), path);
+}
+
+/** `loadGenerationTools` for a source already read. */
+async function toolsOfReadSource(
+  source: ToolSource,
+  path: string,
+): Promise<{ tools: LoadedTool[]; skipped: { tool: string; error: string }[] }> {
   const sourced = await toolsOfSource(source);
   const tools: LoadedTool[] = [];
   const skipped: { tool: string; error: string }[] = [];
@@ -131,11 +146,7 @@ export async function loadGenerationTools(
       skipped.push({ tool: item.name, error: item.error ?? 'cannot be read' });
       continue;
     }
-    let record = item.record ?? toolToRecord(item.tool);
-    if (record.NLDocumentation === undefined || record.NLDocumentation.trim() === '') {
-      record = recomputeDerivedFields(record);
-    }
-    tools.push({ record, tool: item.tool });
+    tools.push({ record: withNlDocumentation(item.record ?? toolToRecord(item.tool)), tool: item.tool });
   }
   const seen = new Set<string>();
   for (const { record } of tools) {
@@ -158,7 +169,7 @@ export async function loadGenerationTools(
 export async function lookupRunTools(toolsPath: string): Promise<ToolLookup> {
   const source = await readToolSource(toolsPath);
   if (source.kind !== 'toolalpaca') {
-    const { tools } = await loadGenerationTools(toolsPath);
+    const { tools } = await toolsOfReadSource(source, toolsPath);
     const byName = new Map(tools.map((loaded) => [loaded.record.Name, loaded]));
     return (name) => Promise.resolve(byName.get(name));
   }
@@ -169,14 +180,7 @@ export async function lookupRunTools(toolsPath: string): Promise<ToolLookup> {
     if (record === undefined) return Promise.resolve(undefined);
     let loaded = converted.get(name);
     if (loaded === undefined) {
-      loaded = (async () => {
-        const tool = await recordToTool(record);
-        const withDocs =
-          record.NLDocumentation === undefined || record.NLDocumentation.trim() === ''
-            ? recomputeDerivedFields(record)
-            : record;
-        return { record: withDocs, tool };
-      })();
+      loaded = recordToTool(record).then((tool) => ({ record: withNlDocumentation(record), tool }));
       converted.set(name, loaded);
     }
     return loaded;
