@@ -155,6 +155,13 @@ const CALL_COUNTS = [
   'cachedCompletionTokens',
 ] as const;
 
+/** `rows` summed into one row per stage and model (rows that are not call rows left out). */
+export function sumCalls(rows: readonly unknown[]): TaskCalls {
+  const sum: TaskCalls = [];
+  addCalls(sum, rows);
+  return sum;
+}
+
 /** Adds `rows` into `sum` (one row per stage and model). */
 function addCalls(sum: TaskCalls, rows: readonly unknown[]): void {
   for (const row of rows) {

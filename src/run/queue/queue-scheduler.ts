@@ -21,7 +21,8 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
-import { CostLedger, type LedgerRow } from '../../models/ledger.js';
+import type { LedgerRow } from '../../models/ledger.js';
+import { sumCalls } from '../journal.js';
 import { thrownResult, type Scheduler, type SchedulerContext, type SchedulerFactory } from '../scheduler.js';
 import type { TaskCalls, TaskFailure, TaskResult, TaskSpec } from '../task.js';
 import { cleanQueue } from './queue-admin.js';
@@ -146,14 +147,6 @@ export function lostAttemptCalls(listed: readonly string[], returned: string | u
     calls.push(row);
   }
   return calls;
-}
-
-/** Rows summed per stage and model (a job's calls travel in its journal line). */
-function sumCalls(rows: TaskCalls): TaskCalls {
-  if (rows.length === 0) return [];
-  const ledger = new CostLedger();
-  ledger.merge(rows);
-  return ledger.rows().map(({ costUsd: _cost, ...row }) => row);
 }
 
 /** A scheduler factory running tasks on the queue at `options.location`; see the module comment. */
