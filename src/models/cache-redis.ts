@@ -13,7 +13,6 @@
 import type { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { ServiceError, messageOf, oneLine } from '../core/errors.js';
-import type { ChatResponse } from './chat-model.js';
 import { backendOf } from './cache-keys.js';
 import { drained, modelMatcher } from './cache-lines.js';
 import type { CacheEntry, CacheModelStats, PruneOptions } from './cache-sqlite.js';
@@ -44,17 +43,8 @@ export interface RedisResponseStoreOptions {
   now?: () => number;
 }
 
-/** What is stored per key. */
-interface StoredEntry {
-  v: 1;
-  requestHash: string;
-  backend: string;
-  model: string;
-  identity: string | null;
-  stage: string | null;
-  createdAt: string;
-  response: ChatResponse;
-}
+/** What is stored per key: the SQLite cache's row (its key is the Redis key), with a format version. */
+type StoredEntry = { v: 1 } & Omit<CacheEntry, 'key'>;
 
 function parseEntry(text: string): StoredEntry | undefined {
   try {
