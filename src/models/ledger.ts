@@ -147,17 +147,9 @@ export class CostLedger {
 
   /** Counts one finished call (and, inside `ledgerScope.run(other, ...)`, in `other` too). */
   record(stage: string, modelId: string, usage: TokenUsage, cached: boolean): void {
-    const counts = this.countsOf(stage, modelId);
-    counts.calls++;
-    if (cached) {
-      counts.cachedCalls++;
-      counts.cachedPromptTokens += tokenCount(usage.promptTokens);
-      counts.cachedCompletionTokens += tokenCount(usage.completionTokens);
-    } else {
-      counts.promptTokens += tokenCount(usage.promptTokens);
-      counts.completionTokens += tokenCount(usage.completionTokens);
-    }
-    this.onCall?.(callRow(stage, modelId, usage, cached));
+    const row = callRow(stage, modelId, usage, cached);
+    this.merge([row]);
+    this.onCall?.(row);
     const scoped = ledgerScope.getStore();
     if (scoped !== undefined && scoped !== this) scoped.record(stage, modelId, usage, cached);
   }
