@@ -4,7 +4,7 @@
  * list the item was opened from; Esc goes back to it.
  */
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import type { FileInfo, ItemDetail, PositionResponse, TokensView, TurnView } from '../api.js';
 import { getJson, useJson } from './fetch.js';
 import { FacetBadges, Fields, Judgments, Muted, Tabs, ToolDoc, Trajectory, Verification } from './parts.js';
@@ -237,7 +237,9 @@ export function ItemView(props: { file: FileInfo; route: Route }): JSX.Element {
   };
   const pos = position.data;
 
-  useEffect(() => {
+  // A layout effect, so the handler that knows the item's position is attached in the same task that
+  // paints it: a key pressed as soon as the position shows never reaches the previous render's handler.
+  useLayoutEffect(() => {
     const onKey = (event: KeyboardEvent): void => {
       const target = event.target as HTMLElement | null;
       if (target !== null && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA')) return;

@@ -4,7 +4,7 @@
  * files a second tab lists the judge/checker disagreements first.
  */
 import type { JSX } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import {
   FILE_KIND_LABELS,
   type FileInfo,
@@ -77,7 +77,9 @@ function useListKeys(opts: {
   pageUrl: (offset: number) => string;
 }): void {
   const { rows, total, route, selected, setSelected } = opts;
-  useEffect(() => {
+  // A layout effect, so the handler for the rows on screen is attached in the task that paints them:
+  // a key pressed as soon as the list shows never lands before it or on a stale one.
+  useLayoutEffect(() => {
     const onKey = (event: KeyboardEvent): void => {
       const target = event.target as HTMLElement | null;
       const typing = target !== null && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA');
