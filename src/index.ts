@@ -51,6 +51,7 @@ export {
   canonicalJson,
   compileSchema,
   normalizeSchema,
+  prepareSchemaCompiler,
   schemaErrors,
   tryCompile,
   type JsonSchema,

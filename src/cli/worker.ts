@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
+import { prepareSchemaCompiler } from '../core/json-schema.js';
 import { loadConfig } from '../models/config.js';
 import { lookupRunTools } from '../pipeline/generate.js';
 import { buildTaskRunner, DEFAULT_MAX_REPAIRS } from '../pipeline/toolset/build.js';
@@ -273,6 +274,8 @@ export async function runWorkerCommand(
   };
   const root = await mkdtemp(join(tmpdir(), 'toolalpaca-worker-'));
   const log = (line: string): void => void io.stderr.write(`worker: ${line}\n`);
+  // Process-wide set-up that every run's first task would otherwise pay for while all workers start at once.
+  prepareSchemaCompiler();
   const worker = startQueueWorker({
     location,
     concurrency,

@@ -1,7 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { httpFunction, type HttpFunctionFields } from '../../src/core/http-binding.js';
-import { canonicalJson, compileSchema, normalizeSchema, tryCompile } from '../../src/core/json-schema.js';
+import {
+  canonicalJson,
+  compileSchema,
+  normalizeSchema,
+  prepareSchemaCompiler,
+  tryCompile,
+} from '../../src/core/json-schema.js';
 import type { Tool, ToolFunction } from '../../src/core/tool.js';
 import { checkArguments, prepareCall, validateArguments } from '../../src/executors/arguments.js';
 import { callKey, observationText, type Observation } from '../../src/executors/executor.js';
@@ -295,5 +301,15 @@ describe('the JSON Schema module', () => {
     assert.equal(validate([1]), true);
     assert.equal(validate([1, 2]), false);
     assert.ok(tryCompile({ type: 'string', minLength: 'x' }) instanceof Error);
+  });
+
+  test('prepareSchemaCompiler (a worker before its first job) changes no verdict: broken schemas still fail', () => {
+    prepareSchemaCompiler();
+    prepareSchemaCompiler();
+    assert.ok(tryCompile({ type: 'integer', maximum: 'ten' }) instanceof Error);
+    const validate = tryCompile({ type: 'object', required: ['q'], properties: { q: { type: 'string' } } });
+    assert.ok(!(validate instanceof Error));
+    assert.equal(validate({ q: 'x' }), true);
+    assert.equal(validate({}), false);
   });
 });
