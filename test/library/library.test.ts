@@ -2,7 +2,8 @@
  * The package as a library, as a user gets it: `npm pack`, the tarball installed in an empty project
  * (optional dependencies and install scripts left out: node-llama-cpp is optional, and nothing here opens
  * the response cache), every example of docs/library.md compiled with `tsc --strict` (NodeNext) against
- * it, then run: the complete program against the fake OpenAI server, the others on its output.
+ * it, then run: the complete program against the fake OpenAI server, the others on its output, the queue
+ * example on a real redis-server.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +23,7 @@ import { readToolAlpacaFile } from '../../src/formats/toolalpaca-json.js';
 import { readTools } from '../../src/formats/read-tools.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import { makeTempDir, repoRoot } from '../helpers/paths.js';
+import { redisTestOptions, startRedis } from '../helpers/redis-server.js';
 import { planCalls, worldResponder } from '../pipeline/fake-agents.js';
 
 const execFileAsync = promisify(execFile);
@@ -136,6 +138,7 @@ describe('docs/library.md against the packed package', () => {
       'custom-backend.ts',
       'custom-executor.ts',
       'export-corpus.ts',
+      'queue-words.ts',
       'scripted-run.ts',
       'serve-tools.ts',
       'verify-corpus.ts',
@@ -181,6 +184,22 @@ describe('docs/library.md against the packed package', () => {
     const scripted = await node('scripted-run.js', [TOOLS, join(project, 'scripted.json')]);
     assert.equal(scripted.stdout, '2 instances from 3 model calls\n');
   });
+
+  test(
+    'toolalpaca/queue from the tarball: a worker and a producer on a real redis-server',
+    redisTestOptions(),
+    async () => {
+      const redis = await startRedis(makeTempDir('toolalpaca-library-redis-'));
+      try {
+        const { stdout } = await node('queue-words.js', ['one two three', 'four five', 'six'], {
+          REDIS_URL: redis.url,
+        });
+        assert.equal(stdout, 'text-0 3\ntext-1 2\ntext-2 1\n');
+      } finally {
+        await redis.stop();
+      }
+    },
+  );
 
   test('toolalpaca/verify, /serve with /mcp, and /view from the tarball', async () => {
     const corpus = join(project, 'to-verify.json');

@@ -85,7 +85,7 @@ describe('no native module at import', () => {
     const entries = Object.entries(pkg.exports).flatMap(([subpath, target]) =>
       typeof target === 'string' ? [] : [{ subpath, url: pathToFileURL(join(repoRoot, target.import)).href }],
     );
-    for (const subpath of ['./testing', './verify', './mcp', './serve', './view']) {
+    for (const subpath of ['./testing', './verify', './mcp', './serve', './view', './queue']) {
       assert.ok(
         entries.some((entry) => entry.subpath === subpath),
         `toolalpaca/${subpath.slice(2)} is exported`,
