@@ -2,12 +2,14 @@
  * What `toolalpaca worker` processes share through the queue's Redis (a real redis-server), through
  * the compiled CLI against the fake OpenAI server: the response cache (a second run of the same
  * generation on other workers makes no call; another model or base URL never gets a hit) and the
- * rate limits (three workers with --rpm together stay under it, counted on the server's timestamps).
+ * rate limits (three workers with --rpm together stay under it, counted on the server's timestamps; with
+ * a --tpm budget for one call a minute, one call reaches the server while every worker holds jobs).
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import type { RunCliResult } from '../helpers/cli.js';
@@ -15,6 +17,8 @@ import { runCliIn, startWatched, type WatchedCli } from '../helpers/cli-process.
 import { makeTempDir, sharedData } from '../helpers/paths.js';
 import { redisTestOptions, startRedis, type RedisProcess } from '../helpers/redis-server.js';
 import { loadGenerationTools } from '../../src/pipeline/generate.js';
+import { queueStatus } from '../../src/run/queue/queue-admin.js';
+import { parseQueueUrl } from '../../src/run/queue/queue-url.js';
 import { planCalls, worldResponder } from '../pipeline/fake-agents.js';
 
 const EVAL = sharedData('toolalpaca/eval_simulated.json');
@@ -77,31 +81,28 @@ describe('workers share the response cache and the rate limits through Redis', r
     for (const r of results) assert.equal(r.code, 0, r.stderr);
     return results;
   };
+  const generateArgs = (out: string, server: FakeOpenAI, ...extra: string[]): string[] => [
+    'generate',
+    '--tools',
+    EVAL,
+    '--executor',
+    'schema',
+    '--model',
+    'openai:fake-model',
+    '--base-url',
+    server.baseUrl,
+    '--max-retries',
+    '0',
+    '--limit',
+    '8',
+    '--out',
+    join(dir, out),
+    '--queue',
+    redis.url,
+    ...extra,
+  ];
   const generate = (out: string, server: FakeOpenAI, ...extra: string[]): Promise<RunCliResult> =>
-    runCliIn(
-      [
-        'generate',
-        '--tools',
-        EVAL,
-        '--executor',
-        'schema',
-        '--model',
-        'openai:fake-model',
-        '--base-url',
-        server.baseUrl,
-        '--max-retries',
-        '0',
-        '--limit',
-        '8',
-        '--out',
-        join(dir, out),
-        '--queue',
-        redis.url,
-        ...extra,
-      ],
-      dir,
-      240_000,
-    );
+    runCliIn(generateArgs(out, server, ...extra), dir, 240_000);
   const fakeServer = async (): Promise<FakeOpenAI> => {
     const server = await startFakeOpenAI({ latencyMs: 5 });
     server.setDefault(responder);
@@ -191,5 +192,25 @@ describe('workers share the response cache and the rate limits through Redis', r
       3,
       `the three workers shared the run (jobs per worker: ${jobs.join(', ')})`,
     );
+  });
+
+  test('--tpm holds across three workers: a budget for one call a minute lets one through, not one per worker', async () => {
+    const server = await fakeServer();
+    await Promise.all(['t1', 't2', 't3'].map((name) => worker(name, '2')));
+    // A budget of 1 token admits a call only into an empty window, whatever its size: one call a
+    // minute across every worker. Workers that each kept their own budget would each send one at once.
+    const producer = start(generateArgs('tpm.json', server, '--tpm', '1'));
+    const location = parseQueueUrl(redis.url);
+    let active = 0;
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(200)) {
+      active = (await queueStatus(location)).jobs.active;
+      // Five of the six slots taken means every worker (two slots each) holds jobs.
+      if (active >= 5 && calls(server) >= 1) break;
+    }
+    assert.ok(active >= 5, `every worker holds jobs (${active} active)`);
+    await sleep(3_000);
+    assert.equal(producer.child.exitCode, null, 'the run is still going, waiting for the budget');
+    const seen = calls(server);
+    assert.equal(seen, 1, `one call in the first minute from all three workers together, not ${seen}`);
   });
 });
