@@ -263,8 +263,8 @@ const sumBytes = (entries: readonly ReadEntry[]): number =>
 
 /**
  * Deletes the selected entries by UNLINK, a batch per SCAN step; counts the bytes before and after and
- * the entries left. Values under the prefix that are not entries are never deleted (a queue named
- * "cache" keeps its records under `toolalpaca:cache:` too).
+ * the entries left. Values under the prefix that are not entries (anything else a user keeps there) are
+ * never deleted.
  */
 async function pruneEntries(scan: Scan, select: (entry: StoredEntry) => boolean): Promise<StorePruneResult> {
   const result: StorePruneResult = { deleted: 0, rows: 0, bytesBefore: 0, bytesAfter: 0 };

@@ -265,7 +265,7 @@ describe('stats, export and prune of the response cache on Redis', redisTestOpti
       { deleted: rest.deleted, rows: rest.rows, bytesAfter: rest.bytesAfter },
       { deleted: 1, rows: 0, bytesAfter: 0 },
     );
-    // A value that is not an entry (a queue named "cache" keeps its records there) is never deleted.
+    // A value under the prefix that is not an entry (another program's) is never deleted.
     assert.deepEqual(await keys(), ['foreign']);
     assert.equal(await admin.get('beside'), 'kept', 'keys outside the prefix are never touched');
   });

@@ -57,7 +57,7 @@ describe('the call list of a queued job (calls of attempts that never returned)'
   });
 
   test("a job's call list sits under its run's keys (queue clean removes it with the run)", () => {
-    assert.equal(callsKey('toolalpaca', 'generate-abc.123'), 'toolalpaca:toolalpaca:calls:generate-abc.123');
+    assert.equal(callsKey('cache', 'generate-abc.123'), 'toolalpaca:queue:cache:calls:generate-abc.123');
     assert.ok(callsKey('q', 'generate-abc.123').startsWith(`${callsKey('q', 'generate-abc')}.`));
   });
 });

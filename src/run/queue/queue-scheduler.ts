@@ -82,19 +82,24 @@ export interface QueueSchedulerOptions {
   sweepMs?: number;
 }
 
-/** Redis keys of the project's own records beside BullMQ's. */
+/**
+ * Prefix of the project's own records of a queue beside BullMQ's (`toolalpaca:queue:NAME:`): apart from
+ * the response cache's and the rate limits' prefixes whatever the queue is called.
+ */
+export const QUEUE_RECORD_PREFIX = 'toolalpaca:queue:';
+
 export function runKey(queueName: string, runId: string): string {
-  return `toolalpaca:${queueName}:run:${runId}`;
+  return `${QUEUE_RECORD_PREFIX}${queueName}:run:${runId}`;
 }
 export function runsKey(queueName: string): string {
-  return `toolalpaca:${queueName}:runs`;
+  return `${QUEUE_RECORD_PREFIX}${queueName}:runs`;
 }
 /**
  * The calls a job's attempts made, listed by the workers as they are made: the calls of an attempt
  * that never returned (its worker killed, or cut) reach the ledger from here.
  */
 export function callsKey(queueName: string, jobId: string): string {
-  return `toolalpaca:${queueName}:calls:${jobId}`;
+  return `${QUEUE_RECORD_PREFIX}${queueName}:calls:${jobId}`;
 }
 
 /** A run's id: the same for a resumed run (same journal, same header), new after --force. */
