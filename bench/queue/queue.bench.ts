@@ -20,7 +20,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { cliPath } from '../../test/helpers/cli.js';
+import { cliPath, fakeGenerateArgs } from '../../test/helpers/cli.js';
 import { makeTempDir, repoRoot, sharedData } from '../../test/helpers/paths.js';
 import { startRedis } from '../../test/helpers/redis-server.js';
 import { machineDescription, median, recordBenchmarkSection } from '../benchmarks-doc.js';
@@ -154,23 +154,7 @@ function toolsFileFor(dir: string): string {
 }
 
 function generateArgs(toolsFile: string, baseUrl: string, out: string, extra: string[]): string[] {
-  return [
-    'generate',
-    '--tools',
-    toolsFile,
-    '--executor',
-    'schema',
-    '--model',
-    'openai:fake-model',
-    '--base-url',
-    baseUrl,
-    '--no-cache',
-    '--limit',
-    String(TASKS),
-    '--out',
-    out,
-    ...extra,
-  ];
+  return fakeGenerateArgs(toolsFile, baseUrl, '--no-cache', '--limit', String(TASKS), '--out', out, ...extra);
 }
 
 async function main(): Promise<void> {

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { createRunProgress, summaryCost } from '../../src/cli/run-helpers.js';
 import { CostLedger, withLedger } from '../../src/models/ledger.js';
 import type { ChatModel } from '../../src/models/chat-model.js';
-import { runCli } from '../helpers/cli.js';
+import { fakeGenerateArgs, runCli } from '../helpers/cli.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import { makeTempDir, sharedData } from '../helpers/paths.js';
 
@@ -87,15 +87,8 @@ describe('cost through the built CLI (generate, piped)', () => {
 
   async function generate(extra: string[]): Promise<{ progress: string[]; summary: string }> {
     const dir = makeTempDir();
-    const args = [
-      'generate',
-      '--tools',
+    const args = fakeGenerateArgs(
       sharedData('toolalpaca/eval_simulated.json'),
-      '--executor',
-      'schema',
-      '--model',
-      'openai:fake-model',
-      '--base-url',
       server.baseUrl,
       '--no-cache',
       '--out',
@@ -103,7 +96,7 @@ describe('cost through the built CLI (generate, piped)', () => {
       '--limit',
       '1',
       ...extra.map((arg) => arg.replace('DIR', dir)),
-    ];
+    );
     const result = await runCli(args, { cwd: dir, env: { CI: 'true', OPENAI_API_KEY: 'test-key' } });
     assert.equal(result.code, 0, result.stderr);
     const progress = result.stderr.split('\n').filter((line) => line.startsWith('generate ['));

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promptText, startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
-import type { RunCliResult } from '../helpers/cli.js';
+import { fakeGenerateArgs, type RunCliResult } from '../helpers/cli.js';
 import { loggedValues, runCliIn, waitUntil, startWatched, type WatchedCli } from '../helpers/cli-process.js';
 import { closedPort } from '../helpers/net.js';
 import { makeTempDir, sharedData } from '../helpers/paths.js';
@@ -54,25 +54,19 @@ describe('runs through a BullMQ queue on redis-server', redisTestOptions(), () =
   const start = (args: string[]): Started => startWatched(args, dir, running);
   const worker = (...extra: string[]): Started =>
     start(['worker', '--queue', redis.url, '--concurrency', '4', '--lock-duration', '3', ...extra]);
-  const generate = (out: string, ...extra: string[]): string[] => [
-    'generate',
-    '--tools',
-    EVAL,
-    '--executor',
-    'schema',
-    '--model',
-    'openai:fake-model',
-    '--base-url',
-    server.baseUrl,
-    '--no-cache',
-    '--max-retries',
-    '0',
-    '--out',
-    out,
-    '--queue',
-    redis.url,
-    ...extra,
-  ];
+  const generate = (out: string, ...extra: string[]): string[] =>
+    fakeGenerateArgs(
+      EVAL,
+      server.baseUrl,
+      '--no-cache',
+      '--max-retries',
+      '0',
+      '--out',
+      out,
+      '--queue',
+      redis.url,
+      ...extra,
+    );
   /** SIGTERM to every worker still running; each must stop cleanly (exit 0). */
   const stopWorkers = async (workers: Started[]): Promise<RunCliResult[]> => {
     // A signal before the worker set up its handlers would kill it outright.

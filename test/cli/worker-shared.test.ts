@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
-import type { RunCliResult } from '../helpers/cli.js';
+import { fakeGenerateArgs, type RunCliResult } from '../helpers/cli.js';
 import { runCliIn, startWatched, type WatchedCli } from '../helpers/cli-process.js';
 import { makeTempDir, sharedData } from '../helpers/paths.js';
 import { redisTestOptions, startRedis, type RedisProcess } from '../helpers/redis-server.js';
@@ -81,26 +81,20 @@ describe('workers share the response cache and the rate limits through Redis', r
     for (const r of results) assert.equal(r.code, 0, r.stderr);
     return results;
   };
-  const generateArgs = (out: string, server: FakeOpenAI, ...extra: string[]): string[] => [
-    'generate',
-    '--tools',
-    EVAL,
-    '--executor',
-    'schema',
-    '--model',
-    'openai:fake-model',
-    '--base-url',
-    server.baseUrl,
-    '--max-retries',
-    '0',
-    '--limit',
-    '8',
-    '--out',
-    join(dir, out),
-    '--queue',
-    redis.url,
-    ...extra,
-  ];
+  const generateArgs = (out: string, server: FakeOpenAI, ...extra: string[]): string[] =>
+    fakeGenerateArgs(
+      EVAL,
+      server.baseUrl,
+      '--max-retries',
+      '0',
+      '--limit',
+      '8',
+      '--out',
+      join(dir, out),
+      '--queue',
+      redis.url,
+      ...extra,
+    );
   const generate = (out: string, server: FakeOpenAI, ...extra: string[]): Promise<RunCliResult> =>
     runCliIn(generateArgs(out, server, ...extra), dir, 240_000);
   const fakeServer = async (): Promise<FakeOpenAI> => {

@@ -63,3 +63,22 @@ export function runCli(args: string[], options: RunCliOptions = {}): Promise<Run
     child.stdin.end(options.input ?? '');
   });
 }
+
+/**
+ * `generate` over `tools` with the schema executor and the scripted `openai:fake-model` at `baseUrl`
+ * (the fake server), then `rest`: the start of the generation most CLI tests and benches run.
+ */
+export function fakeGenerateArgs(tools: string, baseUrl: string, ...rest: string[]): string[] {
+  return [
+    'generate',
+    '--tools',
+    tools,
+    '--executor',
+    'schema',
+    '--model',
+    'openai:fake-model',
+    '--base-url',
+    baseUrl,
+    ...rest,
+  ];
+}
